@@ -1,0 +1,128 @@
+# Build, test and run the edge chat. `make dev` runs it locally, `make test` tests
+# everything; both set up what a fresh Debian machine lacks. See README.md.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+# Node 22 comes from the npm dev dependency `node@22` (wrangler 4 needs Node >= 22);
+# node_modules/.bin first on PATH makes every tool below use it.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+# Offline, no telemetry, no prompts (DESIGN.md "Offline dev").
+export CLOUDFLARE_CF_FETCH_ENABLED := false
+export WRANGLER_SEND_METRICS := false
+export WRANGLER_LOG_PATH := $(CURDIR)/build/wrangler-logs
+
+BUILD    := build
+DEPS     := $(BUILD)/deps
+JOBS     := $(shell nproc)
+DEV_PORT ?= 8787
+
+CORE_SRC := wasm/api.c wasm/auth.c wasm/chat_alloc.c wasm/chat_error.c wasm/json_in.c wasm/utf8.c
+CORE_HDR := $(wildcard wasm/*.h)
+CJSON    := $(DEPS)/cjson
+SODIUM   := $(DEPS)/libsodium
+SODIUM_SRC := $(SODIUM)/src/libsodium
+# cJSON's recursion depth (default 1000) is capped so deep input cannot exhaust the
+# Wasm stack: no message of ours nests deeper than a few levels.
+CJSON_FLAGS := -DCJSON_NESTING_LIMIT=64
+SODIUM_FLAGS := -DNDEBUG -DCONFIGURED=1 -DNATIVE_LITTLE_ENDIAN=1 -DHAVE_INLINE_ASM=0 \
+  -I$(CURDIR)/$(SODIUM_SRC)/include/sodium -I$(CURDIR)/$(SODIUM_SRC)/include
+INCLUDES := -Iwasm -I$(CJSON) -I$(SODIUM_SRC)/include
+
+WASM     := $(BUILD)/chat.wasm
+GEN_TS   := worker/generated/core.ts
+
+.PHONY: build deps emscripten node test test-c test-worker test-e2e dev migrate-local \
+        dry-run clean
+
+build: node $(WASM) $(GEN_TS)
+
+# ---- tools a fresh machine may lack -------------------------------------------
+emscripten:
+	@command -v emcc >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q emscripten; \
+	  else echo "emcc not found: run 'sudo apt-get install -y emscripten' and try again" >&2; exit 1; fi; }
+
+node: node_modules/.installed
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# ---- third-party C, fetched pinned (wasm/deps/fetch.sh) ---------------------
+deps: $(CJSON)/.fetched $(SODIUM)/.fetched
+$(CJSON)/.fetched:
+	wasm/deps/fetch.sh cjson $(CJSON)
+$(SODIUM)/.fetched:
+	wasm/deps/fetch.sh libsodium $(SODIUM)
+	sed -e 's/@VERSION@/1.0.18/' -e 's/@SODIUM_LIBRARY_VERSION_MAJOR@/10/' \
+	    -e 's/@SODIUM_LIBRARY_VERSION_MINOR@/3/' -e 's/@SODIUM_LIBRARY_MINIMAL_DEF@//' \
+	    $(SODIUM_SRC)/include/sodium/version.h.in > $(SODIUM_SRC)/include/sodium/version.h
+
+# libsodium, every source file (the linkers drop what is unused). For Wasm,
+# randombytes.c is compiled without __EMSCRIPTEN__ and without a default
+# implementation: wasm/wasm_exports.c installs one backed by the host's
+# crypto.getRandomValues (see DESIGN.md on libsodium 1.0.18's JS-glue randomness).
+$(BUILD)/wasm/libsodium.a: $(SODIUM)/.fetched | emscripten
+	@rm -rf $(BUILD)/wasm/sodium && mkdir -p $(BUILD)/wasm/sodium
+	cd $(SODIUM_SRC) && find crypto_* randombytes sodium -name '*.c' | sort | xargs -P$(JOBS) -I{} sh -c \
+	  'o=$(CURDIR)/$(BUILD)/wasm/sodium/$$(echo {} | tr / _ ).o; \
+	   extra=""; case {} in randombytes/randombytes.c) extra="-U__EMSCRIPTEN__ -DRANDOMBYTES_CUSTOM_IMPLEMENTATION -DRANDOMBYTES_DEFAULT_IMPLEMENTATION=NULL";; esac; \
+	   emcc -O3 $(SODIUM_FLAGS) $$extra -c {} -o $$o' 
+	emar rcs $@ $(BUILD)/wasm/sodium/*.o
+
+$(BUILD)/native/libsodium.a: $(SODIUM)/.fetched
+	@rm -rf $(BUILD)/native/sodium && mkdir -p $(BUILD)/native/sodium
+	cd $(SODIUM_SRC) && find crypto_* randombytes sodium -name '*.c' | sort | xargs -P$(JOBS) -I{} sh -c \
+	  'gcc -O2 -fPIC $(SODIUM_FLAGS) -c {} -o $(CURDIR)/$(BUILD)/native/sodium/$$(echo {} | tr / _ ).o'
+	ar rcs $@ $(BUILD)/native/sodium/*.o
+
+# ---- the chat core as one standalone Wasm module -----------------------------
+# No JS glue: the Worker imports the .wasm file as a module (Workers refuse to
+# compile Wasm from bytes at run time) and instantiates it with { env: { host_random } }.
+# Memory: 24 MiB at start (argon2id needs 19 MiB), growing to at most 96 MiB of
+# the isolate's 128 MB (Cloudflare Workers limits).
+$(WASM): $(CORE_SRC) $(CORE_HDR) wasm/wasm_exports.c wasm/exports.txt $(CJSON)/.fetched $(BUILD)/wasm/libsodium.a | emscripten
+	@mkdir -p $(BUILD)
+	emcc -O2 -std=c11 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) \
+	  $(CORE_SRC) wasm/wasm_exports.c $(CJSON)/cJSON.c $(BUILD)/wasm/libsodium.a \
+	  --no-entry -sSTANDALONE_WASM=1 -sERROR_ON_UNDEFINED_SYMBOLS=0 \
+	  -sEXPORTED_FUNCTIONS=@wasm/exports.txt -sINITIAL_MEMORY=25165824 \
+	  -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=100663296 -sTOTAL_STACK=1048576 \
+	  -o $@
+
+$(GEN_TS): wasm/tools/gen_protocol.c $(CORE_HDR)
+	@mkdir -p $(BUILD)/native worker/generated
+	gcc -std=c11 -Wall -Wextra -Werror -o $(BUILD)/native/gen_protocol wasm/tools/gen_protocol.c
+	$(BUILD)/native/gen_protocol > $@
+
+# ---- tests -------------------------------------------------------------------
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/native/%,$(wildcard tests/c/test_*.c))
+
+$(BUILD)/native/test_%: tests/c/test_%.c tests/c/test_util.h $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(BUILD)/native/libsodium.a
+	gcc -std=c11 -g -O1 -Wall -Wextra -Werror $(SAN) $(INCLUDES) -Itests/c $(CJSON_FLAGS) \
+	  $< $(CORE_SRC) $(CJSON)/cJSON.c $(BUILD)/native/libsodium.a -lcmocka -o $@
+
+test: build test-c test-worker test-e2e
+
+test-c: $(C_TESTS)
+	@for t in $(C_TESTS); do echo "== $$t"; $$t || exit 1; done
+
+test-worker: build
+	vitest run --config tests/worker/vitest.config.ts
+
+test-e2e: build
+	node --test --test-concurrency=1 tests/e2e/
+
+# ---- running locally -----------------------------------------------------------
+migrate-local: build
+	wrangler d1 migrations apply DB --local
+
+dev: migrate-local
+	wrangler dev --ip 127.0.0.1 --port $(DEV_PORT)
+
+dry-run: build
+	wrangler deploy --dry-run --outdir $(BUILD)/dry-run
+
+clean:
+	rm -rf $(BUILD)/chat.wasm $(BUILD)/native $(BUILD)/wasm worker/generated

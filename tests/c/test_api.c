@@ -1,0 +1,200 @@
+#include <stdio.h>
+
+#include "api.h"
+#include "auth.h"
+#include "chat_error.h"
+#include "json_in.h"
+#include "test_util.h"
+
+#define GOLDEN "tests/golden/core.json"
+
+static unsigned char out[1 << 16];
+
+static int call(int op, const char *in, const char *aux, double now, size_t *n) {
+  return api_call(op, (const unsigned char *)in, in ? strlen(in) : 0,
+                  (const unsigned char *)aux, aux ? strlen(aux) : 0, now, out, sizeof out - 1, n);
+}
+
+static int op_number(const cJSON *op) {
+  if (cJSON_IsNumber(op)) return op->valueint;
+#define O(sym, num, name) if (strcmp(op->valuestring, name) == 0) return num;
+  CHAT_OPS(O)
+#undef O
+  return -1;
+}
+
+static size_t unhex(const char *hex, unsigned char *buf) {
+  size_t n = strlen(hex) / 2;
+  for (size_t i = 0; i < n; i++) sscanf(hex + 2 * i, "%2hhx", &buf[i]);
+  return n;
+}
+
+static void golden_vectors_give_the_same_bytes_natively(void **state) {
+  (void)state;
+  FILE *f = fopen(GOLDEN, "rb");
+  assert_non_null(f);
+  static char text[1 << 20];
+  size_t len = fread(text, 1, sizeof text, f);
+  fclose(f);
+  cJSON *doc = cJSON_ParseWithLength(text, len);
+  assert_non_null(doc);
+  const cJSON *c;
+  int count = 0;
+  cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
+    static unsigned char in[1 << 16];
+    size_t in_len = 0, n = 0;
+    const cJSON *jin = cJSON_GetObjectItem(c, "in"), *jhex = cJSON_GetObjectItem(c, "in_hex");
+    const cJSON *jaux = cJSON_GetObjectItem(c, "aux"), *jerr = cJSON_GetObjectItem(c, "error");
+    const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
+    if (jin) memcpy(in, jin->valuestring, in_len = strlen(jin->valuestring));
+    if (jhex) in_len = unhex(jhex->valuestring, in);
+    const char *aux = jaux ? jaux->valuestring : "";
+    int rc = api_call(op_number(cJSON_GetObjectItem(c, "op")), in, in_len,
+                      (const unsigned char *)aux, strlen(aux), 1.7e12, out, sizeof out - 1, &n);
+    if (jerr) {
+      if (strcmp(chat_error_name(rc), jerr->valuestring) != 0)
+        fail_msg("%s: got %s, want %s", name, chat_error_name(rc), jerr->valuestring);
+    } else {
+      if (rc < 0) fail_msg("%s: got error %s", name, chat_error_name(rc));
+      out[n] = 0;
+      if (strcmp((char *)out, cJSON_GetObjectItem(c, "out")->valuestring) != 0)
+        fail_msg("%s: got %s", name, out);
+    }
+    count++;
+  }
+  assert_true(count >= 30);
+  cJSON_Delete(doc);
+}
+
+static void signup_returns_a_hash_that_login_verifies(void **state) {
+  (void)state;
+  size_t n;
+  const char *body = "{\"username\":\"Carol\",\"password\":\"s3cret pass\"}";
+  assert_true(call(CHAT_OP_SIGNUP, body, NULL, 0, &n) > 0);
+  out[n] = 0;
+  cJSON *res = cJSON_Parse((char *)out);
+  assert_string_equal(cJSON_GetObjectItem(res, "username")->valuestring, "Carol");
+  assert_string_equal(cJSON_GetObjectItem(res, "username_key")->valuestring, "carol");
+  const char *hash = cJSON_GetObjectItem(res, "password_hash")->valuestring;
+  assert_non_null(strstr(hash, "$argon2id$v=19$m=19456,t=2,p=1$"));
+
+  char aux[256];
+  snprintf(aux, sizeof aux, "{\"password_hash\":\"%s\"}", hash);
+  assert_true(call(CHAT_OP_LOGIN_VERIFY, body, aux, 0, &n) > 0);
+  out[n] = 0;
+  assert_string_equal((char *)out, "{\"rehash\":null}");
+  const char *wrong = "{\"username\":\"Carol\",\"password\":\"s3cret pasS\"}";
+  assert_int_equal(call(CHAT_OP_LOGIN_VERIFY, wrong, aux, 0, &n), CHAT_E_BAD_CREDENTIALS);
+  assert_int_equal(call(CHAT_OP_LOGIN_VERIFY, body, "{\"password_hash\":null}", 0, &n),
+                   CHAT_E_BAD_CREDENTIALS);
+  cJSON_Delete(res);
+}
+
+static void login_with_an_outdated_hash_returns_a_rehash(void **state) {
+  (void)state;
+  char old[AUTH_HASH_STR_BYTES], aux[256];
+  size_t n;
+  auth_params cheap = {1, 8192};
+  assert_int_equal(auth_hash_password(S("an old password"), cheap, old), CHAT_OK);
+  snprintf(aux, sizeof aux, "{\"password_hash\":\"%s\"}", old);
+  assert_true(call(CHAT_OP_LOGIN_VERIFY, "{\"username\":\"dan\",\"password\":\"an old password\"}",
+                   aux, 0, &n) > 0);
+  out[n] = 0;
+  assert_non_null(strstr((char *)out, "{\"rehash\":\"$argon2id$v=19$m=19456,t=2,p=1$"));
+}
+
+static void login_refuses_an_overlong_password_before_hashing(void **state) {
+  (void)state;
+  char body[400];
+  size_t n;
+  snprintf(body, sizeof body, "{\"username\":\"dan\",\"password\":\"%0300d\"}", 0);
+  assert_int_equal(call(CHAT_OP_LOGIN_VERIFY, body, "{\"password_hash\":null}", 0, &n),
+                   CHAT_E_PASSWORD_TOO_LONG);
+}
+
+static void session_new_expires_thirty_days_after_now(void **state) {
+  (void)state;
+  size_t n;
+  assert_true(call(CHAT_OP_SESSION_NEW, NULL, NULL, 1.7e12, &n) > 0);
+  out[n] = 0;
+  cJSON *res = cJSON_Parse((char *)out);
+  assert_true(cJSON_GetObjectItem(res, "expires_at")->valuedouble == 1.7e12 + CHAT_SESSION_TTL_MS);
+  char hdr[80], want[128];
+  snprintf(hdr, sizeof hdr, "Bearer %s", cJSON_GetObjectItem(res, "token")->valuestring);
+  snprintf(want, sizeof want, "{\"token_hash\":\"%s\"}",
+           cJSON_GetObjectItem(res, "token_hash")->valuestring);
+  assert_true(call(CHAT_OP_BEARER, hdr, NULL, 0, &n) > 0);
+  out[n] = 0;
+  assert_string_equal((char *)out, want);
+  cJSON_Delete(res);
+}
+
+static void a_small_buffer_reports_the_size_needed(void **state) {
+  (void)state;
+  unsigned char small[8];
+  size_t n = 0;
+  const char *in = "{\"username\":\"Alice\",\"password\":\"x\"}";
+  int rc = api_call(CHAT_OP_LOGIN_BEGIN, (const unsigned char *)in, strlen(in), NULL, 0, 0, small,
+                    sizeof small, &n);
+  assert_int_equal(rc, CHAT_E_BUFFER_TOO_SMALL);
+  assert_int_equal(n, strlen("{\"username_key\":\"alice\"}"));
+  /* exactly the size needed is enough */
+  unsigned char exact[24];
+  rc = api_call(CHAT_OP_LOGIN_BEGIN, (const unsigned char *)in, strlen(in), NULL, 0, 0, exact,
+                sizeof exact, &n);
+  assert_int_equal(rc, 24);
+  assert_memory_equal(exact, "{\"username_key\":\"alice\"}", 24);
+}
+
+static void every_allocation_failure_is_out_of_memory_and_harmless(void **state) {
+  (void)state;
+  const char *aux = "{\"id\":1,\"username\":\"Alice\",\"role\":\"ADMIN\"}";
+  size_t n;
+  int failures = 0;
+  for (long k = 0;; k++) {
+    fail_allocation_after(k);
+    int rc = call(CHAT_OP_CONNECTION, NULL, aux, 0, &n);
+    stop_failing_allocations();
+    if (rc >= 0) break;
+    assert_int_equal(rc, CHAT_E_NOMEM);
+    failures++;
+    /* the next call, with memory back, succeeds */
+    assert_true(call(CHAT_OP_CONNECTION, NULL, aux, 0, &n) > 0);
+  }
+  assert_true(failures >= 3);
+  for (long k = 0; k < 4; k++) { /* parsing: out of memory is not reported as bad JSON */
+    fail_allocation_after(k);
+    int rc = call(CHAT_OP_LOGIN_BEGIN, "{\"username\":\"abc\",\"password\":\"x\"}", NULL, 0, &n);
+    stop_failing_allocations();
+    assert_int_equal(rc, CHAT_E_NOMEM);
+  }
+}
+
+static void every_error_code_has_a_name_and_a_message(void **state) {
+  (void)state;
+#define E(sym, num, name, msg)                           \
+  assert_string_equal(chat_error_name(num), name);       \
+  assert_string_equal(chat_error_message(num), msg);
+  CHAT_ERRORS(E)
+#undef E
+  assert_string_equal(chat_error_name(-9999), "unknown_error");
+}
+
+static int setup(void **state) {
+  (void)state;
+  return api_init() == CHAT_OK ? 0 : -1;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(golden_vectors_give_the_same_bytes_natively),
+      cmocka_unit_test(signup_returns_a_hash_that_login_verifies),
+      cmocka_unit_test(login_with_an_outdated_hash_returns_a_rehash),
+      cmocka_unit_test(login_refuses_an_overlong_password_before_hashing),
+      cmocka_unit_test(session_new_expires_thirty_days_after_now),
+      cmocka_unit_test(a_small_buffer_reports_the_size_needed),
+      cmocka_unit_test(every_allocation_failure_is_out_of_memory_and_harmless),
+      cmocka_unit_test(every_error_code_has_a_name_and_a_message),
+  };
+  return cmocka_run_group_tests(tests, setup, NULL);
+}

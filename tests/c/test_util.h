@@ -1,0 +1,37 @@
+/* Shared helpers of the native C tests (cmocka). */
+#ifndef TEST_UTIL_H
+#define TEST_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "chat_alloc.h"
+
+/* An allocator that fails the n-th allocation from now (and every later one while
+ * fail_all is set), to test the out-of-memory paths. */
+static long alloc_fail_countdown = -1;
+
+static inline void *failing_malloc(size_t n) {
+  if (alloc_fail_countdown == 0) return NULL;
+  if (alloc_fail_countdown > 0) alloc_fail_countdown--;
+  return malloc(n);
+}
+
+static inline void fail_allocation_after(long n) {
+  alloc_fail_countdown = n;
+  chat_alloc_install(failing_malloc, free);
+}
+
+static inline void stop_failing_allocations(void) {
+  alloc_fail_countdown = -1;
+  chat_alloc_install(NULL, NULL);
+}
+
+#define S(lit) (lit), (sizeof(lit) - 1) /* a string literal as pointer + length */
+
+#endif

@@ -1,0 +1,160 @@
+#include "api.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "auth.h"
+#include "chat_error.h"
+#include "chat_limits.h"
+#include "json_in.h"
+
+int api_init(void) { return auth_init(); }
+
+/* Reads {username, password} from a request body and checks the username. */
+typedef struct {
+  cJSON *root;
+  const char *username, *password;
+  size_t username_len, password_len;
+  char key[CHAT_USERNAME_MAX + 1];
+} credentials;
+
+static int read_credentials(const unsigned char *in, size_t len, credentials *c) {
+  int rc = json_parse_object(in, len, &c->root);
+  if (rc < 0) return rc;
+  if ((rc = json_get_string(c->root, "username", &c->username, &c->username_len)) < 0 ||
+      (rc = json_get_string(c->root, "password", &c->password, &c->password_len)) < 0 ||
+      (rc = auth_check_username(c->username, c->username_len, c->key)) < 0) {
+    cJSON_Delete(c->root);
+    c->root = NULL;
+  }
+  return rc;
+}
+
+/* Adds a string member, reporting allocation failure. */
+static int add_string(cJSON *o, const char *k, const char *v) {
+  return cJSON_AddStringToObject(o, k, v) ? CHAT_OK : CHAT_E_NOMEM;
+}
+
+static int op_signup(const unsigned char *in, size_t len, cJSON *out) {
+  credentials c = {0};
+  char hash[AUTH_HASH_STR_BYTES];
+  int rc = read_credentials(in, len, &c);
+  if (rc < 0) return rc;
+  if ((rc = auth_check_password(c.password, c.password_len)) >= 0 &&
+      (rc = auth_hash_password(c.password, c.password_len, auth_default_params(), hash)) >= 0 &&
+      (rc = add_string(out, "username", c.username)) >= 0 &&
+      (rc = add_string(out, "username_key", c.key)) >= 0)
+    rc = add_string(out, "password_hash", hash);
+  cJSON_Delete(c.root);
+  return rc;
+}
+
+static int op_login_begin(const unsigned char *in, size_t len, cJSON *out) {
+  credentials c = {0};
+  int rc = read_credentials(in, len, &c);
+  if (rc < 0) return rc;
+  rc = add_string(out, "username_key", c.key);
+  cJSON_Delete(c.root);
+  return rc;
+}
+
+static int op_login_verify(const unsigned char *in, size_t len, const unsigned char *aux,
+                           size_t aux_len, cJSON *out) {
+  credentials c = {0};
+  cJSON *facts = NULL;
+  const char *stored = NULL;
+  size_t stored_len = 0;
+  int rc = read_credentials(in, len, &c);
+  if (rc < 0) return rc;
+  if ((rc = json_parse_object(aux, aux_len, &facts)) < 0) goto done;
+  rc = json_get_string(facts, "password_hash", &stored, &stored_len);
+  if (rc == CHAT_E_FIELD_MISSING) stored = NULL; /* no such user */
+  else if (rc < 0) goto done;
+  if (c.password_len > CHAT_PASSWORD_MAX) { /* bound the work before hashing */
+    rc = CHAT_E_PASSWORD_TOO_LONG;
+    goto done;
+  }
+  int rehash = 0;
+  if ((rc = auth_verify_password(c.password, c.password_len, stored, auth_default_params(),
+                                 &rehash)) < 0)
+    goto done;
+  if (rehash) {
+    char hash[AUTH_HASH_STR_BYTES];
+    if ((rc = auth_hash_password(c.password, c.password_len, auth_default_params(), hash)) < 0)
+      goto done;
+    rc = add_string(out, "rehash", hash);
+  } else {
+    rc = cJSON_AddNullToObject(out, "rehash") ? CHAT_OK : CHAT_E_NOMEM;
+  }
+done:
+  cJSON_Delete(facts);
+  cJSON_Delete(c.root);
+  return rc;
+}
+
+static int op_session_new(double now_ms, cJSON *out) {
+  char token[AUTH_TOKEN_STR_BYTES], hash[AUTH_TOKEN_HASH_HEX_BYTES];
+  int rc = auth_new_token(token, hash);
+  if (rc >= 0 && (rc = add_string(out, "token", token)) >= 0 &&
+      (rc = add_string(out, "token_hash", hash)) >= 0)
+    rc = cJSON_AddNumberToObject(out, "expires_at", now_ms + CHAT_SESSION_TTL_MS) ? CHAT_OK
+                                                                                  : CHAT_E_NOMEM;
+  sodium_memzero(token, sizeof token);
+  return rc;
+}
+
+static int op_token(int op, const unsigned char *in, size_t len, cJSON *out) {
+  char hash[AUTH_TOKEN_HASH_HEX_BYTES];
+  int rc = op == CHAT_OP_BEARER ? auth_parse_bearer((const char *)in, len, hash)
+                                : auth_parse_ws_protocol((const char *)in, len, hash);
+  if (rc < 0) return rc;
+  if ((rc = add_string(out, "token_hash", hash)) < 0) return rc;
+  return op == CHAT_OP_WS_PROTOCOL ? add_string(out, "protocol", CHAT_WS_PROTOCOL) : CHAT_OK;
+}
+
+/* The greeting on a new socket: {"type":"connection","protocol","user":{id,username,role}}. */
+static int op_connection(const unsigned char *aux, size_t aux_len, cJSON *out) {
+  cJSON *user = NULL;
+  const char *s;
+  size_t n;
+  int rc = json_parse_object(aux, aux_len, &user);
+  if (rc < 0) return rc;
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(user, "id");
+  if (!cJSON_IsNumber(id) || (rc = json_get_string(user, "username", &s, &n)) < 0 ||
+      (rc = json_get_string(user, "role", &s, &n)) < 0) {
+    cJSON_Delete(user);
+    return rc < 0 ? rc : CHAT_E_FIELD_TYPE;
+  }
+  if ((rc = add_string(out, "type", "connection")) >= 0 &&
+      (rc = add_string(out, "protocol", CHAT_WS_PROTOCOL)) >= 0) {
+    if (cJSON_AddItemToObject(out, "user", user)) return CHAT_OK; /* out owns user now */
+    rc = CHAT_E_NOMEM;
+  }
+  cJSON_Delete(user);
+  return rc;
+}
+
+int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char *aux,
+             size_t aux_len, double now_ms, unsigned char *out, size_t cap, size_t *out_len) {
+  static const unsigned char empty[1] = {0};
+  if (!in) in = empty, in_len = 0;
+  if (!aux) aux = empty, aux_len = 0;
+  *out_len = 0;
+  cJSON *answer = cJSON_CreateObject();
+  if (!answer) return CHAT_E_NOMEM;
+  int rc;
+  switch (op) {
+    case CHAT_OP_SIGNUP: rc = op_signup(in, in_len, answer); break;
+    case CHAT_OP_LOGIN_BEGIN: rc = op_login_begin(in, in_len, answer); break;
+    case CHAT_OP_LOGIN_VERIFY: rc = op_login_verify(in, in_len, aux, aux_len, answer); break;
+    case CHAT_OP_SESSION_NEW: rc = op_session_new(now_ms, answer); break;
+    case CHAT_OP_BEARER:
+    case CHAT_OP_WS_PROTOCOL: rc = op_token(op, in, in_len, answer); break;
+    case CHAT_OP_CONNECTION: rc = op_connection(aux, aux_len, answer); break;
+    default: rc = CHAT_E_UNKNOWN_OP; break;
+  }
+  if (rc >= 0) rc = json_write(answer, out, cap, out_len);
+  cJSON_Delete(answer);
+  return rc;
+}

@@ -1,0 +1,58 @@
+/*
+ * api.h -- the request dispatcher of the chat core: bytes in, bytes out.
+ *
+ * The shell calls api_call() with an operation number, the untrusted bytes it
+ * received (a request body or a header value) in `in`, facts it looked up itself
+ * (a stored hash, a user row) as a JSON object in `aux`, and the current time.
+ * The core answers with one JSON value in `out`, or a negative chat_error code.
+ * It performs no I/O: what the shell must do next (insert this user, store this
+ * session hash) is in the answer.
+ *
+ * Ownership: the caller owns in, aux and out; the core keeps no pointer to them
+ * after the call. Output: at most `cap` bytes are written; when the answer is
+ * longer, CHAT_E_BUFFER_TOO_SMALL is returned with the length needed in *out_len
+ * and the caller may call again with a larger buffer (operations that draw random
+ * bytes then draw new ones). On any error nothing observable has changed.
+ *
+ * Operations (numbers are part of the Wasm ABI: append, never renumber):
+ *
+ *   op                      in                       aux                        out
+ *   CHAT_OP_SIGNUP          body {username,password} -                          {"username","username_key","password_hash"}
+ *   CHAT_OP_LOGIN_BEGIN     body {username,password} -                          {"username_key"}
+ *   CHAT_OP_LOGIN_VERIFY    body {username,password} {"password_hash":s|null}   {"rehash":s|null}
+ *   CHAT_OP_SESSION_NEW     -                        -                          {"token","token_hash","expires_at"}
+ *   CHAT_OP_BEARER          Authorization value      -                          {"token_hash"}
+ *   CHAT_OP_WS_PROTOCOL     Sec-WebSocket-Protocol   -                          {"token_hash","protocol"}
+ *   CHAT_OP_CONNECTION      -                        {"id","username","role"}   the `connection` frame
+ *
+ * expires_at is in ms since the Unix epoch (now_ms + CHAT_SESSION_TTL_MS).
+ */
+#ifndef API_H
+#define API_H
+
+#include <stddef.h>
+
+#define CHAT_OPS(X)                 \
+  X(CHAT_OP_SIGNUP, 1, "signup")              \
+  X(CHAT_OP_LOGIN_BEGIN, 2, "login_begin")    \
+  X(CHAT_OP_LOGIN_VERIFY, 3, "login_verify")  \
+  X(CHAT_OP_SESSION_NEW, 4, "session_new")    \
+  X(CHAT_OP_BEARER, 5, "bearer")              \
+  X(CHAT_OP_WS_PROTOCOL, 6, "ws_protocol")    \
+  X(CHAT_OP_CONNECTION, 7, "connection")
+
+typedef enum {
+#define CHAT_OP_ENUM(sym, num, name) sym = (num),
+  CHAT_OPS(CHAT_OP_ENUM)
+#undef CHAT_OP_ENUM
+} chat_op;
+
+/* Initialise the core (libsodium). Returns CHAT_OK or CHAT_E_CRYPTO. Idempotent. */
+int api_init(void);
+
+/* Carry out one operation; see the table above. Returns the number of bytes
+ * written to out (also stored in *out_len), or a negative chat_error. */
+int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char *aux,
+             size_t aux_len, double now_ms, unsigned char *out, size_t cap, size_t *out_len);
+
+#endif

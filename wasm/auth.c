@@ -1,0 +1,141 @@
+#include "auth.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "chat_error.h"
+#include "utf8.h"
+
+/* An argon2id hash, with the production parameters, of a random password that was
+ * thrown away: logins for unknown users are verified against it so that they take
+ * as long as a wrong password. tests/c/test_auth.c checks that its parameters match
+ * auth_default_params(); regenerate it when they change. */
+static const char dummy_hash[AUTH_HASH_STR_BYTES] =
+    "$argon2id$v=19$m=19456,t=2,p=1$Co0/HQ4eVmjSwXShXj4dCQ$NAnrzAmGkShXDPFWlrOf1ozWsu4cPvITFJN3q9k+H6Q";
+
+const char *auth_dummy_hash(void) { return dummy_hash; }
+
+int auth_init(void) { return sodium_init() < 0 ? CHAT_E_CRYPTO : CHAT_OK; }
+
+auth_params auth_default_params(void) {
+  auth_params p = {CHAT_PWHASH_OPSLIMIT, CHAT_PWHASH_MEMLIMIT};
+  return p;
+}
+
+static int username_char(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '_' || c == '-' || c == '.';
+}
+
+int auth_check_username(const char *name, size_t len, char key[CHAT_USERNAME_MAX + 1]) {
+  if (len < CHAT_USERNAME_MIN) return CHAT_E_USERNAME_TOO_SHORT;
+  if (len > CHAT_USERNAME_MAX) return CHAT_E_USERNAME_TOO_LONG;
+  for (size_t i = 0; i < len; i++)
+    if (!username_char((unsigned char)name[i])) return CHAT_E_USERNAME_CHARS;
+  for (size_t i = 0; i < len; i++) {
+    char c = name[i];
+    key[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+  }
+  key[len] = '\0';
+  return CHAT_OK;
+}
+
+int auth_check_password(const char *pw, size_t len) {
+  if (memchr(pw, '\0', len) || !utf8_valid((const unsigned char *)pw, len))
+    return CHAT_E_PASSWORD_UTF8;
+  if (len < CHAT_PASSWORD_MIN) return CHAT_E_PASSWORD_TOO_SHORT;
+  if (len > CHAT_PASSWORD_MAX) return CHAT_E_PASSWORD_TOO_LONG;
+  return CHAT_OK;
+}
+
+int auth_hash_password(const char *pw, size_t len, auth_params p, char out[AUTH_HASH_STR_BYTES]) {
+  /* crypto_pwhash_str returns -1 both for out-of-memory and for limits out of
+   * range; the limits are ours and constant, so -1 means memory. */
+  if (crypto_pwhash_str_alg(out, pw, len, p.opslimit, p.memlimit,
+                            crypto_pwhash_ALG_ARGON2ID13) != 0)
+    return CHAT_E_NOMEM;
+  return CHAT_OK;
+}
+
+int auth_verify_password(const char *pw, size_t len, const char *hash, auth_params p,
+                         int *needs_rehash) {
+  char against[AUTH_HASH_STR_BYTES] = {0}; /* libsodium reads a fixed-size string */
+  *needs_rehash = 0;
+  if (hash && strlen(hash) >= sizeof against) hash = NULL; /* unreadable: as unknown */
+  memcpy(against, hash ? hash : dummy_hash, strlen(hash ? hash : dummy_hash));
+  int ok = crypto_pwhash_str_verify(against, pw, len) == 0;
+  if (!ok || !hash) return CHAT_E_BAD_CREDENTIALS;
+  *needs_rehash = crypto_pwhash_str_needs_rehash(hash, p.opslimit, p.memlimit) != 0;
+  return CHAT_OK;
+}
+
+static void hash_token(const unsigned char raw[CHAT_SESSION_TOKEN_BYTES],
+                       char hash_hex[AUTH_TOKEN_HASH_HEX_BYTES]) {
+  unsigned char h[CHAT_SESSION_HASH_BYTES];
+  crypto_generichash(h, sizeof h, raw, CHAT_SESSION_TOKEN_BYTES, NULL, 0);
+  sodium_bin2hex(hash_hex, AUTH_TOKEN_HASH_HEX_BYTES, h, sizeof h);
+}
+
+int auth_new_token(char token[AUTH_TOKEN_STR_BYTES], char hash_hex[AUTH_TOKEN_HASH_HEX_BYTES]) {
+  unsigned char raw[CHAT_SESSION_TOKEN_BYTES];
+  randombytes_buf(raw, sizeof raw);
+  sodium_bin2base64(token, AUTH_TOKEN_STR_BYTES, raw, sizeof raw,
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  hash_token(raw, hash_hex);
+  sodium_memzero(raw, sizeof raw);
+  return CHAT_OK;
+}
+
+/* Decode exactly CHAT_SESSION_TOKEN_CHARS base64url characters into 32 bytes. */
+static int token_hash_from_text(const char *t, size_t len,
+                                char hash_hex[AUTH_TOKEN_HASH_HEX_BYTES]) {
+  unsigned char raw[CHAT_SESSION_TOKEN_BYTES];
+  size_t got = 0;
+  const char *end = NULL;
+  if (len != CHAT_SESSION_TOKEN_CHARS) return CHAT_E_TOKEN_MALFORMED;
+  if (sodium_base642bin(raw, sizeof raw, t, len, NULL, &got, &end,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      got != sizeof raw || end != t + len)
+    return CHAT_E_TOKEN_MALFORMED;
+  hash_token(raw, hash_hex);
+  sodium_memzero(raw, sizeof raw);
+  return CHAT_OK;
+}
+
+int auth_parse_bearer(const char *hdr, size_t len, char hash_hex[AUTH_TOKEN_HASH_HEX_BYTES]) {
+  static const char scheme[] = "bearer ";
+  const size_t n = sizeof scheme - 1;
+  if (len == 0) return CHAT_E_TOKEN_MISSING;
+  if (len < n) return CHAT_E_TOKEN_MALFORMED;
+  for (size_t i = 0; i < n; i++) {
+    char c = hdr[i];
+    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+    if (c != scheme[i]) return CHAT_E_TOKEN_MALFORMED;
+  }
+  return token_hash_from_text(hdr + n, len - n, hash_hex);
+}
+
+int auth_parse_ws_protocol(const char *hdr, size_t len,
+                           char hash_hex[AUTH_TOKEN_HASH_HEX_BYTES]) {
+  const size_t plen = sizeof CHAT_WS_PROTOCOL - 1, blen = sizeof CHAT_WS_BEARER_PREFIX - 1;
+  int has_protocol = 0, tokens = 0, rc = CHAT_E_TOKEN_MISSING;
+  size_t i = 0;
+  while (i <= len) {
+    size_t j = i;
+    while (j < len && hdr[j] != ',') j++;
+    size_t a = i, b = j; /* trim optional whitespace around the entry */
+    while (a < b && (hdr[a] == ' ' || hdr[a] == '\t')) a++;
+    while (b > a && (hdr[b - 1] == ' ' || hdr[b - 1] == '\t')) b--;
+    if (b - a == plen && memcmp(hdr + a, CHAT_WS_PROTOCOL, plen) == 0) {
+      has_protocol = 1;
+    } else if (b - a >= blen && memcmp(hdr + a, CHAT_WS_BEARER_PREFIX, blen) == 0) {
+      tokens++;
+      rc = token_hash_from_text(hdr + a + blen, b - a - blen, hash_hex);
+    }
+    i = j + 1;
+  }
+  if (tokens > 1) return CHAT_E_TOKEN_MALFORMED;
+  if (rc == CHAT_OK && !has_protocol) return CHAT_E_TOKEN_MALFORMED;
+  return rc;
+}

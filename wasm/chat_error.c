@@ -1,0 +1,21 @@
+#include "chat_error.h"
+
+const char *chat_error_name(int code) {
+  switch (code) {
+    case CHAT_OK: return "ok";
+#define CHAT_ERROR_NAME(sym, num, name, msg) case sym: return name;
+    CHAT_ERRORS(CHAT_ERROR_NAME)
+#undef CHAT_ERROR_NAME
+  }
+  return "unknown_error";
+}
+
+const char *chat_error_message(int code) {
+  switch (code) {
+    case CHAT_OK: return "OK.";
+#define CHAT_ERROR_MESSAGE(sym, num, name, msg) case sym: return msg;
+    CHAT_ERRORS(CHAT_ERROR_MESSAGE)
+#undef CHAT_ERROR_MESSAGE
+  }
+  return "Unknown error.";
+}

@@ -1,0 +1,63 @@
+/*
+ * chat_error.h -- the one error enum of the chat core.
+ *
+ * Every fallible function returns an int: >= 0 on success, one of these negative
+ * codes otherwise, and leaves its state unchanged on error. chat_error_name() gives
+ * the stable wire name (the "code" of {"error":{"code","message"}} and of error
+ * frames); chat_error_message() a sentence for people. Codes the shell detects
+ * itself (routing, D1 uniqueness, HTTP framing) are listed here too, so the
+ * TypeScript side has a single table: worker/errors.ts maps each name to an HTTP
+ * status. Numbers are part of the Wasm ABI: append, never renumber.
+ */
+#ifndef CHAT_ERROR_H
+#define CHAT_ERROR_H
+
+#define CHAT_ERRORS(X)                                                                      \
+  X(CHAT_E_NOMEM, -1, "out_of_memory", "The server ran out of memory for this request.")    \
+  X(CHAT_E_BUFFER_TOO_SMALL, -2, "buffer_too_small", "Output buffer too small.")            \
+  X(CHAT_E_UNKNOWN_OP, -3, "unknown_op", "Unknown core operation.")                         \
+  X(CHAT_E_BAD_JSON, -4, "bad_json", "The body is not valid JSON in UTF-8.")                \
+  X(CHAT_E_NOT_OBJECT, -5, "not_object", "The body must be a JSON object.")                 \
+  X(CHAT_E_FIELD_MISSING, -6, "field_missing", "A required field is missing.")              \
+  X(CHAT_E_FIELD_TYPE, -7, "field_type", "A field has the wrong type.")                     \
+  X(CHAT_E_USERNAME_TOO_SHORT, -8, "username_too_short",                                    \
+    "Usernames have at least 3 characters.")                                                \
+  X(CHAT_E_USERNAME_TOO_LONG, -9, "username_too_long",                                      \
+    "Usernames have at most 32 characters.")                                                \
+  X(CHAT_E_USERNAME_CHARS, -10, "username_invalid_chars",                                   \
+    "Usernames use only ASCII letters, digits, '_', '-' and '.'.")                          \
+  X(CHAT_E_PASSWORD_TOO_SHORT, -11, "password_too_short",                                   \
+    "Passwords have at least 8 bytes.")                                                     \
+  X(CHAT_E_PASSWORD_TOO_LONG, -12, "password_too_long",                                     \
+    "Passwords have at most 256 bytes.")                                                    \
+  X(CHAT_E_PASSWORD_UTF8, -13, "password_invalid_utf8",                                     \
+    "Passwords must be valid UTF-8 without NUL characters.")                                \
+  X(CHAT_E_BAD_CREDENTIALS, -14, "invalid_credentials", "Wrong username or password.")      \
+  X(CHAT_E_TOKEN_MISSING, -15, "token_missing", "A session token is required.")             \
+  X(CHAT_E_TOKEN_MALFORMED, -16, "token_malformed", "The session token is malformed.")      \
+  X(CHAT_E_UNAUTHORIZED, -17, "unauthorized", "The session is unknown, expired or revoked.")\
+  X(CHAT_E_CRYPTO, -18, "crypto_failure", "A cryptographic operation failed.")              \
+  X(CHAT_E_USERNAME_TAKEN, -19, "username_taken", "That username is taken.")                \
+  X(CHAT_E_NOT_FOUND, -20, "not_found", "No such route.")                                   \
+  X(CHAT_E_METHOD, -21, "method_not_allowed", "That method is not allowed here.")           \
+  X(CHAT_E_CONTENT_TYPE, -22, "unsupported_media_type",                                     \
+    "Send the body as application/json.")                                                   \
+  X(CHAT_E_BODY_TOO_LARGE, -23, "payload_too_large", "The body is larger than 16 KiB.")     \
+  X(CHAT_E_INTERNAL, -24, "internal", "Internal error; the request was not carried out.")   \
+  X(CHAT_E_UPGRADE_REQUIRED, -25, "upgrade_required", "This endpoint is a WebSocket.")
+
+typedef enum {
+  CHAT_OK = 0,
+#define CHAT_ERROR_ENUM(sym, num, name, msg) sym = (num),
+  CHAT_ERRORS(CHAT_ERROR_ENUM)
+#undef CHAT_ERROR_ENUM
+} chat_error;
+
+/* The stable wire name of a code ("bad_json"), or "unknown_error" for a value
+ * that is not a code. Never NULL; static storage. */
+const char *chat_error_name(int code);
+
+/* A human sentence for a code, or a generic one. Never NULL; static storage. */
+const char *chat_error_message(int code);
+
+#endif

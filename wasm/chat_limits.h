@@ -1,0 +1,57 @@
+/*
+ * chat_limits.h -- every limit of the chat core, in one place.
+ *
+ * Each constant names its unit and where its number comes from. TypeScript never
+ * copies these by hand: wasm/tools/gen_protocol.c prints them into
+ * worker/generated/protocol.ts at build time, and the Worker, the Durable Objects
+ * and the web client import them from there.
+ */
+#ifndef CHAT_LIMITS_H
+#define CHAT_LIMITS_H
+
+/* Usernames: ASCII letters, digits, '_', '-', '.'; length in bytes (= characters,
+ * the alphabet is ASCII). Unique without regard to ASCII case. Issue #2. */
+#define CHAT_USERNAME_MIN 3
+#define CHAT_USERNAME_MAX 32
+
+/* Passwords: valid UTF-8, length in bytes. 8 is NIST SP 800-63B 5.1.1.2's minimum
+ * for memorized secrets; the maximum of 256 bounds the work an anonymous request
+ * can ask of argon2id while leaving room for passphrases (OWASP Authentication
+ * Cheat Sheet: allow at least 64 characters). Issue #2. */
+#define CHAT_PASSWORD_MIN 8
+#define CHAT_PASSWORD_MAX 256
+
+/* argon2id cost, libsodium crypto_pwhash_str(). OWASP Password Storage Cheat
+ * Sheet, "Argon2id": m = 19 MiB, t = 2, p = 1 (libsodium is always p = 1).
+ * 19 MiB fits the 128 MB memory of a Workers isolate with room to spare
+ * (Cloudflare Workers limits: "Memory 128 MB"), and two passes take well under
+ * the default 30 s CPU limit of a paid Worker. Memory in bytes, ops in passes. */
+#define CHAT_PWHASH_OPSLIMIT 2
+#define CHAT_PWHASH_MEMLIMIT (19u * 1024u * 1024u)
+
+/* Session tokens: 256 random bits (OWASP Session Management Cheat Sheet asks for
+ * at least 64 bits of entropy), sent as 43 characters of unpadded base64url
+ * (RFC 4648 section 5). Stored only as the hex of their BLAKE2b-256 hash. */
+#define CHAT_SESSION_TOKEN_BYTES 32
+#define CHAT_SESSION_TOKEN_CHARS 43
+#define CHAT_SESSION_HASH_BYTES 32
+
+/* Session lifetime in milliseconds: 30 days, then the user logs in again. */
+#define CHAT_SESSION_TTL_MS (30.0 * 24 * 60 * 60 * 1000)
+
+/* Largest HTTP request body the Worker reads, in bytes: the biggest legitimate
+ * body (a 256-byte password and a username in JSON) is far below it. Issue #2. */
+#define CHAT_HTTP_BODY_MAX 16384
+
+/* The WebSocket subprotocol of this protocol version; a client offers it, with its
+ * session token as a second entry "bearer.<token>" (browsers cannot set an
+ * Authorization header on a WebSocket; RFC 6455 section 4.1 lets the client list
+ * subprotocols, and the server echoes the one it picked). */
+#define CHAT_WS_PROTOCOL "chat.v1"
+#define CHAT_WS_BEARER_PREFIX "bearer."
+
+/* Largest output one core call may produce, in bytes: the shell's first output
+ * buffer; a call that needs more reports the size and the shell retries. */
+#define CHAT_OUT_INITIAL 65536
+
+#endif

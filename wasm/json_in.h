@@ -1,0 +1,33 @@
+/*
+ * json_in.h -- strict reading of untrusted JSON with cJSON.
+ *
+ * The input is bytes + length (never NUL-terminated by contract). It must be
+ * well-formed UTF-8 (RFC 8259 section 8.1), one JSON value with nothing after it
+ * but whitespace, nested at most CJSON_NESTING_LIMIT deep (set by the Makefile),
+ * and free of "\u0000" escapes: cJSON stores strings NUL-terminated, so such an
+ * escape would silently cut a string short ("pass\u0000x" would read as "pass").
+ */
+#ifndef JSON_IN_H
+#define JSON_IN_H
+
+#include <stddef.h>
+
+#include "cJSON.h"
+
+/* Parse len bytes into a JSON object. On success returns CHAT_OK and stores a tree
+ * in *out that the caller releases with cJSON_Delete. Errors: CHAT_E_BAD_JSON
+ * (not UTF-8, not JSON, trailing bytes, NUL escape), CHAT_E_NOT_OBJECT (valid JSON
+ * but not an object), CHAT_E_NOMEM; *out is then NULL. */
+int json_parse_object(const unsigned char *in, size_t len, cJSON **out);
+
+/* Look up a required string member `key` (case-sensitive; the first of duplicate
+ * keys wins). On success *s points into the tree (valid until it is deleted) and
+ * *n is its length in bytes. Errors: CHAT_E_FIELD_MISSING, CHAT_E_FIELD_TYPE. */
+int json_get_string(const cJSON *obj, const char *key, const char **s, size_t *n);
+
+/* Serialise `item` compactly into out (capacity cap). Returns the length written
+ * (no NUL is counted or required), CHAT_E_NOMEM, or CHAT_E_BUFFER_TOO_SMALL with
+ * the length needed stored in *needed. */
+int json_write(const cJSON *item, unsigned char *out, size_t cap, size_t *needed);
+
+#endif
