@@ -135,6 +135,55 @@ static int op_connection(const unsigned char *aux, size_t aux_len, cJSON *out) {
   return rc;
 }
 
+/* Adds a copy of item under key, reporting allocation failure. */
+static int add_copy(cJSON *o, const char *key, const cJSON *item) {
+  cJSON *copy = cJSON_Duplicate(item, 1);
+  if (copy && cJSON_AddItemToObject(o, key, copy)) return CHAT_OK;
+  cJSON_Delete(copy);
+  return CHAT_E_NOMEM;
+}
+
+/* Fills out with an error frame for code, echoing ref when there is one. */
+static int error_frame(cJSON *out, int code, const cJSON *ref) {
+  int rc;
+  if ((rc = add_string(out, "type", "error")) < 0 ||
+      (rc = add_string(out, "code", chat_error_name(code))) < 0 ||
+      (rc = add_string(out, "message", chat_error_message(code))) < 0)
+    return rc;
+  return ref ? add_copy(out, "ref", ref) : CHAT_OK;
+}
+
+/* A frame on a personal socket: "ping" is answered with "pong"; later issues add
+ * friend and DM notifications. */
+static int op_user_frame(const unsigned char *in, size_t len, cJSON *out) {
+  cJSON *frame = NULL;
+  const cJSON *ref = NULL;
+  const char *type;
+  size_t n;
+  int rc = len > CHAT_FRAME_MAX ? CHAT_E_FRAME_TOO_LARGE : json_parse_object(in, len, &frame);
+  if (rc == CHAT_E_NOMEM) return rc;
+  if (rc >= 0) {
+    ref = cJSON_GetObjectItemCaseSensitive(frame, "ref");
+    if (ref && (!cJSON_IsString(ref) || strlen(ref->valuestring) > CHAT_REF_MAX)) {
+      ref = NULL;
+      rc = CHAT_E_REF_INVALID;
+    }
+  }
+  if (rc >= 0) rc = json_get_string(frame, "type", &type, &n);
+  if (rc >= 0) {
+    if (strcmp(type, "ping") == 0) {
+      rc = add_string(out, "type", "pong");
+      if (rc >= 0 && ref) rc = add_copy(out, "ref", ref);
+      cJSON_Delete(frame);
+      return rc;
+    }
+    rc = CHAT_E_UNKNOWN_TYPE;
+  }
+  rc = error_frame(out, rc, ref);
+  cJSON_Delete(frame);
+  return rc;
+}
+
 int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char *aux,
              size_t aux_len, double now_ms, unsigned char *out, size_t cap, size_t *out_len) {
   static const unsigned char empty[1] = {0};
@@ -152,6 +201,7 @@ int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char
     case CHAT_OP_BEARER:
     case CHAT_OP_WS_PROTOCOL: rc = op_token(op, in, in_len, answer); break;
     case CHAT_OP_CONNECTION: rc = op_connection(aux, aux_len, answer); break;
+    case CHAT_OP_USER_FRAME: rc = op_user_frame(in, in_len, answer); break;
     default: rc = CHAT_E_UNKNOWN_OP; break;
   }
   if (rc >= 0) rc = json_write(answer, out, cap, out_len);

@@ -24,6 +24,12 @@
  *   CHAT_OP_BEARER          Authorization value      -                          {"token_hash"}
  *   CHAT_OP_WS_PROTOCOL     Sec-WebSocket-Protocol   -                          {"token_hash","protocol"}
  *   CHAT_OP_CONNECTION      -                        {"id","username","role"}   the `connection` frame
+ *   CHAT_OP_USER_FRAME      a frame from a personal  -                          the reply frame
+ *                           socket
+ *
+ * Frames (protocol table: PROTOCOL.md) are JSON objects with a string "type" and
+ * an optional string "ref" that replies echo. A bad frame is not an error of the
+ * call: the answer is then an error frame {"type":"error","code","message","ref"?}.
  *
  * expires_at is in ms since the Unix epoch (now_ms + CHAT_SESSION_TTL_MS).
  */
@@ -39,7 +45,8 @@
   X(CHAT_OP_SESSION_NEW, 4, "session_new")    \
   X(CHAT_OP_BEARER, 5, "bearer")              \
   X(CHAT_OP_WS_PROTOCOL, 6, "ws_protocol")    \
-  X(CHAT_OP_CONNECTION, 7, "connection")
+  X(CHAT_OP_CONNECTION, 7, "connection")      \
+  X(CHAT_OP_USER_FRAME, 8, "user_frame")
 
 typedef enum {
 #define CHAT_OP_ENUM(sym, num, name) sym = (num),

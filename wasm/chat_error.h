@@ -44,7 +44,10 @@
     "Send the body as application/json.")                                                   \
   X(CHAT_E_BODY_TOO_LARGE, -23, "payload_too_large", "The body is larger than 16 KiB.")     \
   X(CHAT_E_INTERNAL, -24, "internal", "Internal error; the request was not carried out.")   \
-  X(CHAT_E_UPGRADE_REQUIRED, -25, "upgrade_required", "This endpoint is a WebSocket.")
+  X(CHAT_E_UPGRADE_REQUIRED, -25, "upgrade_required", "This endpoint is a WebSocket.")    \
+  X(CHAT_E_FRAME_TOO_LARGE, -26, "frame_too_large", "Frames are at most 32 KiB.")           \
+  X(CHAT_E_UNKNOWN_TYPE, -27, "unknown_type", "Unknown frame type.")                        \
+  X(CHAT_E_REF_INVALID, -28, "ref_invalid", "ref is a string of at most 64 bytes.")
 
 typedef enum {
   CHAT_OK = 0,

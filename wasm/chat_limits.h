@@ -43,6 +43,15 @@
  * body (a 256-byte password and a username in JSON) is far below it. Issue #2. */
 #define CHAT_HTTP_BODY_MAX 16384
 
+/* Largest WebSocket frame the core reads, in bytes: 32 KiB (issue #3), far above
+ * the largest legitimate frame (a 4000-character message is at most 16 000 bytes
+ * of UTF-8) and far below the 1 MiB a Workers WebSocket message may carry
+ * (Cloudflare Workers limits). */
+#define CHAT_FRAME_MAX 32768
+
+/* Longest `ref` (a client's correlation id, echoed in replies), in bytes. */
+#define CHAT_REF_MAX 64
+
 /* The WebSocket subprotocol of this protocol version; a client offers it, with its
  * session token as a second entry "bearer.<token>" (browsers cannot set an
  * Authorization header on a WebSocket; RFC 6455 section 4.1 lets the client list

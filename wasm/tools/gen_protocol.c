@@ -29,6 +29,7 @@ int main(void) {
   printf("  sessionTokenChars: %d,\n", CHAT_SESSION_TOKEN_CHARS);
   printf("  sessionTtlMs: %.0f,\n", CHAT_SESSION_TTL_MS);
   printf("  httpBodyMaxBytes: %d,\n", CHAT_HTTP_BODY_MAX);
+  printf("  frameMaxBytes: %d,\n  refMaxBytes: %d,\n", CHAT_FRAME_MAX, CHAT_REF_MAX);
   printf("  coreOutInitialBytes: %d,\n", CHAT_OUT_INITIAL);
   printf("  wsProtocol: "); str(CHAT_WS_PROTOCOL); puts(",");
   printf("  wsBearerPrefix: "); str(CHAT_WS_BEARER_PREFIX); puts(",");

@@ -1,0 +1,93 @@
+/**
+ * Accounts: signup, login, logout, the current user. The core decides (username
+ * and password rules, argon2id, token format and hashing); this file moves bytes
+ * between the request, the core and D1.
+ */
+import type { CoreHost } from "./core";
+import { CoreError } from "./core";
+import type { PublicUser } from "./env";
+
+interface SessionFacts {
+  token: string;
+  token_hash: string;
+  expires_at: number;
+}
+
+/** What signup and login answer: the user and a new session token. */
+export interface SessionBody {
+  user: PublicUser;
+  token: string;
+  expires_at: number;
+}
+
+async function newSession(core: CoreHost, db: D1Database, userId: number): Promise<SessionFacts> {
+  const now = Date.now();
+  const s = core.call<SessionFacts>("session_new", undefined, undefined, now);
+  await db
+    .prepare("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+    .bind(s.token_hash, userId, now, s.expires_at)
+    .run();
+  return s;
+}
+
+/** POST /signup: body {username, password}. 201 with a session, or a CoreError. */
+export async function signup(core: CoreHost, db: D1Database, body: Uint8Array): Promise<SessionBody> {
+  const u = core.call<{ username: string; username_key: string; password_hash: string }>("signup", body);
+  const row = await db
+    .prepare(
+      `INSERT INTO users (username, username_key, password_hash, created_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (username_key) DO NOTHING RETURNING id, username, role`,
+    )
+    .bind(u.username, u.username_key, u.password_hash, Date.now())
+    .first<PublicUser>();
+  if (!row) throw new CoreError("username_taken");
+  const s = await newSession(core, db, row.id);
+  return { user: row, token: s.token, expires_at: s.expires_at };
+}
+
+/** POST /login: body {username, password}. Unknown user and wrong password are
+ * the same invalid_credentials, after the same argon2id work (see auth.h). */
+export async function login(core: CoreHost, db: D1Database, body: Uint8Array): Promise<SessionBody> {
+  const { username_key } = core.call<{ username_key: string }>("login_begin", body);
+  const row = await db
+    .prepare("SELECT id, username, role, password_hash FROM users WHERE username_key = ?")
+    .bind(username_key)
+    .first<PublicUser & { password_hash: string }>();
+  const { rehash } = core.call<{ rehash: string | null }>("login_verify", body, {
+    password_hash: row?.password_hash ?? null,
+  });
+  const user: PublicUser = { id: row!.id, username: row!.username, role: row!.role };
+  if (rehash !== null) {
+    await db.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(rehash, user.id).run();
+  }
+  const s = await newSession(core, db, user.id);
+  return { user, token: s.token, expires_at: s.expires_at };
+}
+
+/** The user of a live session, from its token hash (from the core's "bearer" or
+ * "ws_protocol" operation), or CoreError("unauthorized"). */
+export async function sessionUser(db: D1Database, tokenHash: string): Promise<PublicUser> {
+  const user = await db
+    .prepare(
+      `SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+       WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?`,
+    )
+    .bind(tokenHash, Date.now())
+    .first<PublicUser>();
+  if (!user) throw new CoreError("unauthorized");
+  return user;
+}
+
+/** The user behind an Authorization header, or CoreError. */
+export async function authenticate(core: CoreHost, db: D1Database, authorization: string | null) {
+  const { token_hash } = core.call<{ token_hash: string }>("bearer", authorization ?? "");
+  return { user: await sessionUser(db, token_hash), tokenHash: token_hash };
+}
+
+/** POST /logout: revokes the session of this token. */
+export async function logout(db: D1Database, tokenHash: string): Promise<void> {
+  await db
+    .prepare("UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL")
+    .bind(Date.now(), tokenHash)
+    .run();
+}

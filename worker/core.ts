@@ -1,0 +1,189 @@
+/**
+ * The core bridge: one instance of the C chat core (build/chat.wasm) and the
+ * byte-moving around it. ABI: wasm/wasm_exports.c (version 1).
+ *
+ * - The .wasm file is imported as a precompiled WebAssembly.Module: Workers refuse
+ *   to compile Wasm from bytes at run time.
+ * - Instances are created lazily, inside a handler: generating random values at
+ *   module top level kills the isolate, and chat_init() draws randomness.
+ * - Module-level state is shared by every Durable Object of an isolate, so each
+ *   object owns its own CoreHost; the stateless Worker keeps one per isolate.
+ * - A trap (abort, out-of-bounds: a bug, never bad input) leaves an instance in an
+ *   unknown state. CoreHost throws it away and the next call builds a fresh one;
+ *   the failed call surfaces as CoreTrap, which callers answer as a 500 / an error
+ *   frame.
+ */
+import coreModule from "../build/chat.wasm";
+import { ERRORS, LIMITS, OPS, type ErrorCode } from "./generated/core";
+
+export type CoreOp = keyof typeof OPS;
+
+/** The core answered with one of its error codes (bad input, bad credentials...). */
+export class CoreError extends Error {
+  constructor(readonly code: ErrorCode) {
+    super(ERRORS[code].message);
+    this.name = "CoreError";
+  }
+}
+
+/** The core trapped; its instance was discarded and will be rebuilt. */
+export class CoreTrap extends Error {
+  constructor(cause: unknown) {
+    super(`chat core trapped: ${String(cause)}`);
+    this.name = "CoreTrap";
+  }
+}
+
+const CODE_BY_NUM = new Map<number, ErrorCode>(
+  Object.entries(ERRORS).map(([name, e]) => [e.num, name as ErrorCode]),
+);
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  _initialize(): void;
+  chat_alloc(size: number): number;
+  chat_dealloc(ptr: number): void;
+  chat_init(): number;
+  chat_call(op: number, inp: number, inLen: number, aux: number, auxLen: number,
+            nowMs: number, out: number, cap: number, outLenPtr: number): number;
+  chat_abi_version(): number;
+  chat_trap_for_test(): void;
+}
+
+const ABI_VERSION = 1;
+const MAX_GETRANDOM = 65536; // crypto.getRandomValues fills at most 64 KiB per call
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The imports the core may use: host randomness, and what emscripten's standalone
+ * runtime needs (memory growth notice; proc_exit, reached only through abort()). */
+function imports(memory: () => WebAssembly.Memory): WebAssembly.Imports {
+  return {
+    env: {
+      host_random(ptr: number, len: number): void {
+        for (let off = 0; off < len; off += MAX_GETRANDOM) {
+          const n = Math.min(MAX_GETRANDOM, len - off);
+          crypto.getRandomValues(new Uint8Array(memory().buffer, ptr + off, n));
+        }
+      },
+      emscripten_notify_memory_growth(): void {
+        // Views are made afresh for every call, so nothing to refresh.
+      },
+    },
+    wasi_snapshot_preview1: {
+      proc_exit(code: number): never {
+        throw new WebAssembly.RuntimeError(`core called proc_exit(${code})`);
+      },
+    },
+  };
+}
+
+/** One live instance. Not exported: use CoreHost, which survives traps. */
+class CoreInstance {
+  private readonly x: Exports;
+  private out: number;
+  private outCap: number;
+  private readonly outLen: number;
+
+  constructor() {
+    let memory: WebAssembly.Memory | undefined;
+    const instance = new WebAssembly.Instance(coreModule, imports(() => memory!));
+    this.x = instance.exports as unknown as Exports;
+    memory = this.x.memory;
+    this.x._initialize();
+    if (this.x.chat_abi_version() !== ABI_VERSION) throw new Error("chat core ABI mismatch");
+    const rc = this.x.chat_init();
+    if (rc < 0) throw new CoreError(CODE_BY_NUM.get(rc) ?? "internal");
+    this.outCap = LIMITS.coreOutInitialBytes;
+    this.out = this.alloc(this.outCap);
+    this.outLen = this.alloc(4);
+  }
+
+  private alloc(size: number): number {
+    const p = this.x.chat_alloc(size);
+    if (p === 0) throw new CoreError("out_of_memory");
+    return p;
+  }
+
+  private put(bytes: Uint8Array): number {
+    if (bytes.length === 0) return 0;
+    const p = this.alloc(bytes.length);
+    new Uint8Array(this.x.memory.buffer, p, bytes.length).set(bytes);
+    return p;
+  }
+
+  call(op: CoreOp, input: Uint8Array, aux: Uint8Array, nowMs: number): string {
+    const inp = this.put(input);
+    const auxp = this.put(aux);
+    try {
+      for (;;) {
+        const rc = this.x.chat_call(OPS[op], inp, input.length, auxp, aux.length, nowMs,
+                                    this.out, this.outCap, this.outLen);
+        const n = new DataView(this.x.memory.buffer).getUint32(this.outLen, true);
+        if (rc >= 0) return decoder.decode(new Uint8Array(this.x.memory.buffer, this.out, n));
+        const code = CODE_BY_NUM.get(rc) ?? "internal";
+        if (code !== "buffer_too_small") throw new CoreError(code);
+        this.x.chat_dealloc(this.out);
+        this.outCap = n;
+        this.out = this.alloc(n);
+      }
+    } finally {
+      this.x.chat_dealloc(inp);
+      this.x.chat_dealloc(auxp);
+    }
+  }
+
+  trapForTest(): void {
+    this.x.chat_trap_for_test();
+  }
+}
+
+function bytesOf(v: Uint8Array | string | object | undefined): Uint8Array {
+  if (v === undefined) return new Uint8Array(0);
+  if (v instanceof Uint8Array) return v;
+  return encoder.encode(typeof v === "string" ? v : JSON.stringify(v));
+}
+
+/**
+ * Owns a core instance for one Worker isolate or one Durable Object, rebuilding it
+ * after a trap. Calls are synchronous: a Durable Object runs them one at a time.
+ */
+export class CoreHost {
+  private instance: CoreInstance | null = null;
+  /** How many instances were thrown away after a trap (for tests and logs). */
+  traps = 0;
+
+  private run<T>(f: (core: CoreInstance) => T): T {
+    try {
+      this.instance ??= new CoreInstance();
+      return f(this.instance);
+    } catch (e) {
+      if (e instanceof CoreError) throw e;
+      // Anything else from inside Wasm leaves the instance suspect: discard it.
+      this.instance = null;
+      this.traps++;
+      throw new CoreTrap(e);
+    }
+  }
+
+  /**
+   * Run one core operation (the table in wasm/api.h). `input` is the untrusted
+   * bytes as received; `aux` is facts from the shell (encoded to JSON). Returns
+   * the core's JSON answer as text. Throws CoreError for an error code, CoreTrap
+   * if the core trapped.
+   */
+  callText(op: CoreOp, input?: Uint8Array | string, aux?: object, nowMs = Date.now()): string {
+    return this.run((core) => core.call(op, bytesOf(input), bytesOf(aux), nowMs));
+  }
+
+  /** callText, parsed. */
+  call<T = Record<string, unknown>>(op: CoreOp, input?: Uint8Array | string, aux?: object,
+                                    nowMs = Date.now()): T {
+    return JSON.parse(this.callText(op, input, aux, nowMs)) as T;
+  }
+
+  /** Make the core trap on purpose (tests only; see CHAT_TEST_HOOKS). */
+  trapForTest(): void {
+    this.run((core) => core.trapForTest());
+  }
+}

@@ -1,0 +1,14 @@
+/** Bindings of the Worker (wrangler.toml). */
+export interface Env {
+  DB: D1Database;
+  USER_HUB: DurableObjectNamespace;
+  /** "1" only in tests: enables /__test/* routes (never set in wrangler.toml). */
+  CHAT_TEST_HOOKS?: string;
+}
+
+/** A user as the API shows it. */
+export interface PublicUser {
+  id: number;
+  username: string;
+  role: "USER" | "ADMIN";
+}

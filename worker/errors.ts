@@ -1,0 +1,46 @@
+/**
+ * The one table from core error codes (wasm/chat_error.h) to HTTP statuses, and
+ * the structured error body every endpoint answers with:
+ *   {"error": {"code": "<wire name>", "message": "<sentence>"}}
+ * The Record type makes the compiler reject a code without a status.
+ */
+import { ERRORS, type ErrorCode } from "./generated/core";
+
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  out_of_memory: 503,
+  buffer_too_small: 500,
+  unknown_op: 500,
+  bad_json: 400,
+  not_object: 400,
+  field_missing: 400,
+  field_type: 400,
+  username_too_short: 400,
+  username_too_long: 400,
+  username_invalid_chars: 400,
+  password_too_short: 400,
+  password_too_long: 400,
+  password_invalid_utf8: 400,
+  invalid_credentials: 401,
+  token_missing: 401,
+  token_malformed: 401,
+  unauthorized: 401,
+  crypto_failure: 500,
+  username_taken: 409,
+  not_found: 404,
+  method_not_allowed: 405,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+  internal: 500,
+  upgrade_required: 426,
+  frame_too_large: 400,
+  unknown_type: 400,
+  ref_invalid: 400,
+};
+
+/** A JSON error response for a code, with its status and the core's message. */
+export function errorResponse(code: ErrorCode, headers?: HeadersInit): Response {
+  const status = HTTP_STATUS[code];
+  const h = new Headers(headers);
+  if (status === 401) h.set("WWW-Authenticate", 'Bearer realm="chat"');
+  return Response.json({ error: { code, message: ERRORS[code].message } }, { status, headers: h });
+}
