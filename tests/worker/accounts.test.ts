@@ -1,0 +1,177 @@
+// Accounts through the Worker's routes, in the Workers runtime with local D1.
+import { SELF, env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { CoreHost } from "../../worker/core";
+
+const BASE = "https://chat.test";
+
+function post(path: string, body: unknown, headers: Record<string, string> = {}) {
+  return SELF.fetch(`${BASE}${path}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+async function errorCode(res: Response): Promise<string> {
+  const body = (await res.json()) as { error: { code: string; message: string } };
+  expect(typeof body.error.message).toBe("string");
+  return body.error.code;
+}
+
+let n = 0;
+const fresh = () => `user${Date.now() % 100000}_${n++}`;
+
+describe("signup", () => {
+  it("creates a USER and returns a session token", async () => {
+    const name = fresh();
+    const res = await post("/signup", { username: name, password: "correct horse" });
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { user: { id: number; username: string; role: string }; token: string; expires_at: number };
+    expect(body.user).toMatchObject({ username: name, role: "USER" });
+    expect(body.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(body.expires_at).toBeGreaterThan(Date.now() + 29 * 24 * 3600 * 1000);
+    const row = await env.DB.prepare("SELECT password_hash FROM users WHERE id = ?").bind(body.user.id).first<{ password_hash: string }>();
+    expect(row!.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    const sessions = await env.DB.prepare("SELECT token_hash FROM sessions WHERE user_id = ?").bind(body.user.id).all<{ token_hash: string }>();
+    expect(sessions.results).toHaveLength(1);
+    expect(sessions.results[0]!.token_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(sessions.results)).not.toContain(body.token); // only the hash is stored
+  });
+
+  it("refuses a taken name regardless of case with 409", async () => {
+    const name = fresh();
+    expect((await post("/signup", { username: name, password: "password1" })).status).toBe(201);
+    const res = await post("/signup", { username: name.toUpperCase(), password: "password2" });
+    expect(res.status).toBe(409);
+    expect(await errorCode(res)).toBe("username_taken");
+  });
+
+  it.each([
+    [{ username: "ab", password: "password1" }, "username_too_short"],
+    [{ username: "a".repeat(33), password: "password1" }, "username_too_long"],
+    [{ username: "bad name", password: "password1" }, "username_invalid_chars"],
+    [{ username: "okname", password: "short" }, "password_too_short"],
+    [{ username: "okname", password: "p".repeat(257) }, "password_too_long"],
+    [{ username: "okname" }, "field_missing"],
+    [{ username: 42, password: "password1" }, "field_type"],
+    [[1, 2], "not_object"],
+    ['{"username": "x"', "bad_json"],
+    ['{"username":"okname","password":"abc\\u0000defgh"}', "bad_json"],
+  ])("rejects %j with 400 %s", async (body, code) => {
+    const res = await post("/signup", body);
+    expect(res.status).toBe(400);
+    expect(await errorCode(res)).toBe(code);
+  });
+
+  it("rejects a body that is not UTF-8 with 400 bad_json", async () => {
+    const bytes = new Uint8Array([...new TextEncoder().encode('{"username":"okname","password":"passw'), 0xff, 0x22, 0x7d]);
+    const res = await SELF.fetch(`${BASE}/signup`, { method: "POST", headers: { "Content-Type": "application/json" }, body: bytes });
+    expect(res.status).toBe(400);
+    expect(await errorCode(res)).toBe("bad_json");
+  });
+
+  it("rejects a wrong content type with 415 and a body over 16 KiB with 413", async () => {
+    const res = await post("/signup", "username=a", { "Content-Type": "application/x-www-form-urlencoded" });
+    expect(res.status).toBe(415);
+    expect(await errorCode(res)).toBe("unsupported_media_type");
+    const big = await post("/signup", { username: "bigbody", password: "x".repeat(17000) });
+    expect(big.status).toBe(413);
+    expect(await errorCode(big)).toBe("payload_too_large");
+  });
+});
+
+describe("login, account, logout", () => {
+  async function signup() {
+    const username = fresh();
+    const res = await post("/signup", { username, password: "s3cret pass" });
+    return { username, ...((await res.json()) as { token: string; user: { id: number } }) };
+  }
+
+  it("logs in with any case of the name and returns a new token", async () => {
+    const u = await signup();
+    const res = await post("/login", { username: u.username.toUpperCase(), password: "s3cret pass" });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { token: string; user: { id: number } };
+    expect(body.user.id).toBe(u.user.id);
+    expect(body.token).not.toBe(u.token);
+  });
+
+  it("answers unknown user and wrong password with the same 401", async () => {
+    const u = await signup();
+    const wrong = await post("/login", { username: u.username, password: "not the password" });
+    const unknown = await post("/login", { username: "nobody_here", password: "not the password" });
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(await wrong.json()).toEqual(await unknown.json());
+  });
+
+  it("rehashes a password stored with old parameters on login", async () => {
+    const u = await signup();
+    // A hash made natively with libsodium and cheaper parameters (m = 8 KiB, t = 1),
+    // as if the cost had been raised since the user signed up.
+    const old = {
+      OLD_PASSWORD: "old password 1",
+      OLD_HASH: "$argon2id$v=19$m=8,t=1,p=1$OaZUqdkgA4wvJrmS7Eivjw$5P/M/nJPr/jLeER9H5+CHyY2fe+b+yu/BySBnl9OvdY",
+    };
+    await env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(old.OLD_HASH, u.user.id).run();
+    const res = await post("/login", { username: u.username, password: old.OLD_PASSWORD });
+    expect(res.status).toBe(200);
+    const row = await env.DB.prepare("SELECT password_hash FROM users WHERE id = ?").bind(u.user.id).first<{ password_hash: string }>();
+    expect(row!.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect(new CoreHost().call("login_verify", JSON.stringify({ username: u.username, password: old.OLD_PASSWORD }), { password_hash: row!.password_hash })).toEqual({ rehash: null });
+  });
+
+  it("reads /account with the token, and refuses it after logout", async () => {
+    const u = await signup();
+    const auth = { Authorization: `Bearer ${u.token}` };
+    const acct = await SELF.fetch(`${BASE}/account`, { headers: auth });
+    expect(acct.status).toBe(200);
+    expect(await acct.json()).toEqual({ user: { id: u.user.id, username: u.username, role: "USER" } });
+    expect((await SELF.fetch(`${BASE}/logout`, { method: "POST", headers: auth })).status).toBe(200);
+    const after = await SELF.fetch(`${BASE}/account`, { headers: auth });
+    expect(after.status).toBe(401);
+    expect(await errorCode(after)).toBe("unauthorized");
+    expect((await SELF.fetch(`${BASE}/logout`, { method: "POST", headers: auth })).status).toBe(401);
+  });
+
+  it("refuses missing, malformed and expired tokens with 401", async () => {
+    const cases: [Record<string, string>, string][] = [
+      [{}, "token_missing"],
+      [{ Authorization: "Bearer nope" }, "token_malformed"],
+      [{ Authorization: "Basic dXNlcjpwYXNz" }, "token_malformed"],
+      [{ Authorization: `Bearer ${"A".repeat(43)}` }, "unauthorized"],
+    ];
+    for (const [headers, code] of cases) {
+      const res = await SELF.fetch(`${BASE}/account`, { headers });
+      expect(res.status).toBe(401);
+      expect(res.headers.get("WWW-Authenticate")).toContain("Bearer");
+      expect(await errorCode(res)).toBe(code);
+    }
+    const u = await signup();
+    await env.DB.prepare("UPDATE sessions SET expires_at = ? WHERE user_id = ?").bind(Date.now() - 1, u.user.id).run();
+    const expired = await SELF.fetch(`${BASE}/account`, { headers: { Authorization: `Bearer ${u.token}` } });
+    expect(expired.status).toBe(401);
+    expect(await errorCode(expired)).toBe("unauthorized");
+  });
+});
+
+describe("routing and failures", () => {
+  it("answers unknown routes with 404 and wrong methods with 405", async () => {
+    const res = await SELF.fetch(`${BASE}/nowhere`);
+    expect(res.status).toBe(404);
+    expect(await errorCode(res)).toBe("not_found");
+    const m = await SELF.fetch(`${BASE}/signup`);
+    expect(m.status).toBe(405);
+    expect(m.headers.get("Allow")).toBe("POST");
+    expect(await errorCode(m)).toBe("method_not_allowed");
+  });
+
+  it("survives a trap in the core: 500 with a structured error, then service as usual", async () => {
+    const res = await SELF.fetch(`${BASE}/__test/trap`, { method: "POST" });
+    expect(res.status).toBe(500);
+    expect(await errorCode(res)).toBe("internal");
+    const next = await post("/signup", { username: fresh(), password: "after the trap" });
+    expect(next.status).toBe(201);
+  });
+});

@@ -1,0 +1,94 @@
+// The Wasm build of the core: same answers as the native build (golden vectors),
+// a tiny import list, real randomness from the host, and survival of a trap.
+import { describe, expect, it } from "vitest";
+import coreModule from "../../build/chat.wasm";
+import { CoreError, CoreHost, CoreTrap, type CoreOp } from "../../worker/core";
+import { OPS } from "../../worker/generated/core";
+import golden from "../golden/core.json";
+
+interface GoldenCase {
+  name: string;
+  op: string | number;
+  in?: string;
+  in_hex?: string;
+  aux?: string;
+  out?: string;
+  error?: string;
+}
+
+function hexBytes(hex: string): Uint8Array {
+  return new Uint8Array(hex.match(/../g)!.map((b) => parseInt(b, 16)));
+}
+
+describe("chat core in Wasm", () => {
+  const core = new CoreHost();
+
+  it("gives the golden vectors' exact bytes, as the native build does", () => {
+    const cases = golden.cases as GoldenCase[];
+    expect(cases.length).toBeGreaterThan(30);
+    for (const c of cases) {
+      const op = (typeof c.op === "number"
+        ? Object.keys(OPS).find((k) => OPS[k as CoreOp] === c.op) ?? "unknown"
+        : c.op) as CoreOp;
+      const input = c.in_hex ? hexBytes(c.in_hex) : c.in;
+      const aux = c.aux ? JSON.parse(c.aux) : undefined;
+      let got: string;
+      try {
+        got = op === ("unknown" as CoreOp) ? "" : core.callText(op, input, aux, 1.7e12);
+        if (op === ("unknown" as CoreOp)) throw new CoreError("unknown_op");
+      } catch (e) {
+        if (!(e instanceof CoreError)) throw e;
+        expect(e.code, c.name).toBe(c.error);
+        continue;
+      }
+      expect(c.error, c.name).toBeUndefined();
+      expect(got, c.name).toBe(c.out);
+    }
+  });
+
+  it("imports only host randomness and emscripten's standalone runtime", () => {
+    const imports = WebAssembly.Module.imports(coreModule).map((i) => `${i.module}.${i.name}`);
+    expect(imports.sort()).toEqual([
+      "env.emscripten_notify_memory_growth",
+      "env.host_random",
+      "wasi_snapshot_preview1.proc_exit",
+    ]);
+  });
+
+  it("draws salts and tokens from the host's random source", () => {
+    const body = JSON.stringify({ username: "salty", password: "same password" });
+    const a = core.call<{ password_hash: string }>("signup", body).password_hash;
+    const b = core.call<{ password_hash: string }>("signup", body).password_hash;
+    expect(a).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    const salt = (h: string) => h.split("$")[4];
+    expect(salt(a)).not.toBe(salt(b));
+    expect(salt(a)).not.toBe("AAAAAAAAAAAAAAAAAAAAAA"); // all-zero salt: glue randomness
+    const t1 = core.call<{ token: string }>("session_new").token;
+    const t2 = core.call<{ token: string }>("session_new").token;
+    expect(t1).toHaveLength(43);
+    expect(t1).not.toBe(t2);
+    expect(t1).not.toBe("A".repeat(43));
+  });
+
+  it("verifies in Wasm a hash it made, and refuses a wrong password", () => {
+    const body = JSON.stringify({ username: "verify", password: "right password" });
+    const { password_hash } = core.call<{ password_hash: string }>("signup", body);
+    expect(core.call("login_verify", body, { password_hash })).toEqual({ rehash: null });
+    const wrong = JSON.stringify({ username: "verify", password: "wrong password" });
+    expect(() => core.call("login_verify", wrong, { password_hash })).toThrow(CoreError);
+  });
+
+  it("answers with more than its first 64 KiB output buffer by growing it", () => {
+    const user = { id: 1, username: "u".repeat(70000), role: "USER" };
+    const frame = JSON.parse(core.callText("connection", undefined, user));
+    expect(frame.user.username).toHaveLength(70000);
+  });
+
+  it("throws a trapped instance away and serves the next call from a fresh one", () => {
+    const host = new CoreHost();
+    host.call("session_new");
+    expect(() => host.trapForTest()).toThrow(CoreTrap);
+    expect(host.traps).toBe(1);
+    expect(host.call<{ token: string }>("session_new").token).toHaveLength(43);
+  });
+});
