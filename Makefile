@@ -109,10 +109,11 @@ test-c: $(C_TESTS)
 	@for t in $(C_TESTS); do echo "== $$t"; $$t || exit 1; done
 
 test-worker: build
+	tsc --noEmit -p .
 	vitest run --config tests/worker/vitest.config.ts
 
 test-e2e: build
-	node --test --test-concurrency=1 tests/e2e/
+	node --test --test-concurrency=1 "tests/e2e/*.test.mjs"
 
 # ---- running locally -----------------------------------------------------------
 migrate-local: build

@@ -1,0 +1,115 @@
+// Starts the real stack for end-to-end tests: `wrangler dev` (workerd) on a free
+// loopback port, with its own local D1 and Durable Object state in a temporary
+// directory, the D1 migrations applied first. Stops it by its process group.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import WebSocket from "ws";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const bin = (name) => path.join(root, "node_modules/.bin", name);
+export const toolEnv = {
+  ...process.env,
+  PATH: `${path.join(root, "node_modules/.bin")}:${process.env.PATH}`,
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_SEND_METRICS: "false",
+  NO_COLOR: "1",
+};
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A running `wrangler dev`. `restart()` stops it and starts it again on the same
+ * state directory (as a deploy or a crash would), `stop()` ends it for good. */
+export async function startStack({ vars = {} } = {}) {
+  const state = mkdtempSync(path.join(os.tmpdir(), "chat-e2e-"));
+  execFileSync(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state],
+    { cwd: root, env: toolEnv, stdio: "pipe" });
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  let child = null;
+  let log = "";
+
+  async function start() {
+    const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state,
+      "--inspector-port", String(await freePort())];
+    for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+    child = spawn(bin("wrangler"), args, { cwd: root, env: toolEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.on("data", (d) => { log += d; });
+    child.stderr.on("data", (d) => { log += d; });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${log}`);
+      try {
+        const res = await fetch(`${base}/account`);
+        if (res.status === 401) return;
+      } catch { /* not listening yet */ }
+      if (Date.now() > deadline) throw new Error(`wrangler dev did not start:\n${log}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  async function halt() {
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    try { process.kill(-child.pid, "SIGTERM"); } catch { /* gone */ }
+    const timer = setTimeout(() => { try { process.kill(-child.pid, "SIGKILL"); } catch { /* gone */ } }, 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  await start();
+  return {
+    base,
+    log: () => log,
+    async restart() { await halt(); await start(); },
+    async stop() { await halt(); rmSync(state, { recursive: true, force: true }); },
+  };
+}
+
+/** POST JSON; resolves to { status, body }. */
+export async function post(base, route, body, headers = {}) {
+  const res = await fetch(`${base}${route}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+/** Opens the personal socket with the token in the subprotocol list, collecting frames. */
+export function openSocket(base, token) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${base.replace("http", "ws")}/ws`, ["chat.v1", `bearer.${token}`]);
+    const frames = [];
+    const waiters = [];
+    ws.on("message", (data) => {
+      frames.push(JSON.parse(String(data)));
+      waiters.splice(0).forEach((w) => w());
+    });
+    ws.once("unexpected-response", (_req, res) => reject(Object.assign(new Error("refused"), { status: res.statusCode })));
+    ws.once("error", reject);
+    ws.once("open", () => resolve({
+      ws,
+      async next(timeoutMs = 5000) {
+        const end = Date.now() + timeoutMs;
+        while (frames.length === 0) {
+          if (Date.now() > end) throw new Error("no frame within timeout");
+          await new Promise((r) => { waiters.push(r); setTimeout(r, 100); });
+        }
+        return frames.shift();
+      },
+    }));
+  });
+}
