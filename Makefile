@@ -32,16 +32,22 @@ INCLUDES := -Iwasm -I$(CJSON) -I$(SODIUM_SRC)/include
 WASM     := $(BUILD)/chat.wasm
 GEN_TS   := worker/generated/core.ts
 
-.PHONY: build deps emscripten node test test-c test-worker test-e2e dev migrate-local \
+.PHONY: build deps emscripten cmocka node test test-c test-worker test-e2e dev migrate-local \
         dry-run clean
 
 build: node $(WASM) $(GEN_TS)
 
 # ---- tools a fresh machine may lack -------------------------------------------
+# Debian packages: installed with apt-get when running as root, otherwise a one-line
+# instruction. $(call apt,<command or file that proves it is there>,<package>)
+apt = @{ command -v $(1) >/dev/null || [ -e $(1) ]; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(2); \
+	  else echo "$(2) is missing: run 'sudo apt-get install -y $(2)' and try again" >&2; exit 1; fi; }
+
 emscripten:
-	@command -v emcc >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q emscripten; \
-	  else echo "emcc not found: run 'sudo apt-get install -y emscripten' and try again" >&2; exit 1; fi; }
+	$(call apt,emcc,emscripten)
+cmocka:
+	$(call apt,/usr/include/cmocka.h,libcmocka-dev)
 
 node: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
@@ -105,7 +111,10 @@ $(BUILD)/native/test_%: tests/c/test_%.c tests/c/test_util.h $(CORE_SRC) $(CORE_
 
 test: build test-c test-worker test-e2e
 
-test-c: $(C_TESTS)
+test-c: cmocka
+	@$(MAKE) --no-print-directory run-c-tests
+
+run-c-tests: $(C_TESTS)
 	@for t in $(C_TESTS); do echo "== $$t"; $$t || exit 1; done
 
 test-worker: build
