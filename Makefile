@@ -17,7 +17,8 @@ DEPS     := $(BUILD)/deps
 JOBS     := $(shell nproc)
 DEV_PORT ?= 8787
 
-CORE_SRC := wasm/api.c wasm/auth.c wasm/chat_alloc.c wasm/chat_error.c wasm/json_in.c wasm/utf8.c
+CORE_SRC := wasm/api.c wasm/auth.c wasm/buf.c wasm/chat_alloc.c wasm/chat_error.c wasm/json_in.c \
+            wasm/ratelimit.c wasm/room.c wasm/utf8.c
 CORE_HDR := $(wildcard wasm/*.h)
 CJSON    := $(DEPS)/cjson
 SODIUM   := $(DEPS)/libsodium
@@ -85,15 +86,17 @@ $(BUILD)/native/libsodium.a: $(SODIUM)/.fetched
 # ---- the chat core as one standalone Wasm module -----------------------------
 # No JS glue: the Worker imports the .wasm file as a module (Workers refuse to
 # compile Wasm from bytes at run time) and instantiates it with { env: { host_random } }.
-# Memory: 24 MiB at start (argon2id needs 19 MiB), growing to at most 96 MiB of
-# the isolate's 128 MB (Cloudflare Workers limits).
+# Memory: 2 MiB at start, since every Durable Object has its own instance and
+# rooms need little; it grows on demand (argon2id in the Worker's instance takes
+# 19 MiB) to at most 96 MiB of the isolate's 128 MB (Cloudflare Workers limits).
+# Stack: 256 KiB (cJSON's nesting is capped at 64).
 $(WASM): $(CORE_SRC) $(CORE_HDR) wasm/wasm_exports.c wasm/exports.txt $(CJSON)/.fetched $(BUILD)/wasm/libsodium.a | emscripten
 	@mkdir -p $(BUILD)
 	emcc -O2 -std=c11 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) \
 	  $(CORE_SRC) wasm/wasm_exports.c $(CJSON)/cJSON.c $(BUILD)/wasm/libsodium.a \
 	  --no-entry -sSTANDALONE_WASM=1 -sERROR_ON_UNDEFINED_SYMBOLS=0 \
-	  -sEXPORTED_FUNCTIONS=@wasm/exports.txt -sINITIAL_MEMORY=25165824 \
-	  -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=100663296 -sTOTAL_STACK=1048576 \
+	  -sEXPORTED_FUNCTIONS=@wasm/exports.txt -sINITIAL_MEMORY=2097152 \
+	  -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=100663296 -sTOTAL_STACK=262144 \
 	  -o $@
 
 $(GEN_TS): wasm/tools/gen_protocol.c $(CORE_HDR)
@@ -105,7 +108,7 @@ $(GEN_TS): wasm/tools/gen_protocol.c $(CORE_HDR)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/native/%,$(wildcard tests/c/test_*.c))
 
-$(BUILD)/native/test_%: tests/c/test_%.c tests/c/test_util.h $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(BUILD)/native/libsodium.a
+$(BUILD)/native/test_%: tests/c/test_%.c tests/c/test_util.h tests/c/room_util.h $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(BUILD)/native/libsodium.a
 	gcc -std=c11 -g -O1 -Wall -Wextra -Werror $(SAN) $(INCLUDES) -Itests/c $(CJSON_FLAGS) \
 	  $< $(CORE_SRC) $(CJSON)/cJSON.c $(BUILD)/native/libsodium.a -lcmocka -o $@
 

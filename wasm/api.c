@@ -8,6 +8,7 @@
 #include "chat_error.h"
 #include "chat_limits.h"
 #include "json_in.h"
+#include "room.h"
 
 int api_init(void) { return auth_init(); }
 
@@ -184,6 +185,64 @@ static int op_user_frame(const unsigned char *in, size_t len, cJSON *out) {
   return rc;
 }
 
+static int op_room_create(const unsigned char *in, size_t len, cJSON *out) {
+  cJSON *body = NULL;
+  const char *name;
+  size_t n;
+  char key[4 * CHAT_ROOM_NAME_MAX + 1];
+  int rc = json_parse_object(in, len, &body);
+  if (rc >= 0 && (rc = json_get_string(body, "name", &name, &n)) >= 0 &&
+      (rc = room_check_name(name, n, key)) >= 0 && (rc = add_string(out, "name", name)) >= 0)
+    rc = add_string(out, "name_key", key);
+  cJSON_Delete(body);
+  return rc;
+}
+
+/* Digits only, 1..15 of them (< 2^53). */
+static int parse_uint(const char *s, size_t n, double *v) {
+  if (n < 1 || n > 15) return CHAT_E_QUERY_INVALID;
+  *v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return CHAT_E_QUERY_INVALID;
+    *v = *v * 10 + (s[i] - '0');
+  }
+  return CHAT_OK;
+}
+
+/* "limit=K&cursor=A.I": K rooms (1..CHAT_ROOMS_PAGE_MAX, default CHAT_ROOMS_PAGE),
+ * after the room with last activity A and id I (the previous page's last room).
+ * Other keys are ignored. */
+static int op_rooms_query(const unsigned char *in, size_t len, cJSON *out) {
+  const char *q = (const char *)in;
+  double limit = CHAT_ROOMS_PAGE, activity = 0, id = 0;
+  int has_cursor = 0, rc;
+  for (size_t i = 0; i < len;) {
+    size_t j = i, eq = 0;
+    while (j < len && q[j] != '&') {
+      if (q[j] == '=' && !eq) eq = j;
+      j++;
+    }
+    if (eq == i + 5 && memcmp(q + i, "limit", 5) == 0) {
+      if ((rc = parse_uint(q + eq + 1, j - eq - 1, &limit)) < 0 || limit < 1 ||
+          limit > CHAT_ROOMS_PAGE_MAX)
+        return CHAT_E_QUERY_INVALID;
+    } else if (eq == i + 6 && memcmp(q + i, "cursor", 6) == 0) {
+      const char *v = q + eq + 1, *dot = memchr(v, '.', j - eq - 1);
+      if (!dot || parse_uint(v, (size_t)(dot - v), &activity) < 0 ||
+          parse_uint(dot + 1, (size_t)(q + j - dot - 1), &id) < 0)
+        return CHAT_E_QUERY_INVALID;
+      has_cursor = 1;
+    }
+    i = j + 1;
+  }
+  if (!cJSON_AddNumberToObject(out, "limit", limit)) return CHAT_E_NOMEM;
+  if (!has_cursor) return cJSON_AddNullToObject(out, "cursor") ? CHAT_OK : CHAT_E_NOMEM;
+  cJSON *c = cJSON_AddObjectToObject(out, "cursor");
+  if (!c || !cJSON_AddNumberToObject(c, "activity", activity) || !cJSON_AddNumberToObject(c, "id", id))
+    return CHAT_E_NOMEM;
+  return CHAT_OK;
+}
+
 int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char *aux,
              size_t aux_len, double now_ms, unsigned char *out, size_t cap, size_t *out_len) {
   static const unsigned char empty[1] = {0};
@@ -202,6 +261,8 @@ int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char
     case CHAT_OP_WS_PROTOCOL: rc = op_token(op, in, in_len, answer); break;
     case CHAT_OP_CONNECTION: rc = op_connection(aux, aux_len, answer); break;
     case CHAT_OP_USER_FRAME: rc = op_user_frame(in, in_len, answer); break;
+    case CHAT_OP_ROOM_CREATE: rc = op_room_create(in, in_len, answer); break;
+    case CHAT_OP_ROOMS_QUERY: rc = op_rooms_query(in, in_len, answer); break;
     default: rc = CHAT_E_UNKNOWN_OP; break;
   }
   if (rc >= 0) rc = json_write(answer, out, cap, out_len);

@@ -26,6 +26,9 @@
  *   CHAT_OP_CONNECTION      -                        {"id","username","role"}   the `connection` frame
  *   CHAT_OP_USER_FRAME      a frame from a personal  -                          the reply frame
  *                           socket
+ *   CHAT_OP_ROOM_CREATE     body {name}              -                          {"name","name_key"}
+ *   CHAT_OP_ROOMS_QUERY     query string of GET      -                          {"limit","cursor":{"activity","id"}|null}
+ *                           /rooms: limit=K&cursor=C
  *
  * Frames (protocol table: PROTOCOL.md) are JSON objects with a string "type" and
  * an optional string "ref" that replies echo. A bad frame is not an error of the
@@ -46,7 +49,9 @@
   X(CHAT_OP_BEARER, 5, "bearer")              \
   X(CHAT_OP_WS_PROTOCOL, 6, "ws_protocol")    \
   X(CHAT_OP_CONNECTION, 7, "connection")      \
-  X(CHAT_OP_USER_FRAME, 8, "user_frame")
+  X(CHAT_OP_USER_FRAME, 8, "user_frame")      \
+  X(CHAT_OP_ROOM_CREATE, 9, "room_create")    \
+  X(CHAT_OP_ROOMS_QUERY, 10, "rooms_query")
 
 typedef enum {
 #define CHAT_OP_ENUM(sym, num, name) sym = (num),

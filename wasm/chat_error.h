@@ -47,7 +47,26 @@
   X(CHAT_E_UPGRADE_REQUIRED, -25, "upgrade_required", "This endpoint is a WebSocket.")    \
   X(CHAT_E_FRAME_TOO_LARGE, -26, "frame_too_large", "Frames are at most 32 KiB.")           \
   X(CHAT_E_UNKNOWN_TYPE, -27, "unknown_type", "Unknown frame type.")                        \
-  X(CHAT_E_REF_INVALID, -28, "ref_invalid", "ref is a string of at most 64 bytes.")
+  X(CHAT_E_REF_INVALID, -28, "ref_invalid", "ref is a string of at most 64 bytes.")        \
+  X(CHAT_E_ROOM_NAME_EMPTY, -29, "room_name_empty", "Room names have at least 1 character.")\
+  X(CHAT_E_ROOM_NAME_TOO_LONG, -30, "room_name_too_long",                                   \
+    "Room names have at most 64 characters.")                                               \
+  X(CHAT_E_ROOM_NAME_INVALID, -31, "room_name_invalid",                                     \
+    "Room names may not contain control characters or start or end with a space.")         \
+  X(CHAT_E_ROOM_NAME_TAKEN, -32, "room_name_taken", "A room with that name exists.")        \
+  X(CHAT_E_ROOM_NOT_FOUND, -33, "room_not_found", "No such room.")                          \
+  X(CHAT_E_BODY_EMPTY, -34, "body_empty", "Messages need at least one visible character.")  \
+  X(CHAT_E_BODY_TOO_LONG, -35, "body_too_long", "Messages have at most 4000 characters.")   \
+  X(CHAT_E_CLIENT_ID_INVALID, -36, "client_id_invalid",                                     \
+    "client_id is 1 to 64 characters of letters, digits, '_' and '-'.")                    \
+  X(CHAT_E_SEQ_INVALID, -37, "seq_invalid", "A sequence number is an integer >= 0.")        \
+  X(CHAT_E_MESSAGE_NOT_FOUND, -38, "message_not_found", "No such message.")                 \
+  X(CHAT_E_FORBIDDEN, -39, "forbidden", "You may not do that.")                             \
+  X(CHAT_E_RATE_LIMITED, -40, "rate_limited", "Too many frames; slow down.")                \
+  X(CHAT_E_NOT_JOINED, -41, "not_joined", "Send join_room first.")                          \
+  X(CHAT_E_QUERY_INVALID, -42, "query_invalid", "Invalid query parameter.")                 \
+  X(CHAT_E_ROOM_FULL, -43, "room_full", "The room has too many connections.")               \
+  X(CHAT_E_MISUSE, -44, "misuse", "The core was called out of order.")
 
 typedef enum {
   CHAT_OK = 0,

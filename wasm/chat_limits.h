@@ -59,6 +59,52 @@
 #define CHAT_WS_PROTOCOL "chat.v1"
 #define CHAT_WS_BEARER_PREFIX "bearer."
 
+/* ---- rooms (issue #3) ---- */
+
+/* Room names: 1..64 code points of UTF-8 without control characters or leading or
+ * trailing whitespace; unique without regard to ASCII case (non-ASCII letters are
+ * compared as written: case folding all of Unicode needs tables the core does not
+ * carry). */
+#define CHAT_ROOM_NAME_MAX 64
+
+/* Message bodies: 1..4000 code points of UTF-8, not only whitespace (issue #3). */
+#define CHAT_MESSAGE_MAX 4000
+
+/* client_id: 1..64 bytes of [A-Za-z0-9_-] (a UUID fits), chosen by the sender so a
+ * retried send is stored once. */
+#define CHAT_CLIENT_ID_MAX 64
+
+/* Messages in one history page, on join and over HTTP (issue #3). */
+#define CHAT_HISTORY_PAGE 50
+
+/* Rooms in one page of GET /rooms: default and largest. */
+#define CHAT_ROOMS_PAGE 50
+#define CHAT_ROOMS_PAGE_MAX 100
+
+/* Per-user rate limit in a room, a token bucket over every frame the user sends:
+ * bursts of 20, 5 a second sustained. No standard exists; this is well above what a
+ * person types (a fast typist sends about one message a second) and what a client
+ * retrying its pending messages after a reconnect needs (a burst). */
+#define CHAT_RATE_BURST 20
+#define CHAT_RATE_PER_SECOND 5
+
+/* Flood: each refused frame takes a token from a second bucket (30, refilling 1 a
+ * second); when it is empty the socket is closed with 1008 "policy violation"
+ * (RFC 6455 section 7.4.1). A client that backs off when told is never closed. */
+#define CHAT_FLOOD_BURST 30
+#define CHAT_FLOOD_PER_SECOND 1
+
+/* WebSocket close code for a flooding client (RFC 6455 section 7.4.1). */
+#define CHAT_CLOSE_POLICY 1008
+
+/* Connections one room accepts at once. The platform sets no hard number; this
+ * bounds the memory and fan-out work of one room object. */
+#define CHAT_ROOM_CONNS_MAX 10000
+
+/* The room directory's "last activity" is written to D1 at most this often, in ms:
+ * a D1 write per message would make the one database the bottleneck. */
+#define CHAT_ACTIVITY_REPORT_MS 10000
+
 /* Largest output one core call may produce, in bytes: the shell's first output
  * buffer; a call that needs more reports the size and the shell retries. */
 #define CHAT_OUT_INITIAL 65536

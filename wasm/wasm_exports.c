@@ -13,6 +13,14 @@
  *                                  negative chat_error; *out_len_ptr (u32) gets the
  *                                  length written or, for CHAT_E_BUFFER_TOO_SMALL,
  *                                  the length needed.
+ *   chat_room_new(id, next_seq) -> int
+ *                                  a room (room.h) as a handle > 0, or a negative
+ *                                  chat_error. id and next_seq are integers carried
+ *                                  as f64. Free it with chat_room_free.
+ *   chat_room_free(handle)         releases a room; accepts 0.
+ *   chat_room_event(handle, kind, conn, in, in_len, now_ms, out, cap, out_len_ptr)
+ *                                  room_event() (see room.h): the effects, or a
+ *                                  negative chat_error, as chat_call.
  *   chat_abi_version() -> int      CHAT_ABI_VERSION.
  *   chat_trap_for_test()           traps on purpose, so tests can prove the shell
  *                                  survives a trap; the shell only calls it behind a
@@ -35,6 +43,7 @@
 #include <sodium.h>
 
 #include "api.h"
+#include "room.h"
 #include "chat_alloc.h"
 #include "chat_error.h"
 
@@ -78,6 +87,22 @@ EXPORT int chat_call(int op, const unsigned char *in, uint32_t in_len, const uns
                      uint32_t *out_len) {
   size_t n = 0;
   int rc = api_call(op, in, in_len, aux, aux_len, now_ms, out, cap, &n);
+  *out_len = (uint32_t)n;
+  return rc;
+}
+
+EXPORT int chat_room_new(double id, double next_seq) {
+  room *r = NULL;
+  int rc = room_new((int64_t)id, (int64_t)next_seq, &r);
+  return rc < 0 ? rc : (int)(intptr_t)r;
+}
+
+EXPORT void chat_room_free(room *r) { room_free(r); }
+
+EXPORT int chat_room_event(room *r, int kind, double conn, const unsigned char *in, uint32_t in_len,
+                           double now_ms, unsigned char *out, uint32_t cap, uint32_t *out_len) {
+  size_t n = 0;
+  int rc = room_event(r, kind, (int64_t)conn, in, in_len, now_ms, out, cap, &n);
   *out_len = (uint32_t)n;
   return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "../api.h"
+#include "../room.h"
 #include "../chat_error.h"
 #include "../chat_limits.h"
 
@@ -30,6 +31,10 @@ int main(void) {
   printf("  sessionTtlMs: %.0f,\n", CHAT_SESSION_TTL_MS);
   printf("  httpBodyMaxBytes: %d,\n", CHAT_HTTP_BODY_MAX);
   printf("  frameMaxBytes: %d,\n  refMaxBytes: %d,\n", CHAT_FRAME_MAX, CHAT_REF_MAX);
+  printf("  roomNameMax: %d,\n  messageMaxChars: %d,\n  clientIdMax: %d,\n", CHAT_ROOM_NAME_MAX, CHAT_MESSAGE_MAX, CHAT_CLIENT_ID_MAX);
+  printf("  historyPage: %d,\n  roomsPage: %d,\n  roomsPageMax: %d,\n", CHAT_HISTORY_PAGE, CHAT_ROOMS_PAGE, CHAT_ROOMS_PAGE_MAX);
+  printf("  rateBurst: %d,\n  ratePerSecond: %d,\n  floodBurst: %d,\n  floodPerSecond: %d,\n", CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, CHAT_FLOOD_BURST, CHAT_FLOOD_PER_SECOND);
+  printf("  closePolicy: %d,\n  activityReportMs: %d,\n", CHAT_CLOSE_POLICY, CHAT_ACTIVITY_REPORT_MS);
   printf("  coreOutInitialBytes: %d,\n", CHAT_OUT_INITIAL);
   printf("  wsProtocol: "); str(CHAT_WS_PROTOCOL); puts(",");
   printf("  wsBearerPrefix: "); str(CHAT_WS_BEARER_PREFIX); puts(",");
@@ -50,5 +55,9 @@ int main(void) {
   CHAT_OPS(O)
 #undef O
   puts("} as const;");
+  puts("");
+  puts("/** Room event kinds for chat_room_event (wasm/room.h). */");
+  printf("export const ROOM_EVENTS = { open: %d, restore: %d, frame: %d, close: %d, answer: %d, page: %d } as const;\n",
+         ROOM_OPEN, ROOM_RESTORE, ROOM_FRAME, ROOM_CLOSE, ROOM_ANSWER, ROOM_PAGE);
   return 0;
 }

@@ -1,0 +1,520 @@
+#include "chat_error.h"
+#include "room_util.h"
+#include "test_util.h"
+
+#define ALICE "{\"id\":1,\"username\":\"alice\",\"role\":\"USER\"}"
+#define BOB "{\"id\":2,\"username\":\"bob\",\"role\":\"USER\"}"
+#define ADMIN "{\"id\":3,\"username\":\"root\",\"role\":\"ADMIN\"}"
+#define NO_ROWS "{\"rows\":[]}"
+#define NO_ROW "{\"row\":null}"
+
+static const char *op_of(const cJSON *e) { return cJSON_GetObjectItem(e, "op")->valuestring; }
+
+/* The n-th effect (0-based), asserting its op. */
+static cJSON *fx_at(cJSON *fx, int n, const char *op) {
+  cJSON *e = cJSON_GetArrayItem(fx, n);
+  assert_non_null(e);
+  assert_string_equal(op_of(e), op);
+  return e;
+}
+
+/* The frame of a send effect, parsed (caller deletes). */
+static cJSON *frame_of(const cJSON *send) {
+  return cJSON_Parse(cJSON_GetObjectItem(send, "frame")->valuestring);
+}
+
+static const char *str(const cJSON *o, const char *k) { return cJSON_GetObjectItem(o, k)->valuestring; }
+static double num(const cJSON *o, const char *k) { return cJSON_GetObjectItem(o, k)->valuedouble; }
+
+/* Opens a socket for user and joins with an empty history; returns its conn. */
+static int64_t join(room *r, const char *user, double now) {
+  cJSON *fx;
+  assert_true(room_run(r, ROOM_OPEN, 0, user, now, &fx) > 0);
+  int64_t conn = (int64_t)num(fx_at(fx, 0, "attach"), "conn");
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_FRAME, conn, "{\"type\":\"join_room\"}", now, NULL) >= 0);
+  assert_true(room_run(r, ROOM_ANSWER, 0, NO_ROWS, now, NULL) >= 0);
+  return conn;
+}
+
+/* Sends a message through the whole dedup round; returns the effects of the answer. */
+static cJSON *say(room *r, int64_t conn, const char *body, const char *cid, double now) {
+  char frame[8192];
+  cJSON *fx;
+  snprintf(frame, sizeof frame, "{\"type\":\"new_chat_message\",\"body\":\"%s\",\"client_id\":\"%s\"}", body, cid);
+  assert_true(room_run(r, ROOM_FRAME, conn, frame, now, &fx) >= 0);
+  cJSON *q = fx_at(fx, 0, "query");
+  assert_string_equal(str(q, "what"), "dedup");
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_ANSWER, 0, NO_ROW, now, &fx) >= 0);
+  return fx;
+}
+
+static void open_attaches_the_user_and_greets_with_connection(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  assert_int_equal(room_new(7, 1, &r), CHAT_OK);
+  assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 1000, &fx) > 0);
+  cJSON *a = fx_at(fx, 0, "attach");
+  assert_int_equal(num(a, "conn"), 1);
+  cJSON *data = cJSON_GetObjectItem(a, "data");
+  assert_false(cJSON_IsTrue(cJSON_GetObjectItem(data, "joined")));
+  assert_string_equal(str(cJSON_GetObjectItem(data, "user"), "username"), "alice");
+  cJSON *f = frame_of(fx_at(fx, 1, "send"));
+  assert_string_equal(str(f, "type"), "connection");
+  assert_int_equal(num(cJSON_GetObjectItem(f, "room"), "id"), 7);
+  cJSON_Delete(f);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void join_asks_for_the_last_page_and_sends_history_oldest_first(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  assert_int_equal(room_new(7, 4, &r), CHAT_OK);
+  assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 1000, NULL) > 0);
+  assert_true(room_run(r, ROOM_FRAME, 1, "{\"type\":\"join_room\",\"ref\":\"j\"}", 1000, &fx) > 0);
+  cJSON *q = fx_at(fx, 0, "query");
+  assert_string_equal(str(q, "what"), "history");
+  assert_true(cJSON_IsNull(cJSON_GetObjectItem(q, "after")));
+  assert_int_equal(num(q, "limit"), CHAT_HISTORY_PAGE + 1);
+  assert_false(cJSON_IsTrue(cJSON_GetObjectItem(q, "include_deleted")));
+  cJSON_Delete(fx);
+  const char *rows =
+      "{\"rows\":[{\"seq\":3,\"user_id\":2,\"username\":\"bob\",\"body\":\"third\",\"client_id\":\"c3\","
+      "\"created_at\":30,\"deleted_at\":null},{\"seq\":1,\"user_id\":1,\"username\":\"alice\","
+      "\"body\":\"first\",\"client_id\":\"c1\",\"created_at\":10,\"deleted_at\":null}]}";
+  assert_true(room_run(r, ROOM_ANSWER, 0, rows, 1000, &fx) > 0);
+  cJSON *att = fx_at(fx, 0, "attach");
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(att, "data"), "joined")));
+  cJSON *h = frame_of(fx_at(fx, 1, "send"));
+  assert_string_equal(str(h, "type"), "history");
+  assert_string_equal(str(h, "ref"), "j");
+  cJSON *msgs = cJSON_GetObjectItem(h, "messages");
+  assert_int_equal(cJSON_GetArraySize(msgs), 2);
+  assert_int_equal(num(cJSON_GetArrayItem(msgs, 0), "seq"), 1);
+  assert_int_equal(num(cJSON_GetArrayItem(msgs, 1), "seq"), 3);
+  assert_false(cJSON_IsTrue(cJSON_GetObjectItem(h, "has_more")));
+  cJSON_Delete(h);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void join_with_since_asks_after_it_and_reports_a_gap_over_a_page(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  char rows[65536];
+  assert_int_equal(room_new(1, 200, &r), CHAT_OK);
+  assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 0, NULL) > 0);
+  assert_true(room_run(r, ROOM_FRAME, 1, "{\"type\":\"join_room\",\"since\":100}", 0, &fx) > 0);
+  assert_int_equal(num(fx_at(fx, 0, "query"), "after"), 100);
+  cJSON_Delete(fx);
+  /* 51 rows newest first: more than a page is missing */
+  size_t n = (size_t)snprintf(rows, sizeof rows, "{\"rows\":[");
+  for (int seq = 199; seq >= 149; seq--)
+    n += (size_t)snprintf(rows + n, sizeof rows - n,
+                          "%s{\"seq\":%d,\"user_id\":2,\"username\":\"bob\",\"body\":\"m\","
+                          "\"client_id\":\"c%d\",\"created_at\":1,\"deleted_at\":null}",
+                          seq == 199 ? "" : ",", seq, seq);
+  snprintf(rows + n, sizeof rows - n, "]}");
+  assert_true(room_run(r, ROOM_ANSWER, 0, rows, 0, &fx) > 0);
+  cJSON *h = frame_of(fx_at(fx, 1, "send"));
+  cJSON *msgs = cJSON_GetObjectItem(h, "messages");
+  assert_int_equal(cJSON_GetArraySize(msgs), CHAT_HISTORY_PAGE);
+  assert_int_equal(num(cJSON_GetArrayItem(msgs, 0), "seq"), 150);
+  assert_int_equal(num(cJSON_GetArrayItem(msgs, CHAT_HISTORY_PAGE - 1), "seq"), 199);
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(h, "has_more")));
+  assert_int_equal(num(h, "since"), 100);
+  cJSON_Delete(h);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void messages_get_gap_free_seqs_are_stored_before_they_are_sent(void **state) {
+  (void)state;
+  room *r;
+  assert_int_equal(room_new(9, 41, &r), CHAT_OK);
+  int64_t a = join(r, ALICE, 0), b = join(r, BOB, 0);
+  for (int i = 0; i < 3; i++) {
+    char cid[16];
+    snprintf(cid, sizeof cid, "m%d", i);
+    cJSON *fx = say(r, i % 2 ? b : a, "hello", cid, 100);
+    cJSON *store = cJSON_GetObjectItem(fx_at(fx, 0, "store"), "message");
+    assert_int_equal(num(store, "seq"), 41 + i);
+    assert_string_equal(str(store, "client_id"), cid);
+    cJSON *send = fx_at(fx, 1, "send");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(send, "to")), 2); /* both, sender too */
+    cJSON *f = frame_of(send);
+    assert_string_equal(str(f, "type"), "new_chat_message");
+    assert_int_equal(num(f, "seq"), 41 + i);
+    assert_int_equal(num(f, "room_id"), 9);
+    assert_string_equal(str(f, "client_id"), cid);
+    cJSON_Delete(f);
+    cJSON_Delete(fx);
+  }
+  room_free(r);
+}
+
+static void a_retry_is_acknowledged_with_the_original_and_not_stored(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  assert_int_equal(room_new(1, 6, &r), CHAT_OK);
+  int64_t a = join(r, ALICE, 0);
+  join(r, BOB, 0);
+  assert_true(room_run(r, ROOM_FRAME, a,
+                       "{\"type\":\"new_chat_message\",\"body\":\"again\",\"client_id\":\"x1\"}", 5,
+                       NULL) > 0);
+  const char *orig = "{\"row\":{\"seq\":5,\"user_id\":1,\"username\":\"alice\",\"body\":\"again\","
+                     "\"client_id\":\"x1\",\"created_at\":3,\"deleted_at\":null}}";
+  assert_true(room_run(r, ROOM_ANSWER, 0, orig, 5, &fx) > 0);
+  assert_int_equal(cJSON_GetArraySize(fx), 1);
+  cJSON *send = fx_at(fx, 0, "send");
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(send, "to")), 1);
+  assert_int_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(send, "to"), 0)->valuedouble, a);
+  cJSON *f = frame_of(send);
+  assert_int_equal(num(f, "seq"), 5);
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(f, "duplicate")));
+  cJSON_Delete(f);
+  cJSON_Delete(fx);
+  /* the next new message still gets 6: nothing was taken */
+  fx = say(r, a, "new", "x2", 6);
+  assert_int_equal(num(cJSON_GetObjectItem(fx_at(fx, 0, "store"), "message"), "seq"), 6);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void bad_messages_get_error_frames_and_nothing_is_stored(void **state) {
+  (void)state;
+  room *r;
+  static char big[5 * 4001 + 128], body[4 * 4001 + 1];
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  int64_t a = join(r, ALICE, 0);
+  struct { const char *frame; const char *code; } cases[] = {
+      {"{\"type\":\"new_chat_message\",\"body\":\"\",\"client_id\":\"a\"}", "body_empty"},
+      {"{\"type\":\"new_chat_message\",\"body\":\" \\n\\t \",\"client_id\":\"a\"}", "body_empty"},
+      {"{\"type\":\"new_chat_message\",\"body\":\"hi\",\"client_id\":\"\"}", "client_id_invalid"},
+      {"{\"type\":\"new_chat_message\",\"body\":\"hi\",\"client_id\":\"a b\"}", "client_id_invalid"},
+      {"{\"type\":\"new_chat_message\",\"body\":\"hi\"}", "field_missing"},
+      {"{\"type\":\"new_chat_message\",\"body\":5,\"client_id\":\"a\"}", "field_type"},
+      {"{\"type\":\"delete_message\",\"seq\":-1}", "seq_invalid"},
+      {"{\"type\":\"delete_message\",\"seq\":1.5}", "seq_invalid"},
+      {"{\"type\":\"delete_message\",\"seq\":\"1\"}", "seq_invalid"},
+      {"{\"type\":\"join_room\",\"since\":\"x\"}", "seq_invalid"},
+      {"{\"type\":\"shout\"}", "unknown_type"},
+      {"[1]", "not_object"},
+      {"{\"type\":\"ping\",\"ref\":7}", "ref_invalid"},
+      {"nonsense", "bad_json"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    cJSON *fx;
+    assert_true(room_run(r, ROOM_FRAME, a, cases[i].frame, (double)i * 1000, &fx) > 0);
+    assert_int_equal(cJSON_GetArraySize(fx), 1);
+    cJSON *f = frame_of(fx_at(fx, 0, "send"));
+    assert_string_equal(str(f, "type"), "error");
+    if (strcmp(str(f, "code"), cases[i].code) != 0) fail_msg("%s: %s", cases[i].frame, str(f, "code"));
+    cJSON_Delete(f);
+    cJSON_Delete(fx);
+  }
+  /* 4001 characters of "é" (2 bytes each) is too long; 4000 is fine */
+  for (int i = 0; i < 4001; i++) memcpy(body + 2 * i, "\xc3\xa9", 2);
+  body[2 * 4001] = 0;
+  snprintf(big, sizeof big, "{\"type\":\"new_chat_message\",\"body\":\"%s\",\"client_id\":\"a\"}", body);
+  cJSON *fx;
+  assert_true(room_run(r, ROOM_FRAME, a, big, 100000, &fx) > 0);
+  cJSON *f = frame_of(fx_at(fx, 0, "send"));
+  assert_string_equal(str(f, "code"), "body_too_long");
+  cJSON_Delete(f);
+  cJSON_Delete(fx);
+  body[2 * 4000] = 0;
+  fx = say(r, a, body, "ok4000", 200000);
+  assert_int_equal(num(cJSON_GetObjectItem(fx_at(fx, 0, "store"), "message"), "seq"), 1);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void sending_before_join_is_refused(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 0, NULL) > 0);
+  assert_true(room_run(r, ROOM_FRAME, 1, "{\"type\":\"new_chat_message\",\"body\":\"x\",\"client_id\":\"a\",\"ref\":\"r\"}", 0, &fx) > 0);
+  cJSON *f = frame_of(fx_at(fx, 0, "send"));
+  assert_string_equal(str(f, "code"), "not_joined");
+  assert_string_equal(str(f, "ref"), "r");
+  cJSON_Delete(f);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void only_joined_connections_receive_messages(void **state) {
+  (void)state;
+  room *r;
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  int64_t a = join(r, ALICE, 0);
+  assert_true(room_run(r, ROOM_OPEN, 0, BOB, 0, NULL) > 0); /* bob connected, not joined */
+  cJSON *fx = say(r, a, "hi", "c", 0);
+  cJSON *to = cJSON_GetObjectItem(fx_at(fx, 1, "send"), "to");
+  assert_int_equal(cJSON_GetArraySize(to), 1);
+  assert_int_equal(cJSON_GetArrayItem(to, 0)->valuedouble, a);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void delete_rules_author_and_admin_may_others_may_not(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  const char *alices = "{\"row\":{\"seq\":4,\"user_id\":1,\"username\":\"alice\",\"body\":\"b\","
+                       "\"client_id\":\"c\",\"created_at\":1,\"deleted_at\":null}}";
+  const char *gone = "{\"row\":{\"seq\":4,\"user_id\":1,\"username\":\"alice\",\"body\":\"b\","
+                     "\"client_id\":\"c\",\"created_at\":1,\"deleted_at\":9}}";
+  assert_int_equal(room_new(1, 5, &r), CHAT_OK);
+  int64_t a = join(r, ALICE, 0), b = join(r, BOB, 0), root = join(r, ADMIN, 0);
+  const char *del = "{\"type\":\"delete_message\",\"seq\":4,\"ref\":\"d\"}";
+
+  struct { int64_t conn; const char *answer; const char *code; } refused[] = {
+      {b, alices, "forbidden"}, {a, NO_ROW, "message_not_found"}, {a, gone, "message_not_found"}};
+  for (size_t i = 0; i < 3; i++) {
+    assert_true(room_run(r, ROOM_FRAME, refused[i].conn, del, 0, &fx) > 0);
+    assert_int_equal(num(fx_at(fx, 0, "query"), "seq"), 4);
+    cJSON_Delete(fx);
+    assert_true(room_run(r, ROOM_ANSWER, 0, refused[i].answer, 0, &fx) > 0);
+    assert_int_equal(cJSON_GetArraySize(fx), 1); /* no tombstone */
+    cJSON *f = frame_of(fx_at(fx, 0, "send"));
+    assert_string_equal(str(f, "code"), refused[i].code);
+    assert_string_equal(str(f, "ref"), "d");
+    cJSON_Delete(f);
+    cJSON_Delete(fx);
+  }
+  int64_t allowed[] = {a, root};
+  for (size_t i = 0; i < 2; i++) {
+    assert_true(room_run(r, ROOM_FRAME, allowed[i], del, 50, NULL) > 0);
+    assert_true(room_run(r, ROOM_ANSWER, 0, alices, 50, &fx) > 0);
+    assert_int_equal(num(fx_at(fx, 0, "tombstone"), "seq"), 4);
+    cJSON *send = fx_at(fx, 1, "send");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(send, "to")), 3);
+    cJSON *f = frame_of(send);
+    assert_string_equal(str(f, "type"), "message_deleted");
+    assert_int_equal(num(f, "seq"), 4);
+    cJSON_Delete(f);
+    cJSON_Delete(fx);
+  }
+  room_free(r);
+}
+
+static void a_flood_is_rate_limited_then_disconnected(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  int64_t a = join(r, ALICE, 0); /* join took one token */
+  int limited = 0, closed = 0;
+  for (int i = 0; i < 200 && !closed; i++) {
+    assert_true(room_run(r, ROOM_FRAME, a, "{\"type\":\"ping\"}", 0, &fx) > 0);
+    cJSON *e = cJSON_GetArrayItem(fx, 0);
+    if (strcmp(op_of(e), "close") == 0) {
+      assert_int_equal(num(e, "code"), CHAT_CLOSE_POLICY);
+      closed = i + 1;
+    } else {
+      cJSON *f = frame_of(e);
+      if (strcmp(str(f, "type"), "error") == 0) {
+        assert_string_equal(str(f, "code"), "rate_limited");
+        limited++;
+      }
+      cJSON_Delete(f);
+    }
+    cJSON_Delete(fx);
+  }
+  assert_int_equal(limited, CHAT_FLOOD_BURST);
+  assert_int_equal(closed, CHAT_RATE_BURST - 1 + CHAT_FLOOD_BURST + 1);
+  room_free(r);
+}
+
+static void a_client_that_slows_down_is_served_again(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  int64_t a = join(r, ALICE, 0);
+  for (int i = 0; i < CHAT_RATE_BURST + 5; i++) {
+    assert_true(room_run(r, ROOM_FRAME, a, "{\"type\":\"ping\"}", 0, NULL) > 0);
+  }
+  /* one second later there are CHAT_RATE_PER_SECOND tokens again */
+  for (int i = 0; i < CHAT_RATE_PER_SECOND; i++) {
+    assert_true(room_run(r, ROOM_FRAME, a, "{\"type\":\"ping\"}", 1000, &fx) > 0);
+    cJSON *f = frame_of(fx_at(fx, 0, "send"));
+    assert_string_equal(str(f, "type"), "pong");
+    cJSON_Delete(f);
+    cJSON_Delete(fx);
+  }
+  room_free(r);
+}
+
+static void events_out_of_order_are_misuse_and_change_nothing(void **state) {
+  (void)state;
+  room *r;
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_run(r, ROOM_ANSWER, 0, NO_ROWS, 0, NULL), CHAT_E_MISUSE);
+  assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 0, NULL) > 0);
+  assert_int_equal(room_run(r, ROOM_FRAME, 99, "{\"type\":\"ping\"}", 0, NULL), CHAT_E_MISUSE);
+  assert_true(room_run(r, ROOM_FRAME, 1, "{\"type\":\"join_room\"}", 0, NULL) > 0);
+  assert_int_equal(room_run(r, ROOM_FRAME, 1, "{\"type\":\"ping\"}", 0, NULL), CHAT_E_MISUSE);
+  assert_true(room_run(r, ROOM_ANSWER, 0, NO_ROWS, 0, NULL) > 0);
+  assert_int_equal(room_run(r, ROOM_OPEN, 0, "{\"id\":1}", 0, NULL), CHAT_E_FIELD_MISSING);
+  room_free(r);
+}
+
+static void restored_connections_keep_their_ids_and_joined_state(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  assert_int_equal(room_new(1, 10, &r), CHAT_OK);
+  assert_int_equal(room_run(r, ROOM_RESTORE, 0,
+                            "{\"conn\":5,\"user\":" ALICE ",\"joined\":true}", 0, &fx) > 0, 1);
+  assert_int_equal(cJSON_GetArraySize(fx), 0);
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_RESTORE, 0, "{\"conn\":2,\"user\":" BOB ",\"joined\":false}", 0, NULL) > 0);
+  assert_int_equal(room_run(r, ROOM_RESTORE, 0, "{\"conn\":2,\"user\":" BOB "}", 0, NULL), CHAT_E_MISUSE);
+  assert_true(room_run(r, ROOM_OPEN, 0, BOB, 0, &fx) > 0);
+  assert_int_equal(num(fx_at(fx, 0, "attach"), "conn"), 6); /* after the largest restored id */
+  cJSON_Delete(fx);
+  fx = say(r, 5, "after wake", "w", 0);
+  cJSON *to = cJSON_GetObjectItem(fx_at(fx, 1, "send"), "to");
+  assert_int_equal(cJSON_GetArraySize(to), 1); /* only the joined one */
+  assert_int_equal(num(cJSON_GetObjectItem(fx_at(fx, 0, "store"), "message"), "seq"), 10);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void history_pages_over_http_validate_their_query(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  assert_int_equal(room_new(3, 1, &r), CHAT_OK);
+  const char *bad[] = {"limit=0", "limit=51", "before=0", "before=x", "limit=", "before=1234567890123456"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    assert_int_equal(room_run(r, ROOM_PAGE, 0, bad[i], 0, NULL), CHAT_E_QUERY_INVALID);
+  assert_true(room_run(r, ROOM_PAGE, 0, "before=10&limit=2&x=y", 0, &fx) > 0);
+  cJSON *q = fx_at(fx, 0, "query");
+  assert_int_equal(num(q, "before"), 10);
+  assert_int_equal(num(q, "limit"), 3);
+  cJSON_Delete(fx);
+  const char *rows = "{\"rows\":["
+      "{\"seq\":9,\"user_id\":1,\"username\":\"a\",\"body\":\"9\",\"client_id\":\"9\",\"created_at\":1},"
+      "{\"seq\":8,\"user_id\":1,\"username\":\"a\",\"body\":\"8\",\"client_id\":\"8\",\"created_at\":1},"
+      "{\"seq\":7,\"user_id\":1,\"username\":\"a\",\"body\":\"7\",\"client_id\":\"7\",\"created_at\":1}]}";
+  assert_true(room_run(r, ROOM_ANSWER, 0, rows, 0, &fx) > 0);
+  cJSON *page = cJSON_Parse(str(fx_at(fx, 0, "reply"), "body"));
+  cJSON *msgs = cJSON_GetObjectItem(page, "messages");
+  assert_int_equal(cJSON_GetArraySize(msgs), 2);
+  assert_int_equal(num(cJSON_GetArrayItem(msgs, 0), "seq"), 8);
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(page, "has_more")));
+  cJSON_Delete(page);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void output_too_large_for_the_buffer_is_kept_for_the_next_call(void **state) {
+  (void)state;
+  room *r;
+  unsigned char small[16];
+  size_t n = 0;
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  int rc = room_event(r, ROOM_OPEN, 0, (const unsigned char *)ALICE, strlen(ALICE), 0, small,
+                      sizeof small, &n);
+  assert_int_equal(rc, CHAT_E_BUFFER_TOO_SMALL);
+  assert_true(n > sizeof small);
+  size_t need = n;
+  /* the event happened once: fetching the output does not open a second socket */
+  rc = room_event(r, ROOM_OPEN, 0, NULL, 0, 0, room_out, sizeof room_out, &n);
+  assert_int_equal(rc, (int)need);
+  cJSON *fx = decode_effects(room_out, n);
+  assert_int_equal(num(fx_at(fx, 0, "attach"), "conn"), 1);
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_OPEN, 0, BOB, 0, &fx) > 0);
+  assert_int_equal(num(fx_at(fx, 0, "attach"), "conn"), 2);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void out_of_memory_anywhere_in_a_send_leaves_the_room_unchanged(void **state) {
+  (void)state;
+  room *r;
+  int rc, failures = 0;
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  int64_t a = join(r, ALICE, 0);
+  join(r, BOB, 0);
+  const char *frame = "{\"type\":\"new_chat_message\",\"body\":\"oom\",\"client_id\":\"o\"}";
+  /* The frame: each failure must leave no question pending and no token taken
+   * (otherwise the rate limit would answer before the 20th attempt). */
+  for (long k = 0;; k++, failures++) {
+    fail_allocation_after(k);
+    rc = room_run(r, ROOM_FRAME, a, frame, 0, NULL);
+    stop_failing_allocations();
+    if (rc >= 0) break;
+    assert_int_equal(rc, CHAT_E_NOMEM);
+  }
+  /* Its answer: each failure must leave the question pending and no seq taken. */
+  for (long k = 0;; k++, failures++) {
+    fail_allocation_after(k);
+    rc = room_run(r, ROOM_ANSWER, 0, NO_ROW, 0, NULL);
+    stop_failing_allocations();
+    if (rc >= 0) break;
+    assert_int_equal(rc, CHAT_E_NOMEM);
+  }
+  assert_true(failures > 20);
+  cJSON *fx = decode_effects(room_out, (size_t)rc);
+  assert_int_equal(num(cJSON_GetObjectItem(fx_at(fx, 0, "store"), "message"), "seq"), 1);
+  cJSON_Delete(fx);
+  fx = say(r, a, "next", "n", 0);
+  assert_int_equal(num(cJSON_GetObjectItem(fx_at(fx, 0, "store"), "message"), "seq"), 2);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void room_names_follow_the_rules(void **state) {
+  (void)state;
+  char key[4 * CHAT_ROOM_NAME_MAX + 1], name[512];
+  assert_int_equal(room_check_name(S("General"), key), CHAT_OK);
+  assert_string_equal(key, "general");
+  assert_int_equal(room_check_name(S("Caf\xc3\xa9 Ol\xc3\xa9"), key), CHAT_OK);
+  assert_string_equal(key, "caf\xc3\xa9 ol\xc3\xa9");
+  assert_int_equal(room_check_name(S(""), key), CHAT_E_ROOM_NAME_EMPTY);
+  assert_int_equal(room_check_name(S(" lead"), key), CHAT_E_ROOM_NAME_INVALID);
+  assert_int_equal(room_check_name(S("trail "), key), CHAT_E_ROOM_NAME_INVALID);
+  assert_int_equal(room_check_name(S("tab\there"), key), CHAT_E_ROOM_NAME_INVALID);
+  assert_int_equal(room_check_name(S("c1\xc2\x85"), key), CHAT_E_ROOM_NAME_INVALID);
+  assert_int_equal(room_check_name(S("bad\xff"), key), CHAT_E_ROOM_NAME_INVALID);
+  for (int i = 0; i < 64; i++) memcpy(name + 3 * i, "\xe2\x82\xac", 3); /* 64 euro signs */
+  assert_int_equal(room_check_name(name, 3 * 64, key), CHAT_OK);
+  memcpy(name + 3 * 64, "\xe2\x82\xac", 3);
+  assert_int_equal(room_check_name(name, 3 * 65, key), CHAT_E_ROOM_NAME_TOO_LONG);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(open_attaches_the_user_and_greets_with_connection),
+      cmocka_unit_test(join_asks_for_the_last_page_and_sends_history_oldest_first),
+      cmocka_unit_test(join_with_since_asks_after_it_and_reports_a_gap_over_a_page),
+      cmocka_unit_test(messages_get_gap_free_seqs_are_stored_before_they_are_sent),
+      cmocka_unit_test(a_retry_is_acknowledged_with_the_original_and_not_stored),
+      cmocka_unit_test(bad_messages_get_error_frames_and_nothing_is_stored),
+      cmocka_unit_test(sending_before_join_is_refused),
+      cmocka_unit_test(only_joined_connections_receive_messages),
+      cmocka_unit_test(delete_rules_author_and_admin_may_others_may_not),
+      cmocka_unit_test(a_flood_is_rate_limited_then_disconnected),
+      cmocka_unit_test(a_client_that_slows_down_is_served_again),
+      cmocka_unit_test(events_out_of_order_are_misuse_and_change_nothing),
+      cmocka_unit_test(restored_connections_keep_their_ids_and_joined_state),
+      cmocka_unit_test(history_pages_over_http_validate_their_query),
+      cmocka_unit_test(output_too_large_for_the_buffer_is_kept_for_the_next_call),
+      cmocka_unit_test(out_of_memory_anywhere_in_a_send_leaves_the_room_unchanged),
+      cmocka_unit_test(room_names_follow_the_rules),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,835 @@
+#include "room.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cJSON.h"
+#include "chat_alloc.h"
+#include "chat_error.h"
+#include "json_in.h"
+#include "ratelimit.h"
+#include "utf8.h"
+
+/* ---- state ------------------------------------------------------------------ */
+
+typedef struct {
+  int64_t conn;
+  int64_t user_id;
+  char username[CHAT_USERNAME_MAX + 1];
+  char role[8]; /* "USER" or "ADMIN" */
+  int joined;   /* receives messages only after join_room */
+} member;
+
+typedef struct {
+  int64_t user_id;
+  ratelimit_bucket rate, flood;
+} user_limit;
+
+enum { P_NONE, P_DEDUP, P_DELETE, P_JOIN, P_PAGE };
+
+/* The question a room is waiting on, and what it needs to finish the event. */
+typedef struct {
+  int kind;
+  int64_t conn;
+  char ref[CHAT_REF_MAX + 1];
+  int has_ref;
+  char client_id[CHAT_CLIENT_ID_MAX + 1];
+  char *body; /* owned copy, P_DEDUP */
+  int64_t seq; /* P_DELETE */
+  int has_since;
+  int64_t since; /* P_JOIN */
+  int limit;     /* P_JOIN, P_PAGE: rows asked for (one more than a page) */
+} pending;
+
+struct room {
+  int64_t id;
+  int64_t next_seq;
+  int64_t next_conn;
+  member *members;
+  size_t n_members, cap_members;
+  user_limit *limits;
+  size_t n_limits, cap_limits;
+  double last_activity_report;
+  pending p;
+  unsigned char *unread; /* output that did not fit the caller's buffer */
+  size_t unread_len;
+};
+
+/* The effects of one event while they are built. */
+typedef struct {
+  cJSON *root, *list; /* {"effects": list} */
+  buf blob;           /* frames, referenced by offset and length */
+} effects;
+
+/* What an event changes in the room, applied only once its effects are written,
+ * so that a failed event (out of memory) leaves the room as it was. */
+typedef struct {
+  int add;             /* add `m` (capacity was reserved by the handler) */
+  member m;
+  int remove;          /* remove connection `conn` */
+  int64_t conn;
+  int ask;             /* wait for an answer to the query in the effects */
+  pending p;
+  int stored;          /* a message took seq next_seq */
+  int reported;        /* the directory's activity was reported at `at` */
+  double at;
+  int64_t joined;      /* this connection joined (0: none) */
+  user_limit *limit;   /* a rate-limit bucket that was drawn from, */
+  user_limit before;   /* and its state before, to undo on failure */
+} change;
+
+#define MAX_SAFE_INTEGER 9007199254740991.0 /* 2^53 - 1: exact in JSON and JS */
+
+/* ---- small helpers ------------------------------------------------------------- */
+
+static member *find_member(room *r, int64_t conn) {
+  for (size_t i = 0; i < r->n_members; i++)
+    if (r->members[i].conn == conn) return &r->members[i];
+  return NULL;
+}
+
+static user_limit *find_limit(room *r, int64_t user_id) {
+  for (size_t i = 0; i < r->n_limits; i++)
+    if (r->limits[i].user_id == user_id) return &r->limits[i];
+  return NULL;
+}
+
+/* Grows an array of `size`-byte items to hold one more. */
+static int reserve(void **items, size_t n, size_t *cap, size_t size) {
+  if (n < *cap) return CHAT_OK;
+  size_t c = *cap ? *cap * 2 : 8;
+  void *p = chat_malloc(c * size);
+  if (!p) return CHAT_E_NOMEM;
+  if (n) memcpy(p, *items, n * size);
+  chat_free(*items);
+  *items = p;
+  *cap = c;
+  return CHAT_OK;
+}
+
+/* Reads an integer in 0..2^53-1 from a JSON number. */
+static int get_int(const cJSON *item, int64_t *v) {
+  if (!cJSON_IsNumber(item)) return CHAT_E_FIELD_TYPE;
+  double d = item->valuedouble;
+  if (!isfinite(d) || d < 0 || d > MAX_SAFE_INTEGER || floor(d) != d) return CHAT_E_SEQ_INVALID;
+  *v = (int64_t)d;
+  return CHAT_OK;
+}
+
+static int add_str(cJSON *o, const char *k, const char *v) {
+  return cJSON_AddStringToObject(o, k, v) ? CHAT_OK : CHAT_E_NOMEM;
+}
+
+static int add_num(cJSON *o, const char *k, double v) {
+  return cJSON_AddNumberToObject(o, k, v) ? CHAT_OK : CHAT_E_NOMEM;
+}
+
+static int add_bool(cJSON *o, const char *k, int v) {
+  return cJSON_AddBoolToObject(o, k, v) ? CHAT_OK : CHAT_E_NOMEM;
+}
+
+/* Adds item to object o under k (o takes it), or frees it. */
+static int add_item(cJSON *o, const char *k, cJSON *item) {
+  if (item && cJSON_AddItemToObject(o, k, item)) return CHAT_OK;
+  cJSON_Delete(item);
+  return CHAT_E_NOMEM;
+}
+
+static int push(cJSON *array, cJSON *item) {
+  if (item && cJSON_AddItemToArray(array, item)) return CHAT_OK;
+  cJSON_Delete(item);
+  return CHAT_E_NOMEM;
+}
+
+/* ---- effects ------------------------------------------------------------------ */
+
+/* A new effect {"op": op} at the end of the list (which owns it), or NULL. */
+static cJSON *effect(effects *e, const char *op) {
+  cJSON *o = cJSON_CreateObject();
+  if (o && add_str(o, "op", op) < 0) {
+    cJSON_Delete(o);
+    return NULL;
+  }
+  return push(e->list, o) < 0 ? NULL : o;
+}
+
+/* Encodes `frame` once into the blob and adds a send effect to the given
+ * connections. Takes ownership of frame and of to (an array of conn ids). */
+static int send_frame(effects *e, cJSON *frame, cJSON *to) {
+  int rc = CHAT_E_NOMEM;
+  char *text = frame ? cJSON_PrintUnformatted(frame) : NULL;
+  cJSON_Delete(frame);
+  if (!text || !to) goto fail;
+  size_t off = e->blob.len, n = strlen(text);
+  if ((rc = buf_append(&e->blob, text, n)) < 0) goto fail;
+  cJSON *o = effect(e, "send"), *range = cJSON_CreateArray();
+  if (!o || !range || push(range, cJSON_CreateNumber((double)off)) < 0 ||
+      push(range, cJSON_CreateNumber((double)n)) < 0) {
+    cJSON_Delete(range);
+    rc = CHAT_E_NOMEM;
+    goto fail;
+  }
+  cJSON_free(text);
+  if ((rc = add_item(o, "to", to)) < 0) {
+    cJSON_Delete(range);
+    return rc;
+  }
+  return add_item(o, "frame", range);
+fail:
+  cJSON_free(text);
+  cJSON_Delete(to);
+  return rc;
+}
+
+static cJSON *one_conn(int64_t conn) {
+  cJSON *to = cJSON_CreateArray();
+  if (to && push(to, cJSON_CreateNumber((double)conn)) < 0) {
+    cJSON_Delete(to);
+    return NULL;
+  }
+  return to;
+}
+
+/* Every joined connection: the recipients of a fan-out. */
+static cJSON *joined_conns(const room *r) {
+  cJSON *to = cJSON_CreateArray();
+  if (!to) return NULL;
+  for (size_t i = 0; i < r->n_members; i++)
+    if (r->members[i].joined && push(to, cJSON_CreateNumber((double)r->members[i].conn)) < 0) {
+      cJSON_Delete(to);
+      return NULL;
+    }
+  return to;
+}
+
+static int send_to(effects *e, int64_t conn, cJSON *frame) {
+  return send_frame(e, frame, one_conn(conn));
+}
+
+static int error_frame_to(effects *e, int64_t conn, int code, const char *ref) {
+  cJSON *f = cJSON_CreateObject();
+  if (!f || add_str(f, "type", "error") < 0 || add_str(f, "code", chat_error_name(code)) < 0 ||
+      add_str(f, "message", chat_error_message(code)) < 0 || (ref && add_str(f, "ref", ref) < 0)) {
+    cJSON_Delete(f);
+    return CHAT_E_NOMEM;
+  }
+  return send_to(e, conn, f);
+}
+
+static cJSON *user_json(int64_t id, const char *username, const char *role) {
+  cJSON *u = cJSON_CreateObject();
+  if (!u || add_num(u, "id", (double)id) < 0 || add_str(u, "username", username) < 0 ||
+      (role && add_str(u, "role", role) < 0)) {
+    cJSON_Delete(u);
+    return NULL;
+  }
+  return u;
+}
+
+static int attach(effects *e, const member *m) {
+  cJSON *o = effect(e, "attach"), *data = cJSON_CreateObject();
+  if (!o || !data || add_num(data, "conn", (double)m->conn) < 0 ||
+      add_item(data, "user", user_json(m->user_id, m->username, m->role)) < 0 ||
+      add_bool(data, "joined", m->joined) < 0) {
+    cJSON_Delete(data);
+    return CHAT_E_NOMEM;
+  }
+  int rc = add_num(o, "conn", (double)m->conn);
+  return rc < 0 ? (cJSON_Delete(data), rc) : add_item(o, "data", data);
+}
+
+/* ---- messages ------------------------------------------------------------------ */
+
+/* A stored message row, as the shell passes it back (strings point into the tree). */
+typedef struct {
+  int64_t seq, user_id;
+  const char *username, *body, *client_id;
+  double created_at;
+  int deleted;
+} row;
+
+static int read_row(const cJSON *o, row *w) {
+  const cJSON *it;
+  size_t n;
+  int rc;
+  if (!cJSON_IsObject(o)) return CHAT_E_NOT_OBJECT;
+  if ((rc = get_int(cJSON_GetObjectItemCaseSensitive(o, "seq"), &w->seq)) < 0 ||
+      (rc = get_int(cJSON_GetObjectItemCaseSensitive(o, "user_id"), &w->user_id)) < 0 ||
+      (rc = json_get_string(o, "username", &w->username, &n)) < 0 ||
+      (rc = json_get_string(o, "body", &w->body, &n)) < 0 ||
+      (rc = json_get_string(o, "client_id", &w->client_id, &n)) < 0)
+    return rc;
+  it = cJSON_GetObjectItemCaseSensitive(o, "created_at");
+  if (!cJSON_IsNumber(it)) return CHAT_E_FIELD_TYPE;
+  w->created_at = it->valuedouble;
+  it = cJSON_GetObjectItemCaseSensitive(o, "deleted_at");
+  w->deleted = it && !cJSON_IsNull(it);
+  return CHAT_OK;
+}
+
+/* {"seq","user":{"id","username"},"body","client_id","created_at"} into o. */
+static int message_fields(cJSON *o, const row *w) {
+  int rc;
+  if ((rc = add_num(o, "seq", (double)w->seq)) < 0 ||
+      (rc = add_item(o, "user", user_json(w->user_id, w->username, NULL))) < 0 ||
+      (rc = add_str(o, "body", w->body)) < 0 || (rc = add_str(o, "client_id", w->client_id)) < 0)
+    return rc;
+  return add_num(o, "created_at", w->created_at);
+}
+
+static cJSON *message_frame(const room *r, const row *w) {
+  cJSON *f = cJSON_CreateObject();
+  if (!f || add_str(f, "type", "new_chat_message") < 0 || add_num(f, "room_id", (double)r->id) < 0 ||
+      message_fields(f, w) < 0) {
+    cJSON_Delete(f);
+    return NULL;
+  }
+  return f;
+}
+
+/* {"room_id", "messages": [...oldest first], "has_more"} from rows newest first, of
+ * which at most `page` are used; has_more says whether there were more. */
+static int fill_page(const room *r, cJSON *o, const cJSON *rows, int page) {
+  int n = cJSON_GetArraySize(rows), rc = add_num(o, "room_id", (double)r->id);
+  cJSON *list = cJSON_CreateArray();
+  if (!list) rc = CHAT_E_NOMEM;
+  for (int i = (n < page ? n : page) - 1; rc >= 0 && i >= 0; i--) {
+    row w;
+    if ((rc = read_row(cJSON_GetArrayItem(rows, i), &w)) < 0 || w.deleted) continue;
+    cJSON *m = cJSON_CreateObject();
+    if (!m) rc = CHAT_E_NOMEM;
+    else if ((rc = message_fields(m, &w)) < 0) cJSON_Delete(m);
+    else rc = push(list, m);
+  }
+  if (rc < 0) {
+    cJSON_Delete(list);
+    return rc;
+  }
+  if ((rc = add_item(o, "messages", list)) < 0) return rc;
+  return add_bool(o, "has_more", n > page);
+}
+
+/* Adds {"op":"query", ...q} and the question to wait for. Takes q. */
+static int ask(effects *e, change *c, cJSON *q, const pending *p) {
+  if (!q) return CHAT_E_NOMEM;
+  if (add_str(q, "op", "query") < 0) {
+    cJSON_Delete(q);
+    return CHAT_E_NOMEM;
+  }
+  if (push(e->list, q) < 0) return CHAT_E_NOMEM;
+  c->ask = 1;
+  c->p = *p;
+  return CHAT_OK;
+}
+
+/* ---- frames from clients ---------------------------------------------------- */
+
+static int valid_client_id(const char *s, size_t n) {
+  if (n < 1 || n > CHAT_CLIENT_ID_MAX) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char ch = s[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+          ch == '_' || ch == '-'))
+      return 0;
+  }
+  return 1;
+}
+
+static int check_body(const char *s, size_t n) {
+  int visible = 0;
+  for (size_t i = 0; i < n && !visible; i++)
+    visible = !(s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r');
+  if (!visible) return CHAT_E_BODY_EMPTY;
+  if (utf8_count((const unsigned char *)s, n) > CHAT_MESSAGE_MAX) return CHAT_E_BODY_TOO_LONG;
+  return CHAT_OK;
+}
+
+static cJSON *query(const char *what) {
+  cJSON *q = cJSON_CreateObject();
+  if (q && add_str(q, "what", what) < 0) {
+    cJSON_Delete(q);
+    return NULL;
+  }
+  return q;
+}
+
+/* new_chat_message: validate, then ask storage whether this client_id was stored. */
+static int on_send(effects *e, change *c, const member *m, const cJSON *f, pending *p) {
+  const char *body, *cid;
+  size_t blen, clen;
+  int rc;
+  if ((rc = json_get_string(f, "body", &body, &blen)) < 0 ||
+      (rc = json_get_string(f, "client_id", &cid, &clen)) < 0)
+    return rc;
+  if (!valid_client_id(cid, clen)) return CHAT_E_CLIENT_ID_INVALID;
+  if ((rc = check_body(body, blen)) < 0) return rc;
+  cJSON *q = query("dedup");
+  if (!q || add_num(q, "user_id", (double)m->user_id) < 0 || add_str(q, "client_id", cid) < 0 ||
+      !(p->body = chat_malloc(blen + 1))) {
+    cJSON_Delete(q);
+    return CHAT_E_NOMEM;
+  }
+  memcpy(p->body, body, blen + 1);
+  memcpy(p->client_id, cid, clen + 1);
+  p->kind = P_DEDUP;
+  if ((rc = ask(e, c, q, p)) < 0) {
+    chat_free(p->body);
+    p->body = NULL;
+  }
+  return rc;
+}
+
+static int on_delete(effects *e, change *c, const cJSON *f, pending *p) {
+  const cJSON *s = cJSON_GetObjectItemCaseSensitive(f, "seq");
+  int rc = s ? get_int(s, &p->seq) : CHAT_E_FIELD_MISSING;
+  if (rc < 0) return rc == CHAT_E_FIELD_MISSING ? rc : CHAT_E_SEQ_INVALID;
+  cJSON *q = query("message");
+  if (!q || add_num(q, "seq", (double)p->seq) < 0) {
+    cJSON_Delete(q);
+    return CHAT_E_NOMEM;
+  }
+  p->kind = P_DELETE;
+  return ask(e, c, q, p);
+}
+
+static cJSON *history_query(const int64_t *after, const int64_t *before, int limit) {
+  cJSON *q = query("history");
+  if (!q || add_item(q, "after", after ? cJSON_CreateNumber((double)*after) : cJSON_CreateNull()) < 0 ||
+      add_item(q, "before", before ? cJSON_CreateNumber((double)*before) : cJSON_CreateNull()) < 0 ||
+      add_num(q, "limit", limit) < 0 || add_bool(q, "include_deleted", 0) < 0) {
+    cJSON_Delete(q);
+    return NULL;
+  }
+  return q;
+}
+
+static int on_join(effects *e, change *c, const cJSON *f, pending *p) {
+  const cJSON *s = cJSON_GetObjectItemCaseSensitive(f, "since");
+  if (s && !cJSON_IsNull(s)) {
+    if (get_int(s, &p->since) < 0) return CHAT_E_SEQ_INVALID;
+    p->has_since = 1;
+  }
+  p->kind = P_JOIN;
+  p->limit = CHAT_HISTORY_PAGE + 1; /* one more than a page tells whether more are missing */
+  return ask(e, c, history_query(p->has_since ? &p->since : NULL, NULL, p->limit), p);
+}
+
+/* Rate limit: every frame costs a token; refused frames cost flood tokens, and a
+ * client out of those is disconnected. Returns 1 to go on, 0 when handled (with
+ * the result in *rc). */
+static int admit(room *r, effects *e, change *c, const member *m, double now, int *rc) {
+  user_limit *l = find_limit(r, m->user_id);
+  *rc = CHAT_OK;
+  if (!l) return 1;
+  c->limit = l;
+  c->before = *l;
+  if (ratelimit_take(&l->rate, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, now)) return 1;
+  if (ratelimit_take(&l->flood, CHAT_FLOOD_BURST, CHAT_FLOOD_PER_SECOND, now)) {
+    *rc = error_frame_to(e, m->conn, CHAT_E_RATE_LIMITED, NULL);
+    return 0;
+  }
+  cJSON *o = effect(e, "close");
+  if (!o || add_num(o, "conn", (double)m->conn) < 0 || add_num(o, "code", CHAT_CLOSE_POLICY) < 0 ||
+      add_str(o, "reason", "rate limit exceeded") < 0)
+    *rc = CHAT_E_NOMEM;
+  return 0;
+}
+
+static int pong(effects *e, int64_t conn, const pending *p) {
+  cJSON *f = cJSON_CreateObject();
+  if (!f || add_str(f, "type", "pong") < 0 || (p->has_ref && add_str(f, "ref", p->ref) < 0)) {
+    cJSON_Delete(f);
+    return CHAT_E_NOMEM;
+  }
+  return send_to(e, conn, f);
+}
+
+static int on_frame(room *r, effects *e, change *c, int64_t conn, const unsigned char *in,
+                    size_t len, double now) {
+  const member *m = find_member(r, conn);
+  cJSON *f = NULL;
+  pending p = {0};
+  const char *type = NULL;
+  size_t n;
+  int rc;
+  if (!m) return CHAT_E_MISUSE;
+  if (!admit(r, e, c, m, now, &rc)) return rc;
+  p.conn = conn;
+  rc = len > CHAT_FRAME_MAX ? CHAT_E_FRAME_TOO_LARGE : json_parse_object(in, len, &f);
+  if (rc >= 0) {
+    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(f, "ref");
+    if (ref && (!cJSON_IsString(ref) || strlen(ref->valuestring) > CHAT_REF_MAX)) {
+      rc = CHAT_E_REF_INVALID;
+    } else if (ref) {
+      strcpy(p.ref, ref->valuestring);
+      p.has_ref = 1;
+    }
+  }
+  if (rc >= 0) rc = json_get_string(f, "type", &type, &n);
+  if (rc >= 0) {
+    if (strcmp(type, "ping") == 0) rc = pong(e, conn, &p);
+    else if (strcmp(type, "join_room") == 0) rc = on_join(e, c, f, &p);
+    else if (!m->joined && (strcmp(type, "new_chat_message") == 0 || strcmp(type, "delete_message") == 0))
+      rc = CHAT_E_NOT_JOINED;
+    else if (strcmp(type, "new_chat_message") == 0) rc = on_send(e, c, m, f, &p);
+    else if (strcmp(type, "delete_message") == 0) rc = on_delete(e, c, f, &p);
+    else rc = CHAT_E_UNKNOWN_TYPE;
+  }
+  cJSON_Delete(f);
+  if (rc >= 0 || rc == CHAT_E_NOMEM) return rc;
+  /* Bad input from the client: an error frame to it, and nothing else. */
+  return error_frame_to(e, conn, rc, p.has_ref ? p.ref : NULL);
+}
+
+/* ---- answers ------------------------------------------------------------------ */
+
+static int answer_dedup(room *r, effects *e, change *c, const pending *p, const cJSON *a, double now) {
+  const cJSON *found = cJSON_GetObjectItemCaseSensitive(a, "row");
+  const member *m = find_member(r, p->conn);
+  row w;
+  int rc;
+  if (!m) return CHAT_E_MISUSE;
+  if (found && !cJSON_IsNull(found)) {
+    /* A retry: acknowledge with the stored original, to the sender only. */
+    if ((rc = read_row(found, &w)) < 0) return rc;
+    cJSON *f = message_frame(r, &w);
+    if (!f || add_bool(f, "duplicate", 1) < 0) {
+      cJSON_Delete(f);
+      return CHAT_E_NOMEM;
+    }
+    return send_to(e, p->conn, f);
+  }
+  w = (row){r->next_seq, m->user_id, m->username, p->body, p->client_id, now, 0};
+  cJSON *msg = cJSON_CreateObject(), *store;
+  if (!msg || add_num(msg, "seq", (double)w.seq) < 0 || add_num(msg, "user_id", (double)w.user_id) < 0 ||
+      add_str(msg, "username", w.username) < 0 || add_str(msg, "body", w.body) < 0 ||
+      add_str(msg, "client_id", w.client_id) < 0 || add_num(msg, "created_at", now) < 0 ||
+      !(store = effect(e, "store"))) {
+    cJSON_Delete(msg);
+    return CHAT_E_NOMEM;
+  }
+  /* durable first: the store effect comes before the send that reveals it */
+  if ((rc = add_item(store, "message", msg)) < 0 ||
+      (rc = send_frame(e, message_frame(r, &w), joined_conns(r))) < 0)
+    return rc;
+  c->stored = 1;
+  if (now - r->last_activity_report >= CHAT_ACTIVITY_REPORT_MS) {
+    cJSON *o = effect(e, "activity");
+    if (!o || add_num(o, "at", now) < 0) return CHAT_E_NOMEM;
+    c->reported = 1;
+    c->at = now;
+  }
+  return CHAT_OK;
+}
+
+static int answer_delete(room *r, effects *e, const pending *p, const cJSON *a, double now) {
+  const cJSON *found = cJSON_GetObjectItemCaseSensitive(a, "row");
+  const member *m = find_member(r, p->conn);
+  const char *ref = p->has_ref ? p->ref : NULL;
+  row w;
+  int rc;
+  if (!m) return CHAT_E_MISUSE;
+  if (!found || cJSON_IsNull(found)) return error_frame_to(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
+  if ((rc = read_row(found, &w)) < 0) return rc;
+  if (w.deleted) return error_frame_to(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
+  /* The author may delete a message; an ADMIN may delete any. */
+  if (w.user_id != m->user_id && strcmp(m->role, "ADMIN") != 0)
+    return error_frame_to(e, p->conn, CHAT_E_FORBIDDEN, ref);
+  cJSON *t = effect(e, "tombstone"), *f = cJSON_CreateObject();
+  if (!t || add_num(t, "seq", (double)w.seq) < 0 || add_num(t, "at", now) < 0 || !f ||
+      add_str(f, "type", "message_deleted") < 0 || add_num(f, "room_id", (double)r->id) < 0 ||
+      add_num(f, "seq", (double)w.seq) < 0 || add_num(f, "deleted_by", (double)m->user_id) < 0) {
+    cJSON_Delete(f);
+    return CHAT_E_NOMEM;
+  }
+  return send_frame(e, f, joined_conns(r));
+}
+
+static int answer_join(room *r, effects *e, change *c, const pending *p, const cJSON *a) {
+  const cJSON *rows = cJSON_GetObjectItemCaseSensitive(a, "rows");
+  const member *m = find_member(r, p->conn);
+  int rc;
+  if (!m) return CHAT_E_MISUSE;
+  if (!cJSON_IsArray(rows)) return CHAT_E_FIELD_TYPE;
+  cJSON *f = cJSON_CreateObject();
+  if (!f || add_str(f, "type", "history") < 0 || (rc = fill_page(r, f, rows, CHAT_HISTORY_PAGE)) < 0 ||
+      add_item(f, "since", p->has_since ? cJSON_CreateNumber((double)p->since) : cJSON_CreateNull()) < 0 ||
+      (p->has_ref && add_str(f, "ref", p->ref) < 0)) {
+    cJSON_Delete(f);
+    return CHAT_E_NOMEM;
+  }
+  if (!m->joined) { /* from now on this socket receives messages; remember it */
+    member joined = *m;
+    joined.joined = 1;
+    if ((rc = attach(e, &joined)) < 0) {
+      cJSON_Delete(f);
+      return rc;
+    }
+    c->joined = m->conn;
+  }
+  return send_to(e, p->conn, f);
+}
+
+static int answer_page(room *r, effects *e, const pending *p, const cJSON *a) {
+  const cJSON *rows = cJSON_GetObjectItemCaseSensitive(a, "rows");
+  if (!cJSON_IsArray(rows)) return CHAT_E_FIELD_TYPE;
+  cJSON *page = cJSON_CreateObject(), *o = effect(e, "reply");
+  int rc = (!page || !o) ? CHAT_E_NOMEM : fill_page(r, page, rows, p->limit - 1);
+  char *text = rc >= 0 ? cJSON_PrintUnformatted(page) : NULL;
+  cJSON_Delete(page);
+  if (rc >= 0) rc = text ? add_str(o, "body", text) : CHAT_E_NOMEM;
+  cJSON_free(text);
+  return rc;
+}
+
+/* ---- HTTP history page ------------------------------------------------------- */
+
+/* Reads the digits of a query value (1 to 15 of them). */
+static int query_int(const char *s, size_t n, int64_t *v) {
+  if (n < 1 || n > 15) return CHAT_E_QUERY_INVALID;
+  *v = 0;
+  for (size_t k = 0; k < n; k++) {
+    if (s[k] < '0' || s[k] > '9') return CHAT_E_QUERY_INVALID;
+    *v = *v * 10 + (s[k] - '0');
+  }
+  return CHAT_OK;
+}
+
+/* "before=N&limit=K", both optional (other keys are ignored): the page of at most K
+ * (1..CHAT_HISTORY_PAGE, default CHAT_HISTORY_PAGE) messages before seq N, or the
+ * latest page. */
+static int on_page(effects *e, change *c, const char *q, size_t len) {
+  int64_t before = 0, limit = CHAT_HISTORY_PAGE;
+  int has_before = 0, rc;
+  for (size_t i = 0; i < len;) {
+    size_t j = i, eq = 0;
+    while (j < len && q[j] != '&') {
+      if (q[j] == '=' && !eq) eq = j;
+      j++;
+    }
+    if (eq == i + 6 && memcmp(q + i, "before", 6) == 0) {
+      if ((rc = query_int(q + eq + 1, j - eq - 1, &before)) < 0 || before < 1) return CHAT_E_QUERY_INVALID;
+      has_before = 1;
+    } else if (eq == i + 5 && memcmp(q + i, "limit", 5) == 0) {
+      if ((rc = query_int(q + eq + 1, j - eq - 1, &limit)) < 0 || limit < 1 || limit > CHAT_HISTORY_PAGE)
+        return CHAT_E_QUERY_INVALID;
+    }
+    i = j + 1;
+  }
+  pending p = {0};
+  p.kind = P_PAGE;
+  p.limit = (int)limit + 1;
+  return ask(e, c, history_query(NULL, has_before ? &before : NULL, p.limit), &p);
+}
+
+/* ---- members ------------------------------------------------------------------- */
+
+/* Reads {"id","username","role"} into m. */
+static int read_member(const cJSON *u, member *m) {
+  const char *name, *role;
+  size_t nlen, rlen;
+  int rc;
+  if (!cJSON_IsObject(u)) return CHAT_E_FIELD_TYPE;
+  if ((rc = get_int(cJSON_GetObjectItemCaseSensitive(u, "id"), &m->user_id)) < 0 ||
+      (rc = json_get_string(u, "username", &name, &nlen)) < 0 ||
+      (rc = json_get_string(u, "role", &role, &rlen)) < 0)
+    return rc;
+  if (nlen > CHAT_USERNAME_MAX || (strcmp(role, "USER") != 0 && strcmp(role, "ADMIN") != 0))
+    return CHAT_E_FIELD_TYPE;
+  memcpy(m->username, name, nlen + 1);
+  strcpy(m->role, role);
+  return CHAT_OK;
+}
+
+/* Makes room for one more member (and its user's rate limits), changing nothing
+ * observable: the member is added by commit(). */
+static int reserve_member(room *r) {
+  if (r->n_members >= CHAT_ROOM_CONNS_MAX) return CHAT_E_ROOM_FULL;
+  if (reserve((void **)&r->limits, r->n_limits, &r->cap_limits, sizeof *r->limits) < 0 ||
+      reserve((void **)&r->members, r->n_members, &r->cap_members, sizeof *r->members) < 0)
+    return CHAT_E_NOMEM;
+  return CHAT_OK;
+}
+
+static void remove_member(room *r, int64_t conn) {
+  member *m = find_member(r, conn);
+  if (!m) return;
+  int64_t user = m->user_id;
+  *m = r->members[--r->n_members];
+  for (size_t i = 0; i < r->n_members; i++)
+    if (r->members[i].user_id == user) return;
+  user_limit *l = find_limit(r, user); /* the user's last socket here closed */
+  if (l) *l = r->limits[--r->n_limits];
+}
+
+static int on_open(room *r, effects *e, change *c, const unsigned char *in, size_t len) {
+  cJSON *u = NULL, *f, *where;
+  int rc = json_parse_object(in, len, &u);
+  if (rc >= 0) rc = read_member(u, &c->m);
+  cJSON_Delete(u);
+  if (rc < 0 || (rc = reserve_member(r)) < 0) return rc;
+  c->m.conn = r->next_conn;
+  if (!(f = cJSON_CreateObject()) || add_str(f, "type", "connection") < 0 ||
+      add_str(f, "protocol", CHAT_WS_PROTOCOL) < 0 ||
+      add_item(f, "user", user_json(c->m.user_id, c->m.username, c->m.role)) < 0 ||
+      !(where = cJSON_CreateObject()) || add_item(f, "room", where) < 0 ||
+      add_num(where, "id", (double)r->id) < 0 || attach(e, &c->m) < 0) {
+    cJSON_Delete(f);
+    return CHAT_E_NOMEM;
+  }
+  c->add = 1;
+  return send_to(e, c->m.conn, f);
+}
+
+static int on_restore(room *r, change *c, const unsigned char *in, size_t len) {
+  cJSON *a = NULL;
+  int rc = json_parse_object(in, len, &a);
+  if (rc >= 0) rc = get_int(cJSON_GetObjectItemCaseSensitive(a, "conn"), &c->m.conn);
+  if (rc >= 0) rc = read_member(cJSON_GetObjectItemCaseSensitive(a, "user"), &c->m);
+  if (rc >= 0) rc = find_member(r, c->m.conn) ? CHAT_E_MISUSE : reserve_member(r);
+  c->m.joined = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "joined"));
+  cJSON_Delete(a);
+  c->add = rc >= 0;
+  return rc;
+}
+
+/* ---- the event entry point -------------------------------------------------- */
+
+int room_new(int64_t id, int64_t next_seq, room **out) {
+  room *r = chat_malloc(sizeof *r);
+  *out = NULL;
+  if (!r) return CHAT_E_NOMEM;
+  memset(r, 0, sizeof *r);
+  r->id = id;
+  r->next_seq = next_seq < 1 ? 1 : next_seq;
+  r->next_conn = 1;
+  r->last_activity_report = -CHAT_ACTIVITY_REPORT_MS;
+  *out = r;
+  return CHAT_OK;
+}
+
+void room_free(room *r) {
+  if (!r) return;
+  chat_free(r->members);
+  chat_free(r->limits);
+  chat_free(r->p.body);
+  chat_free(r->unread);
+  chat_free(r);
+}
+
+/* Writes [u32 LE json length][json][frames] to out; if it does not fit, keeps it
+ * as unread output. Returns the length, CHAT_E_BUFFER_TOO_SMALL (kept) or
+ * CHAT_E_NOMEM (nothing written or kept). */
+static int emit(room *r, effects *e, unsigned char *out, size_t cap, size_t *out_len) {
+  char *json = cJSON_PrintUnformatted(e->root);
+  if (!json) return CHAT_E_NOMEM;
+  size_t jn = strlen(json), total = 4 + jn + e->blob.len;
+  unsigned char *dst = total <= cap ? out : chat_malloc(total);
+  if (!dst) {
+    cJSON_free(json);
+    return CHAT_E_NOMEM;
+  }
+  *out_len = total;
+  dst[0] = (unsigned char)jn, dst[1] = (unsigned char)(jn >> 8);
+  dst[2] = (unsigned char)(jn >> 16), dst[3] = (unsigned char)(jn >> 24);
+  memcpy(dst + 4, json, jn);
+  if (e->blob.len) memcpy(dst + 4 + jn, e->blob.data, e->blob.len);
+  cJSON_free(json);
+  if (dst == out) return (int)total;
+  r->unread = dst;
+  r->unread_len = total;
+  return CHAT_E_BUFFER_TOO_SMALL;
+}
+
+/* Applies an event's changes once its effects are out; or undoes what it drew. */
+static void commit(room *r, change *c, int ok) {
+  if (!ok) {
+    if (c->limit) *c->limit = c->before;
+    if (c->ask) chat_free(c->p.body);
+    return;
+  }
+  if (c->add) {
+    if (!find_limit(r, c->m.user_id))
+      r->limits[r->n_limits++] = (user_limit){c->m.user_id, {0, 0, 0}, {0, 0, 0}};
+    r->members[r->n_members++] = c->m;
+    if (c->m.conn >= r->next_conn) r->next_conn = c->m.conn + 1;
+  }
+  if (c->remove) remove_member(r, c->conn);
+  if (c->stored) r->next_seq++;
+  if (c->reported) r->last_activity_report = c->at;
+  if (c->joined) find_member(r, c->joined)->joined = 1;
+  if (c->ask) r->p = c->p;
+}
+
+int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t in_len,
+               double now_ms, unsigned char *out, size_t cap, size_t *out_len) {
+  static const unsigned char empty[1] = {0};
+  *out_len = 0;
+  if (!in) in = empty, in_len = 0;
+  if (r->unread) { /* the output of the last event, asked for again with more room */
+    *out_len = r->unread_len;
+    if (r->unread_len > cap) return CHAT_E_BUFFER_TOO_SMALL;
+    memcpy(out, r->unread, r->unread_len);
+    chat_free(r->unread);
+    r->unread = NULL;
+    return (int)*out_len;
+  }
+  if ((r->p.kind != P_NONE) != (kind == ROOM_ANSWER)) return CHAT_E_MISUSE;
+
+  effects e = {cJSON_CreateObject(), cJSON_CreateArray(), {0}};
+  change c = {0};
+  int rc = CHAT_OK;
+  if (!e.root || !e.list || !cJSON_AddItemToObject(e.root, "effects", e.list)) {
+    if (e.list && (!e.root || !e.root->child)) cJSON_Delete(e.list);
+    cJSON_Delete(e.root);
+    return CHAT_E_NOMEM;
+  }
+  switch (kind) {
+    case ROOM_OPEN: rc = on_open(r, &e, &c, in, in_len); break;
+    case ROOM_RESTORE: rc = on_restore(r, &c, in, in_len); break;
+    case ROOM_FRAME: rc = on_frame(r, &e, &c, conn, in, in_len, now_ms); break;
+    case ROOM_CLOSE: c.remove = 1, c.conn = conn; break;
+    case ROOM_PAGE: rc = on_page(&e, &c, (const char *)in, in_len); break;
+    case ROOM_ANSWER: {
+      cJSON *a = NULL;
+      if ((rc = json_parse_object(in, in_len, &a)) >= 0) {
+        switch (r->p.kind) {
+          case P_DEDUP: rc = answer_dedup(r, &e, &c, &r->p, a, now_ms); break;
+          case P_DELETE: rc = answer_delete(r, &e, &r->p, a, now_ms); break;
+          case P_JOIN: rc = answer_join(r, &e, &c, &r->p, a); break;
+          case P_PAGE: rc = answer_page(r, &e, &r->p, a); break;
+        }
+      }
+      cJSON_Delete(a);
+      break;
+    }
+    default: rc = CHAT_E_UNKNOWN_OP;
+  }
+  if (rc >= 0) rc = emit(r, &e, out, cap, out_len);
+  int ok = rc >= 0 || rc == CHAT_E_BUFFER_TOO_SMALL;
+  if (ok && kind == ROOM_ANSWER) { /* the question is settled */
+    chat_free(r->p.body);
+    memset(&r->p, 0, sizeof r->p);
+  }
+  commit(r, &c, ok);
+  cJSON_Delete(e.root);
+  buf_free(&e.blob);
+  return rc;
+}
+
+int room_check_name(const char *name, size_t len, char *key) {
+  const unsigned char *s = (const unsigned char *)name;
+  if (len == 0) return CHAT_E_ROOM_NAME_EMPTY;
+  if (!utf8_valid(s, len)) return CHAT_E_ROOM_NAME_INVALID;
+  if (utf8_count(s, len) > CHAT_ROOM_NAME_MAX) return CHAT_E_ROOM_NAME_TOO_LONG;
+  if (s[0] == ' ' || s[len - 1] == ' ') return CHAT_E_ROOM_NAME_INVALID;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char ch = s[i];
+    /* C0 controls (NUL included), DEL, and C1 controls (U+0080..U+009F: C2 80..C2 9F) */
+    if (ch < 0x20 || ch == 0x7f || (ch == 0xc2 && s[i + 1] < 0xa0)) return CHAT_E_ROOM_NAME_INVALID;
+    key[i] = (char)((ch >= 'A' && ch <= 'Z') ? ch - 'A' + 'a' : ch);
+  }
+  key[len] = '\0';
+  return CHAT_OK;
+}

@@ -1,0 +1,80 @@
+/*
+ * room.h -- one chat room as a state machine: members, sequence numbers, rate
+ * limits, and the decisions of every frame. No I/O.
+ *
+ * Events go in (a socket opened, a frame arrived, a socket closed, the answer to a
+ * question); *effects* come out as one JSON object {"effects":[...]} that the shell
+ * (durable-objects/chat-room.ts) carries out in order:
+ *
+ *   {"op":"attach","conn":c,"data":{...}}     store data as socket c's attachment
+ *                                              (what room_restore needs after a wake)
+ *   {"op":"send","to":[c,...],"frame":"..."}  send these exact bytes to each socket:
+ *                                              a frame is encoded once for all
+ *   {"op":"close","conn":c,"code":n,"reason":"..."}
+ *   {"op":"store","message":{seq,user_id,username,body,client_id,created_at}}
+ *                                              insert into the message log; always
+ *                                              before the sends that reveal it
+ *   {"op":"tombstone","seq":n,"at":ms}         mark message n deleted
+ *   {"op":"activity","at":ms}                  update the directory's last activity
+ *   {"op":"reply","body":"..."}                the answer to an HTTP request
+ *   {"op":"query", ...}                        a question; always the last effect.
+ *                                              The shell answers it with
+ *                                              room_answer() before any other event.
+ *
+ * Queries and their answers ({"row": R|null} or {"rows": [R, ...]}, R a stored
+ * message {seq,user_id,username,body,client_id,created_at,deleted_at}):
+ *   {"what":"dedup","user_id":u,"client_id":s}   the message u sent with id s
+ *   {"what":"message","seq":n}                   message n
+ *   {"what":"history","after":n|null,"before":n|null,"limit":k,
+ *    "include_deleted":false}                    newest first, at most k rows
+ *
+ * Invariants: seq numbers are gap-free and increase by one per stored message; a
+ * message is in a "store" effect before any "send" that carries it; a connection
+ * receives messages only after join_room. Rate-limit buckets live in memory and
+ * restart full after a wake (documented in PROTOCOL.md).
+ *
+ * Workload: one room per Durable Object; a few hundred members, tens to thousands
+ * of frames a second. Member lookups are linear: fan-out is linear anyway.
+ */
+#ifndef ROOM_H
+#define ROOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chat_limits.h"
+
+typedef struct room room;
+
+/* Event kinds of room_event(). Numbers are part of the Wasm ABI. */
+#define ROOM_OPEN 1    /* in: user facts {"id","username","role"} of a new socket */
+#define ROOM_RESTORE 2 /* in: an attachment's data, after the object woke */
+#define ROOM_FRAME 3   /* in: the bytes of a frame from socket `conn` */
+#define ROOM_CLOSE 4   /* socket `conn` closed */
+#define ROOM_ANSWER 5  /* in: the answer to the pending query */
+#define ROOM_PAGE 6    /* in: the query string of GET /rooms/:id/messages */
+
+/* A room with id `id` whose next message gets sequence number next_seq (1 for an
+ * empty log, else the largest stored seq + 1). Returns CHAT_OK and *out, or
+ * CHAT_E_NOMEM. Free with room_free. */
+int room_new(int64_t id, int64_t next_seq, room **out);
+
+/* Release a room. Accepts NULL. */
+void room_free(room *r);
+
+/* Handle one event at time now_ms (see the kinds above) and write the effects
+ * into out (capacity cap). Returns the length written, or a negative chat_error:
+ * CHAT_E_BUFFER_TOO_SMALL (*out_len = length needed; call again with the same
+ * event: nothing changed), CHAT_E_NOMEM, CHAT_E_MISUSE (an event other than
+ * ROOM_ANSWER while a query is pending, or an answer with none pending), and for
+ * ROOM_OPEN CHAT_E_ROOM_FULL. Bad client input is not an error of the call: it
+ * yields an error frame to that client. */
+int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t in_len,
+               double now_ms, unsigned char *out, size_t cap, size_t *out_len);
+
+/* Check a room name (len bytes) and write its uniqueness key, the name with ASCII
+ * letters lowercased, into key (capacity 4 * CHAT_ROOM_NAME_MAX + 1, NUL-terminated).
+ * Errors: CHAT_E_ROOM_NAME_EMPTY, CHAT_E_ROOM_NAME_TOO_LONG, CHAT_E_ROOM_NAME_INVALID. */
+int room_check_name(const char *name, size_t len, char *key);
+
+#endif
