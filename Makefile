@@ -7,7 +7,7 @@ SHELL := /bin/bash
 # Node 22 comes from the npm dev dependency `node@22` (wrangler 4 needs Node >= 22);
 # node_modules/.bin first on PATH makes every tool below use it.
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
-# Offline, no telemetry, no prompts (DESIGN.md "Offline dev").
+# Offline: no calls to Cloudflare, no telemetry, no prompts.
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 export WRANGLER_SEND_METRICS := false
 export WRANGLER_LOG_PATH := $(CURDIR)/build/wrangler-logs
@@ -68,7 +68,8 @@ $(SODIUM)/.fetched:
 # libsodium, every source file (the linkers drop what is unused). For Wasm,
 # randombytes.c is compiled without __EMSCRIPTEN__ and without a default
 # implementation: wasm/wasm_exports.c installs one backed by the host's
-# crypto.getRandomValues (see DESIGN.md on libsodium 1.0.18's JS-glue randomness).
+# crypto.getRandomValues: libsodium 1.0.18 under emscripten would ask JS glue for
+# every random byte, and a standalone module has none (every byte would be 0).
 $(BUILD)/wasm/libsodium.a: $(SODIUM)/.fetched | emscripten
 	@rm -rf $(BUILD)/wasm/sodium && mkdir -p $(BUILD)/wasm/sodium
 	cd $(SODIUM_SRC) && find crypto_* randombytes sodium -name '*.c' | sort | xargs -P$(JOBS) -I{} sh -c \

@@ -37,12 +37,18 @@ static int add_string(cJSON *o, const char *k, const char *v) {
   return cJSON_AddStringToObject(o, k, v) ? CHAT_OK : CHAT_E_NOMEM;
 }
 
-static int op_signup(const unsigned char *in, size_t len, cJSON *out) {
+/* SIGNUP (hash = 1) or SIGNUP_CHECK (hash = 0). */
+static int op_signup(const unsigned char *in, size_t len, int hash_it, cJSON *out) {
   credentials c = {0};
   char hash[AUTH_HASH_STR_BYTES];
   int rc = read_credentials(in, len, &c);
   if (rc < 0) return rc;
-  if ((rc = auth_check_password(c.password, c.password_len)) >= 0 &&
+  if ((rc = auth_check_password(c.password, c.password_len)) >= 0 && !hash_it) {
+    rc = add_string(out, "username_key", c.key);
+    cJSON_Delete(c.root);
+    return rc;
+  }
+  if (rc >= 0 &&
       (rc = auth_hash_password(c.password, c.password_len, auth_default_params(), hash)) >= 0 &&
       (rc = add_string(out, "username", c.username)) >= 0 &&
       (rc = add_string(out, "username_key", c.key)) >= 0)
@@ -253,7 +259,8 @@ int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char
   if (!answer) return CHAT_E_NOMEM;
   int rc;
   switch (op) {
-    case CHAT_OP_SIGNUP: rc = op_signup(in, in_len, answer); break;
+    case CHAT_OP_SIGNUP: rc = op_signup(in, in_len, 1, answer); break;
+    case CHAT_OP_SIGNUP_CHECK: rc = op_signup(in, in_len, 0, answer); break;
     case CHAT_OP_LOGIN_BEGIN: rc = op_login_begin(in, in_len, answer); break;
     case CHAT_OP_LOGIN_VERIFY: rc = op_login_verify(in, in_len, aux, aux_len, answer); break;
     case CHAT_OP_SESSION_NEW: rc = op_session_new(now_ms, answer); break;

@@ -18,6 +18,8 @@
  *
  *   op                      in                       aux                        out
  *   CHAT_OP_SIGNUP          body {username,password} -                          {"username","username_key","password_hash"}
+ *   CHAT_OP_SIGNUP_CHECK    body {username,password} -                          {"username_key"}: the rules
+ *                                                                               of SIGNUP, without hashing
  *   CHAT_OP_LOGIN_BEGIN     body {username,password} -                          {"username_key"}
  *   CHAT_OP_LOGIN_VERIFY    body {username,password} {"password_hash":s|null}   {"rehash":s|null}
  *   CHAT_OP_SESSION_NEW     -                        -                          {"token","token_hash","expires_at"}
@@ -51,7 +53,8 @@
   X(CHAT_OP_CONNECTION, 7, "connection")      \
   X(CHAT_OP_USER_FRAME, 8, "user_frame")      \
   X(CHAT_OP_ROOM_CREATE, 9, "room_create")    \
-  X(CHAT_OP_ROOMS_QUERY, 10, "rooms_query")
+  X(CHAT_OP_ROOMS_QUERY, 10, "rooms_query")  \
+  X(CHAT_OP_SIGNUP_CHECK, 11, "signup_check")
 
 typedef enum {
 #define CHAT_OP_ENUM(sym, num, name) sym = (num),

@@ -94,6 +94,14 @@ static int token_hash_from_text(const char *t, size_t len,
   size_t got = 0;
   const char *end = NULL;
   if (len != CHAT_SESSION_TOKEN_CHARS) return CHAT_E_TOKEN_MALFORMED;
+  /* Check the alphabet first: libsodium 1.0.18's decoder reads any byte >= 0x80
+   * as '_', so one token would have many spellings. */
+  for (size_t i = 0; i < len; i++) {
+    char c = t[i];
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_'))
+      return CHAT_E_TOKEN_MALFORMED;
+  }
   if (sodium_base642bin(raw, sizeof raw, t, len, NULL, &got, &end,
                         sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
       got != sizeof raw || end != t + len)

@@ -16,8 +16,8 @@
   X(CHAT_E_NOMEM, -1, "out_of_memory", "The server ran out of memory for this request.")    \
   X(CHAT_E_BUFFER_TOO_SMALL, -2, "buffer_too_small", "Output buffer too small.")            \
   X(CHAT_E_UNKNOWN_OP, -3, "unknown_op", "Unknown core operation.")                         \
-  X(CHAT_E_BAD_JSON, -4, "bad_json", "The body is not valid JSON in UTF-8.")                \
-  X(CHAT_E_NOT_OBJECT, -5, "not_object", "The body must be a JSON object.")                 \
+  X(CHAT_E_BAD_JSON, -4, "bad_json", "Not valid JSON in UTF-8.")                \
+  X(CHAT_E_NOT_OBJECT, -5, "not_object", "Expected a JSON object.")                 \
   X(CHAT_E_FIELD_MISSING, -6, "field_missing", "A required field is missing.")              \
   X(CHAT_E_FIELD_TYPE, -7, "field_type", "A field has the wrong type.")                     \
   X(CHAT_E_USERNAME_TOO_SHORT, -8, "username_too_short",                                    \

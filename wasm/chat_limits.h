@@ -3,7 +3,7 @@
  *
  * Each constant names its unit and where its number comes from. TypeScript never
  * copies these by hand: wasm/tools/gen_protocol.c prints them into
- * worker/generated/protocol.ts at build time, and the Worker, the Durable Objects
+ * worker/generated/core.ts at build time, and the Worker, the Durable Objects
  * and the web client import them from there.
  */
 #ifndef CHAT_LIMITS_H

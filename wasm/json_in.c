@@ -6,22 +6,45 @@
 #include "chat_error.h"
 #include "utf8.h"
 
-/* True if the JSON text has a \u0000 escape. Backslashes only occur inside
- * strings in valid JSON, so walking escape by escape is exact. */
-static int has_nul_escape(const unsigned char *s, size_t len) {
-  for (size_t i = 0; i + 1 < len; i++) {
-    if (s[i] != '\\') continue;
-    if (s[i + 1] == 'u' && i + 5 < len && s[i + 2] == '0' && s[i + 3] == '0' &&
-        s[i + 4] == '0' && s[i + 5] == '0')
-      return 1;
-    i++; /* skip the escaped character, so "\\\\u0000" is text, not an escape */
+/* Checks what cJSON lets through but RFC 8259 (section 7) or we forbid inside
+ * strings: raw control characters (U+0000..U+001F must be escaped; cJSON accepts
+ * them, and a raw NUL would cut a string short) and the escape \u0000. Backslashes
+ * and quotes only matter inside strings, so one pass tracking "in a string" is
+ * exact for valid JSON; for invalid JSON cJSON reports the error. */
+static int strings_clean(const unsigned char *s, size_t len) {
+  int in_string = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (!in_string) {
+      in_string = s[i] == '"';
+      continue;
+    }
+    if (s[i] < 0x20) return 0;
+    if (s[i] == '"') {
+      in_string = 0;
+    } else if (s[i] == '\\' && i + 1 < len) {
+      if (s[i + 1] == 'u' && i + 5 < len && s[i + 2] == '0' && s[i + 3] == '0' &&
+          s[i + 4] == '0' && s[i + 5] == '0')
+        return 0;
+      i++; /* skip the escaped character: "\\" then "u0000" is text */
+    }
   }
+  return 1;
+}
+
+/* True if two members of the object have the same name: RFC 8259 section 4 says
+ * names SHOULD be unique, and readers disagree on which one wins (cJSON takes the
+ * first, JavaScript the last), so a message with both is refused. Objects here have
+ * a handful of members. */
+static int has_duplicate_names(const cJSON *o) {
+  for (const cJSON *a = o->child; a; a = a->next)
+    for (const cJSON *b = a->next; b; b = b->next)
+      if (strcmp(a->string, b->string) == 0) return 1;
   return 0;
 }
 
 int json_parse_object(const unsigned char *in, size_t len, cJSON **out) {
   *out = NULL;
-  if (!utf8_valid(in, len) || has_nul_escape(in, len)) return CHAT_E_BAD_JSON;
+  if (!utf8_valid(in, len) || !strings_clean(in, len)) return CHAT_E_BAD_JSON;
   size_t failures = chat_alloc_failures();
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithLengthOpts((const char *)in, len, &end, 0);
@@ -35,6 +58,10 @@ int json_parse_object(const unsigned char *in, size_t len, cJSON **out) {
   if (!cJSON_IsObject(root)) {
     cJSON_Delete(root);
     return CHAT_E_NOT_OBJECT;
+  }
+  if (has_duplicate_names(root)) {
+    cJSON_Delete(root);
+    return CHAT_E_BAD_JSON;
   }
   *out = root;
   return CHAT_OK;

@@ -4,8 +4,11 @@
  * The input is bytes + length (never NUL-terminated by contract). It must be
  * well-formed UTF-8 (RFC 8259 section 8.1), one JSON value with nothing after it
  * but whitespace, nested at most CJSON_NESTING_LIMIT deep (set by the Makefile),
- * and free of "\u0000" escapes: cJSON stores strings NUL-terminated, so such an
- * escape would silently cut a string short ("pass\u0000x" would read as "pass").
+ * without raw control characters in strings (RFC 8259 section 7; cJSON accepts
+ * them) and without "\u0000" escapes: cJSON stores strings NUL-terminated, so a
+ * NUL would silently cut a string short ("pass\u0000x" would read as "pass").
+ * The object's member names must be unique (readers disagree on which of two
+ * wins).
  */
 #ifndef JSON_IN_H
 #define JSON_IN_H
@@ -16,7 +19,8 @@
 
 /* Parse len bytes into a JSON object. On success returns CHAT_OK and stores a tree
  * in *out that the caller releases with cJSON_Delete. Errors: CHAT_E_BAD_JSON
- * (not UTF-8, not JSON, trailing bytes, NUL escape), CHAT_E_NOT_OBJECT (valid JSON
+ * (not UTF-8, not JSON, trailing bytes, raw control character or NUL escape
+ * in a string, duplicate member name), CHAT_E_NOT_OBJECT (valid JSON
  * but not an object), CHAT_E_NOMEM; *out is then NULL. */
 int json_parse_object(const unsigned char *in, size_t len, cJSON **out);
 

@@ -112,25 +112,43 @@ class CoreInstance {
     return p;
   }
 
-  call(op: CoreOp, input: Uint8Array, aux: Uint8Array, nowMs: number): string {
-    const inp = this.put(input);
-    const auxp = this.put(aux);
-    try {
-      for (;;) {
-        const rc = this.x.chat_call(OPS[op], inp, input.length, auxp, aux.length, nowMs,
-                                    this.out, this.outCap, this.outLen);
-        const n = new DataView(this.x.memory.buffer).getUint32(this.outLen, true);
-        if (rc >= 0) return decoder.decode(new Uint8Array(this.x.memory.buffer, this.out, n));
-        const code = CODE_BY_NUM.get(rc) ?? "internal";
-        if (code !== "buffer_too_small") throw new CoreError(code);
-        this.x.chat_dealloc(this.out);
-        this.outCap = n;
-        this.out = this.alloc(n);
-      }
-    } finally {
-      this.x.chat_dealloc(inp);
-      this.x.chat_dealloc(auxp);
+  /** Replaces the output buffer with one of `size` bytes (the old one stays if
+   * the allocation fails). */
+  private growOut(size: number): void {
+    const p = this.alloc(size);
+    this.x.chat_dealloc(this.out);
+    this.out = p;
+    this.outCap = size;
+  }
+
+  /** Runs `f(out, cap)` until its output fits, growing the buffer as the core asks;
+   * returns the output length. */
+  private withOut(f: (out: number, cap: number) => number): number {
+    for (;;) {
+      const rc = f(this.out, this.outCap);
+      const n = new DataView(this.x.memory.buffer).getUint32(this.outLen, true);
+      if (rc >= 0) return n;
+      const code = CODE_BY_NUM.get(rc) ?? "internal";
+      if (code !== "buffer_too_small") throw new CoreError(code);
+      this.growOut(n);
     }
+  }
+
+  /** Copies `input` into core memory for the duration of `f`. */
+  private withInput<T>(input: Uint8Array, f: (ptr: number) => T): T {
+    const p = this.put(input);
+    try {
+      return f(p);
+    } finally {
+      this.x.chat_dealloc(p);
+    }
+  }
+
+  call(op: CoreOp, input: Uint8Array, aux: Uint8Array, nowMs: number): string {
+    const n = this.withInput(input, (inp) => this.withInput(aux, (auxp) =>
+      this.withOut((out, cap) => this.x.chat_call(OPS[op], inp, input.length, auxp, aux.length,
+                                                  nowMs, out, cap, this.outLen))));
+    return decoder.decode(new Uint8Array(this.x.memory.buffer, this.out, n));
   }
 
   trapForTest(): void {

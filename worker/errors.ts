@@ -35,6 +35,22 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   frame_too_large: 400,
   unknown_type: 400,
   ref_invalid: 400,
+  room_name_empty: 400,
+  room_name_too_long: 400,
+  room_name_invalid: 400,
+  room_name_taken: 409,
+  room_not_found: 404,
+  body_empty: 400,
+  body_too_long: 400,
+  client_id_invalid: 400,
+  seq_invalid: 400,
+  message_not_found: 404,
+  forbidden: 403,
+  rate_limited: 429,
+  not_joined: 409,
+  query_invalid: 400,
+  room_full: 503,
+  misuse: 500,
 };
 
 /** A JSON error response for a code, with its status and the core's message. */

@@ -24,9 +24,18 @@ const app = new Hono<App>();
 /** The request body as bytes, after the HTTP-level checks: JSON content type and
  * at most LIMITS.httpBodyMaxBytes (enforced while streaming by bodyLimit). */
 async function jsonBody(c: Context<App>): Promise<Uint8Array> {
-  const type = c.req.header("Content-Type") ?? "";
-  if (!/^application\/json\s*(;|$)/i.test(type)) throw new CoreError("unsupported_media_type");
-  return new Uint8Array(await c.req.arrayBuffer());
+  // JSON is UTF-8 (RFC 8259 section 8.1): no other charset is accepted.
+  const type = (c.req.header("Content-Type") ?? "").toLowerCase().replace(/\s+/g, "");
+  if (type !== "application/json" && type !== "application/json;charset=utf-8") {
+    throw new CoreError("unsupported_media_type");
+  }
+  try {
+    return new Uint8Array(await c.req.arrayBuffer());
+  } catch {
+    // The only way reading fails is the stream being cut: by bodyLimit when a body
+    // without Content-Length passes the limit, or by the client going away.
+    throw new CoreError("payload_too_large");
+  }
 }
 
 const limitBody = bodyLimit({

@@ -71,6 +71,30 @@ describe("signup", () => {
     expect(await errorCode(res)).toBe("bad_json");
   });
 
+  it("rejects a raw NUL in a string instead of cutting the password short", async () => {
+    const name = fresh();
+    const res = await post("/signup", `{"username":"${name}","password":"12345678\u0000garbage"}`);
+    expect(res.status).toBe(400);
+    expect(await errorCode(res)).toBe("bad_json");
+  });
+
+  it("accepts JSON in UTF-8 only: other types and charsets get 415", async () => {
+    expect((await post("/signup", { username: fresh(), password: "charset ok" }, { "Content-Type": "application/json; charset=UTF-8" })).status).toBe(201);
+    for (const type of ["application/x-www-form-urlencoded", "text/plain", "application/json; charset=iso-8859-1", "application/jsonx"]) {
+      const res = await post("/signup", { username: fresh(), password: "password1" }, { "Content-Type": type });
+      expect(res.status, type).toBe(415);
+      expect(await errorCode(res)).toBe("unsupported_media_type");
+    }
+  });
+
+  it("checks the rules before the name: a taken name with a short password is a 400", async () => {
+    const name = fresh();
+    expect((await post("/signup", { username: name, password: "password1" })).status).toBe(201);
+    const short = await post("/signup", { username: name, password: "short" });
+    expect(short.status).toBe(400);
+    expect(await errorCode(short)).toBe("password_too_short");
+  });
+
   it("rejects a wrong content type with 415 and a body over 16 KiB with 413", async () => {
     const res = await post("/signup", "username=a", { "Content-Type": "application/x-www-form-urlencoded" });
     expect(res.status).toBe(415);
@@ -141,6 +165,7 @@ describe("login, account, logout", () => {
       [{ Authorization: "Bearer nope" }, "token_malformed"],
       [{ Authorization: "Basic dXNlcjpwYXNz" }, "token_malformed"],
       [{ Authorization: `Bearer ${"A".repeat(43)}` }, "unauthorized"],
+      [{ Authorization: `Bearer ${"A".repeat(41)}\u00e9` }, "token_malformed"],
     ];
     for (const [headers, code] of cases) {
       const res = await SELF.fetch(`${BASE}/account`, { headers });
