@@ -1,5 +1,6 @@
 #include "api.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -249,6 +250,64 @@ static int op_rooms_query(const unsigned char *in, size_t len, cJSON *out) {
   return CHAT_OK;
 }
 
+/* Shapes a page of the room directory; the row after `limit` only says there is a
+ * next page, whose cursor is the last room shown. */
+static int op_rooms_page(const unsigned char *aux, size_t aux_len, cJSON *out) {
+  cJSON *facts = NULL, *list;
+  int rc = json_parse_object(aux, aux_len, &facts);
+  if (rc < 0) return rc;
+  const cJSON *rows = cJSON_GetObjectItemCaseSensitive(facts, "rows");
+  const cJSON *lim = cJSON_GetObjectItemCaseSensitive(facts, "limit");
+  if (!cJSON_IsArray(rows) || !cJSON_IsNumber(lim)) {
+    cJSON_Delete(facts);
+    return CHAT_E_FIELD_TYPE;
+  }
+  int limit = lim->valueint, n = cJSON_GetArraySize(rows), i = 0;
+  double last_activity = 0, last_id = 0;
+  if (!(list = cJSON_AddArrayToObject(out, "rooms"))) rc = CHAT_E_NOMEM;
+  for (const cJSON *row = rows->child; rc >= 0 && row && i < limit; row = row->next, i++) {
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(row, "id");
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(row, "last_activity_at");
+    const cJSON *created = cJSON_GetObjectItemCaseSensitive(row, "created_at");
+    const cJSON *cid = cJSON_GetObjectItemCaseSensitive(row, "creator_id");
+    const char *name, *creator;
+    size_t len;
+    if (!cJSON_IsNumber(id) || !cJSON_IsNumber(act) || !cJSON_IsNumber(created) || !cJSON_IsNumber(cid) ||
+        json_get_string(row, "name", &name, &len) < 0 ||
+        json_get_string(row, "creator_username", &creator, &len) < 0) {
+      rc = CHAT_E_FIELD_TYPE;
+      break;
+    }
+    cJSON *r = cJSON_CreateObject(), *who = cJSON_CreateObject();
+    if (!r || !who || !cJSON_AddItemToArray(list, r)) {
+      cJSON_Delete(r);
+      cJSON_Delete(who);
+      rc = CHAT_E_NOMEM;
+      break;
+    }
+    if (!cJSON_AddItemToObject(r, "creator", who)) {
+      cJSON_Delete(who);
+      rc = CHAT_E_NOMEM;
+      break;
+    }
+    if (!cJSON_AddNumberToObject(r, "id", id->valuedouble) || add_string(r, "name", name) < 0 ||
+        !cJSON_AddNumberToObject(who, "id", cid->valuedouble) || add_string(who, "username", creator) < 0 ||
+        !cJSON_AddNumberToObject(r, "created_at", created->valuedouble) ||
+        !cJSON_AddNumberToObject(r, "last_activity_at", act->valuedouble))
+      rc = CHAT_E_NOMEM;
+    last_activity = act->valuedouble;
+    last_id = id->valuedouble;
+  }
+  if (rc >= 0) {
+    char cursor[48];
+    snprintf(cursor, sizeof cursor, "%.0f.%.0f", last_activity, last_id);
+    rc = n > limit ? add_string(out, "next_cursor", cursor)
+                   : (cJSON_AddNullToObject(out, "next_cursor") ? CHAT_OK : CHAT_E_NOMEM);
+  }
+  cJSON_Delete(facts);
+  return rc;
+}
+
 int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char *aux,
              size_t aux_len, double now_ms, unsigned char *out, size_t cap, size_t *out_len) {
   static const unsigned char empty[1] = {0};
@@ -270,6 +329,7 @@ int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char
     case CHAT_OP_USER_FRAME: rc = op_user_frame(in, in_len, answer); break;
     case CHAT_OP_ROOM_CREATE: rc = op_room_create(in, in_len, answer); break;
     case CHAT_OP_ROOMS_QUERY: rc = op_rooms_query(in, in_len, answer); break;
+    case CHAT_OP_ROOMS_PAGE: rc = op_rooms_page(aux, aux_len, answer); break;
     default: rc = CHAT_E_UNKNOWN_OP; break;
   }
   if (rc >= 0) rc = json_write(answer, out, cap, out_len);

@@ -31,6 +31,13 @@
  *   CHAT_OP_ROOM_CREATE     body {name}              -                          {"name","name_key"}
  *   CHAT_OP_ROOMS_QUERY     query string of GET      -                          {"limit","cursor":{"activity","id"}|null}
  *                           /rooms: limit=K&cursor=C
+ *   CHAT_OP_ROOMS_PAGE      -                        {"limit", "rows": [{id,    {"rooms":[{id,name,creator:{id,
+ *                                                    name,created_at,           username},created_at,
+ *                                                    last_activity_at,          last_activity_at}],
+ *                                                    creator_id,                "next_cursor": "A.I"|null}
+ *                                                    creator_username}]}
+ *                                                    (limit + 1 rows at most,
+ *                                                    newest activity first)
  *
  * Frames (protocol table: PROTOCOL.md) are JSON objects with a string "type" and
  * an optional string "ref" that replies echo. A bad frame is not an error of the
@@ -54,7 +61,8 @@
   X(CHAT_OP_USER_FRAME, 8, "user_frame")      \
   X(CHAT_OP_ROOM_CREATE, 9, "room_create")    \
   X(CHAT_OP_ROOMS_QUERY, 10, "rooms_query")  \
-  X(CHAT_OP_SIGNUP_CHECK, 11, "signup_check")
+  X(CHAT_OP_SIGNUP_CHECK, 11, "signup_check")  \
+  X(CHAT_OP_ROOMS_PAGE, 12, "rooms_page")
 
 typedef enum {
 #define CHAT_OP_ENUM(sym, num, name) sym = (num),

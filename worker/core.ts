@@ -14,9 +14,47 @@
  *   frame.
  */
 import coreModule from "../build/chat.wasm";
-import { ERRORS, LIMITS, OPS, type ErrorCode } from "./generated/core";
+import { ERRORS, LIMITS, OPS, ROOM_EVENTS, type ErrorCode } from "./generated/core";
 
 export type CoreOp = keyof typeof OPS;
+export type RoomEventKind = keyof typeof ROOM_EVENTS;
+
+/** One effect of a room event (the list is documented in wasm/room.h). */
+export type Effect =
+  | { op: "attach"; conn: number; data: unknown }
+  | { op: "send"; to: number[]; frame: [number, number] }
+  | { op: "close"; conn: number; code: number; reason: string }
+  | { op: "store"; message: StoredMessage }
+  | { op: "tombstone"; seq: number; at: number }
+  | { op: "activity"; at: number }
+  | { op: "reply"; body: string }
+  | ({ op: "query" } & RoomQuery);
+
+export type RoomQuery =
+  | { what: "dedup"; user_id: number; client_id: string }
+  | { what: "message"; seq: number }
+  | { what: "history"; after: number | null; before: number | null; limit: number; include_deleted: boolean };
+
+/** A message row as the room's storage holds it. */
+export type StoredMessage = {
+  seq: number;
+  user_id: number;
+  username: string;
+  body: string;
+  client_id: string;
+  created_at: number;
+  deleted_at: number | null;
+};
+
+/** The effects of one room event, with the frames they send. */
+export class Effects {
+  constructor(readonly list: Effect[], private readonly frames: Uint8Array) {}
+
+  /** The text of a send effect's frame: decoded once, sent as is to every recipient. */
+  frame(range: [number, number]): string {
+    return decoder.decode(this.frames.subarray(range[0], range[0] + range[1]));
+  }
+}
 
 /** The core answered with one of its error codes (bad input, bad credentials...). */
 export class CoreError extends Error {
@@ -46,6 +84,10 @@ interface Exports {
   chat_init(): number;
   chat_call(op: number, inp: number, inLen: number, aux: number, auxLen: number,
             nowMs: number, out: number, cap: number, outLenPtr: number): number;
+  chat_room_new(id: number, nextSeq: number): number;
+  chat_room_free(handle: number): void;
+  chat_room_event(handle: number, kind: number, conn: number, inp: number, inLen: number,
+                  nowMs: number, out: number, cap: number, outLenPtr: number): number;
   chat_abi_version(): number;
   chat_trap_for_test(): void;
 }
@@ -151,6 +193,27 @@ class CoreInstance {
     return decoder.decode(new Uint8Array(this.x.memory.buffer, this.out, n));
   }
 
+  roomNew(id: number, nextSeq: number): number {
+    const h = this.x.chat_room_new(id, nextSeq);
+    if (h < 0) throw new CoreError(CODE_BY_NUM.get(h) ?? "internal");
+    return h;
+  }
+
+  roomFree(handle: number): void {
+    this.x.chat_room_free(handle);
+  }
+
+  roomEvent(handle: number, kind: RoomEventKind, conn: number, input: Uint8Array, nowMs: number): Effects {
+    const n = this.withInput(input, (inp) =>
+      this.withOut((out, cap) => this.x.chat_room_event(handle, ROOM_EVENTS[kind], conn, inp, input.length,
+                                                        nowMs, out, cap, this.outLen)));
+    // [u32 LE length of the effects JSON][effects JSON][frames], copied out of core memory
+    const bytes = new Uint8Array(this.x.memory.buffer, this.out, n).slice();
+    const jsonLen = new DataView(bytes.buffer).getUint32(0, true);
+    const { effects } = JSON.parse(decoder.decode(bytes.subarray(4, 4 + jsonLen))) as { effects: Effect[] };
+    return new Effects(effects, bytes.subarray(4 + jsonLen));
+  }
+
   trapForTest(): void {
     this.x.chat_trap_for_test();
   }
@@ -198,6 +261,29 @@ export class CoreHost {
   call<T = Record<string, unknown>>(op: CoreOp, input?: Uint8Array | string, aux?: object,
                                     nowMs = Date.now()): T {
     return JSON.parse(this.callText(op, input, aux, nowMs)) as T;
+  }
+
+  /**
+   * A new room in this host's core instance (room.h): returns its handle. The
+   * handle dies with the instance: after a CoreTrap, make the room again.
+   */
+  roomNew(id: number, nextSeq: number): number {
+    return this.run((core) => core.roomNew(id, nextSeq));
+  }
+
+  /** Releases a room made by roomNew. */
+  roomFree(handle: number): void {
+    this.run((core) => core.roomFree(handle));
+  }
+
+  /**
+   * One room event (room.h): `input` is the frame's bytes, user facts, an
+   * attachment or an answer. Returns the effects to carry out in order. Throws
+   * CoreError (a misuse of the room's protocol) or CoreTrap.
+   */
+  roomEvent(handle: number, kind: RoomEventKind, conn: number, input?: Uint8Array | string | object,
+            nowMs = Date.now()): Effects {
+    return this.run((core) => core.roomEvent(handle, kind, conn, bytesOf(input), nowMs));
   }
 
   /** Make the core trap on purpose (tests only; see CHAT_TEST_HOOKS). */

@@ -2,6 +2,7 @@
 export interface Env {
   DB: D1Database;
   USER_HUB: DurableObjectNamespace;
+  CHAT_ROOM: DurableObjectNamespace<import("../durable-objects/chat-room").ChatRoom>;
   /** "1" only in tests: enables /__test/* routes (never set in wrangler.toml). */
   CHAT_TEST_HOOKS?: string;
 }

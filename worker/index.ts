@@ -11,7 +11,9 @@ import { CoreError, CoreHost, CoreTrap } from "./core";
 import type { Env } from "./env";
 import { errorResponse } from "./errors";
 import { LIMITS } from "./generated/core";
+import { createRoom, listRooms, roomStub } from "./rooms";
 
+export { ChatRoom } from "../durable-objects/chat-room";
 export { UserHub } from "../durable-objects/user-hub";
 
 // The Worker is stateless, so one core instance per isolate is safe here (unlike
@@ -43,41 +45,96 @@ const limitBody = bodyLimit({
   onError: () => errorResponse("payload_too_large"),
 });
 
-/** Registers `handler` for `method path` and answers 405 for other methods. */
-function route(method: "GET" | "POST", path: string, ...handlers: MiddlewareHandler<App>[]) {
-  app.on(method, [path], ...(handlers as [MiddlewareHandler<App>]));
-  app.all(path, () => errorResponse("method_not_allowed", { Allow: method }));
+type Method = "GET" | "POST";
+
+/** Registers handlers for `path`, one list per method, and 405 for other methods. */
+function route(path: string, methods: Partial<Record<Method, MiddlewareHandler<App>[]>>) {
+  for (const [method, handlers] of Object.entries(methods)) {
+    app.on(method, [path], ...(handlers as [MiddlewareHandler<App>]));
+  }
+  const allow = Object.keys(methods).join(", ");
+  app.all(path, () => errorResponse("method_not_allowed", { Allow: allow }));
 }
 
-route("POST", "/signup", limitBody, async (c: Context<App>) =>
-  c.json(await signup(core, c.env.DB, await jsonBody(c)), 201));
+/** The user behind the request's Authorization header. */
+const auth = async (c: Context<App>) =>
+  authenticate(core, c.env.DB, c.req.header("Authorization") ?? null);
 
-route("POST", "/login", limitBody, async (c: Context<App>) =>
-  c.json(await login(core, c.env.DB, await jsonBody(c)), 200));
-
-route("POST", "/logout", async (c: Context<App>) => {
-  const { tokenHash } = await authenticate(core, c.env.DB, c.req.header("Authorization") ?? null);
-  await logout(c.env.DB, tokenHash);
-  return c.json({ ok: true });
+route("/signup", {
+  POST: [limitBody, async (c) => c.json(await signup(core, c.env.DB, await jsonBody(c)), 201)],
 });
 
-route("GET", "/account", async (c: Context<App>) => {
-  const { user } = await authenticate(core, c.env.DB, c.req.header("Authorization") ?? null);
-  return c.json({ user });
+route("/login", {
+  POST: [limitBody, async (c) => c.json(await login(core, c.env.DB, await jsonBody(c)), 200)],
 });
 
-// The personal socket of a user (every device of theirs), held by their UserHub.
-// Browsers cannot set headers on a WebSocket, so the session token travels in the
-// Sec-WebSocket-Protocol list as "bearer.<token>" next to "chat.v1" (never in the URL).
-route("GET", "/ws", async (c: Context<App>) => {
+route("/logout", {
+  POST: [async (c) => {
+    await logout(c.env.DB, (await auth(c)).tokenHash);
+    return c.json({ ok: true });
+  }],
+});
+
+route("/account", {
+  GET: [async (c) => c.json({ user: (await auth(c)).user })],
+});
+
+/** The user of a WebSocket upgrade. Browsers cannot set headers on a WebSocket, so
+ * the session token travels in the Sec-WebSocket-Protocol list as "bearer.<token>"
+ * next to "chat.v1" (never in the URL, which ends up in logs). */
+async function socketUser(c: Context<App>) {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new CoreError("upgrade_required");
   const { token_hash } = core.call<{ token_hash: string }>(
     "ws_protocol", c.req.header("Sec-WebSocket-Protocol") ?? "");
-  const user = await sessionUser(c.env.DB, token_hash);
-  const hub = c.env.USER_HUB.get(c.env.USER_HUB.idFromName(String(user.id)));
+  return sessionUser(c.env.DB, token_hash);
+}
+
+/** Forwards an authenticated upgrade to a Durable Object, with who it is. */
+function forwardSocket(c: Context<App>, stub: DurableObjectStub, facts: Record<string, string>) {
   const headers = new Headers(c.req.raw.headers);
-  headers.set("X-Chat-User", JSON.stringify(user));
-  return hub.fetch(new Request(c.req.raw.url, { headers }));
+  for (const [k, v] of Object.entries(facts)) headers.set(k, v);
+  return stub.fetch(new Request(c.req.raw.url, { headers }));
+}
+
+// The personal socket of a user (every device of theirs), held by their UserHub.
+route("/ws", {
+  GET: [async (c) => {
+    const user = await socketUser(c);
+    const hub = c.env.USER_HUB.get(c.env.USER_HUB.idFromName(String(user.id)));
+    return forwardSocket(c, hub, { "X-Chat-User": JSON.stringify(user) });
+  }],
+});
+
+route("/rooms", {
+  GET: [async (c) => {
+    await auth(c);
+    return c.json(await listRooms(core, c.env.DB, new URL(c.req.url).search.slice(1)));
+  }],
+  POST: [limitBody, async (c) => {
+    const { user } = await auth(c);
+    return c.json(await createRoom(core, c.env.DB, user, await jsonBody(c)), 201);
+  }],
+});
+
+// A room's socket, held by its ChatRoom.
+route("/rooms/:id{[0-9]{1,15}}/ws", {
+  GET: [async (c) => {
+    const user = await socketUser(c);
+    const roomId = Number(c.req.param("id"));
+    const stub = await roomStub(c.env, roomId);
+    return forwardSocket(c, stub, { "X-Chat-User": JSON.stringify(user), "X-Chat-Room": String(roomId) });
+  }],
+});
+
+// Older history, a page at a time: ?before=<seq>&limit=<1..50>.
+route("/rooms/:id{[0-9]{1,15}}/messages", {
+  GET: [async (c) => {
+    await auth(c);
+    const roomId = Number(c.req.param("id"));
+    const page = await (await roomStub(c.env, roomId)).history(roomId, new URL(c.req.url).search.slice(1));
+    if ("error" in page) throw new CoreError("query_invalid");
+    return c.body(page.body, 200, { "Content-Type": "application/json" });
+  }],
 });
 
 // Test-only: make the core trap, to prove the Worker survives it. Enabled only when
