@@ -244,6 +244,18 @@ export class ChatRoom extends DurableObject<Env> {
     this.sockets.delete(att.conn);
   }
 
+  /** Tests only (CHAT_TEST_HOOKS): make this room's core trap, as a bug would. */
+  async trapForTest(): Promise<boolean> {
+    if (this.env.CHAT_TEST_HOOKS !== "1") return false;
+    this.ensureRoom();
+    try {
+      this.core.trapForTest();
+    } catch {
+      this.dropRoom();
+    }
+    return true;
+  }
+
   /** GET /rooms/:id/messages: a page of history (the query string is checked by the core). */
   async history(roomId: number, query: string): Promise<{ body: string } | { error: string }> {
     this.roomId(roomId);
