@@ -75,7 +75,8 @@ export class ChatRoom extends DurableObject<Env> {
     this.sockets.clear();
     for (const ws of this.ctx.getWebSockets()) {
       const att = ws.deserializeAttachment() as Attachment | null;
-      if (!att) continue;
+      // A socket this room closed (a flood) may still be listed while it closes.
+      if (!att || ws.readyState !== WebSocket.OPEN) continue;
       this.core.roomEvent(room, "restore", 0, att.data as object);
       this.sockets.set(att.conn, ws);
     }
@@ -213,7 +214,8 @@ export class ChatRoom extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const att = ws.deserializeAttachment() as Attachment | null;
-    if (!att) return;
+    // Frames still arriving on a socket the room has closed are not read.
+    if (!att || ws.readyState !== WebSocket.OPEN) return;
     try {
       this.run("frame", att.conn, typeof message === "string" ? message : new Uint8Array(message));
     } catch (e) {

@@ -88,28 +88,69 @@ export async function post(base, route, body, headers = {}) {
   return { status: res.status, body: await res.json() };
 }
 
-/** Opens the personal socket with the token in the subprotocol list, collecting frames. */
-export function openSocket(base, token) {
+/** Signs up a fresh user; resolves to { token, user }. */
+let counter = 0;
+export async function signup(base, prefix = "user") {
+  const username = `${prefix}${process.pid % 1000}_${Date.now() % 100000}_${counter++}`.slice(0, 32);
+  const res = await post(base, "/signup", { username, password: "e2e password" });
+  if (res.status !== 201) throw new Error(`signup ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** Creates a room owned by `who`; resolves to the room. */
+export async function createRoom(base, who, name = `room ${Date.now()} ${counter++}`) {
+  const res = await post(base, "/rooms", { name }, { Authorization: `Bearer ${who.token}` });
+  if (res.status !== 201) throw new Error(`create room ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.room;
+}
+
+/**
+ * Opens a WebSocket (the personal one at /ws, or a room's) with the token in the
+ * subprotocol list, collecting frames. next() takes the next frame, nextOf(type)
+ * the next of a type (dropping others), closed resolves with the close code.
+ */
+export function openSocket(base, token, path = "/ws") {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${base.replace("http", "ws")}/ws`, ["chat.v1", `bearer.${token}`]);
+    const ws = new WebSocket(`${base.replace("http", "ws")}${path}`, ["chat.v1", `bearer.${token}`]);
     const frames = [];
     const waiters = [];
+    const closed = new Promise((r) => ws.once("close", (code, reason) => r({ code, reason: String(reason) })));
     ws.on("message", (data) => {
       frames.push(JSON.parse(String(data)));
       waiters.splice(0).forEach((w) => w());
     });
     ws.once("unexpected-response", (_req, res) => reject(Object.assign(new Error("refused"), { status: res.statusCode })));
     ws.once("error", reject);
+    const next = async (timeoutMs = 10000) => {
+      const end = Date.now() + timeoutMs;
+      while (frames.length === 0) {
+        if (Date.now() > end) throw new Error("no frame within timeout");
+        await new Promise((r) => { waiters.push(r); setTimeout(r, 100); });
+      }
+      return frames.shift();
+    };
     ws.once("open", () => resolve({
       ws,
-      async next(timeoutMs = 5000) {
-        const end = Date.now() + timeoutMs;
-        while (frames.length === 0) {
-          if (Date.now() > end) throw new Error("no frame within timeout");
-          await new Promise((r) => { waiters.push(r); setTimeout(r, 100); });
+      frames,
+      closed,
+      next,
+      async nextOf(type, timeoutMs = 10000) {
+        for (;;) {
+          const f = await next(timeoutMs);
+          if (f.type === type) return f;
         }
-        return frames.shift();
       },
+      send: (frame) => ws.send(JSON.stringify(frame)),
     }));
   });
+}
+
+/** Opens a room socket and joins; resolves to { c, history }. */
+export async function joinRoom(base, roomId, who, since) {
+  const c = await openSocket(base, who.token, `/rooms/${roomId}/ws`);
+  const hello = await c.next();
+  if (hello.type !== "connection") throw new Error(`expected connection, got ${JSON.stringify(hello)}`);
+  c.send(since === undefined ? { type: "join_room" } : { type: "join_room", since });
+  const history = await c.nextOf("history");
+  return { c, history };
 }
