@@ -9,6 +9,7 @@
 #include "chat_error.h"
 #include "chat_limits.h"
 #include "json_in.h"
+#include "json_out.h"
 #include "room.h"
 
 int api_init(void) { return auth_init(); }
@@ -33,27 +34,21 @@ static int read_credentials(const unsigned char *in, size_t len, credentials *c)
   return rc;
 }
 
-/* Adds a string member, reporting allocation failure. */
-static int add_string(cJSON *o, const char *k, const char *v) {
-  return cJSON_AddStringToObject(o, k, v) ? CHAT_OK : CHAT_E_NOMEM;
-}
-
-/* SIGNUP (hash = 1) or SIGNUP_CHECK (hash = 0). */
 static int op_signup(const unsigned char *in, size_t len, int hash_it, cJSON *out) {
   credentials c = {0};
   char hash[AUTH_HASH_STR_BYTES];
   int rc = read_credentials(in, len, &c);
   if (rc < 0) return rc;
   if ((rc = auth_check_password(c.password, c.password_len)) >= 0 && !hash_it) {
-    rc = add_string(out, "username_key", c.key);
+    rc = json_add_str(out, "username_key", c.key);
     cJSON_Delete(c.root);
     return rc;
   }
   if (rc >= 0 &&
       (rc = auth_hash_password(c.password, c.password_len, auth_default_params(), hash)) >= 0 &&
-      (rc = add_string(out, "username", c.username)) >= 0 &&
-      (rc = add_string(out, "username_key", c.key)) >= 0)
-    rc = add_string(out, "password_hash", hash);
+      (rc = json_add_str(out, "username", c.username)) >= 0 &&
+      (rc = json_add_str(out, "username_key", c.key)) >= 0)
+    rc = json_add_str(out, "password_hash", hash);
   cJSON_Delete(c.root);
   return rc;
 }
@@ -62,7 +57,7 @@ static int op_login_begin(const unsigned char *in, size_t len, cJSON *out) {
   credentials c = {0};
   int rc = read_credentials(in, len, &c);
   if (rc < 0) return rc;
-  rc = add_string(out, "username_key", c.key);
+  rc = json_add_str(out, "username_key", c.key);
   cJSON_Delete(c.root);
   return rc;
 }
@@ -91,9 +86,9 @@ static int op_login_verify(const unsigned char *in, size_t len, const unsigned c
     char hash[AUTH_HASH_STR_BYTES];
     if ((rc = auth_hash_password(c.password, c.password_len, auth_default_params(), hash)) < 0)
       goto done;
-    rc = add_string(out, "rehash", hash);
+    rc = json_add_str(out, "rehash", hash);
   } else {
-    rc = cJSON_AddNullToObject(out, "rehash") ? CHAT_OK : CHAT_E_NOMEM;
+    rc = json_add_null(out, "rehash");
   }
 done:
   cJSON_Delete(facts);
@@ -104,10 +99,9 @@ done:
 static int op_session_new(double now_ms, cJSON *out) {
   char token[AUTH_TOKEN_STR_BYTES], hash[AUTH_TOKEN_HASH_HEX_BYTES];
   int rc = auth_new_token(token, hash);
-  if (rc >= 0 && (rc = add_string(out, "token", token)) >= 0 &&
-      (rc = add_string(out, "token_hash", hash)) >= 0)
-    rc = cJSON_AddNumberToObject(out, "expires_at", now_ms + CHAT_SESSION_TTL_MS) ? CHAT_OK
-                                                                                  : CHAT_E_NOMEM;
+  if (rc >= 0 && (rc = json_add_str(out, "token", token)) >= 0 &&
+      (rc = json_add_str(out, "token_hash", hash)) >= 0)
+    rc = json_add_num(out, "expires_at", now_ms + CHAT_SESSION_TTL_MS);
   sodium_memzero(token, sizeof token);
   return rc;
 }
@@ -117,8 +111,8 @@ static int op_token(int op, const unsigned char *in, size_t len, cJSON *out) {
   int rc = op == CHAT_OP_BEARER ? auth_parse_bearer((const char *)in, len, hash)
                                 : auth_parse_ws_protocol((const char *)in, len, hash);
   if (rc < 0) return rc;
-  if ((rc = add_string(out, "token_hash", hash)) < 0) return rc;
-  return op == CHAT_OP_WS_PROTOCOL ? add_string(out, "protocol", CHAT_WS_PROTOCOL) : CHAT_OK;
+  if ((rc = json_add_str(out, "token_hash", hash)) < 0) return rc;
+  return op == CHAT_OP_WS_PROTOCOL ? json_add_str(out, "protocol", CHAT_WS_PROTOCOL) : CHAT_OK;
 }
 
 /* The greeting on a new socket: {"type":"connection","protocol","user":{id,username,role}}. */
@@ -134,31 +128,22 @@ static int op_connection(const unsigned char *aux, size_t aux_len, cJSON *out) {
     cJSON_Delete(user);
     return rc < 0 ? rc : CHAT_E_FIELD_TYPE;
   }
-  if ((rc = add_string(out, "type", "connection")) >= 0 &&
-      (rc = add_string(out, "protocol", CHAT_WS_PROTOCOL)) >= 0) {
-    if (cJSON_AddItemToObject(out, "user", user)) return CHAT_OK; /* out owns user now */
-    rc = CHAT_E_NOMEM;
+  if ((rc = json_add_str(out, "type", "connection")) >= 0 &&
+      (rc = json_add_str(out, "protocol", CHAT_WS_PROTOCOL)) >= 0) {
+    return json_add_item(out, "user", user); /* out owns user now */
   }
   cJSON_Delete(user);
   return rc;
 }
 
-/* Adds a copy of item under key, reporting allocation failure. */
-static int add_copy(cJSON *o, const char *key, const cJSON *item) {
-  cJSON *copy = cJSON_Duplicate(item, 1);
-  if (copy && cJSON_AddItemToObject(o, key, copy)) return CHAT_OK;
-  cJSON_Delete(copy);
-  return CHAT_E_NOMEM;
-}
-
 /* Fills out with an error frame for code, echoing ref when there is one. */
 static int error_frame(cJSON *out, int code, const cJSON *ref) {
   int rc;
-  if ((rc = add_string(out, "type", "error")) < 0 ||
-      (rc = add_string(out, "code", chat_error_name(code))) < 0 ||
-      (rc = add_string(out, "message", chat_error_message(code))) < 0)
+  if ((rc = json_add_str(out, "type", "error")) < 0 ||
+      (rc = json_add_str(out, "code", chat_error_name(code))) < 0 ||
+      (rc = json_add_str(out, "message", chat_error_message(code))) < 0)
     return rc;
-  return ref ? add_copy(out, "ref", ref) : CHAT_OK;
+  return ref ? json_add_copy(out, "ref", ref) : CHAT_OK;
 }
 
 /* A frame on a personal socket: "ping" is answered with "pong"; later issues add
@@ -180,8 +165,8 @@ static int op_user_frame(const unsigned char *in, size_t len, cJSON *out) {
   if (rc >= 0) rc = json_get_string(frame, "type", &type, &n);
   if (rc >= 0) {
     if (strcmp(type, "ping") == 0) {
-      rc = add_string(out, "type", "pong");
-      if (rc >= 0 && ref) rc = add_copy(out, "ref", ref);
+      rc = json_add_str(out, "type", "pong");
+      if (rc >= 0 && ref) rc = json_add_copy(out, "ref", ref);
       cJSON_Delete(frame);
       return rc;
     }
@@ -199,8 +184,8 @@ static int op_room_create(const unsigned char *in, size_t len, cJSON *out) {
   char key[4 * CHAT_ROOM_NAME_MAX + 1];
   int rc = json_parse_object(in, len, &body);
   if (rc >= 0 && (rc = json_get_string(body, "name", &name, &n)) >= 0 &&
-      (rc = room_check_name(name, n, key)) >= 0 && (rc = add_string(out, "name", name)) >= 0)
-    rc = add_string(out, "name_key", key);
+      (rc = room_check_name(name, n, key)) >= 0 && (rc = json_add_str(out, "name", name)) >= 0)
+    rc = json_add_str(out, "name_key", key);
   cJSON_Delete(body);
   return rc;
 }
@@ -242,12 +227,11 @@ static int op_rooms_query(const unsigned char *in, size_t len, cJSON *out) {
     }
     i = j + 1;
   }
-  if (!cJSON_AddNumberToObject(out, "limit", limit)) return CHAT_E_NOMEM;
-  if (!has_cursor) return cJSON_AddNullToObject(out, "cursor") ? CHAT_OK : CHAT_E_NOMEM;
+  if ((rc = json_add_num(out, "limit", limit)) < 0) return rc;
+  if (!has_cursor) return json_add_null(out, "cursor");
   cJSON *c = cJSON_AddObjectToObject(out, "cursor");
-  if (!c || !cJSON_AddNumberToObject(c, "activity", activity) || !cJSON_AddNumberToObject(c, "id", id))
-    return CHAT_E_NOMEM;
-  return CHAT_OK;
+  if (!c || (rc = json_add_num(c, "activity", activity)) < 0) return CHAT_E_NOMEM;
+  return json_add_num(c, "id", id);
 }
 
 /* Shapes a page of the room directory; the row after `limit` only says there is a
@@ -279,30 +263,24 @@ static int op_rooms_page(const unsigned char *aux, size_t aux_len, cJSON *out) {
       break;
     }
     cJSON *r = cJSON_CreateObject(), *who = cJSON_CreateObject();
-    if (!r || !who || !cJSON_AddItemToArray(list, r)) {
-      cJSON_Delete(r);
-      cJSON_Delete(who);
-      rc = CHAT_E_NOMEM;
+    if ((rc = json_push(list, r)) < 0 || (rc = json_add_num(r, "id", id->valuedouble)) < 0 ||
+        (rc = json_add_str(r, "name", name)) < 0) {
+      cJSON_Delete(who); /* r, if any, belongs to the list */
       break;
     }
-    if (!cJSON_AddItemToObject(r, "creator", who)) {
-      cJSON_Delete(who);
-      rc = CHAT_E_NOMEM;
+    if ((rc = json_add_item(r, "creator", who)) < 0) break;
+    if ((rc = json_add_num(who, "id", cid->valuedouble)) < 0 ||
+        (rc = json_add_str(who, "username", creator)) < 0 ||
+        (rc = json_add_num(r, "created_at", created->valuedouble)) < 0 ||
+        (rc = json_add_num(r, "last_activity_at", act->valuedouble)) < 0)
       break;
-    }
-    if (!cJSON_AddNumberToObject(r, "id", id->valuedouble) || add_string(r, "name", name) < 0 ||
-        !cJSON_AddNumberToObject(who, "id", cid->valuedouble) || add_string(who, "username", creator) < 0 ||
-        !cJSON_AddNumberToObject(r, "created_at", created->valuedouble) ||
-        !cJSON_AddNumberToObject(r, "last_activity_at", act->valuedouble))
-      rc = CHAT_E_NOMEM;
     last_activity = act->valuedouble;
     last_id = id->valuedouble;
   }
   if (rc >= 0) {
     char cursor[48];
     snprintf(cursor, sizeof cursor, "%.0f.%.0f", last_activity, last_id);
-    rc = n > limit ? add_string(out, "next_cursor", cursor)
-                   : (cJSON_AddNullToObject(out, "next_cursor") ? CHAT_OK : CHAT_E_NOMEM);
+    rc = n > limit ? json_add_str(out, "next_cursor", cursor) : json_add_null(out, "next_cursor");
   }
   cJSON_Delete(facts);
   return rc;

@@ -3,11 +3,12 @@
 #include <math.h>
 #include <string.h>
 
-#include "buf.h"
 #include "cJSON.h"
 #include "chat_alloc.h"
 #include "chat_error.h"
+#include "effects.h"
 #include "json_in.h"
+#include "json_out.h"
 #include "ratelimit.h"
 #include "utf8.h"
 
@@ -55,12 +56,6 @@ struct room {
   unsigned char *unread; /* output that did not fit the caller's buffer */
   size_t unread_len;
 };
-
-/* The effects of one event while they are built. */
-typedef struct {
-  cJSON *root, *list; /* {"effects": list} */
-  buf blob;           /* frames, referenced by offset and length */
-} effects;
 
 /* What an event changes in the room, applied only once its effects are written,
  * so that a failed event (out of memory) leaves the room as it was. */
@@ -117,110 +112,21 @@ static int get_int(const cJSON *item, int64_t *v) {
   return CHAT_OK;
 }
 
-static int add_str(cJSON *o, const char *k, const char *v) {
-  return cJSON_AddStringToObject(o, k, v) ? CHAT_OK : CHAT_E_NOMEM;
-}
-
-static int add_num(cJSON *o, const char *k, double v) {
-  return cJSON_AddNumberToObject(o, k, v) ? CHAT_OK : CHAT_E_NOMEM;
-}
-
-static int add_bool(cJSON *o, const char *k, int v) {
-  return cJSON_AddBoolToObject(o, k, v) ? CHAT_OK : CHAT_E_NOMEM;
-}
-
-/* Adds item to object o under k (o takes it), or frees it. */
-static int add_item(cJSON *o, const char *k, cJSON *item) {
-  if (item && cJSON_AddItemToObject(o, k, item)) return CHAT_OK;
-  cJSON_Delete(item);
-  return CHAT_E_NOMEM;
-}
-
-static int push(cJSON *array, cJSON *item) {
-  if (item && cJSON_AddItemToArray(array, item)) return CHAT_OK;
-  cJSON_Delete(item);
-  return CHAT_E_NOMEM;
-}
-
-/* ---- effects ------------------------------------------------------------------ */
-
-/* A new effect {"op": op} at the end of the list (which owns it), or NULL. */
-static cJSON *effect(effects *e, const char *op) {
-  cJSON *o = cJSON_CreateObject();
-  if (o && add_str(o, "op", op) < 0) {
-    cJSON_Delete(o);
-    return NULL;
-  }
-  return push(e->list, o) < 0 ? NULL : o;
-}
-
-/* Encodes `frame` once into the blob and adds a send effect to the given
- * connections. Takes ownership of frame and of to (an array of conn ids). */
-static int send_frame(effects *e, cJSON *frame, cJSON *to) {
-  int rc = CHAT_E_NOMEM;
-  char *text = frame ? cJSON_PrintUnformatted(frame) : NULL;
-  cJSON_Delete(frame);
-  if (!text || !to) goto fail;
-  size_t off = e->blob.len, n = strlen(text);
-  if ((rc = buf_append(&e->blob, text, n)) < 0) goto fail;
-  cJSON *o = effect(e, "send"), *range = cJSON_CreateArray();
-  if (!o || !range || push(range, cJSON_CreateNumber((double)off)) < 0 ||
-      push(range, cJSON_CreateNumber((double)n)) < 0) {
-    cJSON_Delete(range);
-    rc = CHAT_E_NOMEM;
-    goto fail;
-  }
-  cJSON_free(text);
-  if ((rc = add_item(o, "to", to)) < 0) {
-    cJSON_Delete(range);
-    return rc;
-  }
-  return add_item(o, "frame", range);
-fail:
-  cJSON_free(text);
-  cJSON_Delete(to);
-  return rc;
-}
-
-static cJSON *one_conn(int64_t conn) {
-  cJSON *to = cJSON_CreateArray();
-  if (to && push(to, cJSON_CreateNumber((double)conn)) < 0) {
-    cJSON_Delete(to);
-    return NULL;
-  }
-  return to;
-}
-
-/* Every joined connection: the recipients of a fan-out. */
 static cJSON *joined_conns(const room *r) {
   cJSON *to = cJSON_CreateArray();
   if (!to) return NULL;
   for (size_t i = 0; i < r->n_members; i++)
-    if (r->members[i].joined && push(to, cJSON_CreateNumber((double)r->members[i].conn)) < 0) {
+    if (r->members[i].joined && json_push(to, cJSON_CreateNumber((double)r->members[i].conn)) < 0) {
       cJSON_Delete(to);
       return NULL;
     }
   return to;
 }
 
-static int send_to(effects *e, int64_t conn, cJSON *frame) {
-  return send_frame(e, frame, one_conn(conn));
-}
-
-static int error_frame_to(effects *e, int64_t conn, int code, const char *ref) {
-  cJSON *f = cJSON_CreateObject();
-  if (!f || add_str(f, "type", "error") < 0 || add_str(f, "code", chat_error_name(code)) < 0 ||
-      add_str(f, "message", chat_error_message(code)) < 0 || (ref && add_str(f, "ref", ref) < 0)) {
-    cJSON_Delete(f);
-    return CHAT_E_NOMEM;
-  }
-  return send_to(e, conn, f);
-}
-
 static cJSON *user_json(int64_t id, const char *username, const char *role) {
   cJSON *u = cJSON_CreateObject();
-  if (!u || add_num(u, "id", (double)id) < 0 || add_str(u, "username", username) < 0 ||
-      (role && add_str(u, "role", role) < 0)) {
+  if (!u || json_add_num(u, "id", (double)id) < 0 || json_add_str(u, "username", username) < 0 ||
+      (role && json_add_str(u, "role", role) < 0)) {
     cJSON_Delete(u);
     return NULL;
   }
@@ -228,15 +134,15 @@ static cJSON *user_json(int64_t id, const char *username, const char *role) {
 }
 
 static int attach(effects *e, const member *m) {
-  cJSON *o = effect(e, "attach"), *data = cJSON_CreateObject();
-  if (!o || !data || add_num(data, "conn", (double)m->conn) < 0 ||
-      add_item(data, "user", user_json(m->user_id, m->username, m->role)) < 0 ||
-      add_bool(data, "joined", m->joined) < 0) {
+  cJSON *o = effects_add(e, "attach"), *data = cJSON_CreateObject();
+  if (!o || !data || json_add_num(data, "conn", (double)m->conn) < 0 ||
+      json_add_item(data, "user", user_json(m->user_id, m->username, m->role)) < 0 ||
+      json_add_bool(data, "joined", m->joined) < 0) {
     cJSON_Delete(data);
     return CHAT_E_NOMEM;
   }
-  int rc = add_num(o, "conn", (double)m->conn);
-  return rc < 0 ? (cJSON_Delete(data), rc) : add_item(o, "data", data);
+  int rc = json_add_num(o, "conn", (double)m->conn);
+  return rc < 0 ? (cJSON_Delete(data), rc) : json_add_item(o, "data", data);
 }
 
 /* ---- messages ------------------------------------------------------------------ */
@@ -271,16 +177,16 @@ static int read_row(const cJSON *o, row *w) {
 /* {"seq","user":{"id","username"},"body","client_id","created_at"} into o. */
 static int message_fields(cJSON *o, const row *w) {
   int rc;
-  if ((rc = add_num(o, "seq", (double)w->seq)) < 0 ||
-      (rc = add_item(o, "user", user_json(w->user_id, w->username, NULL))) < 0 ||
-      (rc = add_str(o, "body", w->body)) < 0 || (rc = add_str(o, "client_id", w->client_id)) < 0)
+  if ((rc = json_add_num(o, "seq", (double)w->seq)) < 0 ||
+      (rc = json_add_item(o, "user", user_json(w->user_id, w->username, NULL))) < 0 ||
+      (rc = json_add_str(o, "body", w->body)) < 0 || (rc = json_add_str(o, "client_id", w->client_id)) < 0)
     return rc;
-  return add_num(o, "created_at", w->created_at);
+  return json_add_num(o, "created_at", w->created_at);
 }
 
 static cJSON *message_frame(const room *r, const row *w) {
   cJSON *f = cJSON_CreateObject();
-  if (!f || add_str(f, "type", "new_chat_message") < 0 || add_num(f, "room_id", (double)r->id) < 0 ||
+  if (!f || json_add_str(f, "type", "new_chat_message") < 0 || json_add_num(f, "room_id", (double)r->id) < 0 ||
       message_fields(f, w) < 0) {
     cJSON_Delete(f);
     return NULL;
@@ -291,7 +197,7 @@ static cJSON *message_frame(const room *r, const row *w) {
 /* {"room_id", "messages": [...oldest first], "has_more"} from rows newest first, of
  * which at most `page` are used; has_more says whether there were more. */
 static int fill_page(const room *r, cJSON *o, const cJSON *rows, int page) {
-  int n = cJSON_GetArraySize(rows), rc = add_num(o, "room_id", (double)r->id);
+  int n = cJSON_GetArraySize(rows), rc = json_add_num(o, "room_id", (double)r->id);
   cJSON *list = cJSON_CreateArray();
   if (!list) rc = CHAT_E_NOMEM;
   for (int i = (n < page ? n : page) - 1; rc >= 0 && i >= 0; i--) {
@@ -300,24 +206,24 @@ static int fill_page(const room *r, cJSON *o, const cJSON *rows, int page) {
     cJSON *m = cJSON_CreateObject();
     if (!m) rc = CHAT_E_NOMEM;
     else if ((rc = message_fields(m, &w)) < 0) cJSON_Delete(m);
-    else rc = push(list, m);
+    else rc = json_push(list, m);
   }
   if (rc < 0) {
     cJSON_Delete(list);
     return rc;
   }
-  if ((rc = add_item(o, "messages", list)) < 0) return rc;
-  return add_bool(o, "has_more", n > page);
+  if ((rc = json_add_item(o, "messages", list)) < 0) return rc;
+  return json_add_bool(o, "has_more", n > page);
 }
 
 /* Adds {"op":"query", ...q} and the question to wait for. Takes q. */
 static int ask(effects *e, change *c, cJSON *q, const pending *p) {
   if (!q) return CHAT_E_NOMEM;
-  if (add_str(q, "op", "query") < 0) {
+  if (json_add_str(q, "op", "query") < 0) {
     cJSON_Delete(q);
     return CHAT_E_NOMEM;
   }
-  if (push(e->list, q) < 0) return CHAT_E_NOMEM;
+  if (json_push(e->list, q) < 0) return CHAT_E_NOMEM;
   c->ask = 1;
   c->p = *p;
   return CHAT_OK;
@@ -347,7 +253,7 @@ static int check_body(const char *s, size_t n) {
 
 static cJSON *query(const char *what) {
   cJSON *q = cJSON_CreateObject();
-  if (q && add_str(q, "what", what) < 0) {
+  if (q && json_add_str(q, "what", what) < 0) {
     cJSON_Delete(q);
     return NULL;
   }
@@ -365,7 +271,7 @@ static int on_send(effects *e, change *c, const member *m, const cJSON *f, pendi
   if (!valid_client_id(cid, clen)) return CHAT_E_CLIENT_ID_INVALID;
   if ((rc = check_body(body, blen)) < 0) return rc;
   cJSON *q = query("dedup");
-  if (!q || add_num(q, "user_id", (double)m->user_id) < 0 || add_str(q, "client_id", cid) < 0 ||
+  if (!q || json_add_num(q, "user_id", (double)m->user_id) < 0 || json_add_str(q, "client_id", cid) < 0 ||
       !(p->body = chat_malloc(blen + 1))) {
     cJSON_Delete(q);
     return CHAT_E_NOMEM;
@@ -385,7 +291,7 @@ static int on_delete(effects *e, change *c, const cJSON *f, pending *p) {
   int rc = s ? get_int(s, &p->seq) : CHAT_E_FIELD_MISSING;
   if (rc < 0) return rc == CHAT_E_FIELD_MISSING ? rc : CHAT_E_SEQ_INVALID;
   cJSON *q = query("message");
-  if (!q || add_num(q, "seq", (double)p->seq) < 0) {
+  if (!q || json_add_num(q, "seq", (double)p->seq) < 0) {
     cJSON_Delete(q);
     return CHAT_E_NOMEM;
   }
@@ -395,9 +301,9 @@ static int on_delete(effects *e, change *c, const cJSON *f, pending *p) {
 
 static cJSON *history_query(const int64_t *after, const int64_t *before, int limit) {
   cJSON *q = query("history");
-  if (!q || add_item(q, "after", after ? cJSON_CreateNumber((double)*after) : cJSON_CreateNull()) < 0 ||
-      add_item(q, "before", before ? cJSON_CreateNumber((double)*before) : cJSON_CreateNull()) < 0 ||
-      add_num(q, "limit", limit) < 0 || add_bool(q, "include_deleted", 0) < 0) {
+  if (!q || json_add_item(q, "after", after ? cJSON_CreateNumber((double)*after) : cJSON_CreateNull()) < 0 ||
+      json_add_item(q, "before", before ? cJSON_CreateNumber((double)*before) : cJSON_CreateNull()) < 0 ||
+      json_add_num(q, "limit", limit) < 0 || json_add_bool(q, "include_deleted", 0) < 0) {
     cJSON_Delete(q);
     return NULL;
   }
@@ -426,23 +332,23 @@ static int admit(room *r, effects *e, change *c, const member *m, double now, in
   c->before = *l;
   if (ratelimit_take(&l->rate, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, now)) return 1;
   if (ratelimit_take(&l->flood, CHAT_FLOOD_BURST, CHAT_FLOOD_PER_SECOND, now)) {
-    *rc = error_frame_to(e, m->conn, CHAT_E_RATE_LIMITED, NULL);
+    *rc = effects_error(e, m->conn, CHAT_E_RATE_LIMITED, NULL);
     return 0;
   }
-  cJSON *o = effect(e, "close");
-  if (!o || add_num(o, "conn", (double)m->conn) < 0 || add_num(o, "code", CHAT_CLOSE_POLICY) < 0 ||
-      add_str(o, "reason", "rate limit exceeded") < 0)
+  cJSON *o = effects_add(e, "close");
+  if (!o || json_add_num(o, "conn", (double)m->conn) < 0 || json_add_num(o, "code", CHAT_CLOSE_POLICY) < 0 ||
+      json_add_str(o, "reason", "rate limit exceeded") < 0)
     *rc = CHAT_E_NOMEM;
   return 0;
 }
 
 static int pong(effects *e, int64_t conn, const pending *p) {
   cJSON *f = cJSON_CreateObject();
-  if (!f || add_str(f, "type", "pong") < 0 || (p->has_ref && add_str(f, "ref", p->ref) < 0)) {
+  if (!f || json_add_str(f, "type", "pong") < 0 || (p->has_ref && json_add_str(f, "ref", p->ref) < 0)) {
     cJSON_Delete(f);
     return CHAT_E_NOMEM;
   }
-  return send_to(e, conn, f);
+  return effects_send_one(e, conn, f);
 }
 
 static int on_frame(room *r, effects *e, change *c, int64_t conn, const unsigned char *in,
@@ -479,7 +385,7 @@ static int on_frame(room *r, effects *e, change *c, int64_t conn, const unsigned
   cJSON_Delete(f);
   if (rc >= 0 || rc == CHAT_E_NOMEM) return rc;
   /* Bad input from the client: an error frame to it, and nothing else. */
-  return error_frame_to(e, conn, rc, p.has_ref ? p.ref : NULL);
+  return effects_error(e, conn, rc, p.has_ref ? p.ref : NULL);
 }
 
 /* ---- answers ------------------------------------------------------------------ */
@@ -494,29 +400,29 @@ static int answer_dedup(room *r, effects *e, change *c, const pending *p, const 
     /* A retry: acknowledge with the stored original, to the sender only. */
     if ((rc = read_row(found, &w)) < 0) return rc;
     cJSON *f = message_frame(r, &w);
-    if (!f || add_bool(f, "duplicate", 1) < 0) {
+    if (!f || json_add_bool(f, "duplicate", 1) < 0) {
       cJSON_Delete(f);
       return CHAT_E_NOMEM;
     }
-    return send_to(e, p->conn, f);
+    return effects_send_one(e, p->conn, f);
   }
   w = (row){r->next_seq, m->user_id, m->username, p->body, p->client_id, now, 0};
   cJSON *msg = cJSON_CreateObject(), *store;
-  if (!msg || add_num(msg, "seq", (double)w.seq) < 0 || add_num(msg, "user_id", (double)w.user_id) < 0 ||
-      add_str(msg, "username", w.username) < 0 || add_str(msg, "body", w.body) < 0 ||
-      add_str(msg, "client_id", w.client_id) < 0 || add_num(msg, "created_at", now) < 0 ||
-      !(store = effect(e, "store"))) {
+  if (!msg || json_add_num(msg, "seq", (double)w.seq) < 0 || json_add_num(msg, "user_id", (double)w.user_id) < 0 ||
+      json_add_str(msg, "username", w.username) < 0 || json_add_str(msg, "body", w.body) < 0 ||
+      json_add_str(msg, "client_id", w.client_id) < 0 || json_add_num(msg, "created_at", now) < 0 ||
+      !(store = effects_add(e, "store"))) {
     cJSON_Delete(msg);
     return CHAT_E_NOMEM;
   }
   /* durable first: the store effect comes before the send that reveals it */
-  if ((rc = add_item(store, "message", msg)) < 0 ||
-      (rc = send_frame(e, message_frame(r, &w), joined_conns(r))) < 0)
+  if ((rc = json_add_item(store, "message", msg)) < 0 ||
+      (rc = effects_send(e, message_frame(r, &w), joined_conns(r))) < 0)
     return rc;
   c->stored = 1;
   if (now - r->last_activity_report >= CHAT_ACTIVITY_REPORT_MS) {
-    cJSON *o = effect(e, "activity");
-    if (!o || add_num(o, "at", now) < 0) return CHAT_E_NOMEM;
+    cJSON *o = effects_add(e, "activity");
+    if (!o || json_add_num(o, "at", now) < 0) return CHAT_E_NOMEM;
     c->reported = 1;
     c->at = now;
   }
@@ -530,20 +436,20 @@ static int answer_delete(room *r, effects *e, const pending *p, const cJSON *a, 
   row w;
   int rc;
   if (!m) return CHAT_E_MISUSE;
-  if (!found || cJSON_IsNull(found)) return error_frame_to(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
+  if (!found || cJSON_IsNull(found)) return effects_error(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
   if ((rc = read_row(found, &w)) < 0) return rc;
-  if (w.deleted) return error_frame_to(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
+  if (w.deleted) return effects_error(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
   /* The author may delete a message; an ADMIN may delete any. */
   if (w.user_id != m->user_id && strcmp(m->role, "ADMIN") != 0)
-    return error_frame_to(e, p->conn, CHAT_E_FORBIDDEN, ref);
-  cJSON *t = effect(e, "tombstone"), *f = cJSON_CreateObject();
-  if (!t || add_num(t, "seq", (double)w.seq) < 0 || add_num(t, "at", now) < 0 || !f ||
-      add_str(f, "type", "message_deleted") < 0 || add_num(f, "room_id", (double)r->id) < 0 ||
-      add_num(f, "seq", (double)w.seq) < 0 || add_num(f, "deleted_by", (double)m->user_id) < 0) {
+    return effects_error(e, p->conn, CHAT_E_FORBIDDEN, ref);
+  cJSON *t = effects_add(e, "tombstone"), *f = cJSON_CreateObject();
+  if (!t || json_add_num(t, "seq", (double)w.seq) < 0 || json_add_num(t, "at", now) < 0 || !f ||
+      json_add_str(f, "type", "message_deleted") < 0 || json_add_num(f, "room_id", (double)r->id) < 0 ||
+      json_add_num(f, "seq", (double)w.seq) < 0 || json_add_num(f, "deleted_by", (double)m->user_id) < 0) {
     cJSON_Delete(f);
     return CHAT_E_NOMEM;
   }
-  return send_frame(e, f, joined_conns(r));
+  return effects_send(e, f, joined_conns(r));
 }
 
 static int answer_join(room *r, effects *e, change *c, const pending *p, const cJSON *a) {
@@ -553,9 +459,9 @@ static int answer_join(room *r, effects *e, change *c, const pending *p, const c
   if (!m) return CHAT_E_MISUSE;
   if (!cJSON_IsArray(rows)) return CHAT_E_FIELD_TYPE;
   cJSON *f = cJSON_CreateObject();
-  if (!f || add_str(f, "type", "history") < 0 || (rc = fill_page(r, f, rows, CHAT_HISTORY_PAGE)) < 0 ||
-      add_item(f, "since", p->has_since ? cJSON_CreateNumber((double)p->since) : cJSON_CreateNull()) < 0 ||
-      (p->has_ref && add_str(f, "ref", p->ref) < 0)) {
+  if (!f || json_add_str(f, "type", "history") < 0 || (rc = fill_page(r, f, rows, CHAT_HISTORY_PAGE)) < 0 ||
+      json_add_item(f, "since", p->has_since ? cJSON_CreateNumber((double)p->since) : cJSON_CreateNull()) < 0 ||
+      (p->has_ref && json_add_str(f, "ref", p->ref) < 0)) {
     cJSON_Delete(f);
     return CHAT_E_NOMEM;
   }
@@ -568,17 +474,17 @@ static int answer_join(room *r, effects *e, change *c, const pending *p, const c
     }
     c->joined = m->conn;
   }
-  return send_to(e, p->conn, f);
+  return effects_send_one(e, p->conn, f);
 }
 
 static int answer_page(room *r, effects *e, const pending *p, const cJSON *a) {
   const cJSON *rows = cJSON_GetObjectItemCaseSensitive(a, "rows");
   if (!cJSON_IsArray(rows)) return CHAT_E_FIELD_TYPE;
-  cJSON *page = cJSON_CreateObject(), *o = effect(e, "reply");
+  cJSON *page = cJSON_CreateObject(), *o = effects_add(e, "reply");
   int rc = (!page || !o) ? CHAT_E_NOMEM : fill_page(r, page, rows, p->limit - 1);
   char *text = rc >= 0 ? cJSON_PrintUnformatted(page) : NULL;
   cJSON_Delete(page);
-  if (rc >= 0) rc = text ? add_str(o, "body", text) : CHAT_E_NOMEM;
+  if (rc >= 0) rc = text ? json_add_str(o, "body", text) : CHAT_E_NOMEM;
   cJSON_free(text);
   return rc;
 }
@@ -670,16 +576,16 @@ static int on_open(room *r, effects *e, change *c, const unsigned char *in, size
   cJSON_Delete(u);
   if (rc < 0 || (rc = reserve_member(r)) < 0) return rc;
   c->m.conn = r->next_conn;
-  if (!(f = cJSON_CreateObject()) || add_str(f, "type", "connection") < 0 ||
-      add_str(f, "protocol", CHAT_WS_PROTOCOL) < 0 ||
-      add_item(f, "user", user_json(c->m.user_id, c->m.username, c->m.role)) < 0 ||
-      !(where = cJSON_CreateObject()) || add_item(f, "room", where) < 0 ||
-      add_num(where, "id", (double)r->id) < 0 || attach(e, &c->m) < 0) {
+  if (!(f = cJSON_CreateObject()) || json_add_str(f, "type", "connection") < 0 ||
+      json_add_str(f, "protocol", CHAT_WS_PROTOCOL) < 0 ||
+      json_add_item(f, "user", user_json(c->m.user_id, c->m.username, c->m.role)) < 0 ||
+      !(where = cJSON_CreateObject()) || json_add_item(f, "room", where) < 0 ||
+      json_add_num(where, "id", (double)r->id) < 0 || attach(e, &c->m) < 0) {
     cJSON_Delete(f);
     return CHAT_E_NOMEM;
   }
   c->add = 1;
-  return send_to(e, c->m.conn, f);
+  return effects_send_one(e, c->m.conn, f);
 }
 
 static int on_restore(room *r, change *c, const unsigned char *in, size_t len) {
@@ -718,30 +624,6 @@ void room_free(room *r) {
   chat_free(r);
 }
 
-/* Writes [u32 LE json length][json][frames] to out; if it does not fit, keeps it
- * as unread output. Returns the length, CHAT_E_BUFFER_TOO_SMALL (kept) or
- * CHAT_E_NOMEM (nothing written or kept). */
-static int emit(room *r, effects *e, unsigned char *out, size_t cap, size_t *out_len) {
-  char *json = cJSON_PrintUnformatted(e->root);
-  if (!json) return CHAT_E_NOMEM;
-  size_t jn = strlen(json), total = 4 + jn + e->blob.len;
-  unsigned char *dst = total <= cap ? out : chat_malloc(total);
-  if (!dst) {
-    cJSON_free(json);
-    return CHAT_E_NOMEM;
-  }
-  *out_len = total;
-  dst[0] = (unsigned char)jn, dst[1] = (unsigned char)(jn >> 8);
-  dst[2] = (unsigned char)(jn >> 16), dst[3] = (unsigned char)(jn >> 24);
-  memcpy(dst + 4, json, jn);
-  if (e->blob.len) memcpy(dst + 4 + jn, e->blob.data, e->blob.len);
-  cJSON_free(json);
-  if (dst == out) return (int)total;
-  r->unread = dst;
-  r->unread_len = total;
-  return CHAT_E_BUFFER_TOO_SMALL;
-}
-
 /* Applies an event's changes once its effects are out; or undoes what it drew. */
 static void commit(room *r, change *c, int ok) {
   if (!ok) {
@@ -777,14 +659,10 @@ int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t 
   }
   if ((r->p.kind != P_NONE) != (kind == ROOM_ANSWER)) return CHAT_E_MISUSE;
 
-  effects e = {cJSON_CreateObject(), cJSON_CreateArray(), {0}};
+  effects e;
   change c = {0};
-  int rc = CHAT_OK;
-  if (!e.root || !e.list || !cJSON_AddItemToObject(e.root, "effects", e.list)) {
-    if (e.list && (!e.root || !e.root->child)) cJSON_Delete(e.list);
-    cJSON_Delete(e.root);
-    return CHAT_E_NOMEM;
-  }
+  int rc = effects_init(&e);
+  if (rc < 0) return rc;
   switch (kind) {
     case ROOM_OPEN: rc = on_open(r, &e, &c, in, in_len); break;
     case ROOM_RESTORE: rc = on_restore(r, &c, in, in_len); break;
@@ -806,15 +684,17 @@ int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t 
     }
     default: rc = CHAT_E_UNKNOWN_OP;
   }
-  if (rc >= 0) rc = emit(r, &e, out, cap, out_len);
+  if (rc >= 0) {
+    rc = effects_write(&e, out, cap, out_len, &r->unread);
+    if (rc == CHAT_E_BUFFER_TOO_SMALL) r->unread_len = *out_len; /* kept for the next call */
+  }
   int ok = rc >= 0 || rc == CHAT_E_BUFFER_TOO_SMALL;
   if (ok && kind == ROOM_ANSWER) { /* the question is settled */
     chat_free(r->p.body);
     memset(&r->p, 0, sizeof r->p);
   }
   commit(r, &c, ok);
-  cJSON_Delete(e.root);
-  buf_free(&e.blob);
+  effects_free(&e);
   return rc;
 }
 

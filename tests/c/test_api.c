@@ -146,28 +146,34 @@ static void a_small_buffer_reports_the_size_needed(void **state) {
   assert_memory_equal(exact, "{\"username_key\":\"alice\"}", 24);
 }
 
-static void every_allocation_failure_is_out_of_memory_and_harmless(void **state) {
-  (void)state;
-  const char *aux = "{\"id\":1,\"username\":\"Alice\",\"role\":\"ADMIN\"}";
+/* Fails the k-th allocation of one call, for k = 0, 1, ... until the call
+ * succeeds: each failure must be CHAT_E_NOMEM (never bad input, never a leak,
+ * which ASan's leak check catches) and the call must then succeed unchanged. */
+static int fail_each_allocation(int op, const char *in, const char *aux) {
   size_t n;
   int failures = 0;
-  for (long k = 0;; k++) {
+  for (long k = 0;; k++, failures++) {
     fail_allocation_after(k);
-    int rc = call(CHAT_OP_CONNECTION, NULL, aux, 0, &n);
+    int rc = call(op, in, aux, 0, &n);
     stop_failing_allocations();
-    if (rc >= 0) break;
-    assert_int_equal(rc, CHAT_E_NOMEM);
-    failures++;
-    /* the next call, with memory back, succeeds */
-    assert_true(call(CHAT_OP_CONNECTION, NULL, aux, 0, &n) > 0);
-  }
-  assert_true(failures >= 3);
-  for (long k = 0; k < 4; k++) { /* parsing: out of memory is not reported as bad JSON */
-    fail_allocation_after(k);
-    int rc = call(CHAT_OP_LOGIN_BEGIN, "{\"username\":\"abc\",\"password\":\"x\"}", NULL, 0, &n);
-    stop_failing_allocations();
+    if (rc >= 0) return failures;
     assert_int_equal(rc, CHAT_E_NOMEM);
   }
+}
+
+static void every_allocation_failure_is_out_of_memory_and_harmless(void **state) {
+  (void)state;
+  const char *rows =
+      "{\"limit\":1,\"rows\":[{\"id\":5,\"name\":\"B\",\"created_at\":10,\"last_activity_at\":11,"
+      "\"creator_id\":1,\"creator_username\":\"alice\"},{\"id\":4,\"name\":\"A\",\"created_at\":9,"
+      "\"last_activity_at\":9,\"creator_id\":1,\"creator_username\":\"alice\"}]}";
+  assert_true(fail_each_allocation(CHAT_OP_CONNECTION, NULL, "{\"id\":1,\"username\":\"Alice\",\"role\":\"ADMIN\"}") >= 3);
+  assert_true(fail_each_allocation(CHAT_OP_LOGIN_BEGIN, "{\"username\":\"abc\",\"password\":\"x\"}", NULL) >= 3);
+  assert_true(fail_each_allocation(CHAT_OP_ROOMS_PAGE, NULL, rows) >= 10);
+  assert_true(fail_each_allocation(CHAT_OP_ROOMS_QUERY, "limit=3&cursor=1.2", NULL) >= 3);
+  assert_true(fail_each_allocation(CHAT_OP_ROOM_CREATE, "{\"name\":\"Room\"}", NULL) >= 3);
+  assert_true(fail_each_allocation(CHAT_OP_USER_FRAME, "{\"type\":\"nope\",\"ref\":\"r\"}", NULL) >= 3);
+  assert_true(fail_each_allocation(CHAT_OP_USER_FRAME, "{\"type\":\"ping\",\"ref\":\"r\"}", NULL) >= 3);
 }
 
 static void every_error_code_has_a_name_and_a_message(void **state) {
