@@ -496,6 +496,69 @@ static void room_names_follow_the_rules(void **state) {
   assert_int_equal(room_check_name(name, 3 * 65, key), CHAT_E_ROOM_NAME_TOO_LONG);
 }
 
+/* Golden scripts (tests/golden/room.json): every step's effects, or error, must
+ * equal the recorded ones. With GOLDEN_RECORD=1 in the environment the outputs are
+ * written into the file instead, to be reviewed by eye before committing. */
+static int event_kind(const char *name) {
+  static const struct { const char *name; int kind; } kinds[] = {
+      {"open", ROOM_OPEN}, {"restore", ROOM_RESTORE}, {"frame", ROOM_FRAME},
+      {"close", ROOM_CLOSE}, {"answer", ROOM_ANSWER}, {"page", ROOM_PAGE}};
+  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+    if (strcmp(kinds[i].name, name) == 0) return kinds[i].kind;
+  return -1;
+}
+
+static void golden_scripts_give_the_recorded_effects(void **state) {
+  (void)state;
+  const char *path = "tests/golden/room.json";
+  int record = getenv("GOLDEN_RECORD") != NULL;
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  static char text[1 << 20];
+  size_t len = fread(text, 1, sizeof text, f);
+  fclose(f);
+  cJSON *doc = cJSON_ParseWithLength(text, len);
+  assert_non_null(doc);
+  int steps = 0;
+  cJSON *script;
+  cJSON_ArrayForEach(script, cJSON_GetObjectItem(doc, "scripts")) {
+    room *r;
+    assert_int_equal(room_new((int64_t)num(script, "room_id"), (int64_t)num(script, "next_seq"), &r), CHAT_OK);
+    cJSON *step;
+    cJSON_ArrayForEach(step, cJSON_GetObjectItem(script, "steps")) {
+      const cJSON *conn = cJSON_GetObjectItem(step, "conn"), *in = cJSON_GetObjectItem(step, "in");
+      cJSON *fx = NULL;
+      int rc = room_run(r, event_kind(str(step, "event")), conn ? (int64_t)conn->valuedouble : 0,
+                        in ? in->valuestring : NULL, num(step, "now"), &fx);
+      cJSON *got = rc >= 0 ? fx : cJSON_CreateString(chat_error_name(rc));
+      if (record) {
+        cJSON_DeleteItemFromObject(step, "effects");
+        cJSON_DeleteItemFromObject(step, "error");
+        cJSON_AddItemToObject(step, rc >= 0 ? "effects" : "error", got);
+      } else {
+        cJSON *want = cJSON_GetObjectItem(step, rc >= 0 ? "effects" : "error");
+        if (!want || !cJSON_Compare(want, got, 1)) {
+          char *g = cJSON_PrintUnformatted(got);
+          fail_msg("%s, step %d: got %s", str(script, "name"), steps, g);
+        }
+        cJSON_Delete(got);
+      }
+      steps++;
+    }
+    room_free(r);
+  }
+  if (record) {
+    char *out = cJSON_Print(doc);
+    f = fopen(path, "wb");
+    fputs(out, f);
+    fputc('\n', f);
+    fclose(f);
+    free(out);
+  }
+  assert_true(steps >= 30);
+  cJSON_Delete(doc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(open_attaches_the_user_and_greets_with_connection),
@@ -515,6 +578,7 @@ int main(void) {
       cmocka_unit_test(output_too_large_for_the_buffer_is_kept_for_the_next_call),
       cmocka_unit_test(out_of_memory_anywhere_in_a_send_leaves_the_room_unchanged),
       cmocka_unit_test(room_names_follow_the_rules),
+      cmocka_unit_test(golden_scripts_give_the_recorded_effects),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,9 +2,10 @@
 // a tiny import list, real randomness from the host, and survival of a trap.
 import { describe, expect, it } from "vitest";
 import coreModule from "../../build/chat.wasm";
-import { CoreError, CoreHost, CoreTrap, type CoreOp } from "../../worker/core";
+import { CoreError, CoreHost, CoreTrap, type CoreOp, type RoomEventKind } from "../../worker/core";
 import { OPS } from "../../worker/generated/core";
 import golden from "../golden/core.json";
+import roomGolden from "../golden/room.json";
 
 interface GoldenCase {
   name: string;
@@ -44,6 +45,29 @@ describe("chat core in Wasm", () => {
       expect(c.error, c.name).toBeUndefined();
       expect(got, c.name).toBe(c.out);
     }
+  });
+
+  it("runs the golden room scripts to the same effects as the native build", () => {
+    interface Step { event: RoomEventKind; conn?: number; in?: string; now: number; effects?: unknown; error?: string }
+    let steps = 0;
+    for (const script of roomGolden.scripts as { name: string; room_id: number; next_seq: number; steps: Step[] }[]) {
+      const host = new CoreHost();
+      const room = host.roomNew(script.room_id, script.next_seq);
+      for (const step of script.steps) {
+        const where = `${script.name}, step ${steps++}`;
+        try {
+          const fx = host.roomEvent(room, step.event, step.conn ?? 0, step.in, step.now);
+          const shown = fx.list.map((e) => (e.op === "send" ? { ...e, frame: fx.frame(e.frame) } : e));
+          expect(step.error, where).toBeUndefined();
+          expect(shown, where).toEqual(step.effects);
+        } catch (e) {
+          if (!(e instanceof CoreError)) throw e;
+          expect(e.code, where).toBe(step.error);
+        }
+      }
+      host.roomFree(room);
+    }
+    expect(steps).toBeGreaterThan(30);
   });
 
   it("imports only host randomness and emscripten's standalone runtime", () => {
