@@ -11,6 +11,7 @@
 #include "json_in.h"
 #include "json_out.h"
 #include "room.h"
+#include "social.h"
 
 int api_init(void) { return auth_init(); }
 
@@ -286,6 +287,91 @@ static int op_rooms_page(const unsigned char *aux, size_t aux_len, cJSON *out) {
   return rc;
 }
 
+static int op_user_target(const unsigned char *in, size_t len, cJSON *out) {
+  cJSON *body = NULL;
+  const char *name;
+  size_t n;
+  char key[CHAT_USERNAME_MAX + 1];
+  int rc = json_parse_object(in, len, &body);
+  if (rc >= 0 && (rc = json_get_string(body, "username", &name, &n)) >= 0)
+    rc = auth_check_username(name, n, key) < 0 ? CHAT_E_USER_NOT_FOUND : json_add_str(out, "username_key", key);
+  cJSON_Delete(body);
+  return rc;
+}
+
+/* Reads {"id","username"} into *id and *name (pointing into the tree). */
+static int read_user_ref(const cJSON *u, double *id, const char **name) {
+  const cJSON *i = cJSON_GetObjectItemCaseSensitive(u, "id");
+  size_t n;
+  if (!cJSON_IsObject(u) || !cJSON_IsNumber(i)) return CHAT_E_FIELD_TYPE;
+  *id = i->valuedouble;
+  return json_get_string(u, "username", name, &n);
+}
+
+/* A friendship or block decision (social.h) from the shell's facts. */
+static int op_social(const unsigned char *aux, size_t aux_len, cJSON *out) {
+  static const char *const actions[] = {"add", "remove", "block", "unblock"};
+  cJSON *f = NULL;
+  const char *action, *state, *my_name, *their_name;
+  double my_id, their_id;
+  size_t n;
+  int rc = json_parse_object(aux, aux_len, &f), act = -1, st;
+  if (rc < 0) return rc;
+  const cJSON *them = cJSON_GetObjectItemCaseSensitive(f, "them");
+  if ((rc = json_get_string(f, "action", &action, &n)) < 0 ||
+      (rc = read_user_ref(cJSON_GetObjectItemCaseSensitive(f, "me"), &my_id, &my_name)) < 0)
+    goto done;
+  for (int i = 0; i < 4; i++)
+    if (strcmp(action, actions[i]) == 0) act = i;
+  if (act < 0) {
+    rc = CHAT_E_FIELD_TYPE;
+    goto done;
+  }
+  if (!them || cJSON_IsNull(them)) {
+    rc = CHAT_E_USER_NOT_FOUND;
+    goto done;
+  }
+  if ((rc = read_user_ref(them, &their_id, &their_name)) < 0 ||
+      (rc = json_get_string(f, "state", &state, &n)) < 0)
+    goto done;
+  if ((st = social_state_parse(state)) < 0) {
+    rc = CHAT_E_FIELD_TYPE;
+    goto done;
+  }
+  social_facts facts = {(social_state)st, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "i_block")),
+                        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "they_block"))}, next;
+  social_tell tell;
+  if ((rc = social_apply((social_action)act, my_id == their_id, &facts, &next, &tell)) < 0) goto done;
+  if ((rc = json_add_str(out, "state", social_state_name(next.state))) < 0 ||
+      (rc = json_add_bool(out, "i_block", next.i_block)) < 0 ||
+      (rc = json_add_bool(out, "they_block", next.they_block)) < 0 ||
+      (rc = json_add_bool(out, "dm_open", social_dm_open(&next))) < 0)
+    goto done;
+  if (tell == SOCIAL_TELL_NOTHING) {
+    rc = json_add_null(out, "tell");
+    goto done;
+  }
+  /* The frame for the other person's personal socket: what happened, and by whom. */
+  cJSON *frame = cJSON_CreateObject(), *who = cJSON_CreateObject();
+  char *text = NULL;
+  if (!frame || !who || json_add_num(who, "id", my_id) < 0 || json_add_str(who, "username", my_name) < 0) {
+    cJSON_Delete(who);
+    rc = CHAT_E_NOMEM;
+  } else if (json_add_str(frame, "type", social_tell_type(tell)) < 0 ||
+             json_add_item(frame, "user", who) < 0 || !(text = cJSON_PrintUnformatted(frame))) {
+    if (!cJSON_GetObjectItemCaseSensitive(frame, "user") && !cJSON_GetObjectItemCaseSensitive(frame, "type"))
+      cJSON_Delete(who); /* add_item frees who itself when it fails */
+    rc = CHAT_E_NOMEM;
+  } else {
+    rc = json_add_str(out, "tell", text);
+  }
+  cJSON_Delete(frame);
+  cJSON_free(text);
+done:
+  cJSON_Delete(f);
+  return rc;
+}
+
 int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char *aux,
              size_t aux_len, double now_ms, unsigned char *out, size_t cap, size_t *out_len) {
   static const unsigned char empty[1] = {0};
@@ -308,6 +394,8 @@ int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char
     case CHAT_OP_ROOM_CREATE: rc = op_room_create(in, in_len, answer); break;
     case CHAT_OP_ROOMS_QUERY: rc = op_rooms_query(in, in_len, answer); break;
     case CHAT_OP_ROOMS_PAGE: rc = op_rooms_page(aux, aux_len, answer); break;
+    case CHAT_OP_USER_TARGET: rc = op_user_target(in, in_len, answer); break;
+    case CHAT_OP_SOCIAL: rc = op_social(aux, aux_len, answer); break;
     default: rc = CHAT_E_UNKNOWN_OP; break;
   }
   if (rc >= 0) rc = json_write(answer, out, cap, out_len);

@@ -43,6 +43,15 @@
  * an optional string "ref" that replies echo. A bad frame is not an error of the
  * call: the answer is then an error frame {"type":"error","code","message","ref"?}.
  *
+ *   CHAT_OP_USER_TARGET     body {username}          -                          {"username_key"}; a name that
+ *                                                                               breaks the rules is
+ *                                                                               user_not_found
+ *   CHAT_OP_SOCIAL          -                        {"action": add|remove|     {"state","i_block",
+ *                                                    block|unblock, "me","them" "they_block","dm_open",
+ *                                                    ({id,username}; them null  "tell": frame text|null}
+ *                                                    if unknown), "state",      (social.h)
+ *                                                    "i_block","they_block"}
+ *
  * expires_at is in ms since the Unix epoch (now_ms + CHAT_SESSION_TTL_MS).
  */
 #ifndef API_H
@@ -62,7 +71,9 @@
   X(CHAT_OP_ROOM_CREATE, 9, "room_create")    \
   X(CHAT_OP_ROOMS_QUERY, 10, "rooms_query")  \
   X(CHAT_OP_SIGNUP_CHECK, 11, "signup_check")  \
-  X(CHAT_OP_ROOMS_PAGE, 12, "rooms_page")
+  X(CHAT_OP_ROOMS_PAGE, 12, "rooms_page")    \
+  X(CHAT_OP_USER_TARGET, 13, "user_target")  \
+  X(CHAT_OP_SOCIAL, 14, "social")
 
 typedef enum {
 #define CHAT_OP_ENUM(sym, num, name) sym = (num),

@@ -66,7 +66,19 @@
   X(CHAT_E_NOT_JOINED, -41, "not_joined", "Send join_room first.")                          \
   X(CHAT_E_QUERY_INVALID, -42, "query_invalid", "Invalid query parameter.")                 \
   X(CHAT_E_ROOM_FULL, -43, "room_full", "The room has too many connections.")               \
-  X(CHAT_E_MISUSE, -44, "misuse", "The core was called out of order.")
+  X(CHAT_E_MISUSE, -44, "misuse", "The core was called out of order.")                    \
+  X(CHAT_E_USER_NOT_FOUND, -45, "user_not_found", "No such user.")                          \
+  X(CHAT_E_SELF, -46, "cannot_target_self", "You cannot do that to yourself.")              \
+  X(CHAT_E_ALREADY_FRIENDS, -47, "already_friends", "You are already friends.")             \
+  X(CHAT_E_ALREADY_REQUESTED, -48, "already_requested", "You have already sent a request.")\
+  X(CHAT_E_REQUEST_REFUSED, -49, "request_refused", "This user does not accept your request.") \
+  X(CHAT_E_YOU_BLOCK, -50, "user_blocked", "You block this user: unblock them first.")      \
+  X(CHAT_E_NO_RELATION, -51, "no_relation", "There is no friendship or request to remove.") \
+  X(CHAT_E_ALREADY_BLOCKED, -52, "already_blocked", "You already block this user.")         \
+  X(CHAT_E_NOT_BLOCKED, -53, "not_blocked", "You do not block this user.")                  \
+  X(CHAT_E_NOT_FRIENDS, -54, "not_friends", "Direct messages are only between friends.")    \
+  X(CHAT_E_DM_CLOSED, -55, "dm_closed", "This conversation is closed to new messages.")     \
+  X(CHAT_E_NOT_MEMBER, -56, "not_member", "You are not in this conversation.")
 
 typedef enum {
   CHAT_OK = 0,

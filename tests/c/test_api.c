@@ -174,6 +174,10 @@ static void every_allocation_failure_is_out_of_memory_and_harmless(void **state)
   assert_true(fail_each_allocation(CHAT_OP_ROOM_CREATE, "{\"name\":\"Room\"}", NULL) >= 3);
   assert_true(fail_each_allocation(CHAT_OP_USER_FRAME, "{\"type\":\"nope\",\"ref\":\"r\"}", NULL) >= 3);
   assert_true(fail_each_allocation(CHAT_OP_USER_FRAME, "{\"type\":\"ping\",\"ref\":\"r\"}", NULL) >= 3);
+  assert_true(fail_each_allocation(CHAT_OP_SOCIAL, NULL,
+                                   "{\"action\":\"add\",\"me\":{\"id\":1,\"username\":\"a\"},"
+                                   "\"them\":{\"id\":2,\"username\":\"b\"},\"state\":\"none\"}") >= 10);
+  assert_true(fail_each_allocation(CHAT_OP_USER_TARGET, "{\"username\":\"bob\"}", NULL) >= 3);
 }
 
 static void every_error_code_has_a_name_and_a_message(void **state) {
