@@ -97,6 +97,9 @@
 /* WebSocket close code for a flooding client (RFC 6455 section 7.4.1). */
 #define CHAT_CLOSE_POLICY 1008
 
+/* Users one person may block: bounds the facts a room keeps per user. */
+#define CHAT_BLOCKS_MAX 10000
+
 /* Connections one room accepts at once. The platform sets no hard number; this
  * bounds the memory and fan-out work of one room object. */
 #define CHAT_ROOM_CONNS_MAX 10000

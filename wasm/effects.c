@@ -42,6 +42,8 @@ int effects_send(effects *e, cJSON *frame, cJSON *to) {
       json_push(range, cJSON_CreateNumber((double)off)) >= 0 &&
       json_push(range, cJSON_CreateNumber((double)n)) >= 0 && (o = effects_add(e, "send"))) {
     cJSON_free(text);
+    e->last_off = off;
+    e->last_len = n;
     rc = json_add_item(o, "to", to);
     to = NULL;
     if (rc >= 0) return json_add_item(o, "frame", range);
@@ -51,6 +53,21 @@ int effects_send(effects *e, cJSON *frame, cJSON *to) {
   cJSON_Delete(range);
   cJSON_Delete(to);
   return rc;
+}
+
+int effects_notify_last(effects *e, int64_t user_id) {
+  cJSON *o = effects_add(e, "notify"), *range = cJSON_CreateArray();
+  if (!o || !range || json_push(range, cJSON_CreateNumber((double)e->last_off)) < 0 ||
+      json_push(range, cJSON_CreateNumber((double)e->last_len)) < 0) {
+    cJSON_Delete(range);
+    return CHAT_E_NOMEM;
+  }
+  int rc = json_add_num(o, "user_id", (double)user_id);
+  if (rc < 0) {
+    cJSON_Delete(range);
+    return rc;
+  }
+  return json_add_item(o, "frame", range);
 }
 
 int effects_send_one(effects *e, int64_t conn, cJSON *frame) {

@@ -20,8 +20,9 @@
 #include "cJSON.h"
 
 typedef struct {
-  cJSON *root, *list; /* {"effects": list} */
-  buf frames;         /* the encoded frames, back to back */
+  cJSON *root, *list;         /* {"effects": list} */
+  buf frames;                 /* the encoded frames, back to back */
+  size_t last_off, last_len;  /* the most recently encoded frame */
 } effects;
 
 /* Starts an empty list. Returns CHAT_OK or CHAT_E_NOMEM (then nothing to free). */
@@ -38,6 +39,11 @@ cJSON *effects_add(effects *e, const char *op);
  * [offset,length]}. Takes ownership of frame and of to (an array of connection
  * ids); either may be NULL (a failed allocation): CHAT_E_NOMEM. */
 int effects_send(effects *e, cJSON *frame, cJSON *to);
+
+/* Appends {"op":"notify","user_id":u,"frame":[offset,length]} for the frame the
+ * last effects_send encoded: the shell delivers it to that user's personal
+ * sockets. The same bytes are not encoded twice. */
+int effects_notify_last(effects *e, int64_t user_id);
 
 /* effects_send to one connection. */
 int effects_send_one(effects *e, int64_t conn, cJSON *frame);

@@ -22,10 +22,13 @@ typedef struct {
   int joined;   /* receives messages only after join_room */
 } member;
 
+/* Per user (not per socket): rate-limit buckets and whom the user blocks. */
 typedef struct {
   int64_t user_id;
   ratelimit_bucket rate, flood;
-} user_limit;
+  int64_t *blocks; /* user ids this user blocks (owned; NULL when none) */
+  size_t n_blocks;
+} user_state;
 
 enum { P_NONE, P_DEDUP, P_DELETE, P_JOIN, P_PAGE };
 
@@ -49,8 +52,11 @@ struct room {
   int64_t next_conn;
   member *members;
   size_t n_members, cap_members;
-  user_limit *limits;
-  size_t n_limits, cap_limits;
+  user_state *users;
+  size_t n_users, cap_users;
+  int dm;                  /* a direct-message conversation rather than a room */
+  int64_t dm_members[2];   /* its two users */
+  int dm_open;             /* new messages allowed (friends, no block) */
   double last_activity_report;
   pending p;
   unsigned char *unread; /* output that did not fit the caller's buffer */
@@ -70,8 +76,15 @@ typedef struct {
   int reported;        /* the directory's activity was reported at `at` */
   double at;
   int64_t joined;      /* this connection joined (0: none) */
-  user_limit *limit;   /* a rate-limit bucket that was drawn from, */
-  user_limit before;   /* and its state before, to undo on failure */
+  user_state *limit;   /* a rate-limit bucket that was drawn from, */
+  user_state before;   /* and its state before, to undo on failure */
+  int set_blocks;      /* replace the block list of user `blocks_user` */
+  int64_t blocks_user;
+  int64_t *blocks;     /* owned by the change until committed */
+  size_t n_blocks;
+  int config;          /* replace the conversation settings */
+  int dm, dm_open;
+  int64_t dm_members[2];
 } change;
 
 #define MAX_SAFE_INTEGER 9007199254740991.0 /* 2^53 - 1: exact in JSON and JS */
@@ -84,11 +97,26 @@ static member *find_member(room *r, int64_t conn) {
   return NULL;
 }
 
-static user_limit *find_limit(room *r, int64_t user_id) {
-  for (size_t i = 0; i < r->n_limits; i++)
-    if (r->limits[i].user_id == user_id) return &r->limits[i];
+static user_state *find_user(room *r, int64_t user_id) {
+  for (size_t i = 0; i < r->n_users; i++)
+    if (r->users[i].user_id == user_id) return &r->users[i];
   return NULL;
 }
+
+/* Whether `viewer` blocks `author`. */
+static int blocks(const room *r, int64_t viewer, int64_t author) {
+  for (size_t i = 0; i < r->n_users; i++) {
+    if (r->users[i].user_id != viewer) continue;
+    for (size_t k = 0; k < r->users[i].n_blocks; k++)
+      if (r->users[i].blocks[k] == author) return 1;
+    return 0;
+  }
+  return 0;
+}
+
+/* The frame vocabulary differs between rooms and direct-message conversations. */
+static const char *message_type(const room *r) { return r->dm ? "new_direct_message" : "new_chat_message"; }
+static const char *id_key(const room *r) { return r->dm ? "conversation_id" : "room_id"; }
 
 /* Grows an array of `size`-byte items to hold one more. */
 static int reserve(void **items, size_t n, size_t *cap, size_t size) {
@@ -112,15 +140,65 @@ static int get_int(const cJSON *item, int64_t *v) {
   return CHAT_OK;
 }
 
-static cJSON *joined_conns(const room *r) {
+/* Every joined connection whose user does not block `author` (0: no author, all):
+ * the recipients of a fan-out, filtered per recipient. */
+static cJSON *joined_conns(const room *r, int64_t author) {
   cJSON *to = cJSON_CreateArray();
   if (!to) return NULL;
-  for (size_t i = 0; i < r->n_members; i++)
-    if (r->members[i].joined && json_push(to, cJSON_CreateNumber((double)r->members[i].conn)) < 0) {
+  for (size_t i = 0; i < r->n_members; i++) {
+    const member *m = &r->members[i];
+    if (!m->joined || (author && blocks(r, m->user_id, author))) continue;
+    if (json_push(to, cJSON_CreateNumber((double)m->conn)) < 0) {
       cJSON_Delete(to);
       return NULL;
     }
+  }
   return to;
+}
+
+/* Whether user has a joined connection here (is looking at the conversation). */
+static int user_joined(const room *r, int64_t user) {
+  for (size_t i = 0; i < r->n_members; i++)
+    if (r->members[i].user_id == user && r->members[i].joined) return 1;
+  return 0;
+}
+
+/* Reads "blocks": [user ids] from facts into a new array (*out NULL when empty).
+ * *present says whether the member was there at all. */
+static int read_blocks(const cJSON *facts, int64_t **out, size_t *n, int *present) {
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive(facts, "blocks"), *it;
+  *out = NULL;
+  *n = 0;
+  *present = list != NULL;
+  if (!list) return CHAT_OK;
+  if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > CHAT_BLOCKS_MAX) return CHAT_E_FIELD_TYPE;
+  size_t count = (size_t)cJSON_GetArraySize(list);
+  if (!count) return CHAT_OK;
+  if (!(*out = chat_malloc(count * sizeof **out))) return CHAT_E_NOMEM;
+  cJSON_ArrayForEach(it, list) {
+    if (get_int(it, &(*out)[*n]) < 0) {
+      chat_free(*out);
+      *out = NULL;
+      *n = 0;
+      return CHAT_E_FIELD_TYPE;
+    }
+    (*n)++;
+  }
+  return CHAT_OK;
+}
+
+/* The array of user ids `viewer` blocks, for a query's exclude_users. */
+static cJSON *blocks_json(const room *r, int64_t viewer) {
+  cJSON *a = cJSON_CreateArray();
+  const user_state *u = NULL;
+  for (size_t i = 0; a && i < r->n_users; i++)
+    if (r->users[i].user_id == viewer) u = &r->users[i];
+  for (size_t k = 0; a && u && k < u->n_blocks; k++)
+    if (json_push(a, cJSON_CreateNumber((double)u->blocks[k])) < 0) {
+      cJSON_Delete(a);
+      a = NULL;
+    }
+  return a;
 }
 
 static cJSON *user_json(int64_t id, const char *username, const char *role) {
@@ -186,7 +264,7 @@ static int message_fields(cJSON *o, const row *w) {
 
 static cJSON *message_frame(const room *r, const row *w) {
   cJSON *f = cJSON_CreateObject();
-  if (!f || json_add_str(f, "type", "new_chat_message") < 0 || json_add_num(f, "room_id", (double)r->id) < 0 ||
+  if (!f || json_add_str(f, "type", message_type(r)) < 0 || json_add_num(f, id_key(r), (double)r->id) < 0 ||
       message_fields(f, w) < 0) {
     cJSON_Delete(f);
     return NULL;
@@ -194,10 +272,11 @@ static cJSON *message_frame(const room *r, const row *w) {
   return f;
 }
 
-/* {"room_id", "messages": [...oldest first], "has_more"} from rows newest first, of
- * which at most `page` are used; has_more says whether there were more. */
+/* {"room_id" (or "conversation_id"), "messages": [...oldest first], "has_more"}
+ * from rows newest first, of which at most `page` are used; has_more says whether
+ * there were more. */
 static int fill_page(const room *r, cJSON *o, const cJSON *rows, int page) {
-  int n = cJSON_GetArraySize(rows), rc = json_add_num(o, "room_id", (double)r->id);
+  int n = cJSON_GetArraySize(rows), rc = json_add_num(o, id_key(r), (double)r->id);
   cJSON *list = cJSON_CreateArray();
   if (!list) rc = CHAT_E_NOMEM;
   for (int i = (n < page ? n : page) - 1; rc >= 0 && i >= 0; i--) {
@@ -299,18 +378,25 @@ static int on_delete(effects *e, change *c, const cJSON *f, pending *p) {
   return ask(e, c, q, p);
 }
 
-static cJSON *history_query(const int64_t *after, const int64_t *before, int limit) {
+/* The newest `limit` messages after/before a seq, leaving out deleted ones and
+ * those whose authors the viewer blocks (`exclude`, an array this takes). */
+static cJSON *history_query(const int64_t *after, const int64_t *before, int limit, cJSON *exclude) {
   cJSON *q = query("history");
   if (!q || json_add_item(q, "after", after ? cJSON_CreateNumber((double)*after) : cJSON_CreateNull()) < 0 ||
       json_add_item(q, "before", before ? cJSON_CreateNumber((double)*before) : cJSON_CreateNull()) < 0 ||
       json_add_num(q, "limit", limit) < 0 || json_add_bool(q, "include_deleted", 0) < 0) {
+    cJSON_Delete(q);
+    cJSON_Delete(exclude);
+    return NULL;
+  }
+  if (json_add_item(q, "exclude_users", exclude) < 0) {
     cJSON_Delete(q);
     return NULL;
   }
   return q;
 }
 
-static int on_join(effects *e, change *c, const cJSON *f, pending *p) {
+static int on_join(const room *r, effects *e, change *c, const member *m, const cJSON *f, pending *p) {
   const cJSON *s = cJSON_GetObjectItemCaseSensitive(f, "since");
   if (s && !cJSON_IsNull(s)) {
     if (get_int(s, &p->since) < 0) return CHAT_E_SEQ_INVALID;
@@ -318,14 +404,14 @@ static int on_join(effects *e, change *c, const cJSON *f, pending *p) {
   }
   p->kind = P_JOIN;
   p->limit = CHAT_HISTORY_PAGE + 1; /* one more than a page tells whether more are missing */
-  return ask(e, c, history_query(p->has_since ? &p->since : NULL, NULL, p->limit), p);
+  return ask(e, c, history_query(p->has_since ? &p->since : NULL, NULL, p->limit, blocks_json(r, m->user_id)), p);
 }
 
 /* Rate limit: every frame costs a token; refused frames cost flood tokens, and a
  * client out of those is disconnected. Returns 1 to go on, 0 when handled (with
  * the result in *rc). */
 static int admit(room *r, effects *e, change *c, const member *m, double now, int *rc) {
-  user_limit *l = find_limit(r, m->user_id);
+  user_state *l = find_user(r, m->user_id);
   *rc = CHAT_OK;
   if (!l) return 1;
   c->limit = l;
@@ -375,10 +461,10 @@ static int on_frame(room *r, effects *e, change *c, int64_t conn, const unsigned
   if (rc >= 0) rc = json_get_string(f, "type", &type, &n);
   if (rc >= 0) {
     if (strcmp(type, "ping") == 0) rc = pong(e, conn, &p);
-    else if (strcmp(type, "join_room") == 0) rc = on_join(e, c, f, &p);
-    else if (!m->joined && (strcmp(type, "new_chat_message") == 0 || strcmp(type, "delete_message") == 0))
+    else if (strcmp(type, "join_room") == 0) rc = on_join(r, e, c, m, f, &p);
+    else if (!m->joined && (strcmp(type, message_type(r)) == 0 || strcmp(type, "delete_message") == 0))
       rc = CHAT_E_NOT_JOINED;
-    else if (strcmp(type, "new_chat_message") == 0) rc = on_send(e, c, m, f, &p);
+    else if (strcmp(type, message_type(r)) == 0) rc = r->dm && !r->dm_open ? CHAT_E_DM_CLOSED : on_send(e, c, m, f, &p);
     else if (strcmp(type, "delete_message") == 0) rc = on_delete(e, c, f, &p);
     else rc = CHAT_E_UNKNOWN_TYPE;
   }
@@ -389,6 +475,20 @@ static int on_frame(room *r, effects *e, change *c, int64_t conn, const unsigned
 }
 
 /* ---- answers ------------------------------------------------------------------ */
+
+/* After a direct message is stored: the conversation list's last message and the
+ * other person's unread count, and their personal sockets if they are not looking
+ * at this conversation. */
+static int dm_delivered(const room *r, effects *e, const row *w) {
+  int64_t other = r->dm_members[0] == w->user_id ? r->dm_members[1] : r->dm_members[0];
+  int looking = user_joined(r, other);
+  cJSON *o = effects_add(e, "dm_message");
+  if (!o || json_add_num(o, "seq", (double)w->seq) < 0 || json_add_num(o, "at", w->created_at) < 0 ||
+      json_add_num(o, "user_id", (double)w->user_id) < 0 || json_add_str(o, "body", w->body) < 0 ||
+      json_add_item(o, "unread_for", looking ? cJSON_CreateNull() : cJSON_CreateNumber((double)other)) < 0)
+    return CHAT_E_NOMEM;
+  return looking ? CHAT_OK : effects_notify_last(e, other);
+}
 
 static int answer_dedup(room *r, effects *e, change *c, const pending *p, const cJSON *a, double now) {
   const cJSON *found = cJSON_GetObjectItemCaseSensitive(a, "row");
@@ -417,9 +517,10 @@ static int answer_dedup(room *r, effects *e, change *c, const pending *p, const 
   }
   /* durable first: the store effect comes before the send that reveals it */
   if ((rc = json_add_item(store, "message", msg)) < 0 ||
-      (rc = effects_send(e, message_frame(r, &w), joined_conns(r))) < 0)
+      (rc = effects_send(e, message_frame(r, &w), joined_conns(r, m->user_id))) < 0)
     return rc;
   c->stored = 1;
+  if (r->dm) return dm_delivered(r, e, &w);
   if (now - r->last_activity_report >= CHAT_ACTIVITY_REPORT_MS) {
     cJSON *o = effects_add(e, "activity");
     if (!o || json_add_num(o, "at", now) < 0) return CHAT_E_NOMEM;
@@ -444,12 +545,12 @@ static int answer_delete(room *r, effects *e, const pending *p, const cJSON *a, 
     return effects_error(e, p->conn, CHAT_E_FORBIDDEN, ref);
   cJSON *t = effects_add(e, "tombstone"), *f = cJSON_CreateObject();
   if (!t || json_add_num(t, "seq", (double)w.seq) < 0 || json_add_num(t, "at", now) < 0 || !f ||
-      json_add_str(f, "type", "message_deleted") < 0 || json_add_num(f, "room_id", (double)r->id) < 0 ||
+      json_add_str(f, "type", "message_deleted") < 0 || json_add_num(f, id_key(r), (double)r->id) < 0 ||
       json_add_num(f, "seq", (double)w.seq) < 0 || json_add_num(f, "deleted_by", (double)m->user_id) < 0) {
     cJSON_Delete(f);
     return CHAT_E_NOMEM;
   }
-  return effects_send(e, f, joined_conns(r));
+  return effects_send(e, f, joined_conns(r, 0));
 }
 
 static int answer_join(room *r, effects *e, change *c, const pending *p, const cJSON *a) {
@@ -473,6 +574,13 @@ static int answer_join(room *r, effects *e, change *c, const pending *p, const c
       return rc;
     }
     c->joined = m->conn;
+  }
+  if (r->dm) { /* looking at the conversation: nothing in it is unread any more */
+    cJSON *o = effects_add(e, "dm_read");
+    if (!o || json_add_num(o, "user_id", (double)m->user_id) < 0) {
+      cJSON_Delete(f);
+      return CHAT_E_NOMEM;
+    }
   }
   return effects_send_one(e, p->conn, f);
 }
@@ -502,12 +610,20 @@ static int query_int(const char *s, size_t n, int64_t *v) {
   return CHAT_OK;
 }
 
-/* "before=N&limit=K", both optional (other keys are ignored): the page of at most K
- * (1..CHAT_HISTORY_PAGE, default CHAT_HISTORY_PAGE) messages before seq N, or the
- * latest page. */
-static int on_page(effects *e, change *c, const char *q, size_t len) {
-  int64_t before = 0, limit = CHAT_HISTORY_PAGE;
-  int has_before = 0, rc;
+/* A page of history for GET /rooms/:id/messages. The input is
+ * {"query": "before=N&limit=K", "viewer": {"id", "blocks": [...]}}: both query
+ * keys are optional (others are ignored); the page is at most K (1..
+ * CHAT_HISTORY_PAGE, default CHAT_HISTORY_PAGE) messages before seq N, or the
+ * latest, without those of users the viewer blocks. */
+static int on_page(effects *e, change *c, const unsigned char *in, size_t in_len) {
+  int64_t before = 0, limit = CHAT_HISTORY_PAGE, *excluded = NULL;
+  int has_before = 0, present, rc;
+  size_t len, n_excluded = 0;
+  const char *q;
+  cJSON *facts = NULL, *exclude;
+  if ((rc = json_parse_object(in, in_len, &facts)) < 0 || (rc = json_get_string(facts, "query", &q, &len)) < 0 ||
+      (rc = read_blocks(cJSON_GetObjectItemCaseSensitive(facts, "viewer"), &excluded, &n_excluded, &present)) < 0)
+    goto done;
   for (size_t i = 0; i < len;) {
     size_t j = i, eq = 0;
     while (j < len && q[j] != '&') {
@@ -515,18 +631,30 @@ static int on_page(effects *e, change *c, const char *q, size_t len) {
       j++;
     }
     if (eq == i + 6 && memcmp(q + i, "before", 6) == 0) {
-      if ((rc = query_int(q + eq + 1, j - eq - 1, &before)) < 0 || before < 1) return CHAT_E_QUERY_INVALID;
+      if (query_int(q + eq + 1, j - eq - 1, &before) < 0 || before < 1) rc = CHAT_E_QUERY_INVALID;
       has_before = 1;
     } else if (eq == i + 5 && memcmp(q + i, "limit", 5) == 0) {
-      if ((rc = query_int(q + eq + 1, j - eq - 1, &limit)) < 0 || limit < 1 || limit > CHAT_HISTORY_PAGE)
-        return CHAT_E_QUERY_INVALID;
+      if (query_int(q + eq + 1, j - eq - 1, &limit) < 0 || limit < 1 || limit > CHAT_HISTORY_PAGE)
+        rc = CHAT_E_QUERY_INVALID;
     }
     i = j + 1;
+  }
+  if (rc < 0) goto done;
+  if (!(exclude = cJSON_CreateArray())) rc = CHAT_E_NOMEM;
+  for (size_t k = 0; rc >= 0 && k < n_excluded; k++)
+    if (json_push(exclude, cJSON_CreateNumber((double)excluded[k])) < 0) rc = CHAT_E_NOMEM;
+  if (rc < 0) {
+    cJSON_Delete(exclude);
+    goto done;
   }
   pending p = {0};
   p.kind = P_PAGE;
   p.limit = (int)limit + 1;
-  return ask(e, c, history_query(NULL, has_before ? &before : NULL, p.limit), &p);
+  rc = ask(e, c, history_query(NULL, has_before ? &before : NULL, p.limit, exclude), &p);
+done:
+  chat_free(excluded);
+  cJSON_Delete(facts);
+  return rc;
 }
 
 /* ---- members ------------------------------------------------------------------- */
@@ -552,7 +680,7 @@ static int read_member(const cJSON *u, member *m) {
  * observable: the member is added by commit(). */
 static int reserve_member(room *r) {
   if (r->n_members >= CHAT_ROOM_CONNS_MAX) return CHAT_E_ROOM_FULL;
-  if (reserve((void **)&r->limits, r->n_limits, &r->cap_limits, sizeof *r->limits) < 0 ||
+  if (reserve((void **)&r->users, r->n_users, &r->cap_users, sizeof *r->users) < 0 ||
       reserve((void **)&r->members, r->n_members, &r->cap_members, sizeof *r->members) < 0)
     return CHAT_E_NOMEM;
   return CHAT_OK;
@@ -565,21 +693,36 @@ static void remove_member(room *r, int64_t conn) {
   *m = r->members[--r->n_members];
   for (size_t i = 0; i < r->n_members; i++)
     if (r->members[i].user_id == user) return;
-  user_limit *l = find_limit(r, user); /* the user's last socket here closed */
-  if (l) *l = r->limits[--r->n_limits];
+  user_state *l = find_user(r, user); /* the user's last socket here closed */
+  if (l) {
+    chat_free(l->blocks);
+    *l = r->users[--r->n_users];
+  }
+}
+
+/* Reads the user of a socket and their block list into the change. */
+static int read_user(const room *r, const cJSON *u, change *c) {
+  int present, rc = read_member(u, &c->m);
+  if (rc < 0) return rc;
+  if (r->dm && c->m.user_id != r->dm_members[0] && c->m.user_id != r->dm_members[1])
+    return CHAT_E_NOT_MEMBER;
+  if ((rc = read_blocks(u, &c->blocks, &c->n_blocks, &present)) < 0) return rc;
+  c->set_blocks = present;
+  c->blocks_user = c->m.user_id;
+  return CHAT_OK;
 }
 
 static int on_open(room *r, effects *e, change *c, const unsigned char *in, size_t len) {
   cJSON *u = NULL, *f, *where;
   int rc = json_parse_object(in, len, &u);
-  if (rc >= 0) rc = read_member(u, &c->m);
+  if (rc >= 0) rc = read_user(r, u, c);
   cJSON_Delete(u);
   if (rc < 0 || (rc = reserve_member(r)) < 0) return rc;
   c->m.conn = r->next_conn;
   if (!(f = cJSON_CreateObject()) || json_add_str(f, "type", "connection") < 0 ||
       json_add_str(f, "protocol", CHAT_WS_PROTOCOL) < 0 ||
       json_add_item(f, "user", user_json(c->m.user_id, c->m.username, c->m.role)) < 0 ||
-      !(where = cJSON_CreateObject()) || json_add_item(f, "room", where) < 0 ||
+      !(where = cJSON_CreateObject()) || json_add_item(f, r->dm ? "conversation" : "room", where) < 0 ||
       json_add_num(where, "id", (double)r->id) < 0 || attach(e, &c->m) < 0) {
     cJSON_Delete(f);
     return CHAT_E_NOMEM;
@@ -592,11 +735,57 @@ static int on_restore(room *r, change *c, const unsigned char *in, size_t len) {
   cJSON *a = NULL;
   int rc = json_parse_object(in, len, &a);
   if (rc >= 0) rc = get_int(cJSON_GetObjectItemCaseSensitive(a, "conn"), &c->m.conn);
-  if (rc >= 0) rc = read_member(cJSON_GetObjectItemCaseSensitive(a, "user"), &c->m);
+  if (rc >= 0) rc = read_user(r, cJSON_GetObjectItemCaseSensitive(a, "user"), c);
   if (rc >= 0) rc = find_member(r, c->m.conn) ? CHAT_E_MISUSE : reserve_member(r);
   c->m.joined = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "joined"));
   cJSON_Delete(a);
   c->add = rc >= 0;
+  return rc;
+}
+
+/* {"user_id", "blocks": [...]}: whom a user blocks changed. Their sockets here
+ * hear of it, so a client can hide or reload what it shows. */
+static int on_blocks(room *r, effects *e, change *c, const unsigned char *in, size_t len) {
+  cJSON *facts = NULL, *f = NULL, *to = NULL;
+  int present, rc = json_parse_object(in, len, &facts);
+  if (rc >= 0) rc = get_int(cJSON_GetObjectItemCaseSensitive(facts, "user_id"), &c->blocks_user);
+  if (rc >= 0) rc = read_blocks(facts, &c->blocks, &c->n_blocks, &present);
+  if (rc >= 0 && !present) rc = CHAT_E_FIELD_MISSING;
+  if (rc >= 0 && find_user(r, c->blocks_user)) {
+    c->set_blocks = 1;
+    if (!(f = cJSON_CreateObject()) || !(to = cJSON_CreateArray()) ||
+        json_add_str(f, "type", "blocks_changed") < 0 ||
+        json_add_copy(f, "blocks", cJSON_GetObjectItemCaseSensitive(facts, "blocks")) < 0) {
+      rc = CHAT_E_NOMEM;
+    }
+    for (size_t i = 0; rc >= 0 && i < r->n_members; i++)
+      if (r->members[i].user_id == c->blocks_user && json_push(to, cJSON_CreateNumber((double)r->members[i].conn)) < 0)
+        rc = CHAT_E_NOMEM;
+    if (rc >= 0) rc = effects_send(e, f, to);
+    else cJSON_Delete(f), cJSON_Delete(to);
+  }
+  cJSON_Delete(facts);
+  return rc;
+}
+
+/* {"kind": "room"|"dm", "members": [a, b], "open": bool}: what this room is. */
+static int on_config(change *c, const unsigned char *in, size_t len) {
+  cJSON *facts = NULL;
+  const char *kind;
+  size_t n;
+  int rc = json_parse_object(in, len, &facts);
+  if (rc >= 0 && (rc = json_get_string(facts, "kind", &kind, &n)) >= 0) {
+    c->dm = strcmp(kind, "dm") == 0;
+    c->dm_open = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(facts, "open"));
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(facts, "members");
+    if (c->dm && (cJSON_GetArraySize(m) != 2 || get_int(cJSON_GetArrayItem(m, 0), &c->dm_members[0]) < 0 ||
+                  get_int(cJSON_GetArrayItem(m, 1), &c->dm_members[1]) < 0))
+      rc = CHAT_E_FIELD_TYPE;
+    else if (!c->dm && strcmp(kind, "room") != 0)
+      rc = CHAT_E_FIELD_TYPE;
+    c->config = rc >= 0;
+  }
+  cJSON_Delete(facts);
   return rc;
 }
 
@@ -617,8 +806,9 @@ int room_new(int64_t id, int64_t next_seq, room **out) {
 
 void room_free(room *r) {
   if (!r) return;
+  for (size_t i = 0; i < r->n_users; i++) chat_free(r->users[i].blocks);
   chat_free(r->members);
-  chat_free(r->limits);
+  chat_free(r->users);
   chat_free(r->p.body);
   chat_free(r->unread);
   chat_free(r);
@@ -629,13 +819,28 @@ static void commit(room *r, change *c, int ok) {
   if (!ok) {
     if (c->limit) *c->limit = c->before;
     if (c->ask) chat_free(c->p.body);
+    chat_free(c->blocks);
     return;
   }
   if (c->add) {
-    if (!find_limit(r, c->m.user_id))
-      r->limits[r->n_limits++] = (user_limit){c->m.user_id, {0, 0, 0}, {0, 0, 0}};
+    if (!find_user(r, c->m.user_id))
+      r->users[r->n_users++] = (user_state){c->m.user_id, {0, 0, 0}, {0, 0, 0}, NULL, 0};
     r->members[r->n_members++] = c->m;
     if (c->m.conn >= r->next_conn) r->next_conn = c->m.conn + 1;
+  }
+  user_state *u = c->set_blocks ? find_user(r, c->blocks_user) : NULL;
+  if (u) { /* the latest facts about whom the user blocks win */
+    chat_free(u->blocks);
+    u->blocks = c->blocks;
+    u->n_blocks = c->n_blocks;
+  } else {
+    chat_free(c->blocks);
+  }
+  if (c->config) {
+    r->dm = c->dm;
+    r->dm_open = c->dm_open;
+    r->dm_members[0] = c->dm_members[0];
+    r->dm_members[1] = c->dm_members[1];
   }
   if (c->remove) remove_member(r, c->conn);
   if (c->stored) r->next_seq++;
@@ -668,7 +873,9 @@ int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t 
     case ROOM_RESTORE: rc = on_restore(r, &c, in, in_len); break;
     case ROOM_FRAME: rc = on_frame(r, &e, &c, conn, in, in_len, now_ms); break;
     case ROOM_CLOSE: c.remove = 1, c.conn = conn; break;
-    case ROOM_PAGE: rc = on_page(&e, &c, (const char *)in, in_len); break;
+    case ROOM_PAGE: rc = on_page(&e, &c, in, in_len); break;
+    case ROOM_BLOCKS: rc = on_blocks(r, &e, &c, in, in_len); break;
+    case ROOM_CONFIG: rc = on_config(&c, in, in_len); break;
     case ROOM_ANSWER: {
       cJSON *a = NULL;
       if ((rc = json_parse_object(in, in_len, &a)) >= 0) {

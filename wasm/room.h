@@ -16,6 +16,13 @@
  *                                              before the sends that reveal it
  *   {"op":"tombstone","seq":n,"at":ms}         mark message n deleted
  *   {"op":"activity","at":ms}                  update the directory's last activity
+ *   {"op":"dm_message","seq","at","user_id","body","unread_for":u|null}
+ *                                              a direct message was stored: the
+ *                                              conversation list's last message, and
+ *                                              one more unread for user u
+ *   {"op":"dm_read","user_id":u}               u is looking: nothing unread for u
+ *   {"op":"notify","user_id":u,"frame":[o,n]}  deliver this frame to u's personal
+ *                                              sockets (u is not looking here)
  *   {"op":"reply","body":"..."}                the answer to an HTTP request
  *   {"op":"query", ...}                        a question; always the last effect.
  *                                              The shell answers it with
@@ -26,7 +33,17 @@
  *   {"what":"dedup","user_id":u,"client_id":s}   the message u sent with id s
  *   {"what":"message","seq":n}                   message n
  *   {"what":"history","after":n|null,"before":n|null,"limit":k,
- *    "include_deleted":false}                    newest first, at most k rows
+ *    "include_deleted":false,"exclude_users":[ids]}
+ *                                                newest first, at most k rows,
+ *                                                none by the excluded users
+ *
+ * A room is a public chat room unless ROOM_CONFIG makes it a direct-message
+ * conversation ("dm"): then only its two members may open sockets, messages are
+ * "new_direct_message" frames keyed by "conversation_id", and new ones are refused
+ * with dm_closed while the conversation is not open (social.h).
+ *
+ * Blocks: a message is not sent to sockets whose user blocks its author, and the
+ * history a user loads leaves such messages out (the query's exclude_users).
  *
  * Invariants: seq numbers are gap-free and increase by one per stored message; a
  * message is in a "store" effect before any "send" that carries it; a connection
@@ -47,12 +64,16 @@
 typedef struct room room;
 
 /* Event kinds of room_event(). Numbers are part of the Wasm ABI. */
-#define ROOM_OPEN 1    /* in: user facts {"id","username","role"} of a new socket */
-#define ROOM_RESTORE 2 /* in: an attachment's data, after the object woke */
+#define ROOM_OPEN 1    /* in: user facts {"id","username","role","blocks"?: [ids]} */
+#define ROOM_RESTORE 2 /* in: an attachment's data, after the object woke, with the
+                          user's current "blocks" added to its "user" */
 #define ROOM_FRAME 3   /* in: the bytes of a frame from socket `conn` */
 #define ROOM_CLOSE 4   /* socket `conn` closed */
 #define ROOM_ANSWER 5  /* in: the answer to the pending query */
-#define ROOM_PAGE 6    /* in: the query string of GET /rooms/:id/messages */
+#define ROOM_PAGE 6    /* in: {"query": query string of GET .../messages, "viewer":
+                          {"id", "blocks"}} */
+#define ROOM_BLOCKS 7  /* in: {"user_id", "blocks": [ids]}: whom a user blocks now */
+#define ROOM_CONFIG 8  /* in: {"kind": "room"|"dm", "members": [a, b], "open": bool} */
 
 /* A room with id `id` whose next message gets sequence number next_seq (1 for an
  * empty log, else the largest stored seq + 1). Returns CHAT_OK and *out, or

@@ -397,12 +397,18 @@ static void history_pages_over_http_validate_their_query(void **state) {
   cJSON *fx;
   assert_int_equal(room_new(3, 1, &r), CHAT_OK);
   const char *bad[] = {"limit=0", "limit=51", "before=0", "before=x", "limit=", "before=1234567890123456"};
-  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-    assert_int_equal(room_run(r, ROOM_PAGE, 0, bad[i], 0, NULL), CHAT_E_QUERY_INVALID);
-  assert_true(room_run(r, ROOM_PAGE, 0, "before=10&limit=2&x=y", 0, &fx) > 0);
+  char in[256];
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    snprintf(in, sizeof in, "{\"query\":\"%s\",\"viewer\":{\"id\":1}}", bad[i]);
+    assert_int_equal(room_run(r, ROOM_PAGE, 0, in, 0, NULL), CHAT_E_QUERY_INVALID);
+  }
+  assert_true(room_run(r, ROOM_PAGE, 0, "{\"query\":\"before=10&limit=2&x=y\",\"viewer\":{\"id\":1,\"blocks\":[4,5]}}", 0, &fx) > 0);
   cJSON *q = fx_at(fx, 0, "query");
   assert_int_equal(num(q, "before"), 10);
   assert_int_equal(num(q, "limit"), 3);
+  cJSON *ex = cJSON_GetObjectItem(q, "exclude_users");
+  assert_int_equal(cJSON_GetArraySize(ex), 2);
+  assert_int_equal(cJSON_GetArrayItem(ex, 1)->valuedouble, 5);
   cJSON_Delete(fx);
   const char *rows = "{\"rows\":["
       "{\"seq\":9,\"user_id\":1,\"username\":\"a\",\"body\":\"9\",\"client_id\":\"9\",\"created_at\":1},"
@@ -496,13 +502,145 @@ static void room_names_follow_the_rules(void **state) {
   assert_int_equal(room_check_name(name, 3 * 65, key), CHAT_E_ROOM_NAME_TOO_LONG);
 }
 
+#define CAROL_BLOCKS_ALICE "{\"id\":4,\"username\":\"carol\",\"role\":\"USER\",\"blocks\":[1]}"
+
+static void a_message_is_not_sent_to_those_who_block_its_author(void **state) {
+  (void)state;
+  room *r;
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  int64_t a = join(r, ALICE, 0), b = join(r, BOB, 0), c = join(r, CAROL_BLOCKS_ALICE, 0);
+  cJSON *fx = say(r, a, "hello", "h", 0);
+  cJSON *to = cJSON_GetObjectItem(fx_at(fx, 1, "send"), "to");
+  assert_int_equal(cJSON_GetArraySize(to), 2);
+  for (int i = 0; i < 2; i++) assert_true(cJSON_GetArrayItem(to, i)->valuedouble != c);
+  cJSON_Delete(fx);
+  fx = say(r, b, "from bob", "b", 0); /* carol blocks alice only */
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(fx_at(fx, 1, "send"), "to")), 3);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void history_leaves_out_authors_the_viewer_blocks(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_true(room_run(r, ROOM_OPEN, 0, CAROL_BLOCKS_ALICE, 0, NULL) > 0);
+  assert_true(room_run(r, ROOM_FRAME, 1, "{\"type\":\"join_room\"}", 0, &fx) > 0);
+  cJSON *ex = cJSON_GetObjectItem(fx_at(fx, 0, "query"), "exclude_users");
+  assert_int_equal(cJSON_GetArraySize(ex), 1);
+  assert_int_equal(cJSON_GetArrayItem(ex, 0)->valuedouble, 1);
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_ANSWER, 0, NO_ROWS, 0, NULL) > 0);
+  room_free(r);
+}
+
+static void a_block_takes_effect_on_open_sockets_and_an_unblock_lifts_it(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  int64_t a = join(r, ALICE, 0), b = join(r, BOB, 0);
+  assert_true(room_run(r, ROOM_BLOCKS, 0, "{\"user_id\":2,\"blocks\":[1]}", 0, &fx) > 0);
+  cJSON *send = fx_at(fx, 0, "send");
+  assert_int_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(send, "to"), 0)->valuedouble, b);
+  cJSON *f = frame_of(send);
+  assert_string_equal(str(f, "type"), "blocks_changed");
+  cJSON_Delete(f);
+  cJSON_Delete(fx);
+  fx = say(r, a, "hidden from bob", "x", 0);
+  cJSON *to = cJSON_GetObjectItem(fx_at(fx, 1, "send"), "to");
+  assert_int_equal(cJSON_GetArraySize(to), 1);
+  assert_int_equal(cJSON_GetArrayItem(to, 0)->valuedouble, a);
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_BLOCKS, 0, "{\"user_id\":2,\"blocks\":[]}", 0, NULL) > 0);
+  fx = say(r, a, "seen again", "y", 0);
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(fx_at(fx, 1, "send"), "to")), 2);
+  cJSON_Delete(fx);
+  /* a user with no socket here: nothing to do */
+  assert_true(room_run(r, ROOM_BLOCKS, 0, "{\"user_id\":99,\"blocks\":[1]}", 0, &fx) > 0);
+  assert_int_equal(cJSON_GetArraySize(fx), 0);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+#define DM_OPEN "{\"kind\":\"dm\",\"members\":[1,2],\"open\":true}"
+#define DM_CLOSED "{\"kind\":\"dm\",\"members\":[1,2],\"open\":false}"
+
+static void a_conversation_admits_only_its_two_members(void **state) {
+  (void)state;
+  room *r;
+  assert_int_equal(room_new(5, 1, &r), CHAT_OK);
+  assert_true(room_run(r, ROOM_CONFIG, 0, DM_OPEN, 0, NULL) >= 0);
+  assert_int_equal(room_run(r, ROOM_OPEN, 0, ADMIN, 0, NULL), CHAT_E_NOT_MEMBER);
+  cJSON *fx;
+  assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 0, &fx) > 0);
+  cJSON *f = frame_of(fx_at(fx, 1, "send"));
+  assert_int_equal(num(cJSON_GetObjectItem(f, "conversation"), "id"), 5);
+  cJSON_Delete(f);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void a_direct_message_reaches_a_member_who_is_not_looking_by_notification(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  assert_int_equal(room_new(5, 1, &r), CHAT_OK);
+  assert_true(room_run(r, ROOM_CONFIG, 0, DM_OPEN, 0, NULL) >= 0);
+  assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 0, NULL) > 0);
+  assert_true(room_run(r, ROOM_FRAME, 1, "{\"type\":\"join_room\"}", 0, NULL) > 0);
+  assert_true(room_run(r, ROOM_ANSWER, 0, NO_ROWS, 0, &fx) > 0);
+  assert_int_equal(num(fx_at(fx, 1, "dm_read"), "user_id"), 1);
+  cJSON_Delete(fx);
+  /* a room's message type is unknown here */
+  assert_true(room_run(r, ROOM_FRAME, 1, "{\"type\":\"new_chat_message\",\"body\":\"x\",\"client_id\":\"c\"}", 0, &fx) > 0);
+  cJSON *f = frame_of(fx_at(fx, 0, "send"));
+  assert_string_equal(str(f, "code"), "unknown_type");
+  cJSON_Delete(f);
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_FRAME, 1, "{\"type\":\"new_direct_message\",\"body\":\"psst\",\"client_id\":\"d1\"}", 10, NULL) > 0);
+  assert_true(room_run(r, ROOM_ANSWER, 0, NO_ROW, 10, &fx) > 0);
+  fx_at(fx, 0, "store");
+  cJSON *sent = frame_of(fx_at(fx, 1, "send"));
+  assert_string_equal(str(sent, "type"), "new_direct_message");
+  assert_int_equal(num(sent, "conversation_id"), 5);
+  cJSON *dm = fx_at(fx, 2, "dm_message");
+  assert_int_equal(num(dm, "unread_for"), 2);
+  cJSON *note = fx_at(fx, 3, "notify");
+  assert_int_equal(num(note, "user_id"), 2);
+  /* the notification carries the very same frame bytes */
+  cJSON *range1 = cJSON_GetObjectItem(fx_at(fx, 1, "send"), "frame");
+  assert_string_equal(cJSON_GetObjectItem(note, "frame")->valuestring, range1->valuestring);
+  cJSON_Delete(sent);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void a_closed_conversation_refuses_new_messages(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  assert_int_equal(room_new(5, 1, &r), CHAT_OK);
+  assert_true(room_run(r, ROOM_CONFIG, 0, DM_CLOSED, 0, NULL) >= 0);
+  int64_t a = join(r, ALICE, 0);
+  assert_true(room_run(r, ROOM_FRAME, a, "{\"type\":\"new_direct_message\",\"body\":\"hi\",\"client_id\":\"c\"}", 0, &fx) > 0);
+  assert_int_equal(cJSON_GetArraySize(fx), 1); /* no query, nothing stored */
+  cJSON *f = frame_of(fx_at(fx, 0, "send"));
+  assert_string_equal(str(f, "code"), "dm_closed");
+  cJSON_Delete(f);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
 /* Golden scripts (tests/golden/room.json): every step's effects, or error, must
  * equal the recorded ones. With GOLDEN_RECORD=1 in the environment the outputs are
  * written into the file instead, to be reviewed by eye before committing. */
 static int event_kind(const char *name) {
   static const struct { const char *name; int kind; } kinds[] = {
       {"open", ROOM_OPEN}, {"restore", ROOM_RESTORE}, {"frame", ROOM_FRAME},
-      {"close", ROOM_CLOSE}, {"answer", ROOM_ANSWER}, {"page", ROOM_PAGE}};
+      {"close", ROOM_CLOSE}, {"answer", ROOM_ANSWER}, {"page", ROOM_PAGE},
+      {"blocks", ROOM_BLOCKS}, {"config", ROOM_CONFIG}};
   for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
     if (strcmp(kinds[i].name, name) == 0) return kinds[i].kind;
   return -1;
@@ -578,6 +716,12 @@ int main(void) {
       cmocka_unit_test(output_too_large_for_the_buffer_is_kept_for_the_next_call),
       cmocka_unit_test(out_of_memory_anywhere_in_a_send_leaves_the_room_unchanged),
       cmocka_unit_test(room_names_follow_the_rules),
+      cmocka_unit_test(a_message_is_not_sent_to_those_who_block_its_author),
+      cmocka_unit_test(history_leaves_out_authors_the_viewer_blocks),
+      cmocka_unit_test(a_block_takes_effect_on_open_sockets_and_an_unblock_lifts_it),
+      cmocka_unit_test(a_conversation_admits_only_its_two_members),
+      cmocka_unit_test(a_direct_message_reaches_a_member_who_is_not_looking_by_notification),
+      cmocka_unit_test(a_closed_conversation_refuses_new_messages),
       cmocka_unit_test(golden_scripts_give_the_recorded_effects),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
