@@ -1,6 +1,7 @@
 /**
- * ChatRoom: one Durable Object per room, holding the room's WebSockets and its
- * message log (this object's own SQLite storage). A shell around the C room
+ * ChatRoom: one Durable Object per room, and one per direct-message conversation
+ * (configured as "dm": a room with exactly two members), holding its WebSockets
+ * and its message log (this object's own SQLite storage). A shell around the C room
  * (wasm/room.h): every handler decodes the event, asks the core, and carries out
  * the effects it returns, in order. No chat rule is decided here.
  *
@@ -27,7 +28,17 @@ import { ERRORS, LIMITS } from "../worker/generated/core";
 /** What each socket carries through hibernation: its id and the core's data. */
 interface Attachment {
   conn: number;
-  data: unknown;
+  data: { user: PublicUser } & Record<string, unknown>;
+}
+
+/** What the Worker tells about the user of a new socket. */
+type UserFacts = PublicUser & { blocks: number[] };
+
+/** What this object is: a room, or a conversation between two users. */
+export interface RoomConfig {
+  kind: "room" | "dm";
+  members?: [number, number];
+  open?: boolean;
 }
 
 const MESSAGE_COLUMNS = "seq, user_id, username, body, client_id, created_at, deleted_at";
@@ -38,6 +49,8 @@ export class ChatRoom extends DurableObject<Env> {
   /** The core's room, or null until the first event after a start or a trap. */
   private room: number | null = null;
   private readonly sockets = new Map<number, WebSocket>();
+  /** D1 writes of this object, one after another so they land in order. */
+  private d1Queue: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -54,17 +67,41 @@ export class ChatRoom extends DurableObject<Env> {
       deleted_at INTEGER,               -- tombstone: set when deleted
       UNIQUE (user_id, client_id)       -- a retried send is stored once
     )`);
+    // room_id (its id in D1), object (its name, as in idFromName), config (RoomConfig)
     this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)");
+    // Whom each user with a socket here blocks, as last told: the core needs it
+    // again after a wake, and it can be longer than an attachment may be.
+    this.sql.exec("CREATE TABLE IF NOT EXISTS user_blocks (user_id INTEGER PRIMARY KEY, blocks TEXT NOT NULL)");
   }
 
-  /** The room's id in the D1 directory, recorded the first time the Worker names it. */
-  private roomId(given?: number): number {
-    if (given !== undefined) {
-      this.sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('room_id', ?)", given);
-    }
-    const row = this.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'room_id'").toArray()[0];
-    if (!row) throw new Error("room id unknown");
-    return row.value;
+  private meta<T extends string | number>(key: string): T | undefined {
+    return this.sql.exec<{ value: T }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value;
+  }
+
+  private setMeta(key: string, value: string | number): void {
+    this.sql.exec("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2", key, value);
+  }
+
+  /** The room's id in the D1 directory (or the conversation's), set by the Worker. */
+  private roomId(): number {
+    const id = this.meta<number>("room_id");
+    if (id === undefined) throw new Error("room id unknown");
+    return id;
+  }
+
+  private blocksOf(userId: number): number[] {
+    const row = this.sql.exec<{ blocks: string }>("SELECT blocks FROM user_blocks WHERE user_id = ?", userId).toArray()[0];
+    return row ? (JSON.parse(row.blocks) as number[]) : [];
+  }
+
+  private hub(userId: number) {
+    return this.env.USER_HUB.get(this.env.USER_HUB.idFromName(String(userId)));
+  }
+
+  /** Runs D1 writes in order, after the ones before, without holding the event. */
+  private d1(write: () => Promise<unknown>): void {
+    this.d1Queue = this.d1Queue.then(write).catch((err) => console.error("D1 write failed", err));
+    this.ctx.waitUntil(this.d1Queue);
   }
 
   /** The core's room, rebuilt from storage and the sockets' attachments if needed. */
@@ -72,12 +109,15 @@ export class ChatRoom extends DurableObject<Env> {
     if (this.room !== null) return this.room;
     const last = this.sql.exec<{ last: number | null }>("SELECT max(seq) AS last FROM messages").one().last;
     const room = this.core.roomNew(this.roomId(), (last ?? 0) + 1);
+    const config = this.meta<string>("config");
+    if (config) this.core.roomEvent(room, "config", 0, config);
     this.sockets.clear();
     for (const ws of this.ctx.getWebSockets()) {
       const att = ws.deserializeAttachment() as Attachment | null;
       // A socket this room closed (a flood) may still be listed while it closes.
       if (!att || ws.readyState !== WebSocket.OPEN) continue;
-      this.core.roomEvent(room, "restore", 0, att.data as object);
+      const data = { ...att.data, user: { ...att.data.user, blocks: this.blocksOf(att.data.user.id) } };
+      this.core.roomEvent(room, "restore", 0, data);
       this.sockets.set(att.conn, ws);
     }
     this.room = room;
@@ -103,8 +143,10 @@ export class ChatRoom extends DurableObject<Env> {
         return { rows: this.sql.exec<StoredMessage>(
           `SELECT ${MESSAGE_COLUMNS} FROM messages
            WHERE seq > ? AND seq < ? AND (? OR deleted_at IS NULL)
+             AND user_id NOT IN (SELECT value FROM json_each(?))
            ORDER BY seq DESC LIMIT ?`,
-          q.after ?? 0, q.before ?? Number.MAX_SAFE_INTEGER, q.include_deleted ? 1 : 0, q.limit).toArray() };
+          q.after ?? 0, q.before ?? Number.MAX_SAFE_INTEGER, q.include_deleted ? 1 : 0,
+          JSON.stringify(q.exclude_users), q.limit).toArray() };
     }
   }
 
@@ -121,7 +163,7 @@ export class ChatRoom extends DurableObject<Env> {
         switch (e.op) {
           case "attach": {
             const ws = this.sockets.get(e.conn) ?? opening!;
-            ws.serializeAttachment({ conn: e.conn, data: e.data } satisfies Attachment);
+            ws.serializeAttachment({ conn: e.conn, data: e.data as Attachment["data"] } satisfies Attachment);
             this.sockets.set(e.conn, ws);
             break;
           }
@@ -140,6 +182,7 @@ export class ChatRoom extends DurableObject<Env> {
             const ws = this.sockets.get(e.conn);
             this.sockets.delete(e.conn);
             this.core.roomEvent(room, "close", e.conn);
+            if (ws) this.leftHub(ws);
             try {
               ws?.close(e.code, e.reason);
             } catch {
@@ -158,8 +201,28 @@ export class ChatRoom extends DurableObject<Env> {
             break;
           case "activity": {
             const id = this.roomId();
-            this.ctx.waitUntil(this.env.DB.prepare("UPDATE rooms SET last_activity_at = ? WHERE id = ?")
-              .bind(e.at, id).run().catch((err) => console.error("activity update failed", err)));
+            this.d1(() => this.env.DB.prepare("UPDATE rooms SET last_activity_at = ? WHERE id = ?").bind(e.at, id).run());
+            break;
+          }
+          case "dm_message": {
+            const id = this.roomId();
+            this.d1(() => this.env.DB.prepare(`UPDATE dm_conversations SET last_seq = ?2, last_at = ?3,
+                last_user_id = ?4, last_body = ?5, unread_a = unread_a + (user_a = ?6),
+                unread_b = unread_b + (user_b = ?6) WHERE id = ?1`)
+              .bind(id, e.seq, e.at, e.user_id, e.body, e.unread_for ?? 0).run());
+            break;
+          }
+          case "dm_read": {
+            const id = this.roomId();
+            this.d1(() => this.env.DB.prepare(`UPDATE dm_conversations
+                SET unread_a = CASE WHEN user_a = ?2 THEN 0 ELSE unread_a END,
+                    unread_b = CASE WHEN user_b = ?2 THEN 0 ELSE unread_b END WHERE id = ?1`)
+              .bind(id, e.user_id).run());
+            break;
+          }
+          case "notify": {
+            const text = effects.frame(e.frame);
+            this.ctx.waitUntil(this.hub(e.user_id).deliver(text).catch((err) => console.error("notify failed", err)));
             break;
           }
           case "reply":
@@ -176,7 +239,7 @@ export class ChatRoom extends DurableObject<Env> {
   }
 
   /** Runs one event through the core; a trap or misuse drops the room for a rebuild. */
-  private run(kind: "frame" | "close" | "page", conn: number, input?: Uint8Array | string): string | undefined {
+  private run(kind: "frame" | "close" | "page" | "blocks", conn: number, input?: Uint8Array | string | object): string | undefined {
     const room = this.ensureRoom();
     try {
       return this.apply(room, this.core.roomEvent(room, kind, conn, input));
@@ -187,17 +250,48 @@ export class ChatRoom extends DurableObject<Env> {
     }
   }
 
-  /** A socket the Worker authenticated: X-Chat-User is the user, X-Chat-Room the room id. */
+  /** Records what this object is; applied now if the room is live, else on rebuild. */
+  private setConfig(roomId: number, object: string, config?: RoomConfig): void {
+    this.setMeta("room_id", roomId);
+    this.setMeta("object", object);
+    if (!config) return;
+    this.setMeta("config", JSON.stringify(config));
+    if (this.room !== null) this.core.roomEvent(this.room, "config", 0, config);
+  }
+
+  /** The Worker's view of a conversation changed (friendship, blocks). */
+  async configure(roomId: number, config: RoomConfig): Promise<void> {
+    this.setConfig(roomId, `dm:${roomId}`, config);
+  }
+
+  /** Whom a user blocks changed: their sockets here filter from now on. */
+  async updateBlocks(userId: number, blocks: number[]): Promise<void> {
+    const known = this.sql.exec("SELECT 1 FROM user_blocks WHERE user_id = ?", userId).toArray().length > 0;
+    if (!known || this.meta("room_id") === undefined) return;
+    this.sql.exec("UPDATE user_blocks SET blocks = ? WHERE user_id = ?", JSON.stringify(blocks), userId);
+    this.run("blocks", 0, { user_id: userId, blocks });
+  }
+
+  /**
+   * A socket the Worker authenticated. Headers: X-Chat-User (the user and whom
+   * they block), X-Chat-Room (the id), X-Chat-Object (this object's name) and, for
+   * a conversation, X-Chat-Config.
+   */
   override async fetch(request: Request): Promise<Response> {
-    const user = JSON.parse(request.headers.get("X-Chat-User") ?? "null") as PublicUser;
-    this.roomId(Number(request.headers.get("X-Chat-Room")));
+    const user = JSON.parse(request.headers.get("X-Chat-User") ?? "null") as UserFacts;
+    const config = request.headers.get("X-Chat-Config");
+    this.setConfig(Number(request.headers.get("X-Chat-Room")), request.headers.get("X-Chat-Object") ?? "",
+      config ? (JSON.parse(config) as RoomConfig) : undefined);
+    this.sql.exec("INSERT INTO user_blocks (user_id, blocks) VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET blocks = ?2",
+      user.id, JSON.stringify(user.blocks));
     const room = this.ensureRoom();
     let effects: Effects;
     try {
       effects = this.core.roomEvent(room, "open", 0, user);
     } catch (e) {
-      if (e instanceof CoreError && e.code === "room_full") {
-        return Response.json({ error: { code: e.code, message: ERRORS.room_full.message } }, { status: 503 });
+      if (e instanceof CoreError && (e.code === "room_full" || e.code === "not_member")) {
+        return Response.json({ error: { code: e.code, message: ERRORS[e.code].message } },
+          { status: e.code === "room_full" ? 503 : 404 });
       }
       this.dropRoom();
       throw e;
@@ -205,6 +299,9 @@ export class ChatRoom extends DurableObject<Env> {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     this.apply(room, effects, server);
+    // Register with the user's hub before answering, so a block made right after
+    // this socket opens already reaches it.
+    await this.hub(user.id).presence(this.meta<string>("object")!, 1);
     return new Response(null, {
       status: 101,
       webSocket: client,
@@ -244,6 +341,15 @@ export class ChatRoom extends DurableObject<Env> {
     if (!att || (this.room !== null && !this.sockets.has(att.conn))) return;
     this.run("close", att.conn);
     this.sockets.delete(att.conn);
+    this.leftHub(ws);
+  }
+
+  /** Tells the socket's user's hub that this object holds one socket fewer of theirs. */
+  private leftHub(ws: WebSocket): void {
+    const att = ws.deserializeAttachment() as Attachment | null;
+    const object = this.meta<string>("object");
+    if (!att || !object) return;
+    this.ctx.waitUntil(this.hub(att.data.user.id).presence(object, -1).catch((err) => console.error("presence", err)));
   }
 
   /** Tests only (CHAT_TEST_HOOKS): make this room's core trap, as a bug would. */
@@ -259,10 +365,11 @@ export class ChatRoom extends DurableObject<Env> {
   }
 
   /** GET /rooms/:id/messages: a page of history (the query string is checked by the core). */
-  async history(roomId: number, query: string): Promise<{ body: string } | { error: string }> {
-    this.roomId(roomId);
+  async history(roomId: number, object: string, query: string, viewer: { id: number; blocks: number[] }):
+      Promise<{ body: string } | { error: string }> {
+    if (this.meta("room_id") === undefined) this.setConfig(roomId, object);
     try {
-      return { body: this.run("page", 0, query)! };
+      return { body: this.run("page", 0, { query, viewer })! };
     } catch (e) {
       if (e instanceof CoreError && e.code === "query_invalid") return { error: e.code };
       throw e;

@@ -372,6 +372,30 @@ done:
   return rc;
 }
 
+/* May I start (or write in) a direct-message conversation with them? */
+static int op_dm_check(const unsigned char *aux, size_t aux_len, cJSON *out) {
+  cJSON *f = NULL;
+  const char *state, *name;
+  double my_id, their_id;
+  size_t n;
+  int rc = json_parse_object(aux, aux_len, &f), st;
+  if (rc < 0) return rc;
+  const cJSON *them = cJSON_GetObjectItemCaseSensitive(f, "them");
+  if (!them || cJSON_IsNull(them)) rc = CHAT_E_USER_NOT_FOUND;
+  else if ((rc = read_user_ref(cJSON_GetObjectItemCaseSensitive(f, "me"), &my_id, &name)) >= 0 &&
+           (rc = read_user_ref(them, &their_id, &name)) >= 0 &&
+           (rc = json_get_string(f, "state", &state, &n)) >= 0) {
+    social_facts facts = {SOCIAL_NONE, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "i_block")),
+                          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "they_block"))};
+    if ((st = social_state_parse(state)) < 0) rc = CHAT_E_FIELD_TYPE;
+    else if (my_id == their_id) rc = CHAT_E_SELF;
+    else if (facts.state = (social_state)st, !social_dm_open(&facts)) rc = CHAT_E_NOT_FRIENDS;
+    else rc = json_add_bool(out, "open", 1);
+  }
+  cJSON_Delete(f);
+  return rc;
+}
+
 int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char *aux,
              size_t aux_len, double now_ms, unsigned char *out, size_t cap, size_t *out_len) {
   static const unsigned char empty[1] = {0};
@@ -396,6 +420,7 @@ int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char
     case CHAT_OP_ROOMS_PAGE: rc = op_rooms_page(aux, aux_len, answer); break;
     case CHAT_OP_USER_TARGET: rc = op_user_target(in, in_len, answer); break;
     case CHAT_OP_SOCIAL: rc = op_social(aux, aux_len, answer); break;
+    case CHAT_OP_DM_CHECK: rc = op_dm_check(aux, aux_len, answer); break;
     default: rc = CHAT_E_UNKNOWN_OP; break;
   }
   if (rc >= 0) rc = json_write(answer, out, cap, out_len);

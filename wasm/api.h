@@ -51,6 +51,10 @@
  *                                                    ({id,username}; them null  "tell": frame text|null}
  *                                                    if unknown), "state",      (social.h)
  *                                                    "i_block","they_block"}
+ *   CHAT_OP_DM_CHECK        -                        {"them" (null if unknown), {"open": true}, or
+ *                                                    "state","i_block",          not_friends /
+ *                                                    "they_block"}               user_not_found /
+ *                                                                               cannot_target_self
  *
  * expires_at is in ms since the Unix epoch (now_ms + CHAT_SESSION_TTL_MS).
  */
@@ -73,7 +77,8 @@
   X(CHAT_OP_SIGNUP_CHECK, 11, "signup_check")  \
   X(CHAT_OP_ROOMS_PAGE, 12, "rooms_page")    \
   X(CHAT_OP_USER_TARGET, 13, "user_target")  \
-  X(CHAT_OP_SOCIAL, 14, "social")
+  X(CHAT_OP_SOCIAL, 14, "social")            \
+  X(CHAT_OP_DM_CHECK, 15, "dm_check")
 
 typedef enum {
 #define CHAT_OP_ENUM(sym, num, name) sym = (num),

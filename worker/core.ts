@@ -28,12 +28,16 @@ export type Effect =
   | { op: "tombstone"; seq: number; at: number }
   | { op: "activity"; at: number }
   | { op: "reply"; body: string }
+  | { op: "dm_message"; seq: number; at: number; user_id: number; body: string; unread_for: number | null }
+  | { op: "dm_read"; user_id: number }
+  | { op: "notify"; user_id: number; frame: [number, number] }
   | ({ op: "query" } & RoomQuery);
 
 export type RoomQuery =
   | { what: "dedup"; user_id: number; client_id: string }
   | { what: "message"; seq: number }
-  | { what: "history"; after: number | null; before: number | null; limit: number; include_deleted: boolean };
+  | { what: "history"; after: number | null; before: number | null; limit: number; include_deleted: boolean;
+      exclude_users: number[] };
 
 /** A message row as the room's storage holds it. */
 export type StoredMessage = {

@@ -1,7 +1,7 @@
 /** Bindings of the Worker (wrangler.toml). */
 export interface Env {
   DB: D1Database;
-  USER_HUB: DurableObjectNamespace;
+  USER_HUB: DurableObjectNamespace<import("../durable-objects/user-hub").UserHub>;
   CHAT_ROOM: DurableObjectNamespace<import("../durable-objects/chat-room").ChatRoom>;
   /** "1" only in tests: enables /__test/* routes (never set in wrangler.toml). */
   CHAT_TEST_HOOKS?: string;

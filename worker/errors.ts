@@ -51,6 +51,18 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   query_invalid: 400,
   room_full: 503,
   misuse: 500,
+  user_not_found: 404,
+  cannot_target_self: 400,
+  already_friends: 409,
+  already_requested: 409,
+  request_refused: 403,
+  user_blocked: 409,
+  no_relation: 404,
+  already_blocked: 409,
+  not_blocked: 404,
+  not_friends: 403,
+  dm_closed: 403,
+  not_member: 404,
 };
 
 /** A JSON error response for a code, with its status and the core's message. */

@@ -11,7 +11,9 @@ import { CoreError, CoreHost, CoreTrap } from "./core";
 import type { Env } from "./env";
 import { errorResponse } from "./errors";
 import { LIMITS } from "./generated/core";
+import { conversationConfig, listConversations, myConversation, openConversation } from "./dms";
 import { createRoom, listRooms, roomStub } from "./rooms";
+import { act, blockList, conversationStub, friendsOf } from "./social";
 
 export { ChatRoom } from "../durable-objects/chat-room";
 export { UserHub } from "../durable-objects/user-hub";
@@ -96,6 +98,11 @@ function forwardSocket(c: Context<App>, stub: DurableObjectStub, facts: Record<s
   return stub.fetch(new Request(c.req.raw.url, { headers }));
 }
 
+/** The facts a room needs about a socket's user: who, and whom they block. */
+async function userFacts(c: Context<App>, user: { id: number }) {
+  return JSON.stringify({ ...user, blocks: await blockList(c.env.DB, user.id) });
+}
+
 // The personal socket of a user (every device of theirs), held by their UserHub.
 route("/ws", {
   GET: [async (c) => {
@@ -122,16 +129,63 @@ route("/rooms/:id{[0-9]{1,15}}/ws", {
     const user = await socketUser(c);
     const roomId = Number(c.req.param("id"));
     const stub = await roomStub(c.env, roomId);
-    return forwardSocket(c, stub, { "X-Chat-User": JSON.stringify(user), "X-Chat-Room": String(roomId) });
+    return forwardSocket(c, stub, {
+      "X-Chat-User": await userFacts(c, user), "X-Chat-Room": String(roomId), "X-Chat-Object": `room:${roomId}`,
+    });
   }],
 });
 
 // Older history, a page at a time: ?before=<seq>&limit=<1..50>.
 route("/rooms/:id{[0-9]{1,15}}/messages", {
   GET: [async (c) => {
-    await auth(c);
+    const { user } = await auth(c);
     const roomId = Number(c.req.param("id"));
-    const page = await (await roomStub(c.env, roomId)).history(roomId, new URL(c.req.url).search.slice(1));
+    const page = await (await roomStub(c.env, roomId)).history(roomId, `room:${roomId}`,
+      new URL(c.req.url).search.slice(1), { id: user.id, blocks: await blockList(c.env.DB, user.id) });
+    if ("error" in page) throw new CoreError("query_invalid");
+    return c.body(page.body, 200, { "Content-Type": "application/json" });
+  }],
+});
+
+// Friends and blocks: {username} in, the new relation out.
+for (const action of ["add", "remove", "block", "unblock"] as const) {
+  route(`/users/${action}`, {
+    POST: [limitBody, async (c) => {
+      const { user } = await auth(c);
+      return c.json(await act(core, c.env, user, action, await jsonBody(c)));
+    }],
+  });
+}
+
+route("/friends", {
+  GET: [async (c) => c.json(await friendsOf(c.env.DB, (await auth(c)).user.id))],
+});
+
+// Direct-message conversations: open one with a friend, list mine, and their
+// socket and history, as for rooms.
+route("/dms", {
+  GET: [async (c) => c.json(await listConversations(c.env.DB, (await auth(c)).user.id))],
+  POST: [limitBody, async (c) => c.json(await openConversation(core, c.env, (await auth(c)).user, await jsonBody(c)))],
+});
+
+route("/dms/:id{[0-9]{1,15}}/ws", {
+  GET: [async (c) => {
+    const user = await socketUser(c);
+    const conversation = await myConversation(c.env.DB, user.id, Number(c.req.param("id")));
+    const config = await conversationConfig(core, c.env.DB, user, conversation);
+    return forwardSocket(c, conversationStub(c.env, conversation.id), {
+      "X-Chat-User": await userFacts(c, user), "X-Chat-Room": String(conversation.id),
+      "X-Chat-Object": `dm:${conversation.id}`, "X-Chat-Config": JSON.stringify(config),
+    });
+  }],
+});
+
+route("/dms/:id{[0-9]{1,15}}/messages", {
+  GET: [async (c) => {
+    const { user } = await auth(c);
+    const conversation = await myConversation(c.env.DB, user.id, Number(c.req.param("id")));
+    const page = await conversationStub(c.env, conversation.id).history(conversation.id, `dm:${conversation.id}`,
+      new URL(c.req.url).search.slice(1), { id: user.id, blocks: await blockList(c.env.DB, user.id) });
     if ("error" in page) throw new CoreError("query_invalid");
     return c.body(page.body, 200, { "Content-Type": "application/json" });
   }],

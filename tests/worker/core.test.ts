@@ -57,7 +57,7 @@ describe("chat core in Wasm", () => {
         const where = `${script.name}, step ${steps++}`;
         try {
           const fx = host.roomEvent(room, step.event, step.conn ?? 0, step.in, step.now);
-          const shown = fx.list.map((e) => (e.op === "send" ? { ...e, frame: fx.frame(e.frame) } : e));
+          const shown = fx.list.map((e) => (e.op === "send" || e.op === "notify" ? { ...e, frame: fx.frame(e.frame) } : e));
           expect(step.error, where).toBeUndefined();
           expect(shown, where).toEqual(step.effects);
         } catch (e) {

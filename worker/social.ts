@@ -1,0 +1,127 @@
+/**
+ * Friends and blocks: D1 holds the relations, the core decides every change
+ * (wasm/social.h), and the people concerned hear of it through their UserHub.
+ */
+import type { CoreHost } from "./core";
+import type { Env, PublicUser } from "./env";
+
+export type RelationState = "none" | "outgoing" | "incoming" | "friends";
+
+export interface Relation {
+  state: RelationState;
+  i_block: boolean;
+  they_block: boolean;
+}
+
+interface Decision extends Relation {
+  dm_open: boolean;
+  tell: string | null;
+}
+
+type Action = "add" | "remove" | "block" | "unblock";
+
+/** The user a request names ({"username"}), or null when there is none. */
+export async function findTarget(core: CoreHost, db: D1Database, body: Uint8Array) {
+  const { username_key } = core.call<{ username_key: string }>("user_target", body);
+  return db.prepare("SELECT id, username, role FROM users WHERE username_key = ?")
+    .bind(username_key).first<PublicUser>();
+}
+
+/** The relation between me and them as stored, from my side. */
+export async function relation(db: D1Database, me: number, them: number): Promise<Relation> {
+  const r = await db.prepare(`SELECT
+      EXISTS (SELECT 1 FROM friendships WHERE user_id = ?1 AND friend_id = ?2) AS friends,
+      EXISTS (SELECT 1 FROM friend_requests WHERE from_id = ?1 AND to_id = ?2) AS outgoing,
+      EXISTS (SELECT 1 FROM friend_requests WHERE from_id = ?2 AND to_id = ?1) AS incoming,
+      EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ?1 AND blocked_id = ?2) AS i_block,
+      EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ?2 AND blocked_id = ?1) AS they_block`)
+    .bind(me, them).first<Record<string, number>>();
+  const state: RelationState = r!.friends ? "friends" : r!.outgoing ? "outgoing" : r!.incoming ? "incoming" : "none";
+  return { state, i_block: !!r!.i_block, they_block: !!r!.they_block };
+}
+
+/** Stores a relation as the core decided it, in one transaction. */
+function storeRelation(db: D1Database, me: number, them: number, next: Relation, now: number) {
+  const statements = [
+    db.prepare(`DELETE FROM friend_requests WHERE (from_id = ?1 AND to_id = ?2) OR (from_id = ?2 AND to_id = ?1)`).bind(me, them),
+    db.prepare(`DELETE FROM friendships WHERE (user_id = ?1 AND friend_id = ?2) OR (user_id = ?2 AND friend_id = ?1)`).bind(me, them),
+    db.prepare("DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?").bind(me, them),
+  ];
+  const insert: Record<RelationState, D1PreparedStatement[]> = {
+    none: [],
+    incoming: [db.prepare("INSERT INTO friend_requests (from_id, to_id, created_at) VALUES (?, ?, ?)").bind(them, me, now)],
+    outgoing: [db.prepare("INSERT INTO friend_requests (from_id, to_id, created_at) VALUES (?, ?, ?)").bind(me, them, now)],
+    friends: [db.prepare("INSERT INTO friendships (user_id, friend_id, since) VALUES (?1, ?2, ?3), (?2, ?1, ?3)").bind(me, them, now)],
+  };
+  statements.push(...insert[next.state]);
+  if (next.i_block) {
+    statements.push(db.prepare("INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)").bind(me, them, now));
+  }
+  return db.batch(statements);
+}
+
+/** Everyone `userId` blocks. */
+export async function blockList(db: D1Database, userId: number): Promise<number[]> {
+  const rows = await db.prepare("SELECT blocked_id FROM blocks WHERE blocker_id = ? ORDER BY blocked_id")
+    .bind(userId).all<{ blocked_id: number }>();
+  return rows.results.map((r) => r.blocked_id);
+}
+
+export function hub(env: Env, userId: number) {
+  return env.USER_HUB.get(env.USER_HUB.idFromName(String(userId)));
+}
+
+/** The conversation between two users, if they have one. */
+export async function conversationBetween(db: D1Database, a: number, b: number) {
+  return db.prepare("SELECT id, user_a, user_b FROM dm_conversations WHERE user_a = ? AND user_b = ?")
+    .bind(Math.min(a, b), Math.max(a, b)).first<{ id: number; user_a: number; user_b: number }>();
+}
+
+export function conversationStub(env: Env, id: number) {
+  return env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(`dm:${id}`));
+}
+
+/**
+ * POST /users/add, /users/remove, /users/block, /users/unblock {username}.
+ * Returns the new relation from my side and the other user.
+ */
+export async function act(core: CoreHost, env: Env, me: PublicUser, action: Action, body: Uint8Array) {
+  const them = await findTarget(core, env.DB, body);
+  const facts: Relation = them ? await relation(env.DB, me.id, them.id) : { state: "none", i_block: false, they_block: false };
+  const d = core.call<Decision>("social", undefined, {
+    action, me: { id: me.id, username: me.username },
+    them: them ? { id: them.id, username: them.username } : null, ...facts,
+  });
+  const other = them!; // the core answered user_not_found when there was none
+  await storeRelation(env.DB, me.id, other.id, d, Date.now());
+
+  const after: Promise<unknown>[] = [];
+  if (d.tell) after.push(hub(env, other.id).deliver(d.tell));
+  if (d.i_block !== facts.i_block) {
+    // Rooms where I have sockets open filter at once (within this request).
+    after.push(hub(env, me.id).blocksChanged(me.id, await blockList(env.DB, me.id)));
+  }
+  const conversation = await conversationBetween(env.DB, me.id, other.id);
+  if (conversation) {
+    after.push(conversationStub(env, conversation.id).configure(conversation.id, {
+      kind: "dm", members: [conversation.user_a, conversation.user_b], open: d.dm_open,
+    }));
+  }
+  await Promise.all(after);
+  return { state: d.state, blocked: d.i_block, user: { id: other.id, username: other.username } };
+}
+
+/** GET /friends: friends, requests both ways, and whom I block. */
+export async function friendsOf(db: D1Database, me: number) {
+  const [friends, incoming, outgoing, blocked] = await db.batch<{ id: number; username: string }>([
+    db.prepare(`SELECT u.id, u.username FROM friendships f JOIN users u ON u.id = f.friend_id
+                WHERE f.user_id = ? ORDER BY u.username_key`).bind(me),
+    db.prepare(`SELECT u.id, u.username FROM friend_requests r JOIN users u ON u.id = r.from_id
+                WHERE r.to_id = ? ORDER BY r.created_at`).bind(me),
+    db.prepare(`SELECT u.id, u.username FROM friend_requests r JOIN users u ON u.id = r.to_id
+                WHERE r.from_id = ? ORDER BY r.created_at`).bind(me),
+    db.prepare(`SELECT u.id, u.username FROM blocks b JOIN users u ON u.id = b.blocked_id
+                WHERE b.blocker_id = ? ORDER BY u.username_key`).bind(me),
+  ]);
+  return { friends: friends!.results, incoming: incoming!.results, outgoing: outgoing!.results, blocked: blocked!.results };
+}
