@@ -10,6 +10,7 @@
 #include "chat_limits.h"
 #include "json_in.h"
 #include "json_out.h"
+#include "query.h"
 #include "room.h"
 #include "social.h"
 
@@ -191,48 +192,31 @@ static int op_room_create(const unsigned char *in, size_t len, cJSON *out) {
   return rc;
 }
 
-/* Digits only, 1..15 of them (< 2^53). */
-static int parse_uint(const char *s, size_t n, double *v) {
-  if (n < 1 || n > 15) return CHAT_E_QUERY_INVALID;
-  *v = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9') return CHAT_E_QUERY_INVALID;
-    *v = *v * 10 + (s[i] - '0');
-  }
-  return CHAT_OK;
-}
-
 /* "limit=K&cursor=A.I": K rooms (1..CHAT_ROOMS_PAGE_MAX, default CHAT_ROOMS_PAGE),
  * after the room with last activity A and id I (the previous page's last room).
  * Other keys are ignored. */
 static int op_rooms_query(const unsigned char *in, size_t len, cJSON *out) {
-  const char *q = (const char *)in;
-  double limit = CHAT_ROOMS_PAGE, activity = 0, id = 0;
+  query_iter it = {(const char *)in, len, 0};
+  const char *key, *val, *dot;
+  size_t klen, vlen;
+  int64_t limit = CHAT_ROOMS_PAGE, activity = 0, id = 0;
   int has_cursor = 0, rc;
-  for (size_t i = 0; i < len;) {
-    size_t j = i, eq = 0;
-    while (j < len && q[j] != '&') {
-      if (q[j] == '=' && !eq) eq = j;
-      j++;
-    }
-    if (eq == i + 5 && memcmp(q + i, "limit", 5) == 0) {
-      if ((rc = parse_uint(q + eq + 1, j - eq - 1, &limit)) < 0 || limit < 1 ||
-          limit > CHAT_ROOMS_PAGE_MAX)
+  while (query_next(&it, &key, &klen, &val, &vlen)) {
+    if (query_is(key, klen, "limit")) {
+      if (query_uint(val, vlen, &limit) < 0 || limit < 1 || limit > CHAT_ROOMS_PAGE_MAX)
         return CHAT_E_QUERY_INVALID;
-    } else if (eq == i + 6 && memcmp(q + i, "cursor", 6) == 0) {
-      const char *v = q + eq + 1, *dot = memchr(v, '.', j - eq - 1);
-      if (!dot || parse_uint(v, (size_t)(dot - v), &activity) < 0 ||
-          parse_uint(dot + 1, (size_t)(q + j - dot - 1), &id) < 0)
+    } else if (query_is(key, klen, "cursor")) {
+      if (!(dot = memchr(val, '.', vlen)) || query_uint(val, (size_t)(dot - val), &activity) < 0 ||
+          query_uint(dot + 1, (size_t)(val + vlen - dot - 1), &id) < 0)
         return CHAT_E_QUERY_INVALID;
       has_cursor = 1;
     }
-    i = j + 1;
   }
-  if ((rc = json_add_num(out, "limit", limit)) < 0) return rc;
+  if ((rc = json_add_num(out, "limit", (double)limit)) < 0) return rc;
   if (!has_cursor) return json_add_null(out, "cursor");
   cJSON *c = cJSON_AddObjectToObject(out, "cursor");
-  if (!c || (rc = json_add_num(c, "activity", activity)) < 0) return CHAT_E_NOMEM;
-  return json_add_num(c, "id", id);
+  if (!c || (rc = json_add_num(c, "activity", (double)activity)) < 0) return CHAT_E_NOMEM;
+  return json_add_num(c, "id", (double)id);
 }
 
 /* Shapes a page of the room directory; the row after `limit` only says there is a

@@ -1,5 +1,6 @@
 #include "json_in.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "chat_alloc.h"
@@ -73,6 +74,15 @@ int json_get_string(const cJSON *obj, const char *key, const char **s, size_t *n
   if (!cJSON_IsString(item) || !item->valuestring) return CHAT_E_FIELD_TYPE;
   *s = item->valuestring;
   *n = strlen(item->valuestring);
+  return CHAT_OK;
+}
+
+int json_get_uint53(const cJSON *item, int64_t *v) {
+  if (!item) return CHAT_E_FIELD_MISSING;
+  if (!cJSON_IsNumber(item)) return CHAT_E_FIELD_TYPE;
+  double d = item->valuedouble;
+  if (!isfinite(d) || d < 0 || d > 9007199254740991.0 || floor(d) != d) return CHAT_E_FIELD_TYPE;
+  *v = (int64_t)d;
   return CHAT_OK;
 }
 

@@ -14,6 +14,7 @@
 #define JSON_IN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cJSON.h"
 
@@ -28,6 +29,11 @@ int json_parse_object(const unsigned char *in, size_t len, cJSON **out);
  * keys wins). On success *s points into the tree (valid until it is deleted) and
  * *n is its length in bytes. Errors: CHAT_E_FIELD_MISSING, CHAT_E_FIELD_TYPE. */
 int json_get_string(const cJSON *obj, const char *key, const char **s, size_t *n);
+
+/* Reads an integer in 0..2^53-1 (exact in JSON numbers and JavaScript) from a
+ * JSON number. Errors: CHAT_E_FIELD_MISSING (item NULL), CHAT_E_FIELD_TYPE (not a
+ * number, not an integer, out of range). */
+int json_get_uint53(const cJSON *item, int64_t *v);
 
 /* Serialise `item` compactly into out (capacity cap). Returns the length written
  * (no NUL is counted or required), CHAT_E_NOMEM, or CHAT_E_BUFFER_TOO_SMALL with

@@ -9,6 +9,8 @@
 #include "effects.h"
 #include "json_in.h"
 #include "json_out.h"
+#include "message.h"
+#include "query.h"
 #include "ratelimit.h"
 #include "utf8.h"
 
@@ -87,8 +89,6 @@ typedef struct {
   int64_t dm_members[2];
 } change;
 
-#define MAX_SAFE_INTEGER 9007199254740991.0 /* 2^53 - 1: exact in JSON and JS */
-
 /* ---- small helpers ------------------------------------------------------------- */
 
 static member *find_member(room *r, int64_t conn) {
@@ -131,15 +131,6 @@ static int reserve(void **items, size_t n, size_t *cap, size_t size) {
   return CHAT_OK;
 }
 
-/* Reads an integer in 0..2^53-1 from a JSON number. */
-static int get_int(const cJSON *item, int64_t *v) {
-  if (!cJSON_IsNumber(item)) return CHAT_E_FIELD_TYPE;
-  double d = item->valuedouble;
-  if (!isfinite(d) || d < 0 || d > MAX_SAFE_INTEGER || floor(d) != d) return CHAT_E_SEQ_INVALID;
-  *v = (int64_t)d;
-  return CHAT_OK;
-}
-
 /* Every joined connection whose user does not block `author` (0: no author, all):
  * the recipients of a fan-out, filtered per recipient. */
 static cJSON *joined_conns(const room *r, int64_t author) {
@@ -176,7 +167,7 @@ static int read_blocks(const cJSON *facts, int64_t **out, size_t *n, int *presen
   if (!count) return CHAT_OK;
   if (!(*out = chat_malloc(count * sizeof **out))) return CHAT_E_NOMEM;
   cJSON_ArrayForEach(it, list) {
-    if (get_int(it, &(*out)[*n]) < 0) {
+    if (json_get_uint53(it, &(*out)[*n]) < 0) {
       chat_free(*out);
       *out = NULL;
       *n = 0;
@@ -225,74 +216,21 @@ static int attach(effects *e, const member *m) {
 
 /* ---- messages ------------------------------------------------------------------ */
 
-/* A stored message row, as the shell passes it back (strings point into the tree). */
-typedef struct {
-  int64_t seq, user_id;
-  const char *username, *body, *client_id;
-  double created_at;
-  int deleted;
-} row;
-
-static int read_row(const cJSON *o, row *w) {
-  const cJSON *it;
-  size_t n;
-  int rc;
-  if (!cJSON_IsObject(o)) return CHAT_E_NOT_OBJECT;
-  if ((rc = get_int(cJSON_GetObjectItemCaseSensitive(o, "seq"), &w->seq)) < 0 ||
-      (rc = get_int(cJSON_GetObjectItemCaseSensitive(o, "user_id"), &w->user_id)) < 0 ||
-      (rc = json_get_string(o, "username", &w->username, &n)) < 0 ||
-      (rc = json_get_string(o, "body", &w->body, &n)) < 0 ||
-      (rc = json_get_string(o, "client_id", &w->client_id, &n)) < 0)
-    return rc;
-  it = cJSON_GetObjectItemCaseSensitive(o, "created_at");
-  if (!cJSON_IsNumber(it)) return CHAT_E_FIELD_TYPE;
-  w->created_at = it->valuedouble;
-  it = cJSON_GetObjectItemCaseSensitive(o, "deleted_at");
-  w->deleted = it && !cJSON_IsNull(it);
-  return CHAT_OK;
-}
-
-/* {"seq","user":{"id","username"},"body","client_id","created_at"} into o. */
-static int message_fields(cJSON *o, const row *w) {
-  int rc;
-  if ((rc = json_add_num(o, "seq", (double)w->seq)) < 0 ||
-      (rc = json_add_item(o, "user", user_json(w->user_id, w->username, NULL))) < 0 ||
-      (rc = json_add_str(o, "body", w->body)) < 0 || (rc = json_add_str(o, "client_id", w->client_id)) < 0)
-    return rc;
-  return json_add_num(o, "created_at", w->created_at);
-}
-
-static cJSON *message_frame(const room *r, const row *w) {
+/* A message as a frame to sockets: "new_chat_message" (or "new_direct_message"). */
+static cJSON *message_frame(const room *r, const message_row *w) {
   cJSON *f = cJSON_CreateObject();
   if (!f || json_add_str(f, "type", message_type(r)) < 0 || json_add_num(f, id_key(r), (double)r->id) < 0 ||
-      message_fields(f, w) < 0) {
+      message_add_fields(f, w) < 0) {
     cJSON_Delete(f);
     return NULL;
   }
   return f;
 }
 
-/* {"room_id" (or "conversation_id"), "messages": [...oldest first], "has_more"}
- * from rows newest first, of which at most `page` are used; has_more says whether
- * there were more. */
+/* A page of history: the room's id, then message_add_page. */
 static int fill_page(const room *r, cJSON *o, const cJSON *rows, int page) {
-  int n = cJSON_GetArraySize(rows), rc = json_add_num(o, id_key(r), (double)r->id);
-  cJSON *list = cJSON_CreateArray();
-  if (!list) rc = CHAT_E_NOMEM;
-  for (int i = (n < page ? n : page) - 1; rc >= 0 && i >= 0; i--) {
-    row w;
-    if ((rc = read_row(cJSON_GetArrayItem(rows, i), &w)) < 0 || w.deleted) continue;
-    cJSON *m = cJSON_CreateObject();
-    if (!m) rc = CHAT_E_NOMEM;
-    else if ((rc = message_fields(m, &w)) < 0) cJSON_Delete(m);
-    else rc = json_push(list, m);
-  }
-  if (rc < 0) {
-    cJSON_Delete(list);
-    return rc;
-  }
-  if ((rc = json_add_item(o, "messages", list)) < 0) return rc;
-  return json_add_bool(o, "has_more", n > page);
+  int rc = json_add_num(o, id_key(r), (double)r->id);
+  return rc < 0 ? rc : message_add_page(o, rows, page);
 }
 
 /* Adds {"op":"query", ...q} and the question to wait for. Takes q. */
@@ -309,26 +247,6 @@ static int ask(effects *e, change *c, cJSON *q, const pending *p) {
 }
 
 /* ---- frames from clients ---------------------------------------------------- */
-
-static int valid_client_id(const char *s, size_t n) {
-  if (n < 1 || n > CHAT_CLIENT_ID_MAX) return 0;
-  for (size_t i = 0; i < n; i++) {
-    char ch = s[i];
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-          ch == '_' || ch == '-'))
-      return 0;
-  }
-  return 1;
-}
-
-static int check_body(const char *s, size_t n) {
-  int visible = 0;
-  for (size_t i = 0; i < n && !visible; i++)
-    visible = !(s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r');
-  if (!visible) return CHAT_E_BODY_EMPTY;
-  if (utf8_count((const unsigned char *)s, n) > CHAT_MESSAGE_MAX) return CHAT_E_BODY_TOO_LONG;
-  return CHAT_OK;
-}
 
 static cJSON *query(const char *what) {
   cJSON *q = cJSON_CreateObject();
@@ -347,8 +265,8 @@ static int on_send(effects *e, change *c, const member *m, const cJSON *f, pendi
   if ((rc = json_get_string(f, "body", &body, &blen)) < 0 ||
       (rc = json_get_string(f, "client_id", &cid, &clen)) < 0)
     return rc;
-  if (!valid_client_id(cid, clen)) return CHAT_E_CLIENT_ID_INVALID;
-  if ((rc = check_body(body, blen)) < 0) return rc;
+  if (!message_valid_client_id(cid, clen)) return CHAT_E_CLIENT_ID_INVALID;
+  if ((rc = message_check_body(body, blen)) < 0) return rc;
   cJSON *q = query("dedup");
   if (!q || json_add_num(q, "user_id", (double)m->user_id) < 0 || json_add_str(q, "client_id", cid) < 0 ||
       !(p->body = chat_malloc(blen + 1))) {
@@ -367,7 +285,7 @@ static int on_send(effects *e, change *c, const member *m, const cJSON *f, pendi
 
 static int on_delete(effects *e, change *c, const cJSON *f, pending *p) {
   const cJSON *s = cJSON_GetObjectItemCaseSensitive(f, "seq");
-  int rc = s ? get_int(s, &p->seq) : CHAT_E_FIELD_MISSING;
+  int rc = s ? json_get_uint53(s, &p->seq) : CHAT_E_FIELD_MISSING;
   if (rc < 0) return rc == CHAT_E_FIELD_MISSING ? rc : CHAT_E_SEQ_INVALID;
   cJSON *q = query("message");
   if (!q || json_add_num(q, "seq", (double)p->seq) < 0) {
@@ -399,7 +317,7 @@ static cJSON *history_query(const int64_t *after, const int64_t *before, int lim
 static int on_join(const room *r, effects *e, change *c, const member *m, const cJSON *f, pending *p) {
   const cJSON *s = cJSON_GetObjectItemCaseSensitive(f, "since");
   if (s && !cJSON_IsNull(s)) {
-    if (get_int(s, &p->since) < 0) return CHAT_E_SEQ_INVALID;
+    if (json_get_uint53(s, &p->since) < 0) return CHAT_E_SEQ_INVALID;
     p->has_since = 1;
   }
   p->kind = P_JOIN;
@@ -479,7 +397,7 @@ static int on_frame(room *r, effects *e, change *c, int64_t conn, const unsigned
 /* After a direct message is stored: the conversation list's last message and the
  * other person's unread count, and their personal sockets if they are not looking
  * at this conversation. */
-static int dm_delivered(const room *r, effects *e, const row *w) {
+static int dm_delivered(const room *r, effects *e, const message_row *w) {
   int64_t other = r->dm_members[0] == w->user_id ? r->dm_members[1] : r->dm_members[0];
   int looking = user_joined(r, other);
   cJSON *o = effects_add(e, "dm_message");
@@ -493,12 +411,12 @@ static int dm_delivered(const room *r, effects *e, const row *w) {
 static int answer_dedup(room *r, effects *e, change *c, const pending *p, const cJSON *a, double now) {
   const cJSON *found = cJSON_GetObjectItemCaseSensitive(a, "row");
   const member *m = find_member(r, p->conn);
-  row w;
+  message_row w;
   int rc;
   if (!m) return CHAT_E_MISUSE;
   if (found && !cJSON_IsNull(found)) {
     /* A retry: acknowledge with the stored original, to the sender only. */
-    if ((rc = read_row(found, &w)) < 0) return rc;
+    if ((rc = message_read(found, &w)) < 0) return rc;
     cJSON *f = message_frame(r, &w);
     if (!f || json_add_bool(f, "duplicate", 1) < 0) {
       cJSON_Delete(f);
@@ -506,7 +424,7 @@ static int answer_dedup(room *r, effects *e, change *c, const pending *p, const 
     }
     return effects_send_one(e, p->conn, f);
   }
-  w = (row){r->next_seq, m->user_id, m->username, p->body, p->client_id, now, 0};
+  w = (message_row){r->next_seq, m->user_id, m->username, p->body, p->client_id, now, 0};
   cJSON *msg = cJSON_CreateObject(), *store;
   if (!msg || json_add_num(msg, "seq", (double)w.seq) < 0 || json_add_num(msg, "user_id", (double)w.user_id) < 0 ||
       json_add_str(msg, "username", w.username) < 0 || json_add_str(msg, "body", w.body) < 0 ||
@@ -534,11 +452,11 @@ static int answer_delete(room *r, effects *e, const pending *p, const cJSON *a, 
   const cJSON *found = cJSON_GetObjectItemCaseSensitive(a, "row");
   const member *m = find_member(r, p->conn);
   const char *ref = p->has_ref ? p->ref : NULL;
-  row w;
+  message_row w;
   int rc;
   if (!m) return CHAT_E_MISUSE;
   if (!found || cJSON_IsNull(found)) return effects_error(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
-  if ((rc = read_row(found, &w)) < 0) return rc;
+  if ((rc = message_read(found, &w)) < 0) return rc;
   if (w.deleted) return effects_error(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
   /* The author may delete a message; an ADMIN may delete any. */
   if (w.user_id != m->user_id && strcmp(m->role, "ADMIN") != 0)
@@ -599,17 +517,6 @@ static int answer_page(room *r, effects *e, const pending *p, const cJSON *a) {
 
 /* ---- HTTP history page ------------------------------------------------------- */
 
-/* Reads the digits of a query value (1 to 15 of them). */
-static int query_int(const char *s, size_t n, int64_t *v) {
-  if (n < 1 || n > 15) return CHAT_E_QUERY_INVALID;
-  *v = 0;
-  for (size_t k = 0; k < n; k++) {
-    if (s[k] < '0' || s[k] > '9') return CHAT_E_QUERY_INVALID;
-    *v = *v * 10 + (s[k] - '0');
-  }
-  return CHAT_OK;
-}
-
 /* A page of history for GET /rooms/:id/messages. The input is
  * {"query": "before=N&limit=K", "viewer": {"id", "blocks": [...]}}: both query
  * keys are optional (others are ignored); the page is at most K (1..
@@ -624,20 +531,16 @@ static int on_page(effects *e, change *c, const unsigned char *in, size_t in_len
   if ((rc = json_parse_object(in, in_len, &facts)) < 0 || (rc = json_get_string(facts, "query", &q, &len)) < 0 ||
       (rc = read_blocks(cJSON_GetObjectItemCaseSensitive(facts, "viewer"), &excluded, &n_excluded, &present)) < 0)
     goto done;
-  for (size_t i = 0; i < len;) {
-    size_t j = i, eq = 0;
-    while (j < len && q[j] != '&') {
-      if (q[j] == '=' && !eq) eq = j;
-      j++;
-    }
-    if (eq == i + 6 && memcmp(q + i, "before", 6) == 0) {
-      if (query_int(q + eq + 1, j - eq - 1, &before) < 0 || before < 1) rc = CHAT_E_QUERY_INVALID;
+  query_iter it = {q, len, 0};
+  const char *key, *val;
+  size_t klen, vlen;
+  while (rc >= 0 && query_next(&it, &key, &klen, &val, &vlen)) {
+    if (query_is(key, klen, "before")) {
+      if (query_uint(val, vlen, &before) < 0 || before < 1) rc = CHAT_E_QUERY_INVALID;
       has_before = 1;
-    } else if (eq == i + 5 && memcmp(q + i, "limit", 5) == 0) {
-      if (query_int(q + eq + 1, j - eq - 1, &limit) < 0 || limit < 1 || limit > CHAT_HISTORY_PAGE)
-        rc = CHAT_E_QUERY_INVALID;
+    } else if (query_is(key, klen, "limit")) {
+      if (query_uint(val, vlen, &limit) < 0 || limit < 1 || limit > CHAT_HISTORY_PAGE) rc = CHAT_E_QUERY_INVALID;
     }
-    i = j + 1;
   }
   if (rc < 0) goto done;
   if (!(exclude = cJSON_CreateArray())) rc = CHAT_E_NOMEM;
@@ -665,7 +568,7 @@ static int read_member(const cJSON *u, member *m) {
   size_t nlen, rlen;
   int rc;
   if (!cJSON_IsObject(u)) return CHAT_E_FIELD_TYPE;
-  if ((rc = get_int(cJSON_GetObjectItemCaseSensitive(u, "id"), &m->user_id)) < 0 ||
+  if ((rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(u, "id"), &m->user_id)) < 0 ||
       (rc = json_get_string(u, "username", &name, &nlen)) < 0 ||
       (rc = json_get_string(u, "role", &role, &rlen)) < 0)
     return rc;
@@ -734,7 +637,7 @@ static int on_open(room *r, effects *e, change *c, const unsigned char *in, size
 static int on_restore(room *r, change *c, const unsigned char *in, size_t len) {
   cJSON *a = NULL;
   int rc = json_parse_object(in, len, &a);
-  if (rc >= 0) rc = get_int(cJSON_GetObjectItemCaseSensitive(a, "conn"), &c->m.conn);
+  if (rc >= 0) rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(a, "conn"), &c->m.conn);
   if (rc >= 0) rc = read_user(r, cJSON_GetObjectItemCaseSensitive(a, "user"), c);
   if (rc >= 0) rc = find_member(r, c->m.conn) ? CHAT_E_MISUSE : reserve_member(r);
   c->m.joined = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "joined"));
@@ -748,7 +651,7 @@ static int on_restore(room *r, change *c, const unsigned char *in, size_t len) {
 static int on_blocks(room *r, effects *e, change *c, const unsigned char *in, size_t len) {
   cJSON *facts = NULL, *f = NULL, *to = NULL;
   int present, rc = json_parse_object(in, len, &facts);
-  if (rc >= 0) rc = get_int(cJSON_GetObjectItemCaseSensitive(facts, "user_id"), &c->blocks_user);
+  if (rc >= 0) rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, "user_id"), &c->blocks_user);
   if (rc >= 0) rc = read_blocks(facts, &c->blocks, &c->n_blocks, &present);
   if (rc >= 0 && !present) rc = CHAT_E_FIELD_MISSING;
   if (rc >= 0 && find_user(r, c->blocks_user)) {
@@ -778,8 +681,8 @@ static int on_config(change *c, const unsigned char *in, size_t len) {
     c->dm = strcmp(kind, "dm") == 0;
     c->dm_open = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(facts, "open"));
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(facts, "members");
-    if (c->dm && (cJSON_GetArraySize(m) != 2 || get_int(cJSON_GetArrayItem(m, 0), &c->dm_members[0]) < 0 ||
-                  get_int(cJSON_GetArrayItem(m, 1), &c->dm_members[1]) < 0))
+    if (c->dm && (cJSON_GetArraySize(m) != 2 || json_get_uint53(cJSON_GetArrayItem(m, 0), &c->dm_members[0]) < 0 ||
+                  json_get_uint53(cJSON_GetArrayItem(m, 1), &c->dm_members[1]) < 0))
       rc = CHAT_E_FIELD_TYPE;
     else if (!c->dm && strcmp(kind, "room") != 0)
       rc = CHAT_E_FIELD_TYPE;
