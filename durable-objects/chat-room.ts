@@ -21,14 +21,17 @@
  *   resume with join_room {since}.
  */
 import { DurableObject } from "cloudflare:workers";
-import { CoreError, CoreHost, type Effects, type RoomQuery, type StoredMessage } from "../worker/core";
+import { CoreError, CoreHost, CoreTrap, type Effects, type RoomQuery, type StoredMessage } from "../worker/core";
 import type { Env, PublicUser } from "../worker/env";
+import { errorResponse } from "../worker/errors";
 import { ERRORS, LIMITS } from "../worker/generated/core";
 
 /** What each socket carries through hibernation: its id and the core's data. */
 interface Attachment {
   conn: number;
   data: { user: PublicUser } & Record<string, unknown>;
+  /** Set when the room closed the socket itself (and told the core and the hub). */
+  closed?: true;
 }
 
 /** What the Worker tells about the user of a new socket. */
@@ -109,24 +112,40 @@ export class ChatRoom extends DurableObject<Env> {
     if (this.room !== null) return this.room;
     const last = this.sql.exec<{ last: number | null }>("SELECT max(seq) AS last FROM messages").one().last;
     const room = this.core.roomNew(this.roomId(), (last ?? 0) + 1);
-    const config = this.meta<string>("config");
-    if (config) this.core.roomEvent(room, "config", 0, config);
     this.sockets.clear();
-    for (const ws of this.ctx.getWebSockets()) {
-      const att = ws.deserializeAttachment() as Attachment | null;
-      // A socket this room closed (a flood) may still be listed while it closes.
-      if (!att || ws.readyState !== WebSocket.OPEN) continue;
-      const data = { ...att.data, user: { ...att.data.user, blocks: this.blocksOf(att.data.user.id) } };
-      this.core.roomEvent(room, "restore", 0, data);
-      this.sockets.set(att.conn, ws);
+    try {
+      const config = this.meta<string>("config");
+      if (config) this.core.roomEvent(room, "config", 0, config);
+      for (const ws of this.ctx.getWebSockets()) {
+        const att = ws.deserializeAttachment() as Attachment | null;
+        // A socket this room closed (a flood) may still be listed while it closes;
+        // its id may be given to a new socket, so it must not come back.
+        if (!att || ws.readyState !== WebSocket.OPEN) continue;
+        const data = { ...att.data, user: { ...att.data.user, blocks: this.blocksOf(att.data.user.id) } };
+        this.core.roomEvent(room, "restore", 0, data);
+        this.sockets.set(att.conn, ws);
+      }
+    } catch (e) {
+      this.room = room;
+      this.dropRoom(e);
+      throw e;
     }
     this.room = room;
     return room;
   }
 
-  /** Forgets the core's room after a trap or a misuse; the next event rebuilds it. */
-  private dropRoom(): void {
+  /** Forgets the core's room after a trap or a misuse (freeing it unless the trap
+   * took the whole instance); the next event rebuilds it. */
+  private dropRoom(cause: unknown): void {
+    if (this.room !== null && !(cause instanceof CoreTrap)) {
+      try {
+        this.core.roomFree(this.room);
+      } catch {
+        // the instance is gone after all
+      }
+    }
     this.room = null;
+    this.sockets.clear();
   }
 
   /** Answers a query of the core from storage. */
@@ -182,7 +201,10 @@ export class ChatRoom extends DurableObject<Env> {
             const ws = this.sockets.get(e.conn);
             this.sockets.delete(e.conn);
             this.core.roomEvent(room, "close", e.conn);
-            if (ws) this.leftHub(ws);
+            if (ws) {
+              this.leftHub(ws);
+              ws.serializeAttachment({ ...(ws.deserializeAttachment() as Attachment), closed: true });
+            }
             try {
               ws?.close(e.code, e.reason);
             } catch {
@@ -245,7 +267,7 @@ export class ChatRoom extends DurableObject<Env> {
       return this.apply(room, this.core.roomEvent(room, kind, conn, input));
     } catch (e) {
       // Only a page query can be refused without anything being wrong with the room.
-      if (!(e instanceof CoreError && e.code === "query_invalid")) this.dropRoom();
+      if (!(e instanceof CoreError && e.code === "query_invalid")) this.dropRoom(e);
       throw e;
     }
   }
@@ -289,11 +311,10 @@ export class ChatRoom extends DurableObject<Env> {
     try {
       effects = this.core.roomEvent(room, "open", 0, user);
     } catch (e) {
-      if (e instanceof CoreError && (e.code === "room_full" || e.code === "not_member")) {
-        return Response.json({ error: { code: e.code, message: ERRORS[e.code].message } },
-          { status: e.code === "room_full" ? 503 : 404 });
+      if (e instanceof CoreError && ["room_full", "not_member", "too_many_connections"].includes(e.code)) {
+        return errorResponse(e.code);
       }
-      this.dropRoom();
+      this.dropRoom(e);
       throw e;
     }
     const { 0: client, 1: server } = new WebSocketPair();
@@ -338,10 +359,14 @@ export class ChatRoom extends DurableObject<Env> {
   /** Tells the core a socket is gone (unless a "close" effect already did). */
   private forget(ws: WebSocket): void {
     const att = ws.deserializeAttachment() as Attachment | null;
-    if (!att || (this.room !== null && !this.sockets.has(att.conn))) return;
+    if (!att || att.closed) return;
+    this.leftHub(ws);
+    this.ensureRoom();
+    // Only this very socket: after a wake it is not restored (it is closing), and
+    // one the room closed may share its id with a newer socket.
+    if (this.sockets.get(att.conn) !== ws) return;
     this.run("close", att.conn);
     this.sockets.delete(att.conn);
-    this.leftHub(ws);
   }
 
   /** Tells the socket's user's hub that this object holds one socket fewer of theirs. */
@@ -358,8 +383,8 @@ export class ChatRoom extends DurableObject<Env> {
     this.ensureRoom();
     try {
       this.core.trapForTest();
-    } catch {
-      this.dropRoom();
+    } catch (e) {
+      this.dropRoom(e);
     }
     return true;
   }

@@ -78,7 +78,9 @@
   X(CHAT_E_NOT_BLOCKED, -53, "not_blocked", "You do not block this user.")                  \
   X(CHAT_E_NOT_FRIENDS, -54, "not_friends", "Direct messages are only between friends.")    \
   X(CHAT_E_DM_CLOSED, -55, "dm_closed", "This conversation is closed to new messages.")     \
-  X(CHAT_E_NOT_MEMBER, -56, "not_member", "You are not in this conversation.")
+  X(CHAT_E_NOT_MEMBER, -56, "not_member", "You are not in this conversation.")             \
+  X(CHAT_E_TOO_MANY_CONNECTIONS, -57, "too_many_connections",                               \
+    "You have too many sockets open in this room.")
 
 typedef enum {
   CHAT_OK = 0,

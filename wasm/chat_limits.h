@@ -104,6 +104,10 @@
  * bounds the memory and fan-out work of one room object. */
 #define CHAT_ROOM_CONNS_MAX 10000
 
+/* Sockets one user may hold in one room: enough for every device and tab, and
+ * one account cannot fill a room. */
+#define CHAT_USER_CONNS_MAX 20
+
 /* The room directory's "last activity" is written to D1 at most this often, in ms:
  * a D1 write per message would make the one database the bottleneck. */
 #define CHAT_ACTIVITY_REPORT_MS 10000

@@ -478,11 +478,15 @@ static int answer_join(room *r, effects *e, change *c, const pending *p, const c
   if (!m) return CHAT_E_MISUSE;
   if (!cJSON_IsArray(rows)) return CHAT_E_FIELD_TYPE;
   cJSON *f = cJSON_CreateObject();
-  if (!f || json_add_str(f, "type", "history") < 0 || (rc = fill_page(r, f, rows, CHAT_HISTORY_PAGE)) < 0 ||
-      json_add_item(f, "since", p->has_since ? cJSON_CreateNumber((double)p->since) : cJSON_CreateNull()) < 0 ||
-      (p->has_ref && json_add_str(f, "ref", p->ref) < 0)) {
+  rc = f ? json_add_str(f, "type", "history") : CHAT_E_NOMEM;
+  if (rc >= 0) rc = fill_page(r, f, rows, CHAT_HISTORY_PAGE);
+  if (rc >= 0) rc = json_add_item(f, "since", p->has_since ? cJSON_CreateNumber((double)p->since) : cJSON_CreateNull());
+  /* the newest seq so far, so a client can tell a `since` ahead of the room */
+  if (rc >= 0) rc = json_add_num(f, "last_seq", (double)(r->next_seq - 1));
+  if (rc >= 0 && p->has_ref) rc = json_add_str(f, "ref", p->ref);
+  if (rc < 0) {
     cJSON_Delete(f);
-    return CHAT_E_NOMEM;
+    return rc;
   }
   if (!m->joined) { /* from now on this socket receives messages; remember it */
     member joined = *m;
@@ -581,8 +585,11 @@ static int read_member(const cJSON *u, member *m) {
 
 /* Makes room for one more member (and its user's rate limits), changing nothing
  * observable: the member is added by commit(). */
-static int reserve_member(room *r) {
+static int reserve_member(room *r, int64_t user_id) {
+  size_t mine = 0;
+  for (size_t i = 0; i < r->n_members; i++) mine += r->members[i].user_id == user_id;
   if (r->n_members >= CHAT_ROOM_CONNS_MAX) return CHAT_E_ROOM_FULL;
+  if (mine >= CHAT_USER_CONNS_MAX) return CHAT_E_TOO_MANY_CONNECTIONS;
   if (reserve((void **)&r->users, r->n_users, &r->cap_users, sizeof *r->users) < 0 ||
       reserve((void **)&r->members, r->n_members, &r->cap_members, sizeof *r->members) < 0)
     return CHAT_E_NOMEM;
@@ -596,10 +603,25 @@ static void remove_member(room *r, int64_t conn) {
   *m = r->members[--r->n_members];
   for (size_t i = 0; i < r->n_members; i++)
     if (r->members[i].user_id == user) return;
-  user_state *l = find_user(r, user); /* the user's last socket here closed */
-  if (l) {
-    chat_free(l->blocks);
-    *l = r->users[--r->n_users];
+  /* The user's last socket here closed. Their rate-limit state stays (a reconnect
+   * must not refill the buckets); prune_departed() drops it once it has refilled. */
+}
+
+/* Forgets users with no socket here whose buckets are full again by now_ms: they
+ * would start from full anyway. */
+static void prune_departed(room *r, double now_ms) {
+  const double rate_ms = 1000.0 * CHAT_RATE_BURST / CHAT_RATE_PER_SECOND;
+  const double flood_ms = 1000.0 * CHAT_FLOOD_BURST / CHAT_FLOOD_PER_SECOND;
+  for (size_t i = 0; i < r->n_users;) {
+    user_state *u = &r->users[i];
+    int present = 0;
+    for (size_t k = 0; k < r->n_members && !present; k++) present = r->members[k].user_id == u->user_id;
+    if (present || now_ms - u->rate.last_ms < rate_ms || now_ms - u->flood.last_ms < flood_ms) {
+      i++;
+      continue;
+    }
+    chat_free(u->blocks);
+    *u = r->users[--r->n_users];
   }
 }
 
@@ -620,7 +642,7 @@ static int on_open(room *r, effects *e, change *c, const unsigned char *in, size
   int rc = json_parse_object(in, len, &u);
   if (rc >= 0) rc = read_user(r, u, c);
   cJSON_Delete(u);
-  if (rc < 0 || (rc = reserve_member(r)) < 0) return rc;
+  if (rc < 0 || (rc = reserve_member(r, c->m.user_id)) < 0) return rc;
   c->m.conn = r->next_conn;
   if (!(f = cJSON_CreateObject()) || json_add_str(f, "type", "connection") < 0 ||
       json_add_str(f, "protocol", CHAT_WS_PROTOCOL) < 0 ||
@@ -639,7 +661,7 @@ static int on_restore(room *r, change *c, const unsigned char *in, size_t len) {
   int rc = json_parse_object(in, len, &a);
   if (rc >= 0) rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(a, "conn"), &c->m.conn);
   if (rc >= 0) rc = read_user(r, cJSON_GetObjectItemCaseSensitive(a, "user"), c);
-  if (rc >= 0) rc = find_member(r, c->m.conn) ? CHAT_E_MISUSE : reserve_member(r);
+  if (rc >= 0) rc = find_member(r, c->m.conn) ? CHAT_E_MISUSE : reserve_member(r, c->m.user_id);
   c->m.joined = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "joined"));
   cJSON_Delete(a);
   c->add = rc >= 0;
@@ -772,7 +794,10 @@ int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t 
   int rc = effects_init(&e);
   if (rc < 0) return rc;
   switch (kind) {
-    case ROOM_OPEN: rc = on_open(r, &e, &c, in, in_len); break;
+    case ROOM_OPEN:
+      prune_departed(r, now_ms); /* no observable change: safe before the event */
+      rc = on_open(r, &e, &c, in, in_len);
+      break;
     case ROOM_RESTORE: rc = on_restore(r, &c, in, in_len); break;
     case ROOM_FRAME: rc = on_frame(r, &e, &c, conn, in, in_len, now_ms); break;
     case ROOM_CLOSE: c.remove = 1, c.conn = conn; break;

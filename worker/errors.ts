@@ -63,6 +63,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   not_friends: 403,
   dm_closed: 403,
   not_member: 404,
+  too_many_connections: 429,
 };
 
 /** A JSON error response for a code, with its status and the core's message. */

@@ -128,6 +128,7 @@ static void join_with_since_asks_after_it_and_reports_a_gap_over_a_page(void **s
   assert_int_equal(num(cJSON_GetArrayItem(msgs, CHAT_HISTORY_PAGE - 1), "seq"), 199);
   assert_true(cJSON_IsTrue(cJSON_GetObjectItem(h, "has_more")));
   assert_int_equal(num(h, "since"), 100);
+  assert_int_equal(num(h, "last_seq"), 199);
   cJSON_Delete(h);
   cJSON_Delete(fx);
   room_free(r);
@@ -352,6 +353,45 @@ static void a_client_that_slows_down_is_served_again(void **state) {
     cJSON_Delete(f);
     cJSON_Delete(fx);
   }
+  room_free(r);
+}
+
+static void reconnecting_does_not_refill_the_rate_limit(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  int64_t a = join(r, ALICE, 0);
+  for (int i = 0; i < CHAT_RATE_BURST; i++) assert_true(room_run(r, ROOM_FRAME, a, "{\"type\":\"ping\"}", 0, NULL) > 0);
+  assert_true(room_run(r, ROOM_CLOSE, a, NULL, 0, NULL) >= 0);
+  assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 100, &fx) > 0);
+  int64_t again = (int64_t)num(fx_at(fx, 0, "attach"), "conn");
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_FRAME, again, "{\"type\":\"ping\"}", 100, &fx) > 0);
+  cJSON *f = frame_of(fx_at(fx, 0, "send"));
+  assert_string_equal(str(f, "code"), "rate_limited");
+  cJSON_Delete(f);
+  cJSON_Delete(fx);
+  /* once the buckets would be full again the departed user is forgotten */
+  assert_true(room_run(r, ROOM_CLOSE, again, NULL, 100, NULL) >= 0);
+  assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 100000, &fx) > 0);
+  again = (int64_t)num(fx_at(fx, 0, "attach"), "conn");
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_FRAME, again, "{\"type\":\"ping\"}", 100000, &fx) > 0);
+  f = frame_of(fx_at(fx, 0, "send"));
+  assert_string_equal(str(f, "type"), "pong");
+  cJSON_Delete(f);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void one_user_may_hold_only_so_many_sockets_in_a_room(void **state) {
+  (void)state;
+  room *r;
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  for (int i = 0; i < CHAT_USER_CONNS_MAX; i++) assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 0, NULL) > 0);
+  assert_int_equal(room_run(r, ROOM_OPEN, 0, ALICE, 0, NULL), CHAT_E_TOO_MANY_CONNECTIONS);
+  assert_true(room_run(r, ROOM_OPEN, 0, BOB, 0, NULL) > 0);
   room_free(r);
 }
 
@@ -710,6 +750,8 @@ int main(void) {
       cmocka_unit_test(delete_rules_author_and_admin_may_others_may_not),
       cmocka_unit_test(a_flood_is_rate_limited_then_disconnected),
       cmocka_unit_test(a_client_that_slows_down_is_served_again),
+      cmocka_unit_test(reconnecting_does_not_refill_the_rate_limit),
+      cmocka_unit_test(one_user_may_hold_only_so_many_sockets_in_a_room),
       cmocka_unit_test(events_out_of_order_are_misuse_and_change_nothing),
       cmocka_unit_test(restored_connections_keep_their_ids_and_joined_state),
       cmocka_unit_test(history_pages_over_http_validate_their_query),
