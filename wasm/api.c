@@ -10,9 +10,11 @@
 #include "chat_limits.h"
 #include "json_in.h"
 #include "json_out.h"
+#include "moderation.h"
 #include "query.h"
 #include "room.h"
 #include "social.h"
+#include "utf8.h"
 
 int api_init(void) { return auth_init(); }
 
@@ -84,6 +86,10 @@ static int op_login_verify(const unsigned char *in, size_t len, const unsigned c
   if ((rc = auth_verify_password(c.password, c.password_len, stored, auth_default_params(),
                                  &rehash)) < 0)
     goto done;
+  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(facts, "banned"))) {
+    rc = CHAT_E_BANNED;
+    goto done;
+  }
   if (rehash) {
     char hash[AUTH_HASH_STR_BYTES];
     if ((rc = auth_hash_password(c.password, c.password_len, auth_default_params(), hash)) < 0)
@@ -380,6 +386,100 @@ static int op_dm_check(const unsigned char *aux, size_t aux_len, cJSON *out) {
   return rc;
 }
 
+static int op_mod_request(const unsigned char *in, size_t len, cJSON *out) {
+  cJSON *body = NULL;
+  const char *name, *reason = NULL;
+  size_t n, rlen = 0;
+  char key[CHAT_USERNAME_MAX + 1];
+  int rc = json_parse_object(in, len, &body);
+  if (rc >= 0 && (rc = json_get_string(body, "username", &name, &n)) >= 0 &&
+      auth_check_username(name, n, key) < 0)
+    rc = CHAT_E_USER_NOT_FOUND;
+  const cJSON *ip = rc >= 0 ? cJSON_GetObjectItemCaseSensitive(body, "ip") : NULL;
+  if (ip && !cJSON_IsBool(ip) && !cJSON_IsNull(ip)) rc = CHAT_E_FIELD_TYPE;
+  if (rc >= 0) {
+    int r = json_get_string(body, "reason", &reason, &rlen);
+    if (r == CHAT_E_FIELD_MISSING) reason = NULL;
+    else if (r < 0) rc = r;
+    else if (utf8_count((const unsigned char *)reason, rlen) > CHAT_REASON_MAX) rc = CHAT_E_REASON_TOO_LONG;
+  }
+  if (rc >= 0 && (rc = json_add_str(out, "username_key", key)) >= 0 &&
+      (rc = json_add_bool(out, "ip", cJSON_IsTrue(ip))) >= 0)
+    rc = reason ? json_add_str(out, "reason", reason) : json_add_null(out, "reason");
+  cJSON_Delete(body);
+  return rc;
+}
+
+static int op_moderate(const unsigned char *aux, size_t aux_len, cJSON *out) {
+  static const char *const actions[] = {"ban", "unban", "promote"};
+  cJSON *f = NULL;
+  const char *action, *actor_role, *target_role;
+  size_t n;
+  int rc = json_parse_object(aux, aux_len, &f), act = -1;
+  if (rc < 0) return rc;
+  const cJSON *actor = cJSON_GetObjectItemCaseSensitive(f, "actor");
+  const cJSON *target = cJSON_GetObjectItemCaseSensitive(f, "target");
+  if ((rc = json_get_string(f, "action", &action, &n)) >= 0)
+    for (int i = 0; i < 3; i++)
+      if (strcmp(action, actions[i]) == 0) act = i;
+  if (rc >= 0 && act < 0) rc = CHAT_E_FIELD_TYPE;
+  if (rc >= 0) rc = json_get_string(actor, "role", &actor_role, &n);
+  if (rc >= 0 && strcmp(actor_role, "ADMIN") != 0) rc = CHAT_E_ADMIN_ONLY; /* before revealing users */
+  if (rc >= 0 && (!target || cJSON_IsNull(target))) rc = CHAT_E_USER_NOT_FOUND;
+  if (rc >= 0 && (rc = json_get_string(target, "role", &target_role, &n)) >= 0) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(actor, "id"), *t = cJSON_GetObjectItemCaseSensitive(target, "id");
+    if (!cJSON_IsNumber(a) || !cJSON_IsNumber(t)) {
+      rc = CHAT_E_FIELD_TYPE;
+    } else {
+      mod_facts facts = {1, a->valuedouble == t->valuedouble, strcmp(target_role, "ADMIN") == 0,
+                         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(target, "banned"))};
+      if ((rc = moderation_decide((mod_action)act, &facts)) >= 0) rc = json_add_bool(out, "ok", 1);
+    }
+  }
+  cJSON_Delete(f);
+  return rc;
+}
+
+static throttle_counter read_counter(const cJSON *o) {
+  const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "count");
+  const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "window_start");
+  throttle_counter t = {cJSON_IsNumber(c) ? c->valuedouble : 0, cJSON_IsNumber(w) ? w->valuedouble : 0};
+  return t;
+}
+
+static int add_counter(cJSON *out, const char *key, throttle_counter c) {
+  cJSON *o = cJSON_CreateObject();
+  if (!o || json_add_num(o, "count", c.count) < 0 || json_add_num(o, "window_start", c.window_start) < 0) {
+    cJSON_Delete(o);
+    return CHAT_E_NOMEM;
+  }
+  return json_add_item(out, key, o);
+}
+
+static int op_throttle(const unsigned char *aux, size_t aux_len, double now, cJSON *out) {
+  cJSON *f = NULL;
+  const char *step;
+  size_t n;
+  int rc = json_parse_object(aux, aux_len, &f);
+  if (rc < 0) return rc;
+  throttle_counter user = read_counter(cJSON_GetObjectItemCaseSensitive(f, "user"));
+  throttle_counter ip = read_counter(cJSON_GetObjectItemCaseSensitive(f, "ip"));
+  if ((rc = json_get_string(f, "step", &step, &n)) >= 0) {
+    if (strcmp(step, "check") == 0) {
+      double wait;
+      int allowed = throttle_check(&user, &ip, now, &wait) == CHAT_OK;
+      if ((rc = json_add_bool(out, "allowed", allowed)) >= 0) rc = json_add_num(out, "retry_after_ms", wait);
+    } else if (strcmp(step, "fail") == 0) {
+      if ((rc = add_counter(out, "user", throttle_fail(user, now))) >= 0)
+        rc = add_counter(out, "ip", throttle_fail(ip, now));
+    } else {
+      rc = CHAT_E_FIELD_TYPE;
+    }
+  }
+  cJSON_Delete(f);
+  return rc;
+}
+
 int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char *aux,
              size_t aux_len, double now_ms, unsigned char *out, size_t cap, size_t *out_len) {
   static const unsigned char empty[1] = {0};
@@ -405,6 +505,9 @@ int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char
     case CHAT_OP_USER_TARGET: rc = op_user_target(in, in_len, answer); break;
     case CHAT_OP_SOCIAL: rc = op_social(aux, aux_len, answer); break;
     case CHAT_OP_DM_CHECK: rc = op_dm_check(aux, aux_len, answer); break;
+    case CHAT_OP_MOD_REQUEST: rc = op_mod_request(in, in_len, answer); break;
+    case CHAT_OP_MODERATE: rc = op_moderate(aux, aux_len, answer); break;
+    case CHAT_OP_THROTTLE: rc = op_throttle(aux, aux_len, now_ms, answer); break;
     default: rc = CHAT_E_UNKNOWN_OP; break;
   }
   if (rc >= 0) rc = json_write(answer, out, cap, out_len);

@@ -55,6 +55,18 @@
  *                                                    "state","i_block",          not_friends /
  *                                                    "they_block"}               user_not_found /
  *                                                                               cannot_target_self
+ *   CHAT_OP_MOD_REQUEST     body {username, ip?,     -                          {"username_key","ip":bool,
+ *                           reason?}                                            "reason":s|null}
+ *   CHAT_OP_MODERATE        -                        {"action": ban|unban|      {"ok":true} or the errors
+ *                                                    promote, "actor":{id,role},of moderation_decide;
+ *                                                    "target":{id,role,banned}  user_not_found
+ *                                                    |null}
+ *   CHAT_OP_THROTTLE        -                        {"step": check|fail,       check: {"allowed","retry_after_ms"}
+ *                                                    "user":{count,             fail: {"user":{...},"ip":{...}}
+ *                                                    window_start},"ip":{...}}  (the counters to store)
+ *
+ * LOGIN_VERIFY's aux may say "banned": true: after a correct password the answer
+ * is then CHAT_E_BANNED (only the account's owner learns it is banned).
  *
  * expires_at is in ms since the Unix epoch (now_ms + CHAT_SESSION_TTL_MS).
  */
@@ -78,7 +90,10 @@
   X(CHAT_OP_ROOMS_PAGE, 12, "rooms_page")    \
   X(CHAT_OP_USER_TARGET, 13, "user_target")  \
   X(CHAT_OP_SOCIAL, 14, "social")            \
-  X(CHAT_OP_DM_CHECK, 15, "dm_check")
+  X(CHAT_OP_DM_CHECK, 15, "dm_check")        \
+  X(CHAT_OP_MOD_REQUEST, 16, "mod_request")  \
+  X(CHAT_OP_MODERATE, 17, "moderate")        \
+  X(CHAT_OP_THROTTLE, 18, "throttle")
 
 typedef enum {
 #define CHAT_OP_ENUM(sym, num, name) sym = (num),

@@ -80,7 +80,17 @@
   X(CHAT_E_DM_CLOSED, -55, "dm_closed", "This conversation is closed to new messages.")     \
   X(CHAT_E_NOT_MEMBER, -56, "not_member", "You are not in this conversation.")             \
   X(CHAT_E_TOO_MANY_CONNECTIONS, -57, "too_many_connections",                               \
-    "You have too many sockets open in this room.")
+    "You have too many sockets open in this room.")                                         \
+  X(CHAT_E_ADMIN_ONLY, -58, "admin_only", "Only an ADMIN may do that.")                     \
+  X(CHAT_E_CANNOT_BAN_ADMIN, -59, "cannot_ban_admin", "An ADMIN cannot be banned.")         \
+  X(CHAT_E_ALREADY_BANNED, -60, "already_banned", "This user is already banned.")           \
+  X(CHAT_E_NOT_BANNED, -61, "not_banned", "This user is not banned.")                       \
+  X(CHAT_E_ALREADY_ADMIN, -62, "already_admin", "This user is already an ADMIN.")           \
+  X(CHAT_E_BANNED, -63, "banned", "This account is banned.")                                \
+  X(CHAT_E_IP_BANNED, -64, "ip_banned", "Requests from this address are refused.")          \
+  X(CHAT_E_TOO_MANY_ATTEMPTS, -65, "too_many_attempts",                                     \
+    "Too many failed logins; try again later.")                                             \
+  X(CHAT_E_REASON_TOO_LONG, -66, "reason_too_long", "A reason has at most 500 characters.")
 
 typedef enum {
   CHAT_OK = 0,

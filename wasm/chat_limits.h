@@ -112,6 +112,30 @@
  * a D1 write per message would make the one database the bottleneck. */
 #define CHAT_ACTIVITY_REPORT_MS 10000
 
+/* ---- moderation (issue #5) ---- */
+
+/* A ban's reason: at most 500 code points of UTF-8 (the audit trail keeps it). */
+#define CHAT_REASON_MAX 500
+
+/* WebSocket close code when a ban ends a socket: 4003, in the range RFC 6455
+ * section 7.4.2 leaves to applications (4000-4999), echoing HTTP's 403. */
+#define CHAT_CLOSE_BANNED 4003
+
+/* Login throttling. OWASP Authentication Cheat Sheet ("Account Lockout"): lock
+ * after a number of failures within an observation window, for a limited time, so
+ * that an attacker cannot lock a real user out for good. Per username: 10 failures
+ * in 15 minutes, then refused until the window ends (at most 15 minutes later). Per
+ * address: 100 failures in 15 minutes, NIST SP 800-63B section 5.2.2's cap on
+ * consecutive failed attempts. A correct login resets the username's count. */
+#define CHAT_LOGIN_FAILS_PER_USER 10
+#define CHAT_LOGIN_FAILS_PER_IP 100
+#define CHAT_LOGIN_WINDOW_MS (15.0 * 60 * 1000)
+
+/* An IP-ban list is cached by each Worker isolate for at most this long, in ms: a
+ * new ban reaches every isolate within it (the isolate that made it at once), and
+ * the steady state costs no D1 query per request. */
+#define CHAT_IP_BAN_CACHE_MS 10000
+
 /* Largest output one core call may produce, in bytes: the shell's first output
  * buffer; a call that needs more reports the size and the shell retries. */
 #define CHAT_OUT_INITIAL 65536

@@ -87,6 +87,11 @@ static void signup_returns_a_hash_that_login_verifies(void **state) {
   assert_int_equal(call(CHAT_OP_LOGIN_VERIFY, wrong, aux, 0, &n), CHAT_E_BAD_CREDENTIALS);
   assert_int_equal(call(CHAT_OP_LOGIN_VERIFY, body, "{\"password_hash\":null}", 0, &n),
                    CHAT_E_BAD_CREDENTIALS);
+  /* a banned account learns it is banned only with its right password */
+  char banned[256];
+  snprintf(banned, sizeof banned, "{\"password_hash\":\"%s\",\"banned\":true}", hash);
+  assert_int_equal(call(CHAT_OP_LOGIN_VERIFY, body, banned, 0, &n), CHAT_E_BANNED);
+  assert_int_equal(call(CHAT_OP_LOGIN_VERIFY, wrong, banned, 0, &n), CHAT_E_BAD_CREDENTIALS);
   cJSON_Delete(res);
 }
 

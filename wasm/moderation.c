@@ -1,0 +1,46 @@
+#include "moderation.h"
+
+#include "chat_error.h"
+#include "chat_limits.h"
+
+int moderation_decide(mod_action action, const mod_facts *f) {
+  if (!f->actor_admin) return CHAT_E_ADMIN_ONLY;
+  if (f->self) return CHAT_E_SELF;
+  switch (action) {
+    case MOD_BAN:
+      if (f->target_admin) return CHAT_E_CANNOT_BAN_ADMIN;
+      return f->target_banned ? CHAT_E_ALREADY_BANNED : CHAT_OK;
+    case MOD_UNBAN:
+      return f->target_banned ? CHAT_OK : CHAT_E_NOT_BANNED;
+    case MOD_PROMOTE:
+      if (f->target_admin) return CHAT_E_ALREADY_ADMIN;
+      return f->target_banned ? CHAT_E_BANNED : CHAT_OK;
+  }
+  return CHAT_E_FIELD_TYPE;
+}
+
+/* The counter's failures that still count at now_ms. */
+static double live(const throttle_counter *c, double now) {
+  return now - c->window_start < CHAT_LOGIN_WINDOW_MS ? c->count : 0;
+}
+
+int throttle_check(const throttle_counter *user, const throttle_counter *ip, double now,
+                   double *retry_after_ms) {
+  double wait = 0;
+  if (live(user, now) >= CHAT_LOGIN_FAILS_PER_USER) wait = user->window_start + CHAT_LOGIN_WINDOW_MS - now;
+  if (live(ip, now) >= CHAT_LOGIN_FAILS_PER_IP) {
+    double w = ip->window_start + CHAT_LOGIN_WINDOW_MS - now;
+    if (w > wait) wait = w;
+  }
+  *retry_after_ms = wait;
+  return wait > 0 ? CHAT_E_TOO_MANY_ATTEMPTS : CHAT_OK;
+}
+
+throttle_counter throttle_fail(throttle_counter c, double now) {
+  if (now - c.window_start >= CHAT_LOGIN_WINDOW_MS) {
+    c.count = 0;
+    c.window_start = now;
+  }
+  c.count += 1;
+  return c;
+}
