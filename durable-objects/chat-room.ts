@@ -261,7 +261,7 @@ export class ChatRoom extends DurableObject<Env> {
   }
 
   /** Runs one event through the core; a trap or misuse drops the room for a rebuild. */
-  private run(kind: "frame" | "close" | "page" | "blocks", conn: number, input?: Uint8Array | string | object): string | undefined {
+  private run(kind: "frame" | "close" | "page" | "blocks" | "kick", conn: number, input?: Uint8Array | string | object): string | undefined {
     const room = this.ensureRoom();
     try {
       return this.apply(room, this.core.roomEvent(room, kind, conn, input));
@@ -284,6 +284,12 @@ export class ChatRoom extends DurableObject<Env> {
   /** The Worker's view of a conversation changed (friendship, blocks). */
   async configure(roomId: number, config: RoomConfig): Promise<void> {
     this.setConfig(roomId, `dm:${roomId}`, config);
+  }
+
+  /** A ban: every socket of the user here closes. */
+  async kick(userId: number, reason: string): Promise<void> {
+    if (this.meta("room_id") === undefined) return;
+    this.run("kick", 0, { user_id: userId, reason });
   }
 
   /** Whom a user blocks changed: their sockets here filter from now on. */

@@ -51,6 +51,21 @@ export class UserHub extends DurableObject<Env> {
     }
   }
 
+  /** The user was banned: every socket of theirs closes, here and in every room
+   * and conversation, with CHAT_CLOSE_BANNED and the reason. */
+  async ban(userId: number, reason: string): Promise<void> {
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.close(LIMITS.closeBanned, reason);
+      } catch {
+        // already closed
+      }
+    }
+    const objects = this.ctx.storage.sql.exec<{ object: string }>("SELECT object FROM presence").toArray();
+    await Promise.all(objects.map(({ object }) =>
+      this.env.CHAT_ROOM.get(this.env.CHAT_ROOM.idFromName(object)).kick(userId, reason)));
+  }
+
   /** Whom the user blocks changed: every room and conversation where they have a
    * socket filters at once. */
   async blocksChanged(userId: number, blocks: number[]): Promise<void> {

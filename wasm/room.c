@@ -714,6 +714,26 @@ static int on_config(change *c, const unsigned char *in, size_t len) {
   return rc;
 }
 
+/* {"user_id", "reason"}: the user was banned; a close effect for each socket. */
+static int on_kick(room *r, effects *e, const unsigned char *in, size_t len) {
+  cJSON *facts = NULL;
+  const char *reason;
+  size_t n;
+  int64_t user;
+  int rc = json_parse_object(in, len, &facts);
+  if (rc >= 0) rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, "user_id"), &user);
+  if (rc >= 0) rc = json_get_string(facts, "reason", &reason, &n);
+  for (size_t i = 0; rc >= 0 && i < r->n_members; i++) {
+    if (r->members[i].user_id != user) continue;
+    cJSON *o = effects_add(e, "close");
+    if (!o || json_add_num(o, "conn", (double)r->members[i].conn) < 0 ||
+        json_add_num(o, "code", CHAT_CLOSE_BANNED) < 0 || json_add_str(o, "reason", reason) < 0)
+      rc = CHAT_E_NOMEM;
+  }
+  cJSON_Delete(facts);
+  return rc;
+}
+
 /* ---- the event entry point -------------------------------------------------- */
 
 int room_new(int64_t id, int64_t next_seq, room **out) {
@@ -804,6 +824,7 @@ int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t 
     case ROOM_PAGE: rc = on_page(&e, &c, in, in_len); break;
     case ROOM_BLOCKS: rc = on_blocks(r, &e, &c, in, in_len); break;
     case ROOM_CONFIG: rc = on_config(&c, in, in_len); break;
+    case ROOM_KICK: rc = on_kick(r, &e, in, in_len); break;
     case ROOM_ANSWER: {
       cJSON *a = NULL;
       if ((rc = json_parse_object(in, in_len, &a)) >= 0) {

@@ -74,6 +74,8 @@ typedef struct room room;
                           {"id", "blocks"}} */
 #define ROOM_BLOCKS 7  /* in: {"user_id", "blocks": [ids]}: whom a user blocks now */
 #define ROOM_CONFIG 8  /* in: {"kind": "room"|"dm", "members": [a, b], "open": bool} */
+#define ROOM_KICK 9    /* in: {"user_id", "reason"}: close every socket of that user here
+                          (a ban), with CHAT_CLOSE_BANNED */
 
 /* A room with id `id` whose next message gets sequence number next_seq (1 for an
  * empty log, else the largest stored seq + 1). Returns CHAT_OK and *out, or

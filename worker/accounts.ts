@@ -6,6 +6,7 @@
 import type { CoreHost } from "./core";
 import { CoreError } from "./core";
 import type { PublicUser } from "./env";
+import { recordIp, throttleCheck, throttleFail, throttleReset } from "./moderation";
 
 interface SessionFacts {
   token: string;
@@ -31,7 +32,7 @@ async function newSession(core: CoreHost, db: D1Database, userId: number): Promi
 }
 
 /** POST /signup: body {username, password}. 201 with a session, or a CoreError. */
-export async function signup(core: CoreHost, db: D1Database, body: Uint8Array): Promise<SessionBody> {
+export async function signup(core: CoreHost, db: D1Database, body: Uint8Array, ip: string): Promise<SessionBody> {
   // A taken name is refused before argon2id spends ~60 ms on it; the INSERT below
   // still settles races between two signups of one name.
   const { username_key } = core.call<{ username_key: string }>("signup_check", body);
@@ -47,22 +48,35 @@ export async function signup(core: CoreHost, db: D1Database, body: Uint8Array): 
     .bind(u.username, u.username_key, u.password_hash, Date.now())
     .first<PublicUser>();
   if (!row) throw new CoreError("username_taken");
+  await recordIp(db, row.id, ip);
   const s = await newSession(core, db, row.id);
   return { user: row, token: s.token, expires_at: s.expires_at };
 }
 
 /** POST /login: body {username, password}. Unknown user and wrong password are
- * the same invalid_credentials, after the same argon2id work (see auth.h). */
-export async function login(core: CoreHost, db: D1Database, body: Uint8Array): Promise<SessionBody> {
-  const { username_key } = core.call<{ username_key: string }>("signup_check", body);
+ * the same invalid_credentials, after the same argon2id work (see auth.h);
+ * repeated failures are throttled per username and per address; a banned account
+ * is refused after its password checks out. */
+export async function login(core: CoreHost, db: D1Database, body: Uint8Array, ip: string): Promise<SessionBody> {
+  const { username_key } = core.call<{ username_key: string }>("login_begin", body);
+  await throttleCheck(core, db, username_key, ip);
   const row = await db
-    .prepare("SELECT id, username, role, password_hash FROM users WHERE username_key = ?")
+    .prepare(`SELECT id, username, role, password_hash,
+                EXISTS (SELECT 1 FROM user_bans b WHERE b.user_id = users.id) AS banned
+              FROM users WHERE username_key = ?`)
     .bind(username_key)
-    .first<PublicUser & { password_hash: string }>();
-  const { rehash } = core.call<{ rehash: string | null }>("login_verify", body, {
-    password_hash: row?.password_hash ?? null,
-  });
+    .first<PublicUser & { password_hash: string; banned: number }>();
+  let rehash: string | null;
+  try {
+    ({ rehash } = core.call<{ rehash: string | null }>("login_verify", body, {
+      password_hash: row?.password_hash ?? null, banned: !!row?.banned,
+    }));
+  } catch (e) {
+    if (e instanceof CoreError && e.code === "invalid_credentials") await throttleFail(core, db, username_key, ip);
+    throw e;
+  }
   const user: PublicUser = { id: row!.id, username: row!.username, role: row!.role };
+  await Promise.all([throttleReset(db, username_key), recordIp(db, user.id, ip)]);
   if (rehash !== null) {
     await db.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(rehash, user.id).run();
   }
@@ -76,7 +90,8 @@ export async function sessionUser(db: D1Database, tokenHash: string): Promise<Pu
   const user = await db
     .prepare(
       `SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
-       WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?`,
+       WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?
+         AND NOT EXISTS (SELECT 1 FROM user_bans b WHERE b.user_id = u.id)`,
     )
     .bind(tokenHash, Date.now())
     .first<PublicUser>();

@@ -64,6 +64,15 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   dm_closed: 403,
   not_member: 404,
   too_many_connections: 429,
+  admin_only: 403,
+  cannot_ban_admin: 403,
+  already_banned: 409,
+  not_banned: 404,
+  already_admin: 409,
+  banned: 403,
+  ip_banned: 403,
+  too_many_attempts: 429,
+  reason_too_long: 400,
 };
 
 /** A JSON error response for a code, with its status and the core's message. */

@@ -13,6 +13,7 @@ import { errorResponse } from "./errors";
 import { LIMITS } from "./generated/core";
 import { conversationConfig, listConversations, myConversation, openConversation } from "./dms";
 import { createRoom, listRooms, roomStub } from "./rooms";
+import { ban, clientIp, ipBanned, listBans, promote, recordIp, unban } from "./moderation";
 import { act, blockList, conversationStub, friendsOf } from "./social";
 
 export { ChatRoom } from "../durable-objects/chat-room";
@@ -24,6 +25,13 @@ const core = new CoreHost();
 
 type App = { Bindings: Env };
 const app = new Hono<App>();
+
+// The very first thing: requests (WebSocket upgrades included) from a banned
+// address are refused before any other work. The list is cached per isolate.
+app.use("*", async (c, next) => {
+  if (await ipBanned(c.env.DB, c.req.raw)) return errorResponse("ip_banned");
+  await next();
+});
 
 /** The request body as bytes, after the HTTP-level checks: JSON content type and
  * at most LIMITS.httpBodyMaxBytes (enforced while streaming by bodyLimit). */
@@ -63,11 +71,11 @@ const auth = async (c: Context<App>) =>
   authenticate(core, c.env.DB, c.req.header("Authorization") ?? null);
 
 route("/signup", {
-  POST: [limitBody, async (c) => c.json(await signup(core, c.env.DB, await jsonBody(c)), 201)],
+  POST: [limitBody, async (c) => c.json(await signup(core, c.env.DB, await jsonBody(c), clientIp(c.req.raw)), 201)],
 });
 
 route("/login", {
-  POST: [limitBody, async (c) => c.json(await login(core, c.env.DB, await jsonBody(c)), 200)],
+  POST: [limitBody, async (c) => c.json(await login(core, c.env.DB, await jsonBody(c), clientIp(c.req.raw)), 200)],
 });
 
 route("/logout", {
@@ -88,7 +96,9 @@ async function socketUser(c: Context<App>) {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new CoreError("upgrade_required");
   const { token_hash } = core.call<{ token_hash: string }>(
     "ws_protocol", c.req.header("Sec-WebSocket-Protocol") ?? "");
-  return sessionUser(c.env.DB, token_hash);
+  const user = await sessionUser(c.env.DB, token_hash);
+  c.executionCtx.waitUntil(recordIp(c.env.DB, user.id, clientIp(c.req.raw)));
+  return user;
 }
 
 /** Forwards an authenticated upgrade to a Durable Object, with who it is. */
@@ -157,6 +167,18 @@ for (const action of ["add", "remove", "block", "unblock"] as const) {
   });
 }
 
+// Moderation (ADMIN only; the core decides): bans with the audit trail.
+const moderation = { ban, unban, promote };
+for (const [action, run] of Object.entries(moderation)) {
+  route(`/users/${action}`, {
+    POST: [limitBody, async (c) => c.json(await run(core, c.env, (await auth(c)).user, await jsonBody(c)))],
+  });
+}
+
+route("/bans", {
+  GET: [async (c) => c.json(await listBans(core, c.env.DB, (await auth(c)).user))],
+});
+
 route("/friends", {
   GET: [async (c) => c.json(await friendsOf(c.env.DB, (await auth(c)).user.id))],
 });
@@ -202,7 +224,10 @@ app.post("/__test/trap", (c) => {
 app.notFound(() => errorResponse("not_found"));
 
 app.onError((err) => {
-  if (err instanceof CoreError) return errorResponse(err.code);
+  if (err instanceof CoreError) {
+    const retry = (err as CoreError & { retryAfter?: number }).retryAfter;
+    return errorResponse(err.code, retry ? { "Retry-After": String(retry) } : undefined);
+  }
   if (err instanceof CoreTrap) console.error("chat core trapped; instance rebuilt", err.message);
   else console.error("unhandled error", err);
   return errorResponse("internal");

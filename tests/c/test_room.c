@@ -395,6 +395,23 @@ static void one_user_may_hold_only_so_many_sockets_in_a_room(void **state) {
   room_free(r);
 }
 
+static void a_kick_closes_every_socket_of_that_user_only(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  int64_t a1 = join(r, ALICE, 0), b = join(r, BOB, 0), a2 = join(r, ALICE, 0);
+  assert_true(room_run(r, ROOM_KICK, 0, "{\"user_id\":1,\"reason\":\"banned: spam\"}", 0, &fx) > 0);
+  assert_int_equal(cJSON_GetArraySize(fx), 2);
+  int64_t closed[2] = {(int64_t)num(fx_at(fx, 0, "close"), "conn"), (int64_t)num(fx_at(fx, 1, "close"), "conn")};
+  assert_true((closed[0] == a1 && closed[1] == a2) || (closed[0] == a2 && closed[1] == a1));
+  assert_int_equal(num(fx_at(fx, 0, "close"), "code"), CHAT_CLOSE_BANNED);
+  assert_string_equal(str(fx_at(fx, 0, "close"), "reason"), "banned: spam");
+  (void)b;
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
 static void events_out_of_order_are_misuse_and_change_nothing(void **state) {
   (void)state;
   room *r;
@@ -752,6 +769,7 @@ int main(void) {
       cmocka_unit_test(a_client_that_slows_down_is_served_again),
       cmocka_unit_test(reconnecting_does_not_refill_the_rate_limit),
       cmocka_unit_test(one_user_may_hold_only_so_many_sockets_in_a_room),
+      cmocka_unit_test(a_kick_closes_every_socket_of_that_user_only),
       cmocka_unit_test(events_out_of_order_are_misuse_and_change_nothing),
       cmocka_unit_test(restored_connections_keep_their_ids_and_joined_state),
       cmocka_unit_test(history_pages_over_http_validate_their_query),

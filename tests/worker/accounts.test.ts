@@ -121,6 +121,13 @@ describe("login, account, logout", () => {
     expect(body.token).not.toBe(u.token);
   });
 
+  it("verifies any password at login: a short one is a wrong one, not a 400", async () => {
+    const u = await signup();
+    const res = await post("/login", { username: u.username, password: "short" });
+    expect(res.status).toBe(401);
+    expect(await errorCode(res)).toBe("invalid_credentials");
+  });
+
   it("answers unknown user and wrong password with the same 401", async () => {
     const u = await signup();
     const wrong = await post("/login", { username: u.username, password: "not the password" });

@@ -59,7 +59,7 @@ int main(void) {
   puts("} as const;");
   puts("");
   puts("/** Room event kinds for chat_room_event (wasm/room.h). */");
-  printf("export const ROOM_EVENTS = { open: %d, restore: %d, frame: %d, close: %d, answer: %d, page: %d, blocks: %d, config: %d } as const;\n",
-         ROOM_OPEN, ROOM_RESTORE, ROOM_FRAME, ROOM_CLOSE, ROOM_ANSWER, ROOM_PAGE, ROOM_BLOCKS, ROOM_CONFIG);
+  printf("export const ROOM_EVENTS = { open: %d, restore: %d, frame: %d, close: %d, answer: %d, page: %d, blocks: %d, config: %d, kick: %d } as const;\n",
+         ROOM_OPEN, ROOM_RESTORE, ROOM_FRAME, ROOM_CLOSE, ROOM_ANSWER, ROOM_PAGE, ROOM_BLOCKS, ROOM_CONFIG, ROOM_KICK);
   return 0;
 }
