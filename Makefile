@@ -34,7 +34,7 @@ INCLUDES := -Iwasm -I$(CJSON) -I$(SODIUM_SRC)/include
 WASM     := $(BUILD)/chat.wasm
 GEN_TS   := worker/generated/core.ts
 
-.PHONY: build deps emscripten cmocka node test test-c test-worker test-e2e dev migrate-local \
+.PHONY: admin build deps emscripten cmocka node test test-c test-worker test-e2e dev migrate-local \
         dry-run clean
 
 build: node $(WASM) $(GEN_TS)
@@ -135,6 +135,22 @@ migrate-local: build
 
 dev: migrate-local
 	wrangler dev --ip 127.0.0.1 --port $(DEV_PORT)
+
+# Make a user an ADMIN (the first one, or any): make admin NAME=<username>
+# against local dev; add REMOTE=1 for the deployed database (after `wrangler login`),
+# ENV=staging|production to pick a wrangler environment, PERSIST=<dir> for a local
+# state directory other than .wrangler/state. The promotion is logged in the audit
+# trail with no actor ("make admin").
+D1_WHERE = $(if $(REMOTE),--remote,--local) $(if $(ENV),--env $(ENV)) $(if $(PERSIST),--persist-to $(PERSIST))
+admin: node
+	@echo '$(NAME)' | grep -Eq '^[A-Za-z0-9_.-]{3,32}$$' || { echo "usage: make admin NAME=<username>" >&2; exit 2; }
+	@wrangler d1 execute DB $(D1_WHERE) --json --command "SELECT id FROM users WHERE username_key = lower('$(NAME)')" \
+	  | grep -q '"id"' || { echo "no user named $(NAME)" >&2; exit 1; }
+	@wrangler d1 execute DB $(D1_WHERE) --command "UPDATE users SET role = 'ADMIN' WHERE username_key = lower('$(NAME)'); \
+	  INSERT INTO moderation_log (action, target_id, actor_id, reason, created_at) \
+	  SELECT 'promote', id, NULL, 'make admin', CAST(strftime('%s', 'now') AS INTEGER) * 1000 \
+	  FROM users WHERE username_key = lower('$(NAME)')" >/dev/null
+	@echo "$(NAME) is now an ADMIN"
 
 dry-run: build
 	wrangler deploy --dry-run --outdir $(BUILD)/dry-run

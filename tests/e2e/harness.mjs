@@ -3,6 +3,7 @@
 // directory, the D1 migrations applied first. Stops it by its process group.
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -72,7 +73,13 @@ export async function startStack({ vars = {} } = {}) {
   await start();
   return {
     base,
+    port,
+    state,
     log: () => log,
+    /** Makes a user ADMIN with the project's own command, on this stack's state. */
+    makeAdmin(username) {
+      execFileSync("make", ["-s", "admin", `NAME=${username}`, `PERSIST=${state}`], { cwd: root, env: toolEnv, stdio: "pipe" });
+    },
     async restart() { await halt(); await start(); },
     async stop() { await halt(); rmSync(state, { recursive: true, force: true }); },
   };
@@ -86,6 +93,29 @@ export async function post(base, route, body, headers = {}) {
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   return { status: res.status, body: await res.json() };
+}
+
+/**
+ * An HTTP request from a given loopback address (127.0.0.2, 127.0.0.3, ...): the
+ * local runtime reports the socket's peer address as CF-Connecting-IP, so this is
+ * how a test speaks as a different client address. Resolves to { status, body }.
+ */
+export function requestFrom(localAddress, base, method, route, body, headers = {}) {
+  const url = new URL(route, base);
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request({
+      host: url.hostname, port: url.port, path: url.pathname + url.search, method, localAddress, agent: false,
+      headers: { ...(data ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) } : {}), ...headers },
+    }, (res) => {
+      let text = "";
+      res.on("data", (d) => { text += d; });
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: text ? JSON.parse(text) : null }));
+    });
+    req.on("error", reject);
+    if (data) req.write(data);
+    req.end();
+  });
 }
 
 /** Signs up a fresh user; resolves to { token, user }. */
@@ -109,17 +139,35 @@ export async function createRoom(base, who, name = `room ${Date.now()} ${counter
  * subprotocol list, collecting frames. next() takes the next frame, nextOf(type)
  * the next of a type (dropping others), closed resolves with the close code.
  */
-export function openSocket(base, token, path = "/ws") {
+export function openSocket(base, token, path = "/ws", localAddress = undefined) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${base.replace("http", "ws")}${path}`, ["chat.v1", `bearer.${token}`]);
+    const ws = new WebSocket(`${base.replace("http", "ws")}${path}`, ["chat.v1", `bearer.${token}`], { localAddress });
     const frames = [];
     const waiters = [];
     const closed = new Promise((r) => ws.once("close", (code, reason) => r({ code, reason: String(reason) })));
+    // The moment the server's close frame arrived (readyState leaves OPEN), which
+    // can be well before the TCP connection ends and "close" fires.
+    const closing = new Promise((r) => {
+      const poll = setInterval(() => {
+        if (ws.readyState > WebSocket.OPEN) {
+          clearInterval(poll);
+          r(Date.now());
+        }
+      }, 5);
+      poll.unref();
+      ws.once("close", () => { clearInterval(poll); r(Date.now()); });
+    });
     ws.on("message", (data) => {
       frames.push(JSON.parse(String(data)));
       waiters.splice(0).forEach((w) => w());
     });
-    ws.once("unexpected-response", (_req, res) => reject(Object.assign(new Error("refused"), { status: res.statusCode })));
+    ws.once("unexpected-response", (req, res) => {
+      // With this listener, ws leaves the refused request open: end it ourselves.
+      res.resume();
+      req.destroy();
+      ws.terminate();
+      reject(Object.assign(new Error("refused"), { status: res.statusCode }));
+    });
     ws.once("error", reject);
     const next = async (timeoutMs = 10000) => {
       const end = Date.now() + timeoutMs;
@@ -133,6 +181,7 @@ export function openSocket(base, token, path = "/ws") {
       ws,
       frames,
       closed,
+      closing,
       next,
       async nextOf(type, timeoutMs = 10000) {
         for (;;) {

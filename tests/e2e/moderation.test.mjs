@@ -1,0 +1,126 @@
+// End-to-end: roles, bans, IP bans, the audit trail and login throttling against
+// `wrangler dev`. Client addresses are real: requests come from 127.0.0.2, .3, ...
+// and the runtime reports them as CF-Connecting-IP.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { createRoom, joinRoom, openSocket, post, requestFrom, signup, startStack } from "./harness.mjs";
+
+const auth = (who) => ({ Authorization: `Bearer ${who.token}` });
+
+describe("moderation against wrangler dev", () => {
+  let stack, base, admin;
+  before(async () => {
+    stack = await startStack();
+    base = stack.base;
+    admin = await signup(base, "admin");
+    stack.makeAdmin(admin.user.username);
+  });
+  after(async () => { await stack?.stop(); });
+
+  const modCall = (who, action, body) => post(base, `/users/${action}`, body, auth(who));
+
+  it("makes the first ADMIN with `make admin`, who can promote others", async () => {
+    const me = await (await fetch(`${base}/account`, { headers: auth(admin) })).json();
+    assert.equal(me.user.role, "ADMIN");
+    const u = await signup(base);
+    const promoted = await modCall(admin, "promote", { username: u.user.username });
+    assert.equal(promoted.status, 200);
+    assert.equal((await (await fetch(`${base}/account`, { headers: auth(u) })).json()).user.role, "ADMIN");
+    assert.equal((await modCall(admin, "promote", { username: u.user.username })).body.error.code, "already_admin");
+  });
+
+  it("lets no USER ban, and no ADMIN ban an ADMIN", async () => {
+    const u = await signup(base), v = await signup(base), other = await signup(base);
+    const byUser = await modCall(u, "ban", { username: v.user.username });
+    assert.equal(byUser.status, 403);
+    assert.equal(byUser.body.error.code, "admin_only");
+    assert.equal((await fetch(`${base}/bans`, { headers: auth(u) })).status, 403);
+    await modCall(admin, "promote", { username: other.user.username });
+    const adminOnAdmin = await modCall(admin, "ban", { username: other.user.username });
+    assert.equal(adminOnAdmin.status, 403);
+    assert.equal(adminOnAdmin.body.error.code, "cannot_ban_admin");
+    assert.equal((await modCall(admin, "ban", { username: admin.user.username })).body.error.code, "cannot_target_self");
+    assert.equal((await modCall(admin, "ban", { username: "no_such_user" })).status, 404);
+  });
+
+  it("bans a user everywhere at once, with their addresses, and unban restores access", async () => {
+    // The victim only ever comes from 127.0.0.2.
+    const from2 = (method, route, body, headers) => requestFrom("127.0.0.2", base, method, route, body, headers);
+    const name = `victim${Date.now() % 100000}`;
+    const up = await from2("POST", "/signup", { username: name, password: "victim password" });
+    assert.equal(up.status, 201);
+    const victim = up.body;
+    const room = await createRoom(base, admin);
+    const personal = await openSocket(base, victim.token, "/ws", "127.0.0.2");
+    await personal.next();
+    const inRoom = await openSocket(base, victim.token, `/rooms/${room.id}/ws`, "127.0.0.2");
+    await inRoom.next();
+
+    const started = Date.now();
+    const res = await modCall(admin, "ban", { username: name, ip: true, reason: "spam" });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.ips, ["127.0.0.2"]);
+    const closedAt = Math.max(...(await Promise.all([personal.closing, inRoom.closing])));
+    assert.ok(closedAt - started < 1000, `sockets closed within a second (${closedAt - started} ms)`);
+    const [a, b] = await Promise.all([personal.closed, inRoom.closed]);
+    assert.deepEqual([a.code, b.code], [4003, 4003]);
+    assert.equal(b.reason, "banned: spam");
+
+    // Every request from the banned address is refused first, even a signup.
+    const blocked = await from2("POST", "/signup", { username: `fresh${Date.now() % 100000}`, password: "some password" });
+    assert.equal(blocked.status, 403);
+    assert.equal(blocked.body.error.code, "ip_banned");
+    assert.equal((await from2("GET", "/account", undefined, auth(victim))).body.error.code, "ip_banned");
+    await assert.rejects(openSocket(base, admin.token, "/ws", "127.0.0.2"), (e) => e.status === 403);
+    // From another address: the token is dead, and the account is refused.
+    const from3 = (method, route, body, headers) => requestFrom("127.0.0.3", base, method, route, body, headers);
+    assert.equal((await from3("GET", "/account", undefined, auth(victim))).status, 401);
+    const login = await from3("POST", "/login", { username: name, password: "victim password" });
+    assert.equal(login.status, 403);
+    assert.equal(login.body.error.code, "banned");
+    // Another address still works for everyone else.
+    assert.equal((await from3("POST", "/signup", { username: `other${Date.now() % 100000}`, password: "other password" })).status, 201);
+
+    const bans = await (await fetch(`${base}/bans`, { headers: auth(admin) })).json();
+    const entry = bans.bans.find((x) => x.user.username === name);
+    assert.deepEqual({ by: entry.by.id, reason: entry.reason, ips: entry.ips }, { by: admin.user.id, reason: "spam", ips: ["127.0.0.2"] });
+
+    assert.equal((await modCall(admin, "unban", { username: name })).status, 200);
+    const back = await from2("POST", "/login", { username: name, password: "victim password" });
+    assert.equal(back.status, 200);
+    assert.equal((await from2("GET", "/account", undefined, auth(back.body))).status, 200);
+
+    const after = await (await fetch(`${base}/bans`, { headers: auth(admin) })).json();
+    assert.equal(after.bans.find((x) => x.user.username === name), undefined);
+    const trail = after.log.filter((l) => l.target.username === name).map((l) => [l.action, l.actor.id, l.reason]);
+    assert.deepEqual(trail, [["unban", admin.user.id, null], ["ban", admin.user.id, "spam"]]);
+  });
+
+  it("lets an ADMIN delete anyone's message", async () => {
+    const u = await signup(base);
+    const room = await createRoom(base, u);
+    const { c: cu } = await joinRoom(base, room.id, u);
+    const { c: ca } = await joinRoom(base, room.id, admin);
+    cu.send({ type: "new_chat_message", body: "remove me", client_id: "r1" });
+    const m = await ca.nextOf("new_chat_message");
+    ca.send({ type: "delete_message", seq: m.seq });
+    assert.equal((await cu.nextOf("message_deleted")).deleted_by, admin.user.id);
+    cu.ws.close(); ca.ws.close();
+  });
+
+  it("throttles repeated failed logins for a username, for a while", async () => {
+    const from6 = (body) => requestFrom("127.0.0.6", base, "POST", "/login", body);
+    const u = await signup(base);
+    for (let i = 0; i < 10; i++) {
+      assert.equal((await from6({ username: u.user.username, password: `wrong ${i}` })).status, 401);
+    }
+    const locked = await from6({ username: u.user.username, password: "e2e password" }); // even the right one
+    assert.equal(locked.status, 429);
+    assert.equal(locked.body.error.code, "too_many_attempts");
+    const wait = Number(locked.headers["retry-after"]);
+    assert.ok(wait > 0 && wait <= 15 * 60);
+    // Other accounts from the same address are not locked out.
+    const other = await signup(base);
+    assert.equal((await from6({ username: other.user.username, password: "e2e password" })).status, 200);
+  });
+});
