@@ -136,8 +136,12 @@ migrate-local: build
 dev: migrate-local
 	wrangler dev --ip 127.0.0.1 --port $(DEV_PORT)
 
+# The edge bundle of each environment, in build/dry-run/<environment> (the top
+# level, for local development, in build/dry-run/dev).
 dry-run: build
-	wrangler deploy --dry-run --outdir $(BUILD)/dry-run
+	wrangler deploy --dry-run --outdir $(BUILD)/dry-run/dev --env ""
+	wrangler deploy --dry-run --outdir $(BUILD)/dry-run/staging --env staging
+	wrangler deploy --dry-run --outdir $(BUILD)/dry-run/production --env production
 
 clean:
 	rm -rf $(BUILD)/chat.wasm $(BUILD)/native $(BUILD)/wasm worker/generated
