@@ -80,6 +80,11 @@ describe("the Terraform configuration", () => {
     for (const [name, [o]] of Object.entries(tf.output)) assert.ok(o.description, `output ${name} has no description`);
   });
 
+  it("documents every variable in the README", () => {
+    const readme = readFileSync(path.join(root, "README.md"), "utf8");
+    for (const name of Object.keys(tf.variable)) assert.match(readme, new RegExp(`\\| \`${name}\` \\|`), name);
+  });
+
   it("names what it creates as wrangler.toml, the Makefile and the workflow do", () => {
     const v = (name) => tf.variable[name][0].default;
     assert.deepEqual([...v("environments")].sort(), environments().sort());
