@@ -34,8 +34,8 @@ INCLUDES := -Iwasm -I$(CJSON) -I$(SODIUM_SRC)/include
 WASM     := $(BUILD)/chat.wasm
 GEN_TS   := worker/generated/core.ts
 
-.PHONY: build deps emscripten cmocka node test test-c test-worker test-e2e test-deploy dev \
-        migrate-local dry-run site deploy release clean
+.PHONY: build deps emscripten cmocka node test test-c test-worker test-e2e dev migrate-local \
+        dry-run clean
 
 build: node $(WASM) $(GEN_TS)
 
@@ -132,6 +132,7 @@ test-e2e: build
 # The deployment path without an account: make deploy's refusals and its order of
 # remote steps (against a stand-in wrangler), the site build, Terraform syntax and
 # format, the GitHub workflow, wrangler.toml's environments and migrations.
+.PHONY: test-deploy
 test-deploy: build
 	node --test --test-concurrency=1 "tests/deploy/*.test.mjs"
 
@@ -142,8 +143,6 @@ migrate-local: build
 dev: migrate-local
 	wrangler dev --ip 127.0.0.1 --port $(DEV_PORT)
 
-# The edge bundle of each environment, in build/dry-run/<environment> (the top
-# level, for local development, in build/dry-run/dev).
 dry-run: build
 	wrangler deploy --dry-run --outdir $(BUILD)/dry-run/dev --env ""
 	wrangler deploy --dry-run --outdir $(BUILD)/dry-run/staging --env staging
@@ -152,9 +151,12 @@ dry-run: build
 # ---- deploying to Cloudflare (README "Deploy to Cloudflare") --------------------
 # `make deploy` deploys ENV (staging unless ENV=production) to the account wrangler
 # is logged in to: it refuses at once without credentials, then runs every test
-# and `release`. ENV is taken from the command line only (shells use an ENV
-# variable of their own). WRANGLER is replaceable so tests can record its calls.
-ENV           := $(if $(filter command line,$(origin ENV)),$(ENV),staging)
+# and `release`. `make dry-run` writes the edge bundle of each environment in
+# build/dry-run/<environment> (the top level's in build/dry-run/dev).
+# ENV counts only from the command line (shells use an ENV variable of their own).
+# WRANGLER is replaceable so that tests can record its calls.
+.PHONY: site deploy release
+DEPLOY_ENV    := $(if $(filter command line,$(origin ENV)),$(ENV),staging)
 WRANGLER      ?= wrangler
 PAGES_PROJECT ?= edge-chat
 # Pages branch of each environment: production is the project's production branch,
@@ -173,9 +175,9 @@ site:
 	@test -f $(SITE_DIR)/index.html || { echo "site: the build wrote no $(SITE_DIR)/index.html" >&2; exit 1; }
 
 deploy: node
-	@WRANGLER=$(WRANGLER) node deploy/cloudflare.mjs preflight $(ENV)
+	@WRANGLER=$(WRANGLER) node deploy/cloudflare.mjs preflight $(DEPLOY_ENV)
 	@$(MAKE) --no-print-directory test
-	@$(MAKE) --no-print-directory release
+	@$(MAKE) --no-print-directory release ENV=$(DEPLOY_ENV)
 
 # The remote part of `make deploy`, in the order an upgrade needs: the first-time
 # set-up (creates the D1 database and the Pages project if missing), the D1
@@ -184,11 +186,11 @@ deploy: node
 # every socket: clients reconnect and resume), then the site. CI's deploy jobs
 # run the same commands through wrangler-action (.github/workflows/ci.yml).
 release: build site
-	@WRANGLER=$(WRANGLER) node deploy/cloudflare.mjs preflight $(ENV)
-	WRANGLER=$(WRANGLER) node deploy/cloudflare.mjs setup $(ENV) $(PAGES_PROJECT)
-	$(WRANGLER) d1 migrations apply DB --remote --env $(ENV)
-	$(WRANGLER) deploy --env $(ENV)
-	$(WRANGLER) pages deploy $(SITE_DIR) --project-name $(PAGES_PROJECT) --branch $(PAGES_BRANCH_$(ENV))
+	@WRANGLER=$(WRANGLER) node deploy/cloudflare.mjs preflight $(DEPLOY_ENV)
+	WRANGLER=$(WRANGLER) node deploy/cloudflare.mjs setup $(DEPLOY_ENV) $(PAGES_PROJECT)
+	$(WRANGLER) d1 migrations apply DB --remote --env $(DEPLOY_ENV)
+	$(WRANGLER) deploy --env $(DEPLOY_ENV)
+	$(WRANGLER) pages deploy $(SITE_DIR) --project-name $(PAGES_PROJECT) --branch $(PAGES_BRANCH_$(DEPLOY_ENV))
 
 clean:
 	rm -rf $(BUILD)/chat.wasm $(BUILD)/native $(BUILD)/wasm worker/generated
