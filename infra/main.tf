@@ -14,8 +14,9 @@ locals {
   custom_site  = var.site_hostname != ""
 }
 
-# Users, sessions and the room directory. Messages live in each room's Durable
-# Object, not here. Replacing a database loses its data, hence prevent_destroy.
+# What is global: accounts, sessions, friendships, blocks, bans, the room
+# directory. Messages live in each room's Durable Object, not here. Replacing a
+# database loses its data, hence prevent_destroy.
 resource "cloudflare_d1_database" "chat" {
   for_each = local.d1_databases
 

@@ -23,6 +23,8 @@ const LANDED_DO_MIGRATIONS = [
 const LANDED_D1_MIGRATIONS = {
   "0001_create_accounts.sql": "c8ffabb0d98cbfbfe690b52656356679081377522ce0f6fe1b670212868d37ac",
   "0002_create_rooms.sql": "ccaf4349706289b7aad98fb714344a92c7a89d37f1b562df8cfeaa238d418a44",
+  "0003_create_social.sql": "134a6badd94d0c6890b51722f82e4ad6306515844e85c9ac3d93b45639e44575",
+  "0004_create_moderation.sql": "1471c9e4c99f0a54f58c2eaf8b26d38129b1cd8b832e7024366be22d7856a143",
 };
 
 describe("wrangler.toml environments", () => {

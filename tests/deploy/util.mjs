@@ -1,7 +1,7 @@
 // Shared by the deploy checks: the repository root, wrangler.toml as wrangler
 // reads it, and an environment for child processes that holds no Cloudflare
 // credentials at all, so no test here can ever reach an account.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,10 +19,20 @@ export const environments = () => Object.keys(rawConfig().env ?? {});
 /** The configuration wrangler uses for `--env env` (undefined: the top level). */
 export const configFor = (env) => unstable_readConfig({ config: configPath, env }, { hideWarnings: true });
 
+// An empty HOME for child processes, removed when this test process ends.
+let home;
+function emptyHome() {
+  if (!home) {
+    home = mkdtempSync(path.join(os.tmpdir(), "chat-deploy-home-"));
+    process.on("exit", () => rmSync(home, { recursive: true, force: true }));
+  }
+  return home;
+}
+
 /** process.env without Cloudflare credentials or the calling make's flags, with
- * a HOME of its own (wrangler keeps its OAuth login under HOME). */
+ * an empty HOME (wrangler keeps its OAuth login under HOME). */
 export function offlineEnv(extra = {}) {
-  const home = mkdtempSync(path.join(os.tmpdir(), "chat-deploy-home-"));
+  const home = emptyHome();
   const env = {
     ...process.env,
     HOME: home,
