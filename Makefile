@@ -114,7 +114,7 @@ $(BUILD)/native/test_%: tests/c/test_%.c tests/c/test_util.h tests/c/room_util.h
 	gcc -std=c11 -g -O1 -Wall -Wextra -Werror $(SAN) $(INCLUDES) -Itests/c $(CJSON_FLAGS) \
 	  $< $(CORE_SRC) $(CJSON)/cJSON.c $(BUILD)/native/libsodium.a -lcmocka -o $@
 
-test: build test-c test-worker test-e2e
+test: build test-c test-worker test-e2e test-deploy
 
 test-c: cmocka
 	@$(MAKE) --no-print-directory run-c-tests
@@ -128,6 +128,13 @@ test-worker: build
 
 test-e2e: build
 	node --test --test-concurrency=1 "tests/e2e/*.test.mjs"
+
+# The deployment path without an account: make deploy's refusals and its order of
+# remote steps (against a stand-in wrangler), the site build, Terraform syntax and
+# format, the GitHub workflow, wrangler.toml's environments and migrations.
+.PHONY: test-deploy
+test-deploy: build
+	node --test --test-concurrency=1 "tests/deploy/*.test.mjs"
 
 # ---- running locally -----------------------------------------------------------
 migrate-local: build
@@ -153,7 +160,53 @@ admin: node
 	@echo "$(NAME) is now an ADMIN"
 
 dry-run: build
-	wrangler deploy --dry-run --outdir $(BUILD)/dry-run
+	wrangler deploy --dry-run --outdir $(BUILD)/dry-run/dev --env ""
+	wrangler deploy --dry-run --outdir $(BUILD)/dry-run/staging --env staging
+	wrangler deploy --dry-run --outdir $(BUILD)/dry-run/production --env production
+
+# ---- deploying to Cloudflare (README "Deploy to Cloudflare") --------------------
+# `make deploy` deploys ENV (staging unless ENV=production) to the account wrangler
+# is logged in to: it refuses at once without credentials, then runs every test
+# and `release`. `make dry-run` writes the edge bundle of each environment in
+# build/dry-run/<environment> (the top level's in build/dry-run/dev).
+# ENV counts only from the command line (shells use an ENV variable of their own).
+# WRANGLER is replaceable so that tests can record its calls.
+.PHONY: site deploy release
+DEPLOY_ENV    := $(if $(filter command line,$(origin ENV)),$(ENV),staging)
+WRANGLER      ?= wrangler
+PAGES_PROJECT ?= edge-chat
+# Pages branch of each environment: production is the project's production branch,
+# staging a preview deployment with its own alias (staging.<project>.pages.dev).
+PAGES_BRANCH_production := main
+PAGES_BRANCH_staging    := staging
+
+# The site for Cloudflare Pages, built into pages/dist. The web client does not
+# exist yet: until its issue replaces SITE_BUILD with its own build (which must
+# write pages/dist), the site is the placeholder page in deploy/placeholder-site.
+SITE_DIR   := pages/dist
+SITE_BUILD ?= rm -rf $(SITE_DIR) && mkdir -p $(SITE_DIR) && cp -R deploy/placeholder-site/. $(SITE_DIR)/
+
+site:
+	$(SITE_BUILD)
+	@test -f $(SITE_DIR)/index.html || { echo "site: the build wrote no $(SITE_DIR)/index.html" >&2; exit 1; }
+
+deploy: node
+	@WRANGLER=$(WRANGLER) node deploy/cloudflare.mjs preflight $(DEPLOY_ENV)
+	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory release ENV=$(DEPLOY_ENV)
+
+# The remote part of `make deploy`, in the order an upgrade needs: the first-time
+# set-up (creates the D1 database and the Pages project if missing), the D1
+# migrations (forward-only, and compatible with the code still running), then
+# the Worker with its Durable Objects (a deploy restarts every object and drops
+# every socket: clients reconnect and resume), then the site. CI's deploy jobs
+# run the same commands through wrangler-action (.github/workflows/ci.yml).
+release: build site
+	@WRANGLER=$(WRANGLER) node deploy/cloudflare.mjs preflight $(DEPLOY_ENV)
+	WRANGLER=$(WRANGLER) node deploy/cloudflare.mjs setup $(DEPLOY_ENV) $(PAGES_PROJECT)
+	$(WRANGLER) d1 migrations apply DB --remote --env $(DEPLOY_ENV)
+	$(WRANGLER) deploy --env $(DEPLOY_ENV)
+	$(WRANGLER) pages deploy $(SITE_DIR) --project-name $(PAGES_PROJECT) --branch $(PAGES_BRANCH_$(DEPLOY_ENV))
 
 clean:
 	rm -rf $(BUILD)/chat.wasm $(BUILD)/native $(BUILD)/wasm worker/generated

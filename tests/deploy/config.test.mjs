@@ -1,0 +1,100 @@
+// wrangler.toml as deployment configuration: the environments mirror the top
+// level's bindings and differ only where they must; migrations, of Durable
+// Objects and of D1, only ever grow (a landed entry or file never changes); and
+// no secret or local state can be committed.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { configFor, environments, rawConfig, root } from "./util.mjs";
+
+// Landed Durable Object migrations, as deployed: append new ones in wrangler.toml,
+// and here once they ship. Editing or reordering a landed one breaks deploys of
+// existing installations (Cloudflare records which tags an account has applied).
+const LANDED_DO_MIGRATIONS = [
+  { tag: "v1", new_sqlite_classes: ["UserHub"] },
+  { tag: "v2", new_sqlite_classes: ["ChatRoom"] },
+];
+
+// Landed D1 migrations and their SHA-256: wrangler applies each file once per
+// database, so an edited file would never reach a database that already has it.
+const LANDED_D1_MIGRATIONS = {
+  "0001_create_accounts.sql": "c8ffabb0d98cbfbfe690b52656356679081377522ce0f6fe1b670212868d37ac",
+  "0002_create_rooms.sql": "ccaf4349706289b7aad98fb714344a92c7a89d37f1b562df8cfeaa238d418a44",
+  "0003_create_social.sql": "134a6badd94d0c6890b51722f82e4ad6306515844e85c9ac3d93b45639e44575",
+  "0004_create_moderation.sql": "1471c9e4c99f0a54f58c2eaf8b26d38129b1cd8b832e7024366be22d7856a143",
+};
+
+describe("wrangler.toml environments", () => {
+  const top = configFor(undefined);
+
+  it("are staging and production", () => {
+    assert.deepEqual(environments(), ["staging", "production"]);
+  });
+
+  for (const env of ["staging", "production"]) {
+    it(`${env}: its own Worker and D1 database, the top level's bindings, migrations and settings`, () => {
+      const c = configFor(env);
+      const raw = rawConfig().env[env];
+      assert.equal(c.name, `edge-chat-${env}`);
+      assert.deepEqual(c.durable_objects.bindings, top.durable_objects.bindings);
+      assert.deepEqual(c.d1_databases.map(({ binding, migrations_dir }) => ({ binding, migrations_dir })),
+        top.d1_databases.map(({ binding, migrations_dir }) => ({ binding, migrations_dir })));
+      assert.deepEqual(c.d1_databases.map((d) => d.database_name), [`edge-chat-${env}`]);
+      assert.equal(raw.migrations, undefined, "environments inherit the one list of Durable Object migrations");
+      assert.deepEqual(c.migrations, top.migrations);
+      assert.equal(c.compatibility_date, top.compatibility_date);
+      assert.deepEqual(c.compatibility_flags, top.compatibility_flags);
+      assert.deepEqual(c.rules, top.rules);
+      assert.equal(c.observability?.enabled, true, "Workers Logs on");
+    });
+  }
+
+  it("name no account, hold no secret among their vars, and share no database", () => {
+    const raw = rawConfig();
+    for (const c of [raw, ...Object.values(raw.env)]) {
+      assert.equal(c.account_id, undefined, "the account comes from the login or CLOUDFLARE_ACCOUNT_ID");
+      for (const name of Object.keys(c.vars ?? {})) {
+        assert.doesNotMatch(name, /secret|token|password|pepper|key/i, `${name} belongs in wrangler secret put`);
+      }
+    }
+    const names = [undefined, ...environments()].flatMap((env) => configFor(env).d1_databases.map((d) => d.database_name));
+    assert.equal(new Set(names).size, names.length, `databases: ${names}`);
+  });
+});
+
+describe("migrations only grow", () => {
+  it("keeps every landed Durable Object migration as it was, first and in order", () => {
+    const migrations = JSON.parse(JSON.stringify(rawConfig().migrations)); // plain objects
+    assert.deepEqual(migrations.slice(0, LANDED_DO_MIGRATIONS.length), LANDED_DO_MIGRATIONS);
+  });
+
+  it("numbers D1 migrations NNNN_verb_noun.sql from 0001 without gaps, and keeps landed files unchanged", () => {
+    const dir = path.join(root, configFor(undefined).d1_databases[0].migrations_dir);
+    const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+    files.forEach((f, i) => assert.match(f, new RegExp(`^${String(i + 1).padStart(4, "0")}_[a-z0-9]+(_[a-z0-9]+)+\\.sql$`)));
+    for (const [file, sha256] of Object.entries(LANDED_D1_MIGRATIONS)) {
+      const actual = createHash("sha256").update(readFileSync(path.join(dir, file))).digest("hex");
+      assert.equal(actual, sha256, `${file} was edited after it landed: add a new migration instead`);
+    }
+  });
+});
+
+describe("nothing secret or local is committed", () => {
+  const git = (...args) => execFileSync("git", args, { cwd: root, encoding: "utf8" });
+
+  it("ignores wrangler's local secrets and Terraform's state and variables", () => {
+    for (const file of [".dev.vars", ".dev.vars.staging", ".env", "infra/terraform.tfvars", "infra/terraform.tfstate",
+      "infra/terraform.tfstate.backup", "infra/.terraform/providers", ".wrangler/state"]) {
+      assert.doesNotThrow(() => git("check-ignore", "-q", file), `${file} is not ignored by git`);
+    }
+  });
+
+  it("tracks no such file", () => {
+    const tracked = git("ls-files").split("\n");
+    const leaked = tracked.filter((f) => /(^|\/)(\.dev\.vars.*|\.env|terraform\.tfvars|.*\.tfstate(\..*)?)$/.test(f));
+    assert.deepEqual(leaked, []);
+  });
+});
