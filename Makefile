@@ -148,7 +148,7 @@ dev: migrate-local
 # ENV=staging|production to pick a wrangler environment, PERSIST=<dir> for a local
 # state directory other than .wrangler/state. The promotion is logged in the audit
 # trail with no actor ("make admin").
-D1_WHERE = $(if $(REMOTE),--remote,--local) $(if $(ENV),--env $(ENV)) $(if $(PERSIST),--persist-to $(PERSIST))
+D1_WHERE = $(if $(REMOTE),--remote,--local) $(if $(filter command line,$(origin ENV)),--env $(ENV)) $(if $(PERSIST),--persist-to $(PERSIST))
 admin: node
 	@echo '$(NAME)' | grep -Eq '^[A-Za-z0-9_.-]{3,32}$$' || { echo "usage: make admin NAME=<username>" >&2; exit 2; }
 	@wrangler d1 execute DB $(D1_WHERE) --json --command "SELECT id FROM users WHERE username_key = lower('$(NAME)')" \
