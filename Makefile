@@ -34,7 +34,7 @@ INCLUDES := -Iwasm -I$(CJSON) -I$(SODIUM_SRC)/include
 WASM     := $(BUILD)/chat.wasm
 GEN_TS   := worker/generated/core.ts
 
-.PHONY: admin build deps emscripten cmocka node test test-c test-worker test-e2e dev migrate-local \
+.PHONY: admin bots test-load build deps emscripten cmocka node test test-c test-worker test-e2e dev migrate-local \
         dry-run clean
 
 build: node $(WASM) $(GEN_TS)
@@ -105,6 +105,7 @@ $(GEN_TS): wasm/tools/gen_protocol.c $(CORE_HDR)
 	@mkdir -p $(BUILD)/native worker/generated
 	gcc -std=c11 -Wall -Wextra -Werror -o $(BUILD)/native/gen_protocol wasm/tools/gen_protocol.c
 	$(BUILD)/native/gen_protocol > $@
+	$(BUILD)/native/gen_protocol --js > worker/generated/core.js
 
 # ---- tests -------------------------------------------------------------------
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -114,7 +115,7 @@ $(BUILD)/native/test_%: tests/c/test_%.c tests/c/test_util.h tests/c/room_util.h
 	gcc -std=c11 -g -O1 -Wall -Wextra -Werror $(SAN) $(INCLUDES) -Itests/c $(CJSON_FLAGS) \
 	  $< $(CORE_SRC) $(CJSON)/cJSON.c $(BUILD)/native/libsodium.a -lcmocka -o $@
 
-test: build test-c test-worker test-e2e test-deploy
+test: build test-c test-worker test-e2e test-load test-deploy
 
 test-c: cmocka
 	@$(MAKE) --no-print-directory run-c-tests
@@ -128,6 +129,15 @@ test-worker: build
 
 test-e2e: build
 	node --test --test-concurrency=1 "tests/e2e/*.test.mjs"
+
+test-load: build
+	node --test --test-concurrency=1 "tests/load/*.test.mjs"
+
+# Chat bots against any server (README "Load"): make bots BASE=http://127.0.0.1:8787
+# USERS=100 ROOMS=1 SENDERS=0.1 RATE=20 DURATION=10
+bots: build
+	node tests/load/bots.mjs --base $(or $(BASE),http://127.0.0.1:$(DEV_PORT)) --users $(or $(USERS),20) \
+	  --rooms $(or $(ROOMS),1) --senders $(or $(SENDERS),0.1) --rate $(or $(RATE),10) --duration $(or $(DURATION),10)
 
 # The deployment path without an account: make deploy's refusals and its order of
 # remote steps (against a stand-in wrangler), the site build, Terraform syntax and

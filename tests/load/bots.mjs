@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+// Chat bots: sign up N bot users, put them in rooms, have a share of them send
+// messages at a total rate for a while, and check that every accepted message
+// reached every member of its room exactly once. Prints a progress line while it
+// runs and a report at the end; exits 1 if any accepted message was lost or
+// duplicated. Talks to any base URL (local `wrangler dev` or a deployed site).
+//
+//   node tests/load/bots.mjs --base http://127.0.0.1:8787 --users 20 --rooms 1 \
+//        --senders 0.1 --rate 20 --duration 10 [--max-messages N] [--json out.json]
+//
+// Bounded by --duration (seconds) and --max-messages. Latency is measured from the
+// sender's send() to each receipt, in this one process (one clock). Each bot's
+// sends are limited by the server's per-user rate limit (PROTOCOL.md): a total
+// rate above senders x 5/s is refused in part with rate_limited, which is counted
+// as an error, not as a loss.
+import { parseArgs } from "node:util";
+import { performance } from "node:perf_hooks";
+import * as hdr from "hdr-histogram-js";
+import WebSocket from "ws";
+import { LIMITS } from "../../worker/generated/core.ts";
+
+const { values: opt } = parseArgs({
+  options: {
+    base: { type: "string", default: "http://127.0.0.1:8787" },
+    users: { type: "string", default: "10" },
+    rooms: { type: "string", default: "1" },
+    senders: { type: "string", default: "0.1" },
+    rate: { type: "string", default: "10" },
+    duration: { type: "string", default: "5" },
+    "max-messages": { type: "string", default: "100000" },
+    drain: { type: "string", default: "3" },
+    json: { type: "string" },
+    quiet: { type: "boolean", default: false },
+  },
+});
+const N = Number(opt.users), ROOMS = Number(opt.rooms), RATE = Number(opt.rate);
+const DURATION_MS = Number(opt.duration) * 1000, MAX = Number(opt["max-messages"]);
+const SENDERS = Math.max(1, Math.round(N * Number(opt.senders)));
+const base = opt.base.replace(/\/$/, "");
+const run = `${Date.now() % 1_000_000}`;
+
+async function api(path, body, token) {
+  const res = await fetch(`${base}${path}`, {
+    method: body ? "POST" : "GET",
+    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Runs f over items, `width` at a time. */
+async function pool(items, width, f) {
+  const out = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await f(items[i], i);
+    }
+  }));
+  return out;
+}
+
+const stats = {
+  sent: 0, acked: 0, delivered: 0, duplicates: 0, errors: {},
+  latency: hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 }),
+};
+const sentAt = new Map(); // client_id -> performance.now() at send
+const ackSeq = new Map(); // client_id -> seq of the sender's acknowledgement
+const storedAs = new Map(); // `${room}:${client_id}` -> Set of seqs seen for it
+
+function connect(bot) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${base.replace(/^http/, "ws")}/rooms/${bot.room}/ws`,
+      [LIMITS.wsProtocol, `${LIMITS.wsBearerPrefix}${bot.token}`]);
+    bot.ws = ws;
+    bot.seen = new Set();
+    ws.on("message", (data) => {
+      const f = JSON.parse(String(data));
+      if (f.type === "connection") ws.send(JSON.stringify({ type: "join_room" }));
+      else if (f.type === "history") resolve(bot);
+      else if (f.type === "new_chat_message") onMessage(bot, f);
+      else if (f.type === "error") stats.errors[f.code] = (stats.errors[f.code] ?? 0) + 1;
+    });
+    ws.on("error", reject);
+    ws.on("unexpected-response", (req, res) => { req.destroy(); reject(new Error(`upgrade refused: ${res.statusCode}`)); });
+  });
+}
+
+function onMessage(bot, m) {
+  const now = performance.now();
+  const key = `${bot.room}:${m.client_id}`;
+  if (!storedAs.has(key)) storedAs.set(key, new Set());
+  storedAs.get(key).add(m.seq);
+  if (bot.seen.has(m.seq)) {
+    stats.duplicates++;
+    return;
+  }
+  bot.seen.add(m.seq);
+  if (m.duplicate) return; // a retry's acknowledgement, to the sender only
+  stats.delivered++;
+  const t = sentAt.get(m.client_id);
+  if (t !== undefined) stats.latency.recordValue(Math.max(1, Math.round((now - t) * 1000)));
+  if (m.user.id === bot.user.id && m.client_id.startsWith(`${bot.index}-`)) {
+    stats.acked++;
+    ackSeq.set(m.client_id, { seq: m.seq, room: bot.room });
+  }
+}
+
+const ms = (us) => (us / 1000).toFixed(1);
+function progress(final = false) {
+  const h = stats.latency;
+  const errors = Object.values(stats.errors).reduce((a, b) => a + b, 0);
+  const line = `sent ${stats.sent}  acked ${stats.acked}  delivered ${stats.delivered}  dup ${stats.duplicates}` +
+    `  errors ${errors}  p50 ${ms(h.getValueAtPercentile(50))} ms  p99 ${ms(h.getValueAtPercentile(99))} ms`;
+  if (!opt.quiet || final) process.stderr.write(final ? `${line}\n` : `\r${line}   `);
+}
+
+async function main() {
+  const started = Date.now();
+  const bots = await pool(Array.from({ length: N }, (_, i) => i), 4, async (i) => {
+    const s = await api("/signup", { username: `bot${run}_${i}`.slice(0, 32), password: "bot password 1" });
+    return { index: i, token: s.token, user: s.user };
+  });
+  const rooms = [];
+  for (let r = 0; r < ROOMS; r++) rooms.push((await api("/rooms", { name: `bots ${run} ${r}` }, bots[0].token)).room.id);
+  bots.forEach((b, i) => { b.room = rooms[i % ROOMS]; });
+  await pool(bots, 8, connect);
+  const members = new Map(rooms.map((id) => [id, bots.filter((b) => b.room === id).length]));
+  if (!opt.quiet) process.stderr.write(`${N} bots in ${ROOMS} room(s), ${SENDERS} sending ${RATE}/s for ${DURATION_MS / 1000} s (set-up ${Date.now() - started} ms)\n`);
+
+  const senders = bots.slice(0, SENDERS);
+  const counters = new Map();
+  const t0 = performance.now();
+  const ticker = setInterval(() => progress(), 500);
+  let k = 0;
+  while (performance.now() - t0 < DURATION_MS && stats.sent < MAX) {
+    const due = Math.floor(((performance.now() - t0) / 1000) * RATE);
+    while (stats.sent < due && stats.sent < MAX) {
+      const bot = senders[k++ % senders.length];
+      const n = counters.get(bot.index) ?? 0;
+      counters.set(bot.index, n + 1);
+      const clientId = `${bot.index}-${n}`;
+      sentAt.set(clientId, performance.now());
+      bot.ws.send(JSON.stringify({ type: "new_chat_message", body: `bot ${bot.index} message ${n}`, client_id: clientId }));
+      stats.sent++;
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  // Let what is in flight arrive.
+  const drainEnd = performance.now() + Number(opt.drain) * 1000;
+  let expected = 0;
+  for (;;) {
+    expected = 0;
+    for (const { room } of ackSeq.values()) expected += members.get(room);
+    if (stats.delivered >= expected && stats.acked + (stats.errors.rate_limited ?? 0) >= stats.sent) break;
+    if (performance.now() > drainEnd) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  clearInterval(ticker);
+  progress(true);
+
+  // Lost: an accepted (acknowledged) message some member of its room never got.
+  let lost = 0;
+  for (const { seq, room } of ackSeq.values()) {
+    for (const b of bots) if (b.room === room && !b.seen.has(seq)) lost++;
+  }
+  // Duplicated: a client_id stored under two seqs, or a seq received twice.
+  let stored_twice = 0;
+  for (const seqs of storedAs.values()) if (seqs.size > 1) stored_twice++;
+  const h = stats.latency;
+  const report = {
+    bots: N, rooms: ROOMS, senders: SENDERS, rate: RATE, duration_s: DURATION_MS / 1000,
+    sent: stats.sent, acked: stats.acked, delivered: stats.delivered, expected_deliveries: expected,
+    lost, duplicated: stats.duplicates + stored_twice, errors: stats.errors,
+    latency_ms: { p50: h.getValueAtPercentile(50) / 1000, p95: h.getValueAtPercentile(95) / 1000,
+      p99: h.getValueAtPercentile(99) / 1000, max: h.maxValue / 1000 },
+  };
+  for (const b of bots) b.ws.close();
+  console.log(JSON.stringify(report, null, 2));
+  if (opt.json) (await import("node:fs")).writeFileSync(opt.json, JSON.stringify(report, null, 2));
+  process.exit(report.lost > 0 || report.duplicated > 0 ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(2);
+});
