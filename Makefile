@@ -34,7 +34,7 @@ INCLUDES := -Iwasm -I$(CJSON) -I$(SODIUM_SRC)/include
 WASM     := $(BUILD)/chat.wasm
 GEN_TS   := worker/generated/core.ts
 
-.PHONY: admin bots test-load build deps emscripten cmocka node test test-c test-worker test-e2e dev migrate-local \
+.PHONY: admin bench bots test-load build deps emscripten cmocka node test test-c test-worker test-e2e dev migrate-local \
         dry-run clean
 
 build: node $(WASM) $(GEN_TS)
@@ -132,6 +132,10 @@ test-e2e: build
 
 test-load: build
 	node --test --test-concurrency=1 "tests/load/*.test.mjs"
+
+# The fan-out benchmark (README "Load"): figures, not tests. RUNS=3 by default.
+bench: build
+	node tests/load/bench.mjs
 
 # Chat bots against any server (README "Load"): make bots BASE=http://127.0.0.1:8787
 # USERS=100 ROOMS=1 SENDERS=0.1 RATE=20 DURATION=10

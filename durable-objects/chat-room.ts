@@ -42,6 +42,7 @@ export interface RoomConfig {
   kind: "room" | "dm";
   members?: [number, number];
   open?: boolean;
+  rate?: { burst: number; per_second: number };
 }
 
 const MESSAGE_COLUMNS = "seq, user_id, username, body, client_id, created_at, deleted_at";
@@ -114,7 +115,7 @@ export class ChatRoom extends DurableObject<Env> {
     const room = this.core.roomNew(this.roomId(), (last ?? 0) + 1);
     this.sockets.clear();
     try {
-      const config = this.meta<string>("config");
+      const config = this.config();
       if (config) this.core.roomEvent(room, "config", 0, config);
       for (const ws of this.ctx.getWebSockets()) {
         const att = ws.deserializeAttachment() as Attachment | null;
@@ -272,13 +273,23 @@ export class ChatRoom extends DurableObject<Env> {
     }
   }
 
+  /** What this object is, with the load-test rate override if the Worker has one
+   * (CHAT_RATE_BURST / CHAT_RATE_PER_SECOND vars; never set in wrangler.toml). */
+  private config(): RoomConfig | undefined {
+    const stored = this.meta<string>("config");
+    const base: RoomConfig | undefined = stored ? (JSON.parse(stored) as RoomConfig) : undefined;
+    if (!this.env.CHAT_RATE_PER_SECOND) return base;
+    return { ...(base ?? { kind: "room" }),
+      rate: { burst: Number(this.env.CHAT_RATE_BURST ?? this.env.CHAT_RATE_PER_SECOND), per_second: Number(this.env.CHAT_RATE_PER_SECOND) } };
+  }
+
   /** Records what this object is; applied now if the room is live, else on rebuild. */
   private setConfig(roomId: number, object: string, config?: RoomConfig): void {
     this.setMeta("room_id", roomId);
     this.setMeta("object", object);
     if (!config) return;
     this.setMeta("config", JSON.stringify(config));
-    if (this.room !== null) this.core.roomEvent(this.room, "config", 0, config);
+    if (this.room !== null) this.core.roomEvent(this.room, "config", 0, this.config()!);
   }
 
   /** The Worker's view of a conversation changed (friendship, blocks). */

@@ -59,6 +59,8 @@ struct room {
   int dm;                  /* a direct-message conversation rather than a room */
   int64_t dm_members[2];   /* its two users */
   int dm_open;             /* new messages allowed (friends, no block) */
+  double rate_burst;       /* the per-user token bucket: CHAT_RATE_* unless configured */
+  double rate_per_second;
   double last_activity_report;
   pending p;
   unsigned char *unread; /* output that did not fit the caller's buffer */
@@ -87,6 +89,7 @@ typedef struct {
   int config;          /* replace the conversation settings */
   int dm, dm_open;
   int64_t dm_members[2];
+  double rate_burst, rate_per_second;
 } change;
 
 /* ---- small helpers ------------------------------------------------------------- */
@@ -334,7 +337,7 @@ static int admit(room *r, effects *e, change *c, const member *m, double now, in
   if (!l) return 1;
   c->limit = l;
   c->before = *l;
-  if (ratelimit_take(&l->rate, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, now)) return 1;
+  if (ratelimit_take(&l->rate, r->rate_burst, r->rate_per_second, now)) return 1;
   if (ratelimit_take(&l->flood, CHAT_FLOOD_BURST, CHAT_FLOOD_PER_SECOND, now)) {
     *rc = effects_error(e, m->conn, CHAT_E_RATE_LIMITED, NULL);
     return 0;
@@ -702,6 +705,13 @@ static int on_config(change *c, const unsigned char *in, size_t len) {
   if (rc >= 0 && (rc = json_get_string(facts, "kind", &kind, &n)) >= 0) {
     c->dm = strcmp(kind, "dm") == 0;
     c->dm_open = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(facts, "open"));
+    /* "rate": {"burst", "per_second"} replaces the per-user limit, for load tests
+     * of a deployment (CHAT_RATE_* otherwise) */
+    const cJSON *rate = cJSON_GetObjectItemCaseSensitive(facts, "rate");
+    const cJSON *burst = cJSON_GetObjectItemCaseSensitive(rate, "burst");
+    const cJSON *per = cJSON_GetObjectItemCaseSensitive(rate, "per_second");
+    c->rate_burst = cJSON_IsNumber(burst) && burst->valuedouble >= 1 ? burst->valuedouble : CHAT_RATE_BURST;
+    c->rate_per_second = cJSON_IsNumber(per) && per->valuedouble > 0 ? per->valuedouble : CHAT_RATE_PER_SECOND;
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(facts, "members");
     if (c->dm && (cJSON_GetArraySize(m) != 2 || json_get_uint53(cJSON_GetArrayItem(m, 0), &c->dm_members[0]) < 0 ||
                   json_get_uint53(cJSON_GetArrayItem(m, 1), &c->dm_members[1]) < 0))
@@ -745,6 +755,8 @@ int room_new(int64_t id, int64_t next_seq, room **out) {
   r->next_seq = next_seq < 1 ? 1 : next_seq;
   r->next_conn = 1;
   r->last_activity_report = -CHAT_ACTIVITY_REPORT_MS;
+  r->rate_burst = CHAT_RATE_BURST;
+  r->rate_per_second = CHAT_RATE_PER_SECOND;
   *out = r;
   return CHAT_OK;
 }
@@ -786,6 +798,8 @@ static void commit(room *r, change *c, int ok) {
     r->dm_open = c->dm_open;
     r->dm_members[0] = c->dm_members[0];
     r->dm_members[1] = c->dm_members[1];
+    r->rate_burst = c->rate_burst;
+    r->rate_per_second = c->rate_per_second;
   }
   if (c->remove) remove_member(r, c->conn);
   if (c->stored) r->next_seq++;

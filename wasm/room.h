@@ -73,7 +73,8 @@ typedef struct room room;
 #define ROOM_PAGE 6    /* in: {"query": query string of GET .../messages, "viewer":
                           {"id", "blocks"}} */
 #define ROOM_BLOCKS 7  /* in: {"user_id", "blocks": [ids]}: whom a user blocks now */
-#define ROOM_CONFIG 8  /* in: {"kind": "room"|"dm", "members": [a, b], "open": bool} */
+#define ROOM_CONFIG 8  /* in: {"kind": "room"|"dm", "members": [a, b], "open": bool,
+                          "rate"?: {"burst", "per_second"}} (rate: load tests only) */
 #define ROOM_KICK 9    /* in: {"user_id", "reason"}: close every socket of that user here
                           (a ban), with CHAT_CLOSE_BANNED */
 

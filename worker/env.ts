@@ -5,6 +5,11 @@ export interface Env {
   CHAT_ROOM: DurableObjectNamespace<import("../durable-objects/chat-room").ChatRoom>;
   /** "1" only in tests: enables /__test/* routes (never set in wrangler.toml). */
   CHAT_TEST_HOOKS?: string;
+  /** Load tests only: replace the per-user rate limit of every room (frames per
+   * second, and burst). Never set in wrangler.toml; `make bench` passes them to
+   * `wrangler dev` with --var. */
+  CHAT_RATE_PER_SECOND?: string;
+  CHAT_RATE_BURST?: string;
 }
 
 /** A user as the API shows it. */

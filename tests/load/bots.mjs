@@ -7,6 +7,8 @@
 //
 //   node tests/load/bots.mjs --base http://127.0.0.1:8787 --users 20 --rooms 1 \
 //        --senders 0.1 --rate 20 --duration 10 [--max-messages N] [--json out.json]
+//        [--ramp 50:10,100:10,...]   (phases of rate:seconds instead of --rate/--duration,
+//                                     each reported on its own)
 //
 // Bounded by --duration (seconds) and --max-messages. Latency is measured from the
 // sender's send() to each receipt, in this one process (one clock). Each bot's
@@ -30,11 +32,16 @@ const { values: opt } = parseArgs({
     "max-messages": { type: "string", default: "100000" },
     drain: { type: "string", default: "3" },
     json: { type: "string" },
+    ramp: { type: "string" },
     quiet: { type: "boolean", default: false },
   },
 });
-const N = Number(opt.users), ROOMS = Number(opt.rooms), RATE = Number(opt.rate);
-const DURATION_MS = Number(opt.duration) * 1000, MAX = Number(opt["max-messages"]);
+const N = Number(opt.users), ROOMS = Number(opt.rooms), MAX = Number(opt["max-messages"]);
+const PHASES = (opt.ramp ?? `${opt.rate}:${opt.duration}`).split(",").map((p) => {
+  const [rate, seconds] = p.split(":").map(Number);
+  return { rate, ms: seconds * 1000 };
+});
+const RATE = PHASES[0].rate, DURATION_MS = PHASES.reduce((a, p) => a + p.ms, 0);
 const SENDERS = Math.max(1, Math.round(N * Number(opt.senders)));
 const base = opt.base.replace(/\/$/, "");
 const run = `${Date.now() % 1_000_000}`;
@@ -67,6 +74,9 @@ const stats = {
   sent: 0, acked: 0, delivered: 0, duplicates: 0, errors: {},
   latency: hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 }),
 };
+const newHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+const phaseStats = PHASES.map((p) => ({ ...p, sent: 0, acked: 0, delivered: 0, latency: newHistogram() }));
+const phaseOf = new Map(); // client_id -> phase index
 const sentAt = new Map(); // client_id -> performance.now() at send
 const ackSeq = new Map(); // client_id -> seq of the sender's acknowledgement
 const storedAs = new Map(); // `${room}:${client_id}` -> Set of seqs seen for it
@@ -102,9 +112,16 @@ function onMessage(bot, m) {
   if (m.duplicate) return; // a retry's acknowledgement, to the sender only
   stats.delivered++;
   const t = sentAt.get(m.client_id);
-  if (t !== undefined) stats.latency.recordValue(Math.max(1, Math.round((now - t) * 1000)));
+  const ph = phaseStats[phaseOf.get(m.client_id)];
+  if (ph) ph.delivered++;
+  if (t !== undefined) {
+    const us = Math.max(1, Math.round((now - t) * 1000));
+    stats.latency.recordValue(us);
+    ph?.latency.recordValue(us);
+  }
   if (m.user.id === bot.user.id && m.client_id.startsWith(`${bot.index}-`)) {
     stats.acked++;
+    if (ph) ph.acked++;
     ackSeq.set(m.client_id, { seq: m.seq, room: bot.room });
   }
 }
@@ -129,25 +146,30 @@ async function main() {
   bots.forEach((b, i) => { b.room = rooms[i % ROOMS]; });
   await pool(bots, 8, connect);
   const members = new Map(rooms.map((id) => [id, bots.filter((b) => b.room === id).length]));
-  if (!opt.quiet) process.stderr.write(`${N} bots in ${ROOMS} room(s), ${SENDERS} sending ${RATE}/s for ${DURATION_MS / 1000} s (set-up ${Date.now() - started} ms)\n`);
+  if (!opt.quiet) process.stderr.write(`${N} bots in ${ROOMS} room(s), ${SENDERS} sending ${PHASES.map((p) => `${p.rate}/s for ${p.ms / 1000} s`).join(", then ")} (set-up ${Date.now() - started} ms)\n`);
 
   const senders = bots.slice(0, SENDERS);
   const counters = new Map();
-  const t0 = performance.now();
   const ticker = setInterval(() => progress(), 500);
   let k = 0;
-  while (performance.now() - t0 < DURATION_MS && stats.sent < MAX) {
-    const due = Math.floor(((performance.now() - t0) / 1000) * RATE);
-    while (stats.sent < due && stats.sent < MAX) {
-      const bot = senders[k++ % senders.length];
-      const n = counters.get(bot.index) ?? 0;
-      counters.set(bot.index, n + 1);
-      const clientId = `${bot.index}-${n}`;
-      sentAt.set(clientId, performance.now());
-      bot.ws.send(JSON.stringify({ type: "new_chat_message", body: `bot ${bot.index} message ${n}`, client_id: clientId }));
-      stats.sent++;
+  for (let p = 0; p < phaseStats.length; p++) {
+    const phase = phaseStats[p];
+    const start = performance.now();
+    while (performance.now() - start < phase.ms && stats.sent < MAX) {
+      const due = Math.floor(((performance.now() - start) / 1000) * phase.rate);
+      while (phase.sent < due && stats.sent < MAX) {
+        const bot = senders[k++ % senders.length];
+        const n = counters.get(bot.index) ?? 0;
+        counters.set(bot.index, n + 1);
+        const clientId = `${bot.index}-${n}`;
+        sentAt.set(clientId, performance.now());
+        phaseOf.set(clientId, p);
+        bot.ws.send(JSON.stringify({ type: "new_chat_message", body: `bot ${bot.index} message ${n}`, client_id: clientId }));
+        stats.sent++;
+        phase.sent++;
+      }
+      await new Promise((r) => setTimeout(r, 1));
     }
-    await new Promise((r) => setTimeout(r, 2));
   }
   // Let what is in flight arrive.
   const drainEnd = performance.now() + Number(opt.drain) * 1000;
@@ -177,6 +199,13 @@ async function main() {
     lost, duplicated: stats.duplicates + stored_twice, errors: stats.errors,
     latency_ms: { p50: h.getValueAtPercentile(50) / 1000, p95: h.getValueAtPercentile(95) / 1000,
       p99: h.getValueAtPercentile(99) / 1000, max: h.maxValue / 1000 },
+    phases: phaseStats.map((p) => ({
+      rate: p.rate, seconds: p.ms / 1000, sent: p.sent, acked: p.acked, delivered: p.delivered,
+      // deliveries that arrived, of those a fan-out of every sent message owes
+      delivery_ratio: p.sent ? p.delivered / (p.sent * (N / ROOMS)) : 0,
+      delivered_per_second: p.delivered / (p.ms / 1000),
+      p50_ms: p.latency.getValueAtPercentile(50) / 1000, p99_ms: p.latency.getValueAtPercentile(99) / 1000,
+    })),
   };
   for (const b of bots) b.ws.close();
   console.log(JSON.stringify(report, null, 2));
