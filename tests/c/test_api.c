@@ -31,13 +31,7 @@ static size_t unhex(const char *hex, unsigned char *buf) {
 
 static void golden_vectors_give_the_same_bytes_natively(void **state) {
   (void)state;
-  FILE *f = fopen(GOLDEN, "rb");
-  assert_non_null(f);
-  static char text[1 << 20];
-  size_t len = fread(text, 1, sizeof text, f);
-  fclose(f);
-  cJSON *doc = cJSON_ParseWithLength(text, len);
-  assert_non_null(doc);
+  cJSON *doc = read_json_file(GOLDEN);
   const cJSON *c;
   int count = 0;
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {

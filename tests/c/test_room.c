@@ -707,13 +707,7 @@ static void golden_scripts_give_the_recorded_effects(void **state) {
   (void)state;
   const char *path = "tests/golden/room.json";
   int record = getenv("GOLDEN_RECORD") != NULL;
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  static char text[1 << 20];
-  size_t len = fread(text, 1, sizeof text, f);
-  fclose(f);
-  cJSON *doc = cJSON_ParseWithLength(text, len);
-  assert_non_null(doc);
+  cJSON *doc = read_json_file(path);
   int steps = 0;
   cJSON *script;
   cJSON_ArrayForEach(script, cJSON_GetObjectItem(doc, "scripts")) {
@@ -744,7 +738,7 @@ static void golden_scripts_give_the_recorded_effects(void **state) {
   }
   if (record) {
     char *out = cJSON_Print(doc);
-    f = fopen(path, "wb");
+    FILE *f = fopen(path, "wb");
     fputs(out, f);
     fputc('\n', f);
     fclose(f);

@@ -34,4 +34,19 @@ static inline void stop_failing_allocations(void) {
 
 #define S(lit) (lit), (sizeof(lit) - 1) /* a string literal as pointer + length */
 
+/* Reads a JSON file of the test data (relative to the repository root, where the
+ * tests run) into a tree the caller deletes; fails the test if it cannot. */
+#include "cJSON.h"
+#include <stdio.h>
+static inline cJSON *read_json_file(const char *path) {
+  static char text[1 << 20];
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  size_t len = fread(text, 1, sizeof text, f);
+  fclose(f);
+  cJSON *doc = cJSON_ParseWithLength(text, len);
+  assert_non_null(doc);
+  return doc;
+}
+
 #endif
