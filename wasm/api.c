@@ -7,6 +7,7 @@
 
 #include "auth.h"
 #include "chat_error.h"
+#include "chat_frames.h"
 #include "chat_limits.h"
 #include "json_in.h"
 #include "json_out.h"
@@ -136,7 +137,7 @@ static int op_connection(const unsigned char *aux, size_t aux_len, cJSON *out) {
     cJSON_Delete(user);
     return rc < 0 ? rc : CHAT_E_FIELD_TYPE;
   }
-  if ((rc = json_add_str(out, "type", "connection")) >= 0 &&
+  if ((rc = json_add_str(out, "type", CHAT_FRAME(connection))) >= 0 &&
       (rc = json_add_str(out, "protocol", CHAT_WS_PROTOCOL)) >= 0) {
     return json_add_item(out, "user", user); /* out owns user now */
   }
@@ -147,7 +148,7 @@ static int op_connection(const unsigned char *aux, size_t aux_len, cJSON *out) {
 /* Fills out with an error frame for code, echoing ref when there is one. */
 static int error_frame(cJSON *out, int code, const cJSON *ref) {
   int rc;
-  if ((rc = json_add_str(out, "type", "error")) < 0 ||
+  if ((rc = json_add_str(out, "type", CHAT_FRAME(error))) < 0 ||
       (rc = json_add_str(out, "code", chat_error_name(code))) < 0 ||
       (rc = json_add_str(out, "message", chat_error_message(code))) < 0)
     return rc;
@@ -172,8 +173,8 @@ static int op_user_frame(const unsigned char *in, size_t len, cJSON *out) {
   }
   if (rc >= 0) rc = json_get_string(frame, "type", &type, &n);
   if (rc >= 0) {
-    if (strcmp(type, "ping") == 0) {
-      rc = json_add_str(out, "type", "pong");
+    if (strcmp(type, CHAT_FRAME(ping)) == 0) {
+      rc = json_add_str(out, "type", CHAT_FRAME(pong));
       if (rc >= 0 && ref) rc = json_add_copy(out, "ref", ref);
       cJSON_Delete(frame);
       return rc;

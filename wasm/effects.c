@@ -4,6 +4,7 @@
 
 #include "chat_alloc.h"
 #include "chat_error.h"
+#include "chat_frames.h"
 #include "json_out.h"
 
 int effects_init(effects *e) {
@@ -81,7 +82,7 @@ int effects_send_one(effects *e, int64_t conn, cJSON *frame) {
 
 int effects_error(effects *e, int64_t conn, int code, const char *ref) {
   cJSON *f = cJSON_CreateObject();
-  if (!f || json_add_str(f, "type", "error") < 0 || json_add_str(f, "code", chat_error_name(code)) < 0 ||
+  if (!f || json_add_str(f, "type", CHAT_FRAME(error)) < 0 || json_add_str(f, "code", chat_error_name(code)) < 0 ||
       json_add_str(f, "message", chat_error_message(code)) < 0 ||
       (ref && json_add_str(f, "ref", ref) < 0)) {
     cJSON_Delete(f);

@@ -6,6 +6,7 @@
 #include "cJSON.h"
 #include "chat_alloc.h"
 #include "chat_error.h"
+#include "chat_frames.h"
 #include "effects.h"
 #include "json_in.h"
 #include "json_out.h"
@@ -118,7 +119,7 @@ static int blocks(const room *r, int64_t viewer, int64_t author) {
 }
 
 /* The frame vocabulary differs between rooms and direct-message conversations. */
-static const char *message_type(const room *r) { return r->dm ? "new_direct_message" : "new_chat_message"; }
+static const char *message_type(const room *r) { return r->dm ? CHAT_FRAME(new_direct_message) : CHAT_FRAME(new_chat_message); }
 static const char *id_key(const room *r) { return r->dm ? "conversation_id" : "room_id"; }
 
 /* Grows an array of `size`-byte items to hold one more. */
@@ -351,7 +352,7 @@ static int admit(room *r, effects *e, change *c, const member *m, double now, in
 
 static int pong(effects *e, int64_t conn, const pending *p) {
   cJSON *f = cJSON_CreateObject();
-  if (!f || json_add_str(f, "type", "pong") < 0 || (p->has_ref && json_add_str(f, "ref", p->ref) < 0)) {
+  if (!f || json_add_str(f, "type", CHAT_FRAME(pong)) < 0 || (p->has_ref && json_add_str(f, "ref", p->ref) < 0)) {
     cJSON_Delete(f);
     return CHAT_E_NOMEM;
   }
@@ -381,12 +382,12 @@ static int on_frame(room *r, effects *e, change *c, int64_t conn, const unsigned
   }
   if (rc >= 0) rc = json_get_string(f, "type", &type, &n);
   if (rc >= 0) {
-    if (strcmp(type, "ping") == 0) rc = pong(e, conn, &p);
-    else if (strcmp(type, "join_room") == 0) rc = on_join(r, e, c, m, f, &p);
-    else if (!m->joined && (strcmp(type, message_type(r)) == 0 || strcmp(type, "delete_message") == 0))
+    if (strcmp(type, CHAT_FRAME(ping)) == 0) rc = pong(e, conn, &p);
+    else if (strcmp(type, CHAT_FRAME(join_room)) == 0) rc = on_join(r, e, c, m, f, &p);
+    else if (!m->joined && (strcmp(type, message_type(r)) == 0 || strcmp(type, CHAT_FRAME(delete_message)) == 0))
       rc = CHAT_E_NOT_JOINED;
     else if (strcmp(type, message_type(r)) == 0) rc = r->dm && !r->dm_open ? CHAT_E_DM_CLOSED : on_send(e, c, m, f, &p);
-    else if (strcmp(type, "delete_message") == 0) rc = on_delete(e, c, f, &p);
+    else if (strcmp(type, CHAT_FRAME(delete_message)) == 0) rc = on_delete(e, c, f, &p);
     else rc = CHAT_E_UNKNOWN_TYPE;
   }
   cJSON_Delete(f);
@@ -466,7 +467,7 @@ static int answer_delete(room *r, effects *e, const pending *p, const cJSON *a, 
     return effects_error(e, p->conn, CHAT_E_FORBIDDEN, ref);
   cJSON *t = effects_add(e, "tombstone"), *f = cJSON_CreateObject();
   if (!t || json_add_num(t, "seq", (double)w.seq) < 0 || json_add_num(t, "at", now) < 0 || !f ||
-      json_add_str(f, "type", "message_deleted") < 0 || json_add_num(f, id_key(r), (double)r->id) < 0 ||
+      json_add_str(f, "type", CHAT_FRAME(message_deleted)) < 0 || json_add_num(f, id_key(r), (double)r->id) < 0 ||
       json_add_num(f, "seq", (double)w.seq) < 0 || json_add_num(f, "deleted_by", (double)m->user_id) < 0) {
     cJSON_Delete(f);
     return CHAT_E_NOMEM;
@@ -481,7 +482,7 @@ static int answer_join(room *r, effects *e, change *c, const pending *p, const c
   if (!m) return CHAT_E_MISUSE;
   if (!cJSON_IsArray(rows)) return CHAT_E_FIELD_TYPE;
   cJSON *f = cJSON_CreateObject();
-  rc = f ? json_add_str(f, "type", "history") : CHAT_E_NOMEM;
+  rc = f ? json_add_str(f, "type", CHAT_FRAME(history)) : CHAT_E_NOMEM;
   if (rc >= 0) rc = fill_page(r, f, rows, CHAT_HISTORY_PAGE);
   if (rc >= 0) rc = json_add_item(f, "since", p->has_since ? cJSON_CreateNumber((double)p->since) : cJSON_CreateNull());
   /* the newest seq so far, so a client can tell a `since` ahead of the room */
@@ -647,7 +648,7 @@ static int on_open(room *r, effects *e, change *c, const unsigned char *in, size
   cJSON_Delete(u);
   if (rc < 0 || (rc = reserve_member(r, c->m.user_id)) < 0) return rc;
   c->m.conn = r->next_conn;
-  if (!(f = cJSON_CreateObject()) || json_add_str(f, "type", "connection") < 0 ||
+  if (!(f = cJSON_CreateObject()) || json_add_str(f, "type", CHAT_FRAME(connection)) < 0 ||
       json_add_str(f, "protocol", CHAT_WS_PROTOCOL) < 0 ||
       json_add_item(f, "user", user_json(c->m.user_id, c->m.username, c->m.role)) < 0 ||
       !(where = cJSON_CreateObject()) || json_add_item(f, r->dm ? "conversation" : "room", where) < 0 ||
@@ -682,7 +683,7 @@ static int on_blocks(room *r, effects *e, change *c, const unsigned char *in, si
   if (rc >= 0 && find_user(r, c->blocks_user)) {
     c->set_blocks = 1;
     if (!(f = cJSON_CreateObject()) || !(to = cJSON_CreateArray()) ||
-        json_add_str(f, "type", "blocks_changed") < 0 ||
+        json_add_str(f, "type", CHAT_FRAME(blocks_changed)) < 0 ||
         json_add_copy(f, "blocks", cJSON_GetObjectItemCaseSensitive(facts, "blocks")) < 0) {
       rc = CHAT_E_NOMEM;
     }

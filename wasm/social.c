@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "chat_error.h"
+#include "chat_frames.h"
 
 static const char *const state_names[] = {"none", "outgoing", "incoming", "friends"};
 
@@ -56,11 +57,11 @@ int social_state_parse(const char *name) {
 
 const char *social_tell_type(social_tell t) {
   switch (t) {
-    case SOCIAL_TELL_REQUEST: return "friend_request";
-    case SOCIAL_TELL_ACCEPTED: return "friend_accepted";
-    case SOCIAL_TELL_CANCELLED: return "friend_request_cancelled";
-    case SOCIAL_TELL_DECLINED: return "friend_request_declined";
-    case SOCIAL_TELL_REMOVED: return "friend_removed";
+    case SOCIAL_TELL_REQUEST: return CHAT_FRAME(friend_request);
+    case SOCIAL_TELL_ACCEPTED: return CHAT_FRAME(friend_accepted);
+    case SOCIAL_TELL_CANCELLED: return CHAT_FRAME(friend_request_cancelled);
+    case SOCIAL_TELL_DECLINED: return CHAT_FRAME(friend_request_declined);
+    case SOCIAL_TELL_REMOVED: return CHAT_FRAME(friend_removed);
     case SOCIAL_TELL_NOTHING: break;
   }
   return NULL;
