@@ -90,7 +90,9 @@
   X(CHAT_E_IP_BANNED, -64, "ip_banned", "Requests from this address are refused.")          \
   X(CHAT_E_TOO_MANY_ATTEMPTS, -65, "too_many_attempts",                                     \
     "Too many failed logins; try again later.")                                             \
-  X(CHAT_E_REASON_TOO_LONG, -66, "reason_too_long", "A reason has at most 500 characters.")
+  X(CHAT_E_REASON_TOO_LONG, -66, "reason_too_long", "A reason has at most 500 characters.") \
+  X(CHAT_E_ORIGIN_NOT_ALLOWED, -67, "origin_not_allowed",                                    \
+    "This site may not open sockets here.")
 
 typedef enum {
   CHAT_OK = 0,

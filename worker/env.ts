@@ -10,6 +10,8 @@ export interface Env {
    * `wrangler dev` with --var. */
   CHAT_RATE_PER_SECOND?: string;
   CHAT_RATE_BURST?: string;
+  /** The origins whose pages may open WebSockets, separated by spaces (worker/origin.ts). */
+  CHAT_ALLOWED_ORIGINS?: string;
 }
 
 /** A user as the API shows it. */

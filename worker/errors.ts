@@ -73,6 +73,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   ip_banned: 403,
   too_many_attempts: 429,
   reason_too_long: 400,
+  origin_not_allowed: 403,
 };
 
 /** A JSON error response for a code, with its status and the core's message. */

@@ -15,6 +15,7 @@ import { conversationConfig, listConversations, myConversation, openConversation
 import { createRoom, listRooms, roomStub } from "./rooms";
 import { ban, clientIp, ipBanned, listBans, promote, recordIp, unban } from "./moderation";
 import { act, blockList, conversationStub, friendsOf } from "./social";
+import { originAllowed } from "./origin";
 
 export { ChatRoom } from "../durable-objects/chat-room";
 export { UserHub } from "../durable-objects/user-hub";
@@ -94,6 +95,8 @@ route("/account", {
  * next to "chat.v1" (never in the URL, which ends up in logs). */
 async function socketUser(c: Context<App>) {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new CoreError("upgrade_required");
+  // Only our own site's pages may open sockets (worker/origin.ts).
+  if (!originAllowed(c.req.header("Origin") ?? null, c.env.CHAT_ALLOWED_ORIGINS)) throw new CoreError("origin_not_allowed");
   const { token_hash } = core.call<{ token_hash: string }>(
     "ws_protocol", c.req.header("Sec-WebSocket-Protocol") ?? "");
   const user = await sessionUser(c.env.DB, token_hash);
