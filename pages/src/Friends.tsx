@@ -1,0 +1,74 @@
+import { useState, type FormEvent } from "react";
+import { useChat, type Relation } from "./context";
+import type { UserRef } from "./protocol";
+
+/** Friend requests both ways, friends, and the people I block. */
+export function Friends() {
+  const chat = useChat();
+  const [name, setName] = useState("");
+  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const f = chat.friends;
+
+  async function act(relation: Relation, username: string, done: string) {
+    const refusal = await chat.relate(relation, username);
+    setResult(refusal ? { ok: false, text: refusal } : { ok: true, text: done });
+    return !refusal;
+  }
+  async function add(e: FormEvent) {
+    e.preventDefault();
+    if (await act("add", name.trim(), `Friend request sent to ${name.trim()}.`)) setName("");
+  }
+  async function dm(username: string) {
+    const refusal = await chat.openDm(username);
+    if (refusal) setResult({ ok: false, text: refusal });
+  }
+
+  const row = (u: UserRef, buttons: React.ReactNode) => (
+    <li key={u.id} className="person"><span className="person-name">{u.username}</span><span className="actions">{buttons}</span></li>
+  );
+
+  return (
+    <section className="page" aria-labelledby="friends-h">
+      <header className="chat-head">
+        <a className="back" href="#/" aria-label="Back to the list">←</a>
+        <h2 id="friends-h">Friends</h2>
+      </header>
+      <form className="inline" onSubmit={add}>
+        <label>Add a friend by username
+          <input name="friend" value={name} onChange={(e) => setName(e.target.value)} required />
+        </label>
+        <button type="submit" className="primary">Send request</button>
+      </form>
+      {result && <p className={result.ok ? "ok" : "error"} role={result.ok ? "status" : "alert"}>{result.text}</p>}
+
+      <h3>Requests for you</h3>
+      {f.incoming.length === 0 ? <p className="empty">None.</p> : (
+        <ul className="people" aria-label="Requests for you">{f.incoming.map((u) => row(u, <>
+          <button className="primary" onClick={() => act("add", u.username, `You and ${u.username} are friends.`)}>Accept</button>
+          <button onClick={() => act("remove", u.username, `Declined ${u.username}'s request.`)}>Decline</button>
+        </>))}</ul>
+      )}
+
+      <h3>Requests you sent</h3>
+      {f.outgoing.length === 0 ? <p className="empty">None.</p> : (
+        <ul className="people" aria-label="Requests you sent">{f.outgoing.map((u) => row(u,
+          <button onClick={() => act("remove", u.username, `Cancelled your request to ${u.username}.`)}>Cancel</button>))}</ul>
+      )}
+
+      <h3>Friends</h3>
+      {f.friends.length === 0 ? <p className="empty">No friends yet.</p> : (
+        <ul className="people" aria-label="Friends">{f.friends.map((u) => row(u, <>
+          <button className="primary" onClick={() => dm(u.username)}>Message</button>
+          <button onClick={() => act("remove", u.username, `${u.username} is no longer a friend.`)}>Remove</button>
+          <button className="danger" onClick={() => act("block", u.username, `You block ${u.username}.`)}>Block</button>
+        </>))}</ul>
+      )}
+
+      <h3>Blocked</h3>
+      {f.blocked.length === 0 ? <p className="empty">Nobody.</p> : (
+        <ul className="people" aria-label="Blocked">{f.blocked.map((u) => row(u,
+          <button onClick={() => act("unblock", u.username, `You no longer block ${u.username}.`)}>Unblock</button>))}</ul>
+      )}
+    </section>
+  );
+}

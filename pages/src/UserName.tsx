@@ -1,0 +1,41 @@
+import { useRef, useState } from "react";
+import { useChat } from "./context";
+import type { UserRef } from "./protocol";
+
+/** A person's name; opening it offers what one can do about them: add as a
+ * friend, write to them, block or unblock. The server says whether it may. */
+export function UserName({ user }: { user: UserRef }) {
+  const chat = useChat();
+  const details = useRef<HTMLDetailsElement>(null);
+  const [error, setError] = useState<string | null>(null);
+  if (user.id === chat.me.id) return <span className="name me">{user.username}</span>;
+
+  const has = (list: UserRef[]) => list.some((u) => u.id === user.id);
+  const friend = has(chat.friends.friends);
+  const blocked = has(chat.friends.blocked);
+  const close = () => { if (details.current) details.current.open = false; };
+  async function run(p: Promise<string | null>) {
+    const refusal = await p;
+    setError(refusal);
+    if (!refusal) close();
+  }
+
+  return (
+    <details className="name-menu" ref={details}
+             onKeyDown={(e) => { if (e.key === "Escape") { close(); details.current?.querySelector("summary")?.focus(); } }}>
+      <summary className="name" aria-label={`${user.username}: actions`}>{user.username}</summary>
+      <div className="menu">
+        {friend
+          ? <button onClick={() => run(chat.openDm(user.username))}>Message</button>
+          : !blocked && !has(chat.friends.outgoing) &&
+            <button onClick={() => run(chat.relate("add", user.username))}>
+              {has(chat.friends.incoming) ? "Accept friend request" : "Add friend"}
+            </button>}
+        {blocked
+          ? <button onClick={() => run(chat.relate("unblock", user.username))}>Unblock</button>
+          : <button className="danger" onClick={() => run(chat.relate("block", user.username))}>Block</button>}
+        {error && <p className="error" role="alert">{error}</p>}
+      </div>
+    </details>
+  );
+}

@@ -1,0 +1,216 @@
+/**
+ * One open room or direct-message conversation: its socket, the messages shown,
+ * and the messages of mine not yet acknowledged. It renders what the server says
+ * and sends frames; every rule (who may post, delete, see) is the server's.
+ *
+ * - Joining: after each socket's `connection` frame, `join_room`, with `since` set
+ *   to the newest seq already seen once there is one, so a reconnect gets exactly
+ *   what it missed (PROTOCOL.md "Room socket"). A `history` without `since`, or
+ *   with `has_more` (more than a page was missed), replaces what is shown; older
+ *   messages then come a page at a time over HTTP as the reader scrolls up.
+ * - Sending: a message gets a client_id and shows as pending until the server's
+ *   broadcast carries that client_id back (the acknowledgement). Pending messages
+ *   are sent once the socket is joined and sent again, with the same client_id,
+ *   after every reconnect: the server stores a client_id once and answers a
+ *   repeat with the original, so a message is stored once and shown once.
+ * - Messages are kept by seq, so one that arrives twice (history and live) is
+ *   shown once.
+ */
+import { api } from "./api";
+import { errorMessage, type ClientFrame, type Message, type MessageType, type ServerFrame, type User } from "./protocol";
+import { ResilientSocket, type SocketStatus } from "./socket";
+
+export interface PendingMessage { client_id: string; body: string; error?: string }
+
+export interface ChannelState {
+  status: SocketStatus;
+  joined: boolean;
+  /** Shown messages, oldest first. */
+  messages: Message[];
+  pending: PendingMessage[];
+  /** Older messages exist before the first one shown. */
+  hasMore: boolean;
+  loadingOlder: boolean;
+  /** The last refusal that was not about a pending message (a delete, for one). */
+  notice: string | null;
+}
+
+export interface ChannelHooks {
+  onEnded(code: number, reason: string): void;
+  onRefused(): void;
+  onStatus(status: SocketStatus): void;
+  /** The history arrived (a DM is then read). */
+  onJoined?(): void;
+}
+
+const RATE_LIMITED_RETRY_MS = 1500;
+
+/** A fresh client_id: 1-64 of [A-Za-z0-9_-]. */
+function newClientId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export class Channel {
+  private readonly socket: ResilientSocket;
+  private readonly messageType: MessageType;
+  private readonly bySeq = new Map<number, Message>();
+  private lastSeq: number | null = null;
+  private blocks = new Set<number>();
+  private listeners = new Set<() => void>();
+  private state: ChannelState = {
+    status: "connecting", joined: false, messages: [], pending: [], hasMore: false, loadingOlder: false, notice: null,
+  };
+
+  constructor(readonly kind: "room" | "dm", readonly id: number, private readonly token: string,
+              private readonly me: User, private readonly hooks: ChannelHooks) {
+    this.messageType = kind === "room" ? "new_chat_message" : "new_direct_message";
+    this.socket = new ResilientSocket(`${this.base}/ws`, token, {
+      onOpen: () => this.join(),
+      onFrame: (f) => this.onFrame(f),
+      onStatus: (status) => {
+        this.set({ status, joined: status === "open" ? this.state.joined : false });
+        hooks.onStatus(status);
+      },
+      onEnded: hooks.onEnded,
+      onRefused: hooks.onRefused,
+    });
+  }
+
+  private get base() { return this.kind === "room" ? `/rooms/${this.id}` : `/dms/${this.id}`; }
+
+  start() { this.socket.start(); }
+  stop() { this.socket.stop(); this.listeners.clear(); }
+
+  readonly subscribe = (fn: () => void) => {
+    this.listeners.add(fn);
+    return () => { this.listeners.delete(fn); };
+  };
+  readonly getState = () => this.state;
+
+  /** Queues a message; it is sent now if the socket is joined, else once it is. */
+  send(body: string) {
+    const p: PendingMessage = { client_id: newClientId(), body };
+    this.set({ pending: [...this.state.pending, p] });
+    if (this.state.joined) this.transmit(p);
+  }
+
+  /** Gives up on a message the server refused. */
+  discard(clientId: string) {
+    this.set({ pending: this.state.pending.filter((p) => p.client_id !== clientId) });
+  }
+
+  delete(seq: number) {
+    if (!this.socket.send({ type: "delete_message", seq, ref: `delete-${seq}` })) {
+      this.set({ notice: "Not connected: try again in a moment." });
+    }
+  }
+
+  dismissNotice() { this.set({ notice: null }); }
+
+  /** The page of messages before the first one shown. */
+  async loadOlder() {
+    if (!this.state.hasMore || this.state.loadingOlder) return;
+    const first = this.state.messages[0]?.seq ?? (this.lastSeq ?? 0) + 1;
+    this.set({ loadingOlder: true });
+    try {
+      const page = await api<{ messages: Message[]; has_more: boolean }>(
+        "GET", `${this.base}/messages?before=${first}`, this.token);
+      for (const m of page.messages) this.bySeq.set(m.seq, m);
+      this.set({ hasMore: page.has_more, loadingOlder: false, messages: this.sorted() });
+    } catch (e) {
+      this.set({ loadingOlder: false, notice: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  private join() {
+    this.socket.send(this.lastSeq === null ? { type: "join_room" } : { type: "join_room", since: this.lastSeq });
+  }
+
+  private transmit(p: PendingMessage) {
+    const frame: ClientFrame = { type: this.messageType, body: p.body, client_id: p.client_id, ref: p.client_id };
+    this.socket.send(frame);
+  }
+
+  private seen(seq: number) {
+    if (this.lastSeq === null || seq > this.lastSeq) this.lastSeq = seq;
+  }
+
+  /** My message came back: it is no longer pending. */
+  private acknowledge(m: Message) {
+    if (m.user.id !== this.me.id) return;
+    if (this.state.pending.some((p) => p.client_id === m.client_id)) {
+      this.state = { ...this.state, pending: this.state.pending.filter((p) => p.client_id !== m.client_id) };
+    }
+  }
+
+  private onFrame(f: ServerFrame) {
+    switch (f.type) {
+      case "history": {
+        if (f.since === null || f.has_more) this.bySeq.clear();
+        for (const m of f.messages) {
+          this.bySeq.set(m.seq, m);
+          this.seen(m.seq);
+          this.acknowledge(m);
+        }
+        this.seen(f.last_seq);
+        const hasMore = f.since === null || f.has_more ? f.has_more : this.state.hasMore;
+        this.set({ joined: true, hasMore, messages: this.sorted() });
+        // Whatever is still pending was not stored (or its answer was lost): send
+        // it again with its client_id; the server stores each client_id once.
+        for (const p of this.state.pending) if (!p.error) this.transmit(p);
+        this.hooks.onJoined?.();
+        return;
+      }
+      case "new_chat_message":
+      case "new_direct_message": {
+        if (f.type !== this.messageType) return;
+        const { type: _t, ref: _r, room_id: _room, conversation_id: _c, duplicate: _d, ...m } = f;
+        this.seen(m.seq);
+        this.acknowledge(m);
+        if (!this.blocks.has(m.user.id)) this.bySeq.set(m.seq, m);
+        this.set({ messages: this.sorted() });
+        return;
+      }
+      case "message_deleted":
+        this.bySeq.delete(f.seq);
+        this.set({ messages: this.sorted() });
+        return;
+      case "blocks_changed": {
+        const before = this.blocks;
+        this.blocks = new Set(f.blocks);
+        for (const [seq, m] of this.bySeq) if (this.blocks.has(m.user.id)) this.bySeq.delete(seq);
+        this.set({ messages: this.sorted() });
+        // Someone was unblocked: their messages come back with a full reload.
+        if ([...before].some((id) => !this.blocks.has(id))) {
+          this.lastSeq = null;
+          this.socket.reconnectNow();
+        }
+        return;
+      }
+      case "error": {
+        const p = f.ref ? this.state.pending.find((x) => x.client_id === f.ref) : undefined;
+        const message = f.message || errorMessage(f.code);
+        if (!p) {
+          this.set({ notice: message });
+        } else if (f.code === "rate_limited") {
+          setTimeout(() => { if (this.state.joined && this.state.pending.includes(p)) this.transmit(p); }, RATE_LIMITED_RETRY_MS);
+        } else {
+          this.set({ pending: this.state.pending.map((x) => (x === p ? { ...x, error: message } : x)) });
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private sorted(): Message[] {
+    return [...this.bySeq.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  private set(patch: Partial<ChannelState>) {
+    this.state = { ...this.state, ...patch };
+    for (const fn of this.listeners) fn();
+  }
+}

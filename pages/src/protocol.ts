@@ -1,0 +1,77 @@
+/**
+ * The wire protocol as the client sees it. Frame type names, limits and error
+ * codes come from the server's one definition (the C headers, generated into
+ * worker/generated/core.ts by `make build`); nothing here is copied by hand.
+ * The shapes below type the fields PROTOCOL.md describes; every `type` is checked
+ * against the generated FRAMES, so a frame the server does not know cannot be
+ * written here.
+ */
+import { ERRORS, FRAMES, LIMITS, type ErrorCode, type FrameType } from "../../worker/generated/core";
+
+export { ERRORS, FRAMES, LIMITS };
+export type { ErrorCode, FrameType };
+
+export interface UserRef { id: number; username: string }
+export interface User extends UserRef { role: "USER" | "ADMIN" }
+
+export interface Message {
+  seq: number;
+  user: UserRef;
+  body: string;
+  client_id: string;
+  created_at: number;
+}
+
+export interface Room {
+  id: number;
+  name: string;
+  creator: UserRef;
+  created_at: number;
+  last_activity_at: number;
+}
+
+export interface Conversation {
+  id: number;
+  with: UserRef;
+  last_message: { seq: number; at: number; user_id: number; body: string } | null;
+  unread: number;
+}
+
+export interface Friends { friends: UserRef[]; incoming: UserRef[]; outgoing: UserRef[]; blocked: UserRef[] }
+
+export interface Session { user: User; token: string; expires_at: number }
+
+export interface Ban { user: UserRef; by: UserRef; reason: string | null; at: number; ips: string[] }
+export interface AuditEntry {
+  id: number; action: string; target: UserRef; actor: UserRef | null;
+  reason: string | null; ip: boolean; ips: string[]; at: number;
+}
+
+/** A frame whose type is one the server defines. */
+type Frame<T extends FrameType, F = object> = { type: T; ref?: string } & F;
+
+/** The two message frame types: rooms use one, direct-message conversations the other. */
+export type MessageType = Extract<FrameType, "new_chat_message" | "new_direct_message">;
+
+/** Frames the server sends. */
+export type ServerFrame =
+  | Frame<"connection", { protocol: string; user: User }>
+  | Frame<"pong">
+  | Frame<"error", { code: ErrorCode | string; message: string }>
+  | Frame<"friend_request" | "friend_accepted" | "friend_request_declined" | "friend_request_cancelled" | "friend_removed", { user: UserRef }>
+  | Frame<"history", { messages: Message[]; has_more: boolean; since: number | null; last_seq: number }>
+  | Frame<MessageType, Message & { room_id?: number; conversation_id?: number; duplicate?: boolean }>
+  | Frame<"message_deleted", { seq: number; deleted_by: number; room_id?: number; conversation_id?: number }>
+  | Frame<"blocks_changed", { blocks: number[] }>;
+
+/** Frames the client sends. */
+export type ClientFrame =
+  | Frame<"ping">
+  | Frame<"join_room", { since?: number }>
+  | Frame<MessageType, { body: string; client_id: string }>
+  | Frame<"delete_message", { seq: number }>;
+
+/** The message of an error code, as the server words it. */
+export function errorMessage(code: string): string {
+  return (ERRORS as Record<string, { message: string }>)[code]?.message ?? "Something went wrong.";
+}
