@@ -34,8 +34,8 @@ INCLUDES := -Iwasm -I$(CJSON) -I$(SODIUM_SRC)/include
 WASM     := $(BUILD)/chat.wasm
 GEN_TS   := worker/generated/core.ts
 
-.PHONY: admin bench bots test-load build deps emscripten cmocka node test test-c test-worker test-e2e dev migrate-local \
-        dry-run clean
+.PHONY: admin bench bots test-load build deps emscripten cmocka chromium node test test-c test-worker test-e2e \
+        test-browser dev migrate-local dry-run clean
 
 build: node $(WASM) $(GEN_TS)
 
@@ -50,6 +50,10 @@ emscripten:
 	$(call apt,emcc,emscripten)
 cmocka:
 	$(call apt,/usr/include/cmocka.h,libcmocka-dev)
+# The browser of the browser tests: Debian's Chromium, driven by playwright-core
+# (which never downloads a browser of its own).
+chromium:
+	$(call apt,/usr/bin/chromium,chromium)
 
 node: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
@@ -115,7 +119,7 @@ $(BUILD)/native/test_%: tests/c/test_%.c tests/c/test_util.h tests/c/room_util.h
 	gcc -std=c11 -g -O1 -Wall -Wextra -Werror $(SAN) $(INCLUDES) -Itests/c $(CJSON_FLAGS) \
 	  $< $(CORE_SRC) $(CJSON)/cJSON.c $(BUILD)/native/libsodium.a -lcmocka -o $@
 
-test: build test-c test-worker test-e2e test-load test-deploy
+test: build test-c test-worker test-e2e test-load test-deploy test-browser
 
 test-c: cmocka
 	@$(MAKE) --no-print-directory run-c-tests
@@ -143,6 +147,13 @@ bots: build
 	node tests/load/bots.mjs --base $(or $(BASE),http://127.0.0.1:$(DEV_PORT)) --users $(or $(USERS),20) \
 	  --rooms $(or $(ROOMS),1) --senders $(or $(SENDERS),0.1) --rate $(or $(RATE),10) --duration $(or $(DURATION),10)
 
+# The web client in a real browser (Debian's Chromium through playwright-core)
+# against the real stack: `wrangler dev` serving the built site and the API on
+# one origin, as `make dev` does. Screenshots go to test-results/browser/.
+test-browser: build site chromium
+	tsc --noEmit -p pages
+	node --test --test-concurrency=1 "tests/browser/*.test.mjs"
+
 # The deployment path without an account: make deploy's refusals and its order of
 # remote steps (against a stand-in wrangler), the site build, Terraform syntax and
 # format, the GitHub workflow, wrangler.toml's environments and migrations.
@@ -154,8 +165,12 @@ test-deploy: build
 migrate-local: build
 	wrangler d1 migrations apply DB --local
 
-dev: migrate-local
-	wrangler dev --ip 127.0.0.1 --port $(DEV_PORT)
+# The site and the API on one origin, http://127.0.0.1:$(DEV_PORT)/ (README "The web
+# client"): the built site as static assets in front of the Worker, whose
+# WebSockets accept pages of that origin.
+dev: migrate-local site
+	wrangler dev --ip 127.0.0.1 --port $(DEV_PORT) --assets $(SITE_DIR) \
+	  --var "CHAT_ALLOWED_ORIGINS:http://127.0.0.1:$(DEV_PORT) http://localhost:$(DEV_PORT)"
 
 # Make a user an ADMIN (the first one, or any): make admin NAME=<username>
 # against local dev; add REMOTE=1 for the deployed database (after `wrangler login`),
@@ -194,13 +209,14 @@ PAGES_PROJECT ?= edge-chat
 PAGES_BRANCH_production := main
 PAGES_BRANCH_staging    := staging
 
-# The site for Cloudflare Pages, built into pages/dist. The web client does not
-# exist yet: until its issue replaces SITE_BUILD with its own build (which must
-# write pages/dist), the site is the placeholder page in deploy/placeholder-site.
+# The site for Cloudflare Pages: the web client (React + Vite in pages/), built
+# into pages/dist; it imports the protocol from $(GEN_TS). Its Pages Function
+# and configuration (pages/functions, pages/wrangler.toml) are deployed from
+# pages/, hence `--cwd pages` below.
 SITE_DIR   := pages/dist
-SITE_BUILD ?= rm -rf $(SITE_DIR) && mkdir -p $(SITE_DIR) && cp -R deploy/placeholder-site/. $(SITE_DIR)/
+SITE_BUILD ?= vite build pages --logLevel warn
 
-site:
+site: node $(GEN_TS)
 	$(SITE_BUILD)
 	@test -f $(SITE_DIR)/index.html || { echo "site: the build wrote no $(SITE_DIR)/index.html" >&2; exit 1; }
 
@@ -220,7 +236,7 @@ release: build site
 	WRANGLER=$(WRANGLER) node deploy/cloudflare.mjs setup $(DEPLOY_ENV) $(PAGES_PROJECT)
 	$(WRANGLER) d1 migrations apply DB --remote --env $(DEPLOY_ENV)
 	$(WRANGLER) deploy --env $(DEPLOY_ENV)
-	$(WRANGLER) pages deploy $(SITE_DIR) --project-name $(PAGES_PROJECT) --branch $(PAGES_BRANCH_$(DEPLOY_ENV))
+	$(WRANGLER) pages deploy dist --cwd pages --project-name $(PAGES_PROJECT) --branch $(PAGES_BRANCH_$(DEPLOY_ENV))
 
 clean:
-	rm -rf $(BUILD)/chat.wasm $(BUILD)/native $(BUILD)/wasm worker/generated
+	rm -rf $(BUILD)/chat.wasm $(BUILD)/native $(BUILD)/wasm worker/generated $(SITE_DIR)

@@ -70,7 +70,7 @@ esac
       "pages project create edge-chat --production-branch main",
       "d1 migrations apply DB --remote --env staging",
       "deploy --env staging",
-      "pages deploy pages/dist --project-name edge-chat --branch staging",
+      "pages deploy dist --cwd pages --project-name edge-chat --branch staging",
     ]);
   });
 
@@ -81,7 +81,7 @@ esac
       "pages project list --json",
       "d1 migrations apply DB --remote --env production",
       "deploy --env production",
-      "pages deploy pages/dist --project-name edge-chat --branch main",
+      "pages deploy dist --cwd pages --project-name edge-chat --branch main",
     ]);
   });
 });

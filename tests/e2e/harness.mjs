@@ -32,8 +32,10 @@ function freePort() {
 }
 
 /** A running `wrangler dev`. `restart()` stops it and starts it again on the same
- * state directory (as a deploy or a crash would), `stop()` ends it for good. */
-export async function startStack({ vars = {} } = {}) {
+ * state directory (as a deploy or a crash would), `stop()` ends it for good.
+ * With `site: true` it also serves the built web client (pages/dist, `make site`)
+ * on the same origin, as `make dev` does, and lets that origin open WebSockets. */
+export async function startStack({ vars = {}, site = false } = {}) {
   const state = mkdtempSync(path.join(os.tmpdir(), "chat-e2e-"));
   execFileSync(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state],
     { cwd: root, env: toolEnv, stdio: "pipe" });
@@ -45,7 +47,9 @@ export async function startStack({ vars = {} } = {}) {
   async function start() {
     const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state,
       "--inspector-port", String(await freePort())];
-    for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+    if (site) args.push("--assets", "pages/dist");
+    const all = site ? { CHAT_ALLOWED_ORIGINS: base, ...vars } : vars;
+    for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
     child = spawn(bin("wrangler"), args, { cwd: root, env: toolEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout.on("data", (d) => { log += d; });
     child.stderr.on("data", (d) => { log += d; });
