@@ -34,7 +34,7 @@ INCLUDES := -Iwasm -I$(CJSON) -I$(SODIUM_SRC)/include
 WASM     := $(BUILD)/chat.wasm
 GEN_TS   := worker/generated/core.ts
 
-.PHONY: admin bench bots test-load build deps emscripten cmocka chromium node test test-c test-worker test-e2e \
+.PHONY: admin bench bots callgrind test-load build deps emscripten cmocka chromium node test test-c test-worker test-e2e \
         test-browser dev migrate-local dry-run clean
 
 build: node $(WASM) $(GEN_TS)
@@ -140,6 +140,18 @@ test-load: build
 # The fan-out benchmark (README "Load"): figures, not tests. RUNS=3 by default.
 bench: build
 	node tests/load/bench.mjs
+
+# Instructions the C core spends per inbound message in a room of 100 (native,
+# -O2, valgrind's callgrind: repeatable on a noisy machine). Figures, not tests.
+$(BUILD)/native/room_messages: tests/bench/room_messages.c $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(BUILD)/native/libsodium.a
+	gcc -std=c11 -O2 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $< $(CORE_SRC) $(CJSON)/cJSON.c \
+	  $(BUILD)/native/libsodium.a -o $@
+callgrind: $(BUILD)/native/room_messages
+	@for k in 0 1000; do valgrind --tool=callgrind --callgrind-out-file=$(BUILD)/callgrind.$$k.out \
+	  $(BUILD)/native/room_messages 100 $$k >/dev/null 2>&1; done
+	@a=$$(grep -m1 '^summary:' $(BUILD)/callgrind.0.out | cut -d' ' -f2); \
+	 b=$$(grep -m1 '^summary:' $(BUILD)/callgrind.1000.out | cut -d' ' -f2); \
+	 echo "room of 100, 1000 inbound messages: $$(( (b - a) / 1000 )) instructions per message (callgrind)"
 
 # Chat bots against any server (README "Load"): make bots BASE=http://127.0.0.1:8787
 # USERS=100 ROOMS=1 SENDERS=0.1 RATE=20 DURATION=10
