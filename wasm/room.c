@@ -7,6 +7,7 @@
 #include "chat_alloc.h"
 #include "chat_error.h"
 #include "chat_frames.h"
+#include "buf.h"
 #include "effects.h"
 #include "json_in.h"
 #include "json_out.h"
@@ -138,16 +139,25 @@ static int reserve(void **items, size_t n, size_t *cap, size_t size) {
 /* Every joined connection whose user does not block `author` (0: no author, all):
  * the recipients of a fan-out, filtered per recipient. */
 static cJSON *joined_conns(const room *r, int64_t author) {
-  cJSON *to = cJSON_CreateArray();
-  if (!to) return NULL;
-  for (size_t i = 0; i < r->n_members; i++) {
+  /* Written as raw JSON text with a plain integer formatter: cJSON prints every
+   * number with %1.15g and reads it back, which for a room of 100 was about a third
+   * of the instructions spent per message (make callgrind). */
+  buf text = {0};
+  char digits[24];
+  int rc = buf_append(&text, "[", 1);
+  for (size_t i = 0; rc >= 0 && i < r->n_members; i++) {
     const member *m = &r->members[i];
     if (!m->joined || (author && blocks(r, m->user_id, author))) continue;
-    if (json_push(to, cJSON_CreateNumber((double)m->conn)) < 0) {
-      cJSON_Delete(to);
-      return NULL;
-    }
+    char *p = digits + sizeof digits;
+    uint64_t v = (uint64_t)m->conn;
+    *--p = '\0';
+    do *--p = (char)('0' + v % 10); while (v /= 10);
+    if (text.len > 1) rc = buf_append(&text, ",", 1);
+    if (rc >= 0) rc = buf_append(&text, p, strlen(p));
   }
+  if (rc >= 0) rc = buf_append(&text, "]", 2); /* with the NUL cJSON_CreateRaw reads to */
+  cJSON *to = rc >= 0 ? cJSON_CreateRaw((const char *)text.data) : NULL;
+  buf_free(&text);
   return to;
 }
 
