@@ -336,7 +336,9 @@ static int op_social(const unsigned char *aux, size_t aux_len, cJSON *out) {
   if ((rc = json_add_str(out, "state", social_state_name(next.state))) < 0 ||
       (rc = json_add_bool(out, "i_block", next.i_block)) < 0 ||
       (rc = json_add_bool(out, "they_block", next.they_block)) < 0 ||
-      (rc = json_add_bool(out, "dm_open", social_dm_open(&next))) < 0)
+      (rc = json_add_bool(out, "dm_open", social_dm_open(&next))) < 0 ||
+      /* whom I block changed: the shell pushes the new list to my open sockets */
+      (rc = json_add_bool(out, "blocks_changed", next.i_block != facts.i_block)) < 0)
     goto done;
   if (tell == SOCIAL_TELL_NOTHING) {
     rc = json_add_null(out, "tell");

@@ -48,9 +48,9 @@
  *                                                                               user_not_found
  *   CHAT_OP_SOCIAL          -                        {"action": add|remove|     {"state","i_block",
  *                                                    block|unblock, "me","them" "they_block","dm_open",
- *                                                    ({id,username}; them null  "tell": frame text|null}
- *                                                    if unknown), "state",      (social.h)
- *                                                    "i_block","they_block"}
+ *                                                    ({id,username}; them null  "blocks_changed",
+ *                                                    if unknown), "state",      "tell": frame text|null}
+ *                                                    "i_block","they_block"}    (social.h)
  *   CHAT_OP_DM_CHECK        -                        {"them" (null if unknown), {"open": true}, or
  *                                                    "state","i_block",          not_friends /
  *                                                    "they_block"}               user_not_found /

@@ -15,6 +15,7 @@ export interface Relation {
 
 interface Decision extends Relation {
   dm_open: boolean;
+  blocks_changed: boolean;
   tell: string | null;
 }
 
@@ -97,7 +98,7 @@ export async function act(core: CoreHost, env: Env, me: PublicUser, action: Acti
 
   const after: Promise<unknown>[] = [];
   if (d.tell) after.push(hub(env, other.id).deliver(d.tell));
-  if (d.i_block !== facts.i_block) {
+  if (d.blocks_changed) {
     // Rooms where I have sockets open filter at once (within this request).
     after.push(hub(env, me.id).blocksChanged(me.id, await blockList(env.DB, me.id)));
   }
