@@ -43,6 +43,7 @@ export interface RoomConfig {
   members?: [number, number];
   open?: boolean;
   rate?: { burst: number; per_second: number };
+  room_rate?: { burst: number; per_second: number };
 }
 
 const MESSAGE_COLUMNS = "seq, user_id, username, body, client_id, created_at, deleted_at";
@@ -53,6 +54,10 @@ export class ChatRoom extends DurableObject<Env> {
   /** The core's room, or null until the first event after a start or a trap. */
   private room: number | null = null;
   private readonly sockets = new Map<number, WebSocket>();
+  /** The timer of a flush_at effect: broadcasts wait in the core's outbox until it
+   * fires (at most CHAT_FLUSH_INTERVAL_MS; a pending timer keeps the object awake
+   * that long, never longer). */
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
   /** D1 writes of this object, one after another so they land in order. */
   private d1Queue: Promise<unknown> = Promise.resolve();
 
@@ -147,15 +152,18 @@ export class ChatRoom extends DurableObject<Env> {
     }
     this.room = null;
     this.sockets.clear();
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
   }
 
   /** Answers a query of the core from storage. */
   private answer(q: RoomQuery): object {
     switch (q.what) {
-      case "dedup":
-        return { row: this.sql.exec<StoredMessage>(
-          `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE user_id = ? AND client_id = ?`,
-          q.user_id, q.client_id).toArray()[0] ?? null };
+      case "dedup": // which of these messages are stored already (retries)
+        return { rows: this.sql.exec<StoredMessage>(
+          `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE (user_id, client_id) IN
+             (SELECT json_extract(value, '$.user_id'), json_extract(value, '$.client_id') FROM json_each(?))`,
+          JSON.stringify(q.messages)).toArray() };
       case "message":
         return { row: this.sql.exec<StoredMessage>(
           `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq = ?`, q.seq).toArray()[0] ?? null };
@@ -248,6 +256,11 @@ export class ChatRoom extends DurableObject<Env> {
             this.ctx.waitUntil(this.hub(e.user_id).deliver(text).catch((err) => console.error("notify failed", err)));
             break;
           }
+          case "flush_at":
+            if (this.flushTimer === null) {
+              this.flushTimer = setTimeout(() => this.flush(), Math.max(0, e.at - Date.now()));
+            }
+            break;
           case "reply":
             reply = e.body;
             break;
@@ -261,8 +274,18 @@ export class ChatRoom extends DurableObject<Env> {
     }
   }
 
+  /** The outbox's time has come: the core sends what waits in it. */
+  private flush(): void {
+    this.flushTimer = null;
+    try {
+      this.run("flush", 0);
+    } catch (e) {
+      console.error("room flush failed; the room will be rebuilt", e);
+    }
+  }
+
   /** Runs one event through the core; a trap or misuse drops the room for a rebuild. */
-  private run(kind: "frame" | "close" | "page" | "blocks" | "kick", conn: number, input?: Uint8Array | string | object): string | undefined {
+  private run(kind: "frame" | "close" | "page" | "blocks" | "kick" | "flush", conn: number, input?: Uint8Array | string | object): string | undefined {
     const room = this.ensureRoom();
     try {
       return this.apply(room, this.core.roomEvent(room, kind, conn, input));
@@ -273,14 +296,18 @@ export class ChatRoom extends DurableObject<Env> {
     }
   }
 
-  /** What this object is, with the load-test rate override if the Worker has one
-   * (CHAT_RATE_BURST / CHAT_RATE_PER_SECOND vars; never set in wrangler.toml). */
+  /** What this object is, with the load-test rate overrides if the Worker has them
+   * (CHAT_RATE_* and CHAT_ROOM_RATE_* vars; never set in wrangler.toml). */
   private config(): RoomConfig | undefined {
     const stored = this.meta<string>("config");
     const base: RoomConfig | undefined = stored ? (JSON.parse(stored) as RoomConfig) : undefined;
-    if (!this.env.CHAT_RATE_PER_SECOND) return base;
+    const { CHAT_RATE_PER_SECOND: user, CHAT_RATE_BURST: userBurst,
+            CHAT_ROOM_RATE_PER_SECOND: room, CHAT_ROOM_RATE_BURST: roomBurst } = this.env;
+    if (!user && !room) return base;
+    const bucket = (perSecond: string, burst?: string) => ({ burst: Number(burst ?? perSecond), per_second: Number(perSecond) });
     return { ...(base ?? { kind: "room" }),
-      rate: { burst: Number(this.env.CHAT_RATE_BURST ?? this.env.CHAT_RATE_PER_SECOND), per_second: Number(this.env.CHAT_RATE_PER_SECOND) } };
+      ...(user ? { rate: bucket(user, userBurst) } : {}),
+      ...(room ? { room_rate: bucket(room, roomBurst) } : {}) };
   }
 
   /** Records what this object is; applied now if the room is live, else on rebuild. */

@@ -33,36 +33,48 @@ cJSON *effects_add(effects *e, const char *op) {
   return json_push(e->list, o) < 0 ? NULL : o;
 }
 
+/* Appends n bytes of frame text to the frame area; returns its [offset, length]. */
+static cJSON *frame_range(effects *e, const char *text, size_t n) {
+  size_t off = e->frames.len;
+  cJSON *range = cJSON_CreateArray();
+  if (!range || buf_append(&e->frames, text, n) < 0 || json_push(range, cJSON_CreateNumber((double)off)) < 0 ||
+      json_push(range, cJSON_CreateNumber((double)n)) < 0) {
+    cJSON_Delete(range);
+    return NULL;
+  }
+  return range;
+}
+
+int effects_send_text(effects *e, const char *text, size_t n, cJSON *to) {
+  cJSON *range = to ? frame_range(e, text, n) : NULL, *o = range ? effects_add(e, "send") : NULL;
+  if (!o) {
+    cJSON_Delete(range);
+    cJSON_Delete(to);
+    return CHAT_E_NOMEM;
+  }
+  int rc = json_add_item(o, "to", to);
+  if (rc < 0) {
+    cJSON_Delete(range);
+    return rc;
+  }
+  return json_add_item(o, "frame", range);
+}
+
 int effects_send(effects *e, cJSON *frame, cJSON *to) {
   char *text = frame ? cJSON_PrintUnformatted(frame) : NULL;
   cJSON_Delete(frame);
-  size_t off = e->frames.len, n = text ? strlen(text) : 0;
-  cJSON *range = NULL, *o = NULL;
-  int rc = CHAT_E_NOMEM;
-  if (text && to && buf_append(&e->frames, text, n) >= 0 && (range = cJSON_CreateArray()) &&
-      json_push(range, cJSON_CreateNumber((double)off)) >= 0 &&
-      json_push(range, cJSON_CreateNumber((double)n)) >= 0 && (o = effects_add(e, "send"))) {
-    cJSON_free(text);
-    e->last_off = off;
-    e->last_len = n;
-    rc = json_add_item(o, "to", to);
-    to = NULL;
-    if (rc >= 0) return json_add_item(o, "frame", range);
-  } else {
-    cJSON_free(text);
+  if (!text) {
+    cJSON_Delete(to);
+    return CHAT_E_NOMEM;
   }
-  cJSON_Delete(range);
-  cJSON_Delete(to);
+  int rc = effects_send_text(e, text, strlen(text), to);
+  cJSON_free(text);
   return rc;
 }
 
-int effects_notify_last(effects *e, int64_t user_id) {
-  cJSON *o = effects_add(e, "notify"), *range = cJSON_CreateArray();
-  if (!o || !range || json_push(range, cJSON_CreateNumber((double)e->last_off)) < 0 ||
-      json_push(range, cJSON_CreateNumber((double)e->last_len)) < 0) {
-    cJSON_Delete(range);
-    return CHAT_E_NOMEM;
-  }
+int effects_notify_text(effects *e, int64_t user_id, const char *text, size_t n) {
+  cJSON *o = effects_add(e, "notify"), *range = o ? frame_range(e, text, n) : NULL;
+  if (!range) return CHAT_E_NOMEM;
   int rc = json_add_num(o, "user_id", (double)user_id);
   if (rc < 0) {
     cJSON_Delete(range);

@@ -22,7 +22,6 @@
 typedef struct {
   cJSON *root, *list;         /* {"effects": list} */
   buf frames;                 /* the encoded frames, back to back */
-  size_t last_off, last_len;  /* the most recently encoded frame */
 } effects;
 
 /* Starts an empty list. Returns CHAT_OK or CHAT_E_NOMEM (then nothing to free). */
@@ -40,10 +39,13 @@ cJSON *effects_add(effects *e, const char *op);
  * ids); either may be NULL (a failed allocation): CHAT_E_NOMEM. */
 int effects_send(effects *e, cJSON *frame, cJSON *to);
 
-/* Appends {"op":"notify","user_id":u,"frame":[offset,length]} for the frame the
- * last effects_send encoded: the shell delivers it to that user's personal
- * sockets. The same bytes are not encoded twice. */
-int effects_notify_last(effects *e, int64_t user_id);
+/* effects_send for a frame already encoded: n bytes of text (copied; the caller
+ * keeps it). Takes ownership of to. */
+int effects_send_text(effects *e, const char *text, size_t n, cJSON *to);
+
+/* Appends {"op":"notify","user_id":u,"frame":[offset,length]} for n bytes of frame
+ * text (copied): the shell delivers it to that user's personal sockets. */
+int effects_notify_text(effects *e, int64_t user_id, const char *text, size_t n);
 
 /* effects_send to one connection. */
 int effects_send_one(effects *e, int64_t conn, cJSON *frame);

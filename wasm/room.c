@@ -34,7 +34,17 @@ typedef struct {
   size_t n_blocks;
 } user_state;
 
-enum { P_NONE, P_DEDUP, P_DELETE, P_JOIN, P_PAGE };
+/* A broadcast waiting in the outbox: a deletion's encoded frame, or a message not
+ * yet stored (it gets its seq, its row in storage and its frame from the flush). */
+typedef struct {
+  char *text;     /* a deletion's frame (owned, cJSON_free); NULL for a message */
+  size_t len;
+  int64_t author; /* whose blockers do not get it; 0: everyone gets it */
+  cJSON *message; /* a message (owned): {user_id,username,body,client_id,created_at} */
+  int64_t conn;   /* the socket that sent the message */
+} outbox_frame;
+
+enum { P_NONE, P_FLUSH, P_DELETE, P_JOIN, P_PAGE };
 
 /* The question a room is waiting on, and what it needs to finish the event. */
 typedef struct {
@@ -42,8 +52,6 @@ typedef struct {
   int64_t conn;
   char ref[CHAT_REF_MAX + 1];
   int has_ref;
-  char client_id[CHAT_CLIENT_ID_MAX + 1];
-  char *body; /* owned copy, P_DEDUP */
   int64_t seq; /* P_DELETE */
   int has_since;
   int64_t since; /* P_JOIN */
@@ -64,6 +72,12 @@ struct room {
   double rate_burst;       /* the per-user token bucket: CHAT_RATE_* unless configured */
   double rate_per_second;
   double last_activity_report;
+  ratelimit_bucket room_rate; /* new messages the room accepts (load shedding) */
+  double room_burst, room_per_second;
+  outbox_frame *outbox;    /* CHAT_BATCH_MAX slots: broadcasts not sent yet, in order */
+  size_t n_outbox, outbox_bytes;
+  double last_flush_ms;    /* when broadcasts were last sent */
+  int flush_due;           /* a flush_at effect is out: a ROOM_FLUSH will come */
   pending p;
   unsigned char *unread; /* output that did not fit the caller's buffer */
   size_t unread_len;
@@ -78,7 +92,7 @@ typedef struct {
   int64_t conn;
   int ask;             /* wait for an answer to the query in the effects */
   pending p;
-  int stored;          /* a message took seq next_seq */
+  int64_t n_stored;    /* messages stored from seq next_seq on */
   int reported;        /* the directory's activity was reported at `at` */
   double at;
   int64_t joined;      /* this connection joined (0: none) */
@@ -91,7 +105,16 @@ typedef struct {
   int config;          /* replace the conversation settings */
   int dm, dm_open;
   int64_t dm_members[2];
-  double rate_burst, rate_per_second;
+  double rate_burst, rate_per_second, room_burst, room_per_second;
+  int room_drawn;      /* a token was taken from the room's bucket, */
+  ratelimit_bucket room_before; /* which was like this before */
+  int queue;           /* a broadcast joins the outbox (or is sent by the flush) */
+  outbox_frame q;      /* owned by the change until committed */
+  size_t q_bytes;      /* what it adds to the outbox's size */
+  int flushed;         /* the outbox (and q) were sent at flush_ms */
+  double flush_ms;
+  int schedule;        /* a flush_at effect was written */
+  int unschedule;      /* the ROOM_FLUSH that flush_at asked for arrived */
 } change;
 
 /* ---- small helpers ------------------------------------------------------------- */
@@ -134,31 +157,6 @@ static int reserve(void **items, size_t n, size_t *cap, size_t size) {
   *items = p;
   *cap = c;
   return CHAT_OK;
-}
-
-/* Every joined connection whose user does not block `author` (0: no author, all):
- * the recipients of a fan-out, filtered per recipient. */
-static cJSON *joined_conns(const room *r, int64_t author) {
-  /* Written as raw JSON text with a plain integer formatter: cJSON prints every
-   * number with %1.15g and reads it back, which for a room of 100 was about a third
-   * of the instructions spent per message (make callgrind). */
-  buf text = {0};
-  char digits[24];
-  int rc = buf_append(&text, "[", 1);
-  for (size_t i = 0; rc >= 0 && i < r->n_members; i++) {
-    const member *m = &r->members[i];
-    if (!m->joined || (author && blocks(r, m->user_id, author))) continue;
-    char *p = digits + sizeof digits;
-    uint64_t v = (uint64_t)m->conn;
-    *--p = '\0';
-    do *--p = (char)('0' + v % 10); while (v /= 10);
-    if (text.len > 1) rc = buf_append(&text, ",", 1);
-    if (rc >= 0) rc = buf_append(&text, p, strlen(p));
-  }
-  if (rc >= 0) rc = buf_append(&text, "]", 2); /* with the NUL cJSON_CreateRaw reads to */
-  cJSON *to = rc >= 0 ? cJSON_CreateRaw((const char *)text.data) : NULL;
-  buf_free(&text);
-  return to;
 }
 
 /* Whether user has a joined connection here (is looking at the conversation). */
@@ -271,8 +269,280 @@ static cJSON *query(const char *what) {
   return q;
 }
 
-/* new_chat_message: validate, then ask storage whether this client_id was stored. */
-static int on_send(effects *e, change *c, const member *m, const cJSON *f, pending *p) {
+/* ---- fan-out: the outbox ------------------------------------------------------ */
+
+/* Recipients with the same selection of outbox entries, and their conn ids as raw
+ * JSON text ("[1,2,3]"): cJSON would print each number with %1.15g and read it
+ * back, which for a room of 100 was a third of the instructions per message. */
+typedef struct {
+  uint64_t mask; /* bit j: outbox entry j */
+  buf to;
+} group;
+
+static int append_conn(buf *to, int64_t conn) {
+  char digits[24], *p = digits + sizeof digits;
+  uint64_t v = (uint64_t)conn;
+  do *--p = (char)('0' + v % 10); while (v /= 10);
+  int rc = buf_append(to, to->len ? "," : "[", 1);
+  return rc < 0 ? rc : buf_append(to, p, (size_t)(digits + sizeof digits - p));
+}
+
+/* Outbox entry i, counting the one this event adds after those waiting. */
+static const outbox_frame *entry_at(const room *r, const change *c, size_t i) {
+  return i < r->n_outbox ? &r->outbox[i] : &c->q;
+}
+
+static size_t entries(const room *r, const change *c) { return r->n_outbox + (c->queue ? 1 : 0); }
+
+/* The frame texts of one flush: entry j's is text[j] (len[j] bytes), when bit j of
+ * `live` is set. */
+typedef struct {
+  const char *text[CHAT_BATCH_MAX];
+  size_t len[CHAT_BATCH_MAX];
+  char *owned[CHAT_BATCH_MAX]; /* those made by the flush (messages' frames) */
+  int64_t seq[CHAT_BATCH_MAX];  /* the seq each stored message got */
+  uint64_t live, stored;
+} flush_frames;
+
+/* Writes one send effect per group: the frame itself for a group selecting one,
+ * else {"type":"batch","frames":[f, ...]} with the selected frames in order,
+ * encoded once for the whole group. */
+static int send_group(effects *e, const flush_frames *ff, group *g) {
+  buf batch = {0};
+  const char *text;
+  size_t len;
+  int rc = buf_append(&g->to, "]", 2); /* with the NUL cJSON_CreateRaw reads to */
+  if (rc < 0) return rc;
+  if ((g->mask & (g->mask - 1)) == 0) { /* one frame */
+    size_t j = (size_t)__builtin_ctzll(g->mask);
+    text = ff->text[j], len = ff->len[j];
+  } else {
+    const char *type = CHAT_FRAME(batch);
+    rc = buf_append(&batch, "{\"type\":\"", 9);
+    if (rc >= 0) rc = buf_append(&batch, type, strlen(type));
+    if (rc >= 0) rc = buf_append(&batch, "\",\"frames\":[", 12);
+    for (size_t j = 0, first = 1; rc >= 0 && j < CHAT_BATCH_MAX; j++) {
+      if (!(g->mask >> j & 1)) continue;
+      if (!first) rc = buf_append(&batch, ",", 1);
+      if (rc >= 0) rc = buf_append(&batch, ff->text[j], ff->len[j]);
+      first = 0;
+    }
+    if (rc >= 0) rc = buf_append(&batch, "]}", 2);
+    text = (const char *)batch.data, len = batch.len;
+  }
+  cJSON *to = rc >= 0 ? cJSON_CreateRaw((const char *)g->to.data) : NULL;
+  rc = to ? effects_send_text(e, text, len, to) : CHAT_E_NOMEM;
+  buf_free(&batch);
+  return rc;
+}
+
+/* Sends the live frames to each joined member, less those by authors it blocks.
+ * Members with the same selection share one encoding; groups are found by a linear
+ * search: few in practice (users with blocks). */
+static int send_frames(const room *r, effects *e, const change *c, const flush_frames *ff) {
+  size_t k = entries(r, c), ng = 0;
+  group *g = NULL;
+  int rc = CHAT_OK;
+  if (!ff->live || !r->n_members) return CHAT_OK;
+  if (!(g = chat_malloc(r->n_members * sizeof *g))) return CHAT_E_NOMEM;
+  for (size_t i = 0; rc >= 0 && i < r->n_members; i++) {
+    const member *m = &r->members[i];
+    if (!m->joined) continue;
+    uint64_t mask = 0;
+    for (size_t j = 0; j < k; j++) {
+      const outbox_frame *f = entry_at(r, c, j);
+      if ((ff->live >> j & 1) && (!f->author || !blocks(r, m->user_id, f->author))) mask |= (uint64_t)1 << j;
+    }
+    if (!mask) continue;
+    size_t at = 0;
+    while (at < ng && g[at].mask != mask) at++;
+    if (at == ng) g[ng++] = (group){mask, {0}};
+    rc = append_conn(&g[at].to, m->conn);
+  }
+  for (size_t i = 0; rc >= 0 && i < ng; i++) rc = send_group(e, ff, &g[i]);
+  for (size_t i = 0; i < ng; i++) buf_free(&g[i].to);
+  chat_free(g);
+  return rc;
+}
+
+/* Whether message row `row` (cJSON) is the one `user` sent with client id `cid`. */
+static int is_message_of(const cJSON *row, int64_t user, const char *cid) {
+  const cJSON *u = cJSON_GetObjectItemCaseSensitive(row, "user_id");
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(row, "client_id");
+  return cJSON_IsNumber(u) && (int64_t)u->valuedouble == user && cJSON_IsString(id) && strcmp(id->valuestring, cid) == 0;
+}
+
+/* The stored row among `rows` that `message` (an outbox message) repeats, if any. */
+static const cJSON *stored_original(const cJSON *rows, const cJSON *message) {
+  const cJSON *row;
+  int64_t user = (int64_t)cJSON_GetObjectItemCaseSensitive(message, "user_id")->valuedouble;
+  const char *cid = cJSON_GetObjectItemCaseSensitive(message, "client_id")->valuestring;
+  cJSON_ArrayForEach(row, rows) if (is_message_of(row, user, cid)) return row;
+  return NULL;
+}
+
+/* A retry of a stored message: acknowledged with the stored original, to the
+ * sender only (if its socket is still here). */
+static int ack_duplicate(room *r, effects *e, int64_t conn, const cJSON *row) {
+  message_row w;
+  int rc = message_read(row, &w);
+  if (rc < 0 || !find_member(r, conn)) return rc < 0 ? rc : CHAT_OK;
+  cJSON *f = message_frame(r, &w);
+  if (!f || json_add_bool(f, "duplicate", 1) < 0) {
+    cJSON_Delete(f);
+    return CHAT_E_NOMEM;
+  }
+  return effects_send_one(e, conn, f);
+}
+
+/* After a direct message is stored: the conversation list's last message and the
+ * other person's unread count, and their personal sockets if they are not looking
+ * at this conversation (with the same frame bytes). */
+static int dm_delivered(const room *r, effects *e, const message_row *w, const char *text, size_t len) {
+  int64_t other = r->dm_members[0] == w->user_id ? r->dm_members[1] : r->dm_members[0];
+  int looking = user_joined(r, other);
+  cJSON *o = effects_add(e, "dm_message");
+  if (!o || json_add_num(o, "seq", (double)w->seq) < 0 || json_add_num(o, "at", w->created_at) < 0 ||
+      json_add_num(o, "user_id", (double)w->user_id) < 0 || json_add_str(o, "body", w->body) < 0 ||
+      json_add_item(o, "unread_for", looking ? cJSON_CreateNull() : cJSON_CreateNumber((double)other)) < 0)
+    return CHAT_E_NOMEM;
+  return looking ? CHAT_OK : effects_notify_text(e, other, text, len);
+}
+
+/* An outbox message as a row with the given seq (pointing into its JSON). */
+static message_row row_of(const cJSON *m, int64_t seq) {
+  return (message_row){seq, (int64_t)cJSON_GetObjectItemCaseSensitive(m, "user_id")->valuedouble,
+                       cJSON_GetObjectItemCaseSensitive(m, "username")->valuestring,
+                       cJSON_GetObjectItemCaseSensitive(m, "body")->valuestring,
+                       cJSON_GetObjectItemCaseSensitive(m, "client_id")->valuestring,
+                       cJSON_GetObjectItemCaseSensitive(m, "created_at")->valuedouble, 0};
+}
+
+/* Gives message entry j the next seq: its store effect, then its frame. */
+static int store_message(const room *r, effects *e, const outbox_frame *f, int64_t seq, flush_frames *ff, size_t j) {
+  const cJSON *m = f->message;
+  message_row w = row_of(m, seq);
+  cJSON *row = cJSON_Duplicate(m, 1), *store = effects_add(e, "store");
+  if (!row || !store || json_add_num(row, "seq", (double)seq) < 0) {
+    cJSON_Delete(row);
+    return CHAT_E_NOMEM;
+  }
+  int rc = json_add_item(store, "message", row);
+  cJSON *frame = rc >= 0 ? message_frame(r, &w) : NULL;
+  char *text = frame ? cJSON_PrintUnformatted(frame) : NULL;
+  cJSON_Delete(frame);
+  if (!text) return CHAT_E_NOMEM;
+  ff->owned[j] = text;
+  ff->text[j] = text;
+  ff->len[j] = strlen(text);
+  ff->seq[j] = seq;
+  ff->live |= (uint64_t)1 << j;
+  ff->stored |= (uint64_t)1 << j;
+  return CHAT_OK;
+}
+
+/* After the sends: for a conversation, what each stored message changes in the
+ * conversation list; for a room, the directory's last activity (at most every
+ * CHAT_ACTIVITY_REPORT_MS). */
+static int after_store(const room *r, effects *e, change *c, const flush_frames *ff, double now) {
+  int rc = CHAT_OK;
+  if (!ff->stored) return CHAT_OK;
+  for (size_t j = 0; r->dm && rc >= 0 && j < CHAT_BATCH_MAX; j++) {
+    if (!(ff->stored >> j & 1)) continue;
+    message_row w = row_of(entry_at(r, c, j)->message, ff->seq[j]);
+    rc = dm_delivered(r, e, &w, ff->text[j], ff->len[j]);
+  }
+  if (r->dm || now - r->last_activity_report < CHAT_ACTIVITY_REPORT_MS) return rc;
+  cJSON *o = effects_add(e, "activity");
+  if (!o || json_add_num(o, "at", now) < 0) return CHAT_E_NOMEM;
+  c->reported = 1;
+  c->at = now;
+  return CHAT_OK;
+}
+
+/* The second half of a flush, once storage said which waiting messages are retries
+ * of stored ones (`rows`, NULL when none waited): the others get their seqs and
+ * are stored, in order, all in this one event (one storage transaction however
+ * many), and then everything is sent. The messages were not in storage before, so
+ * members who joined since they were accepted get them too: the history they
+ * joined with ends before them. */
+static int finish_flush(room *r, effects *e, change *c, const cJSON *rows, double now) {
+  flush_frames ff = {0};
+  size_t k = entries(r, c);
+  int64_t seq = r->next_seq;
+  int rc = CHAT_OK;
+  for (size_t j = 0; rc >= 0 && j < k; j++) {
+    const outbox_frame *f = entry_at(r, c, j);
+    const cJSON *orig = f->message ? stored_original(rows, f->message) : NULL;
+    if (!f->message) {
+      ff.text[j] = f->text, ff.len[j] = f->len, ff.live |= (uint64_t)1 << j;
+    } else if (orig) {
+      rc = ack_duplicate(r, e, f->conn, orig);
+    } else if ((rc = store_message(r, e, f, seq, &ff, j)) >= 0) {
+      seq++;
+    }
+  }
+  if (rc >= 0) rc = send_frames(r, e, c, &ff);
+  if (rc >= 0) rc = after_store(r, e, c, &ff, now);
+  for (size_t j = 0; j < k; j++) cJSON_free(ff.owned[j]);
+  c->flushed = 1;
+  c->flush_ms = now;
+  c->n_stored = seq - r->next_seq;
+  return rc;
+}
+
+/* Sends what waits in the outbox (and this event's entry): first, if messages
+ * wait, one question to storage for all of them (which are retries of stored
+ * messages: {"what":"dedup","messages":[{"user_id","client_id"}, ...]}); its answer
+ * finishes the flush. */
+static int start_flush(room *r, effects *e, change *c, double now) {
+  size_t k = entries(r, c);
+  cJSON *q = NULL, *list = NULL;
+  int rc = CHAT_OK;
+  for (size_t j = 0; rc >= 0 && j < k; j++) {
+    const outbox_frame *f = entry_at(r, c, j);
+    if (!f->message) continue;
+    if (!q && (!(q = query("dedup")) || !(list = cJSON_AddArrayToObject(q, "messages")))) {
+      rc = CHAT_E_NOMEM;
+      break;
+    }
+    cJSON *one = cJSON_CreateObject();
+    if (json_push(list, one) < 0 ||
+        json_add_copy(one, "user_id", cJSON_GetObjectItemCaseSensitive(f->message, "user_id")) < 0 ||
+        json_add_copy(one, "client_id", cJSON_GetObjectItemCaseSensitive(f->message, "client_id")) < 0)
+      rc = CHAT_E_NOMEM;
+  }
+  if (rc < 0) {
+    cJSON_Delete(q);
+    return rc;
+  }
+  if (!q) return finish_flush(r, e, c, NULL, now);
+  pending p = {0};
+  p.kind = P_FLUSH;
+  return ask(e, c, q, &p);
+}
+
+/* Adds this event's entry (c->q, `bytes` long) to the outbox. A quiet room sends it
+ * at once; a room that sent less than CHAT_FLUSH_INTERVAL_MS ago keeps it in the
+ * outbox and asks the shell for a ROOM_FLUSH when the interval ends (one flush_at
+ * effect per interval). A full outbox is sent at once, and a conversation always
+ * sends at once (two members: nothing to save). */
+static int enqueue(room *r, effects *e, change *c, size_t bytes, double now) {
+  c->queue = 1;
+  c->q_bytes = bytes;
+  int quiet = !r->flush_due && now - r->last_flush_ms >= CHAT_FLUSH_INTERVAL_MS;
+  if (r->dm || quiet || r->n_outbox + 1 >= CHAT_BATCH_MAX || r->outbox_bytes + bytes >= CHAT_BATCH_BYTES_MAX)
+    return start_flush(r, e, c, now);
+  if (r->flush_due) return CHAT_OK;
+  cJSON *o = effects_add(e, "flush_at");
+  if (!o || json_add_num(o, "at", r->last_flush_ms + CHAT_FLUSH_INTERVAL_MS) < 0) return CHAT_E_NOMEM;
+  c->schedule = 1;
+  return CHAT_OK;
+}
+
+/* new_chat_message: validate, shed past the room's rate, and queue it (a retry of
+ * a message already waiting is dropped: its acknowledgement is on its way). */
+static int on_send(room *r, effects *e, change *c, const member *m, const cJSON *f, double now) {
   const char *body, *cid;
   size_t blen, clen;
   int rc;
@@ -281,20 +551,23 @@ static int on_send(effects *e, change *c, const member *m, const cJSON *f, pendi
     return rc;
   if (!message_valid_client_id(cid, clen)) return CHAT_E_CLIENT_ID_INVALID;
   if ((rc = message_check_body(body, blen)) < 0) return rc;
-  cJSON *q = query("dedup");
-  if (!q || json_add_num(q, "user_id", (double)m->user_id) < 0 || json_add_str(q, "client_id", cid) < 0 ||
-      !(p->body = chat_malloc(blen + 1))) {
-    cJSON_Delete(q);
+  /* Load shedding: past the room's rate a message is refused before any storage
+   * work. No flood token is taken: the sender kept to its own limit. */
+  c->room_before = r->room_rate;
+  c->room_drawn = 1;
+  if (!ratelimit_take(&r->room_rate, r->room_burst, r->room_per_second, now)) return CHAT_E_RATE_LIMITED;
+  for (size_t i = 0; i < r->n_outbox; i++)
+    if (r->outbox[i].message && is_message_of(r->outbox[i].message, m->user_id, cid)) return CHAT_OK;
+  cJSON *msg = cJSON_CreateObject();
+  if (!msg || json_add_num(msg, "user_id", (double)m->user_id) < 0 || json_add_str(msg, "username", m->username) < 0 ||
+      json_add_str(msg, "body", body) < 0 || json_add_str(msg, "client_id", cid) < 0 ||
+      json_add_num(msg, "created_at", now) < 0) {
+    cJSON_Delete(msg);
     return CHAT_E_NOMEM;
   }
-  memcpy(p->body, body, blen + 1);
-  memcpy(p->client_id, cid, clen + 1);
-  p->kind = P_DEDUP;
-  if ((rc = ask(e, c, q, p)) < 0) {
-    chat_free(p->body);
-    p->body = NULL;
-  }
-  return rc;
+  c->q = (outbox_frame){NULL, 0, m->user_id, msg, m->conn};
+  /* its size once a frame: the body, escaped at most 6 bytes a byte, and the rest */
+  return enqueue(r, e, c, blen + 512, now);
 }
 
 static int on_delete(effects *e, change *c, const cJSON *f, pending *p) {
@@ -396,7 +669,7 @@ static int on_frame(room *r, effects *e, change *c, int64_t conn, const unsigned
     else if (strcmp(type, CHAT_FRAME(join_room)) == 0) rc = on_join(r, e, c, m, f, &p);
     else if (!m->joined && (strcmp(type, message_type(r)) == 0 || strcmp(type, CHAT_FRAME(delete_message)) == 0))
       rc = CHAT_E_NOT_JOINED;
-    else if (strcmp(type, message_type(r)) == 0) rc = r->dm && !r->dm_open ? CHAT_E_DM_CLOSED : on_send(e, c, m, f, &p);
+    else if (strcmp(type, message_type(r)) == 0) rc = r->dm && !r->dm_open ? CHAT_E_DM_CLOSED : on_send(r, e, c, m, f, now);
     else if (strcmp(type, CHAT_FRAME(delete_message)) == 0) rc = on_delete(e, c, f, &p);
     else rc = CHAT_E_UNKNOWN_TYPE;
   }
@@ -408,61 +681,7 @@ static int on_frame(room *r, effects *e, change *c, int64_t conn, const unsigned
 
 /* ---- answers ------------------------------------------------------------------ */
 
-/* After a direct message is stored: the conversation list's last message and the
- * other person's unread count, and their personal sockets if they are not looking
- * at this conversation. */
-static int dm_delivered(const room *r, effects *e, const message_row *w) {
-  int64_t other = r->dm_members[0] == w->user_id ? r->dm_members[1] : r->dm_members[0];
-  int looking = user_joined(r, other);
-  cJSON *o = effects_add(e, "dm_message");
-  if (!o || json_add_num(o, "seq", (double)w->seq) < 0 || json_add_num(o, "at", w->created_at) < 0 ||
-      json_add_num(o, "user_id", (double)w->user_id) < 0 || json_add_str(o, "body", w->body) < 0 ||
-      json_add_item(o, "unread_for", looking ? cJSON_CreateNull() : cJSON_CreateNumber((double)other)) < 0)
-    return CHAT_E_NOMEM;
-  return looking ? CHAT_OK : effects_notify_last(e, other);
-}
-
-static int answer_dedup(room *r, effects *e, change *c, const pending *p, const cJSON *a, double now) {
-  const cJSON *found = cJSON_GetObjectItemCaseSensitive(a, "row");
-  const member *m = find_member(r, p->conn);
-  message_row w;
-  int rc;
-  if (!m) return CHAT_E_MISUSE;
-  if (found && !cJSON_IsNull(found)) {
-    /* A retry: acknowledge with the stored original, to the sender only. */
-    if ((rc = message_read(found, &w)) < 0) return rc;
-    cJSON *f = message_frame(r, &w);
-    if (!f || json_add_bool(f, "duplicate", 1) < 0) {
-      cJSON_Delete(f);
-      return CHAT_E_NOMEM;
-    }
-    return effects_send_one(e, p->conn, f);
-  }
-  w = (message_row){r->next_seq, m->user_id, m->username, p->body, p->client_id, now, 0};
-  cJSON *msg = cJSON_CreateObject(), *store;
-  if (!msg || json_add_num(msg, "seq", (double)w.seq) < 0 || json_add_num(msg, "user_id", (double)w.user_id) < 0 ||
-      json_add_str(msg, "username", w.username) < 0 || json_add_str(msg, "body", w.body) < 0 ||
-      json_add_str(msg, "client_id", w.client_id) < 0 || json_add_num(msg, "created_at", now) < 0 ||
-      !(store = effects_add(e, "store"))) {
-    cJSON_Delete(msg);
-    return CHAT_E_NOMEM;
-  }
-  /* durable first: the store effect comes before the send that reveals it */
-  if ((rc = json_add_item(store, "message", msg)) < 0 ||
-      (rc = effects_send(e, message_frame(r, &w), joined_conns(r, m->user_id))) < 0)
-    return rc;
-  c->stored = 1;
-  if (r->dm) return dm_delivered(r, e, &w);
-  if (now - r->last_activity_report >= CHAT_ACTIVITY_REPORT_MS) {
-    cJSON *o = effects_add(e, "activity");
-    if (!o || json_add_num(o, "at", now) < 0) return CHAT_E_NOMEM;
-    c->reported = 1;
-    c->at = now;
-  }
-  return CHAT_OK;
-}
-
-static int answer_delete(room *r, effects *e, const pending *p, const cJSON *a, double now) {
+static int answer_delete(room *r, effects *e, change *c, const pending *p, const cJSON *a, double now) {
   const cJSON *found = cJSON_GetObjectItemCaseSensitive(a, "row");
   const member *m = find_member(r, p->conn);
   const char *ref = p->has_ref ? p->ref : NULL;
@@ -482,7 +701,11 @@ static int answer_delete(room *r, effects *e, const pending *p, const cJSON *a, 
     cJSON_Delete(f);
     return CHAT_E_NOMEM;
   }
-  return effects_send(e, f, joined_conns(r, 0));
+  char *text = cJSON_PrintUnformatted(f);
+  cJSON_Delete(f);
+  if (!text) return CHAT_E_NOMEM;
+  c->q = (outbox_frame){text, strlen(text), 0, NULL, m->conn};
+  return enqueue(r, e, c, c->q.len, now);
 }
 
 static int answer_join(room *r, effects *e, change *c, const pending *p, const cJSON *a) {
@@ -495,7 +718,8 @@ static int answer_join(room *r, effects *e, change *c, const pending *p, const c
   rc = f ? json_add_str(f, "type", CHAT_FRAME(history)) : CHAT_E_NOMEM;
   if (rc >= 0) rc = fill_page(r, f, rows, CHAT_HISTORY_PAGE);
   if (rc >= 0) rc = json_add_item(f, "since", p->has_since ? cJSON_CreateNumber((double)p->since) : cJSON_CreateNull());
-  /* the newest seq so far, so a client can tell a `since` ahead of the room */
+  /* the newest seq so far (every seq given is stored), so a client can tell a
+   * `since` ahead of the room; messages waiting in the outbox come after it */
   if (rc >= 0) rc = json_add_num(f, "last_seq", (double)(r->next_seq - 1));
   if (rc >= 0 && p->has_ref) rc = json_add_str(f, "ref", p->ref);
   if (rc < 0) {
@@ -723,6 +947,12 @@ static int on_config(change *c, const unsigned char *in, size_t len) {
     const cJSON *per = cJSON_GetObjectItemCaseSensitive(rate, "per_second");
     c->rate_burst = cJSON_IsNumber(burst) && burst->valuedouble >= 1 ? burst->valuedouble : CHAT_RATE_BURST;
     c->rate_per_second = cJSON_IsNumber(per) && per->valuedouble > 0 ? per->valuedouble : CHAT_RATE_PER_SECOND;
+    /* "room_rate": the same for the room's load-shedding bucket */
+    const cJSON *room_rate = cJSON_GetObjectItemCaseSensitive(facts, "room_rate");
+    burst = cJSON_GetObjectItemCaseSensitive(room_rate, "burst");
+    per = cJSON_GetObjectItemCaseSensitive(room_rate, "per_second");
+    c->room_burst = cJSON_IsNumber(burst) && burst->valuedouble >= 1 ? burst->valuedouble : CHAT_ROOM_RATE_BURST;
+    c->room_per_second = cJSON_IsNumber(per) && per->valuedouble > 0 ? per->valuedouble : CHAT_ROOM_RATE_PER_SECOND;
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(facts, "members");
     if (c->dm && (cJSON_GetArraySize(m) != 2 || json_get_uint53(cJSON_GetArrayItem(m, 0), &c->dm_members[0]) < 0 ||
                   json_get_uint53(cJSON_GetArrayItem(m, 1), &c->dm_members[1]) < 0))
@@ -768,6 +998,13 @@ int room_new(int64_t id, int64_t next_seq, room **out) {
   r->last_activity_report = -CHAT_ACTIVITY_REPORT_MS;
   r->rate_burst = CHAT_RATE_BURST;
   r->rate_per_second = CHAT_RATE_PER_SECOND;
+  r->room_burst = CHAT_ROOM_RATE_BURST;
+  r->room_per_second = CHAT_ROOM_RATE_PER_SECOND;
+  r->last_flush_ms = -CHAT_FLUSH_INTERVAL_MS;
+  if (!(r->outbox = chat_malloc(CHAT_BATCH_MAX * sizeof *r->outbox))) {
+    chat_free(r);
+    return CHAT_E_NOMEM;
+  }
   *out = r;
   return CHAT_OK;
 }
@@ -775,9 +1012,10 @@ int room_new(int64_t id, int64_t next_seq, room **out) {
 void room_free(room *r) {
   if (!r) return;
   for (size_t i = 0; i < r->n_users; i++) chat_free(r->users[i].blocks);
+  for (size_t i = 0; i < r->n_outbox; i++) cJSON_free(r->outbox[i].text), cJSON_Delete(r->outbox[i].message);
+  chat_free(r->outbox);
   chat_free(r->members);
   chat_free(r->users);
-  chat_free(r->p.body);
   chat_free(r->unread);
   chat_free(r);
 }
@@ -786,10 +1024,23 @@ void room_free(room *r) {
 static void commit(room *r, change *c, int ok) {
   if (!ok) {
     if (c->limit) *c->limit = c->before;
-    if (c->ask) chat_free(c->p.body);
+    if (c->room_drawn) r->room_rate = c->room_before;
+    if (c->queue) cJSON_free(c->q.text), cJSON_Delete(c->q.message);
     chat_free(c->blocks);
     return;
   }
+  if (c->flushed) { /* everything waiting went out */
+    for (size_t i = 0; i < r->n_outbox; i++) cJSON_free(r->outbox[i].text), cJSON_Delete(r->outbox[i].message);
+    if (c->queue) cJSON_free(c->q.text), cJSON_Delete(c->q.message);
+    r->n_outbox = r->outbox_bytes = 0;
+    r->last_flush_ms = c->flush_ms;
+    r->next_seq += c->n_stored;
+  } else if (c->queue) { /* enqueue() flushes before the outbox is full */
+    r->outbox[r->n_outbox++] = c->q;
+    r->outbox_bytes += c->q_bytes;
+  }
+  if (c->schedule) r->flush_due = 1;
+  if (c->unschedule) r->flush_due = 0;
   if (c->add) {
     if (!find_user(r, c->m.user_id))
       r->users[r->n_users++] = (user_state){c->m.user_id, {0, 0, 0}, {0, 0, 0}, NULL, 0};
@@ -811,9 +1062,10 @@ static void commit(room *r, change *c, int ok) {
     r->dm_members[1] = c->dm_members[1];
     r->rate_burst = c->rate_burst;
     r->rate_per_second = c->rate_per_second;
+    r->room_burst = c->room_burst;
+    r->room_per_second = c->room_per_second;
   }
   if (c->remove) remove_member(r, c->conn);
-  if (c->stored) r->next_seq++;
   if (c->reported) r->last_activity_report = c->at;
   if (c->joined) find_member(r, c->joined)->joined = 1;
   if (c->ask) r->p = c->p;
@@ -850,12 +1102,20 @@ int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t 
     case ROOM_BLOCKS: rc = on_blocks(r, &e, &c, in, in_len); break;
     case ROOM_CONFIG: rc = on_config(&c, in, in_len); break;
     case ROOM_KICK: rc = on_kick(r, &e, in, in_len); break;
+    case ROOM_FLUSH:
+      c.unschedule = 1;
+      rc = r->n_outbox ? start_flush(r, &e, &c, now_ms) : CHAT_OK;
+      break;
     case ROOM_ANSWER: {
       cJSON *a = NULL;
       if ((rc = json_parse_object(in, in_len, &a)) >= 0) {
         switch (r->p.kind) {
-          case P_DEDUP: rc = answer_dedup(r, &e, &c, &r->p, a, now_ms); break;
-          case P_DELETE: rc = answer_delete(r, &e, &r->p, a, now_ms); break;
+          case P_FLUSH: {
+            const cJSON *rows = cJSON_GetObjectItemCaseSensitive(a, "rows");
+            rc = cJSON_IsArray(rows) ? finish_flush(r, &e, &c, rows, now_ms) : CHAT_E_FIELD_TYPE;
+            break;
+          }
+          case P_DELETE: rc = answer_delete(r, &e, &c, &r->p, a, now_ms); break;
           case P_JOIN: rc = answer_join(r, &e, &c, &r->p, a); break;
           case P_PAGE: rc = answer_page(r, &e, &r->p, a); break;
         }
@@ -871,7 +1131,6 @@ int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t 
   }
   int ok = rc >= 0 || rc == CHAT_E_BUFFER_TOO_SMALL;
   if (ok && kind == ROOM_ANSWER) { /* the question is settled */
-    chat_free(r->p.body);
     memset(&r->p, 0, sizeof r->p);
   }
   commit(r, &c, ok);

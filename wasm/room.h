@@ -23,6 +23,8 @@
  *   {"op":"dm_read","user_id":u}               u is looking: nothing unread for u
  *   {"op":"notify","user_id":u,"frame":[o,n]}  deliver this frame to u's personal
  *                                              sockets (u is not looking here)
+ *   {"op":"flush_at","at":ms}                  broadcasts wait in the outbox: send
+ *                                              ROOM_FLUSH at that time (a timer)
  *   {"op":"reply","body":"..."}                the answer to an HTTP request
  *   {"op":"query", ...}                        a question; always the last effect.
  *                                              The shell answers it with
@@ -30,7 +32,9 @@
  *
  * Queries and their answers ({"row": R|null} or {"rows": [R, ...]}, R a stored
  * message {seq,user_id,username,body,client_id,created_at,deleted_at}):
- *   {"what":"dedup","user_id":u,"client_id":s}   the message u sent with id s
+ *   {"what":"dedup","messages":[{"user_id":u,"client_id":s}, ...]}
+ *                                                the stored messages among these
+ *                                                (retries), in any order
  *   {"what":"message","seq":n}                   message n
  *   {"what":"history","after":n|null,"before":n|null,"limit":k,
  *    "include_deleted":false,"exclude_users":[ids]}
@@ -44,6 +48,23 @@
  *
  * Blocks: a message is not sent to sockets whose user blocks its author, and the
  * history a user loads leaves such messages out (the query's exclude_users).
+ *
+ * Coalescing (fan-out under load): a new message waits in the room's outbox,
+ * with no seq yet, and deletions' broadcasts wait with it. A quiet room (nothing
+ * sent for CHAT_FLUSH_INTERVAL_MS) flushes at once; a busy one asks the shell for
+ * a ROOM_FLUSH at the end of the interval (a flush_at effect). A flush asks
+ * storage once which waiting messages are retries of stored ones (the dedup
+ * query), then in one event gives the others their seqs, stores them (one storage
+ * transaction however many) and sends: each socket gets one frame,
+ * {"type":"batch","frames":[...]} when it carries more than one, encoded once per
+ * group of sockets that get the same frames. So a busy room costs one event, no
+ * storage work, per message, and one query, one transaction and one frame per
+ * socket per interval. Nothing is acknowledged or delivered before it is stored;
+ * a waiting message is lost only with the object (a crash, a trap), unacknowledged,
+ * and its sender's retry (same client_id) stores it then. Broadcasts reach each
+ * socket in seq order; direct replies (error, pong, a retry's acknowledgement) may
+ * overtake broadcasts waiting in the outbox. Past CHAT_ROOM_RATE_PER_SECOND new
+ * messages are refused with rate_limited (load shedding).
  *
  * Invariants: seq numbers are gap-free and increase by one per stored message; a
  * message is in a "store" effect before any "send" that carries it; a connection
@@ -74,9 +95,11 @@ typedef struct room room;
                           {"id", "blocks"}} */
 #define ROOM_BLOCKS 7  /* in: {"user_id", "blocks": [ids]}: whom a user blocks now */
 #define ROOM_CONFIG 8  /* in: {"kind": "room"|"dm", "members": [a, b], "open": bool,
-                          "rate"?: {"burst", "per_second"}} (rate: load tests only) */
+                          "rate"?: {"burst", "per_second"}, "room_rate"?: {...}}
+                          (rate, room_rate: load tests only) */
 #define ROOM_KICK 9    /* in: {"user_id", "reason"}: close every socket of that user here
                           (a ban), with CHAT_CLOSE_BANNED */
+#define ROOM_FLUSH 10  /* the time a flush_at effect named has come: send the outbox */
 
 /* A room with id `id` whose next message gets sequence number next_seq (1 for an
  * empty log, else the largest stored seq + 1). Returns CHAT_OK and *out, or

@@ -27,6 +27,7 @@ export type Effect =
   | { op: "store"; message: StoredMessage }
   | { op: "tombstone"; seq: number; at: number }
   | { op: "activity"; at: number }
+  | { op: "flush_at"; at: number }
   | { op: "reply"; body: string }
   | { op: "dm_message"; seq: number; at: number; user_id: number; body: string; unread_for: number | null }
   | { op: "dm_read"; user_id: number }
@@ -34,7 +35,7 @@ export type Effect =
   | ({ op: "query" } & RoomQuery);
 
 export type RoomQuery =
-  | { what: "dedup"; user_id: number; client_id: string }
+  | { what: "dedup"; messages: { user_id: number; client_id: string }[] }
   | { what: "message"; seq: number }
   | { what: "history"; after: number | null; before: number | null; limit: number; include_deleted: boolean;
       exclude_users: number[] };

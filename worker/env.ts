@@ -10,6 +10,10 @@ export interface Env {
    * `wrangler dev` with --var. */
   CHAT_RATE_PER_SECOND?: string;
   CHAT_RATE_BURST?: string;
+  /** Load tests only: replace each room's load-shedding limit (new messages per
+   * second, and burst; CHAT_ROOM_RATE_* in wasm/chat_limits.h otherwise). */
+  CHAT_ROOM_RATE_PER_SECOND?: string;
+  CHAT_ROOM_RATE_BURST?: string;
   /** The origins whose pages may open WebSockets, separated by spaces (worker/origin.ts). */
   CHAT_ALLOWED_ORIGINS?: string;
 }

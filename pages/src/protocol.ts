@@ -64,6 +64,10 @@ export type ServerFrame =
   | Frame<"message_deleted", { seq: number; deleted_by: number; room_id?: number; conversation_id?: number }>
   | Frame<"blocks_changed", { blocks: number[] }>;
 
+/** What arrives on a socket: a frame, or a busy room's broadcasts coalesced into
+ * one "batch" frame that carries them in order (PROTOCOL.md). */
+export type WireFrame = ServerFrame | Frame<"batch", { frames: ServerFrame[] }>;
+
 /** Frames the client sends. */
 export type ClientFrame =
   | Frame<"ping">

@@ -10,7 +10,7 @@
  * has received nothing for 45 s is closed and replaced. Close code 4003 (a ban)
  * ends it for good.
  */
-import { LIMITS, type ClientFrame, type ServerFrame } from "./protocol";
+import { LIMITS, type ClientFrame, type ServerFrame, type WireFrame } from "./protocol";
 
 export type SocketStatus = "connecting" | "open" | "reconnecting" | "ended";
 
@@ -94,19 +94,21 @@ export class ResilientSocket {
     ws.onmessage = (ev) => {
       if (this.ws !== ws) return;
       this.lastHeard = Date.now();
-      let frame: ServerFrame;
+      let wire: WireFrame;
       try {
-        frame = JSON.parse(String(ev.data)) as ServerFrame;
+        wire = JSON.parse(String(ev.data)) as WireFrame;
       } catch {
         return;
       }
-      if (frame.type === "connection") {
-        this.greeted = true;
-        this.attempts = 0;
-        this.setStatus("open");
-        this.handlers.onOpen();
+      for (const frame of wire.type === "batch" ? wire.frames : [wire]) {
+        if (frame.type === "connection") {
+          this.greeted = true;
+          this.attempts = 0;
+          this.setStatus("open");
+          this.handlers.onOpen();
+        }
+        this.handlers.onFrame(frame);
       }
-      this.handlers.onFrame(frame);
     };
     ws.onclose = (ev) => {
       if (this.ws !== ws || this.stopped) return;

@@ -37,16 +37,19 @@ static int64_t join(room *r, const char *user, double now) {
   return conn;
 }
 
-/* Sends a message through the whole dedup round; returns the effects of the answer. */
+/* Sends a message: if the room sends at once, through the storage question (no
+ * retry) and returns the effects of the answer; if it waits in the outbox, returns
+ * the frame's effects. */
 static cJSON *say(room *r, int64_t conn, const char *body, const char *cid, double now) {
   char frame[8192];
   cJSON *fx;
   snprintf(frame, sizeof frame, "{\"type\":\"new_chat_message\",\"body\":\"%s\",\"client_id\":\"%s\"}", body, cid);
   assert_true(room_run(r, ROOM_FRAME, conn, frame, now, &fx) >= 0);
-  cJSON *q = fx_at(fx, 0, "query");
+  cJSON *q = cJSON_GetArrayItem(fx, cJSON_GetArraySize(fx) - 1);
+  if (!q || strcmp(op_of(q), "query") != 0) return fx;
   assert_string_equal(str(q, "what"), "dedup");
   cJSON_Delete(fx);
-  assert_true(room_run(r, ROOM_ANSWER, 0, NO_ROW, now, &fx) >= 0);
+  assert_true(room_run(r, ROOM_ANSWER, 0, NO_ROWS, now, &fx) >= 0);
   return fx;
 }
 
@@ -142,7 +145,8 @@ static void messages_get_gap_free_seqs_are_stored_before_they_are_sent(void **st
   for (int i = 0; i < 3; i++) {
     char cid[16];
     snprintf(cid, sizeof cid, "m%d", i);
-    cJSON *fx = say(r, i % 2 ? b : a, "hello", cid, 100);
+    /* a quiet room: each message goes out at once (see the coalescing tests) */
+    cJSON *fx = say(r, i % 2 ? b : a, "hello", cid, 100 + i * CHAT_FLUSH_INTERVAL_MS);
     cJSON *store = cJSON_GetObjectItem(fx_at(fx, 0, "store"), "message");
     assert_int_equal(num(store, "seq"), 41 + i);
     assert_string_equal(str(store, "client_id"), cid);
@@ -169,8 +173,8 @@ static void a_retry_is_acknowledged_with_the_original_and_not_stored(void **stat
   assert_true(room_run(r, ROOM_FRAME, a,
                        "{\"type\":\"new_chat_message\",\"body\":\"again\",\"client_id\":\"x1\"}", 5,
                        NULL) > 0);
-  const char *orig = "{\"row\":{\"seq\":5,\"user_id\":1,\"username\":\"alice\",\"body\":\"again\","
-                     "\"client_id\":\"x1\",\"created_at\":3,\"deleted_at\":null}}";
+  const char *orig = "{\"rows\":[{\"seq\":5,\"user_id\":1,\"username\":\"alice\",\"body\":\"again\","
+                     "\"client_id\":\"x1\",\"created_at\":3,\"deleted_at\":null}]}";
   assert_true(room_run(r, ROOM_ANSWER, 0, orig, 5, &fx) > 0);
   assert_int_equal(cJSON_GetArraySize(fx), 1);
   cJSON *send = fx_at(fx, 0, "send");
@@ -182,7 +186,7 @@ static void a_retry_is_acknowledged_with_the_original_and_not_stored(void **stat
   cJSON_Delete(f);
   cJSON_Delete(fx);
   /* the next new message still gets 6: nothing was taken */
-  fx = say(r, a, "new", "x2", 6);
+  fx = say(r, a, "new", "x2", 5 + CHAT_FLUSH_INTERVAL_MS);
   assert_int_equal(num(cJSON_GetObjectItem(fx_at(fx, 0, "store"), "message"), "seq"), 6);
   cJSON_Delete(fx);
   room_free(r);
@@ -294,8 +298,9 @@ static void delete_rules_author_and_admin_may_others_may_not(void **state) {
   }
   int64_t allowed[] = {a, root};
   for (size_t i = 0; i < 2; i++) {
-    assert_true(room_run(r, ROOM_FRAME, allowed[i], del, 50, NULL) > 0);
-    assert_true(room_run(r, ROOM_ANSWER, 0, alices, 50, &fx) > 0);
+    double at = 50 + i * CHAT_FLUSH_INTERVAL_MS;
+    assert_true(room_run(r, ROOM_FRAME, allowed[i], del, at, NULL) > 0);
+    assert_true(room_run(r, ROOM_ANSWER, 0, alices, at, &fx) > 0);
     assert_int_equal(num(fx_at(fx, 0, "tombstone"), "seq"), 4);
     cJSON *send = fx_at(fx, 1, "send");
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(send, "to")), 3);
@@ -525,7 +530,7 @@ static void out_of_memory_anywhere_in_a_send_leaves_the_room_unchanged(void **st
   /* Its answer: each failure must leave the question pending and no seq taken. */
   for (long k = 0;; k++, failures++) {
     fail_allocation_after(k);
-    rc = room_run(r, ROOM_ANSWER, 0, NO_ROW, 0, NULL);
+    rc = room_run(r, ROOM_ANSWER, 0, NO_ROWS, 0, NULL);
     stop_failing_allocations();
     if (rc >= 0) break;
     assert_int_equal(rc, CHAT_E_NOMEM);
@@ -534,7 +539,7 @@ static void out_of_memory_anywhere_in_a_send_leaves_the_room_unchanged(void **st
   cJSON *fx = decode_effects(room_out, (size_t)rc);
   assert_int_equal(num(cJSON_GetObjectItem(fx_at(fx, 0, "store"), "message"), "seq"), 1);
   cJSON_Delete(fx);
-  fx = say(r, a, "next", "n", 0);
+  fx = say(r, a, "next", "n", CHAT_FLUSH_INTERVAL_MS);
   assert_int_equal(num(cJSON_GetObjectItem(fx_at(fx, 0, "store"), "message"), "seq"), 2);
   cJSON_Delete(fx);
   room_free(r);
@@ -571,7 +576,7 @@ static void a_message_is_not_sent_to_those_who_block_its_author(void **state) {
   assert_int_equal(cJSON_GetArraySize(to), 2);
   for (int i = 0; i < 2; i++) assert_true(cJSON_GetArrayItem(to, i)->valuedouble != c);
   cJSON_Delete(fx);
-  fx = say(r, b, "from bob", "b", 0); /* carol blocks alice only */
+  fx = say(r, b, "from bob", "b", CHAT_FLUSH_INTERVAL_MS); /* carol blocks alice only */
   assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(fx_at(fx, 1, "send"), "to")), 3);
   cJSON_Delete(fx);
   room_free(r);
@@ -611,7 +616,7 @@ static void a_block_takes_effect_on_open_sockets_and_an_unblock_lifts_it(void **
   assert_int_equal(cJSON_GetArrayItem(to, 0)->valuedouble, a);
   cJSON_Delete(fx);
   assert_true(room_run(r, ROOM_BLOCKS, 0, "{\"user_id\":2,\"blocks\":[]}", 0, NULL) > 0);
-  fx = say(r, a, "seen again", "y", 0);
+  fx = say(r, a, "seen again", "y", CHAT_FLUSH_INTERVAL_MS);
   assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(fx_at(fx, 1, "send"), "to")), 2);
   cJSON_Delete(fx);
   /* a user with no socket here: nothing to do */
@@ -657,7 +662,7 @@ static void a_direct_message_reaches_a_member_who_is_not_looking_by_notification
   cJSON_Delete(f);
   cJSON_Delete(fx);
   assert_true(room_run(r, ROOM_FRAME, 1, "{\"type\":\"new_direct_message\",\"body\":\"psst\",\"client_id\":\"d1\"}", 10, NULL) > 0);
-  assert_true(room_run(r, ROOM_ANSWER, 0, NO_ROW, 10, &fx) > 0);
+  assert_true(room_run(r, ROOM_ANSWER, 0, NO_ROWS, 10, &fx) > 0);
   fx_at(fx, 0, "store");
   cJSON *sent = frame_of(fx_at(fx, 1, "send"));
   assert_string_equal(str(sent, "type"), "new_direct_message");
@@ -690,6 +695,322 @@ static void a_closed_conversation_refuses_new_messages(void **state) {
   room_free(r);
 }
 
+/* ---- coalescing and load shedding (issue #7) ---- */
+
+/* Each send effect of fx as {to: [conns], frames: [frame objects]}: a batch frame
+ * unwrapped, any other frame as a list of one. Caller deletes. */
+static cJSON *deliveries(cJSON *fx) {
+  cJSON *out = cJSON_CreateArray(), *e;
+  cJSON_ArrayForEach(e, fx) {
+    if (strcmp(op_of(e), "send") != 0) continue;
+    cJSON *d = cJSON_CreateObject(), *f = frame_of(e);
+    cJSON_AddItemToObject(d, "to", cJSON_Duplicate(cJSON_GetObjectItem(e, "to"), 1));
+    if (strcmp(str(f, "type"), "batch") == 0) {
+      cJSON_AddItemToObject(d, "frames", cJSON_DetachItemFromObject(f, "frames"));
+      cJSON_Delete(f);
+    } else {
+      cJSON *one = cJSON_CreateArray();
+      cJSON_AddItemToArray(one, f);
+      cJSON_AddItemToObject(d, "frames", one);
+    }
+    cJSON_AddItemToArray(out, d);
+  }
+  return out;
+}
+
+/* The seqs a delivery carries, as "41,42" (frames without a seq: "-"). */
+static const char *seqs_of(const cJSON *d, char *text, size_t cap) {
+  const cJSON *f;
+  text[0] = 0;
+  cJSON_ArrayForEach(f, cJSON_GetObjectItem(d, "frames")) {
+    const cJSON *seq = cJSON_GetObjectItem(f, "seq");
+    size_t n = strlen(text);
+    if (seq) snprintf(text + n, cap - n, "%s%d", n ? "," : "", (int)seq->valuedouble);
+    else snprintf(text + n, cap - n, "%s-", n ? "," : "");
+  }
+  return text;
+}
+
+/* The delivery whose recipients include conn (asserting there is one). */
+static const cJSON *delivery_to(const cJSON *ds, int64_t conn) {
+  const cJSON *d, *c;
+  cJSON_ArrayForEach(d, ds) {
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(d, "to")) if ((int64_t)c->valuedouble == conn) return d;
+  }
+  fail_msg("no delivery to %d", (int)conn);
+  return NULL;
+}
+
+/* Runs a ROOM_FLUSH (or, with kind ROOM_FRAME, a frame) that asks storage about
+ * the waiting messages, answers `rows`, and returns the effects of the answer. */
+static cJSON *flush_with(room *r, double now, const char *rows) {
+  cJSON *fx;
+  assert_true(room_run(r, ROOM_FLUSH, 0, NULL, now, &fx) > 0);
+  assert_string_equal(str(fx_at(fx, 0, "query"), "what"), "dedup");
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_ANSWER, 0, rows, now, &fx) > 0);
+  return fx;
+}
+
+static void a_quiet_room_sends_at_once_and_a_busy_one_in_batches(void **state) {
+  (void)state;
+  room *r;
+  char seqs[256];
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  int64_t a = join(r, ALICE, 0), b = join(r, BOB, 0);
+  /* quiet: asked about, stored and sent at once, as a plain frame */
+  cJSON *fx = say(r, a, "one", "m1", 1000), *ds = deliveries(fx);
+  fx_at(fx, 0, "store");
+  assert_int_equal(cJSON_GetArraySize(ds), 1);
+  assert_string_equal(seqs_of(cJSON_GetArrayItem(ds, 0), seqs, sizeof seqs), "1");
+  cJSON_Delete(ds);
+  cJSON_Delete(fx);
+  /* within the interval: neither stored nor sent yet; the room asks to be woken once */
+  fx = say(r, b, "two", "m2", 1001);
+  assert_int_equal(num(fx_at(fx, 0, "flush_at"), "at"), 1000 + CHAT_FLUSH_INTERVAL_MS);
+  assert_int_equal(cJSON_GetArraySize(fx), 1);
+  cJSON_Delete(fx);
+  fx = say(r, a, "three", "m3", 1002);
+  assert_int_equal(cJSON_GetArraySize(fx), 0); /* a flush is already due */
+  cJSON_Delete(fx);
+  /* a retry of a waiting message: nothing (its acknowledgement comes with the flush) */
+  fx = say(r, a, "three", "m3", 1003);
+  assert_int_equal(cJSON_GetArraySize(fx), 0);
+  cJSON_Delete(fx);
+  /* a retry of a message stored long ago: storage will say so */
+  fx = say(r, b, "old", "b-old", 1004);
+  assert_int_equal(cJSON_GetArraySize(fx), 0);
+  cJSON_Delete(fx);
+  /* the flush: one question for the three, then two stored in seq order (one
+   * event: one transaction), the retry acknowledged to bob alone, and one batch
+   * frame in seq order, encoded once for both */
+  assert_true(room_run(r, ROOM_FLUSH, 0, NULL, 1000 + CHAT_FLUSH_INTERVAL_MS, &fx) > 0);
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(fx_at(fx, 0, "query"), "messages")), 3);
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_ANSWER, 0,
+                       "{\"rows\":[{\"seq\":0,\"user_id\":2,\"username\":\"bob\",\"body\":\"old\","
+                       "\"client_id\":\"b-old\",\"created_at\":1,\"deleted_at\":null}]}",
+                       1000 + CHAT_FLUSH_INTERVAL_MS, &fx) > 0);
+  assert_int_equal(num(cJSON_GetObjectItem(fx_at(fx, 0, "store"), "message"), "seq"), 2);
+  assert_int_equal(num(cJSON_GetObjectItem(fx_at(fx, 1, "store"), "message"), "seq"), 3);
+  cJSON *dup = frame_of(fx_at(fx, 2, "send"));
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(dup, "duplicate")));
+  assert_int_equal(num(dup, "seq"), 0);
+  cJSON_Delete(dup);
+  ds = deliveries(fx);
+  assert_int_equal(cJSON_GetArraySize(ds), 2);
+  const cJSON *both = cJSON_GetArrayItem(ds, 1);
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(both, "to")), 2);
+  assert_string_equal(seqs_of(both, seqs, sizeof seqs), "2,3");
+  const cJSON *f = cJSON_GetArrayItem(cJSON_GetObjectItem(both, "frames"), 1);
+  assert_string_equal(str(f, "type"), "new_chat_message");
+  assert_string_equal(str(f, "client_id"), "m3");
+  cJSON_Delete(ds);
+  cJSON_Delete(fx);
+  /* nothing waits: a flush sends nothing, and the next message waits for the interval again */
+  assert_true(room_run(r, ROOM_FLUSH, 0, NULL, 1000 + CHAT_FLUSH_INTERVAL_MS, &fx) > 0);
+  assert_int_equal(cJSON_GetArraySize(fx), 0);
+  cJSON_Delete(fx);
+  fx = say(r, a, "four", "m4", 1001 + CHAT_FLUSH_INTERVAL_MS);
+  assert_int_equal(num(fx_at(fx, 0, "flush_at"), "at"), 1000 + 2 * CHAT_FLUSH_INTERVAL_MS);
+  cJSON_Delete(fx);
+  /* and gets the next seq */
+  fx = flush_with(r, 1000 + 2 * CHAT_FLUSH_INTERVAL_MS, NO_ROWS);
+  assert_int_equal(num(cJSON_GetObjectItem(fx_at(fx, 0, "store"), "message"), "seq"), 4);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void a_batch_reaches_late_joiners_and_leaves_out_what_a_blocker_hides(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  char seqs[256];
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  int64_t a = join(r, ALICE, 0), b = join(r, BOB, 0);
+  cJSON_Delete(say(r, a, "sent at once", "m1", 100));
+  cJSON_Delete(say(r, b, "waits", "m2", 101));
+  /* dave joins now: the waiting message is not stored yet, so his history ends
+   * at 1 and the flush brings him the rest; carol blocks alice */
+  assert_true(room_run(r, ROOM_OPEN, 0, "{\"id\":5,\"username\":\"dave\",\"role\":\"USER\"}", 102, &fx) > 0);
+  int64_t d = (int64_t)num(fx_at(fx, 0, "attach"), "conn");
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_FRAME, d, "{\"type\":\"join_room\"}", 102, NULL) > 0);
+  assert_true(room_run(r, ROOM_ANSWER, 0, NO_ROWS, 102, &fx) > 0);
+  cJSON *h = frame_of(fx_at(fx, 1, "send"));
+  assert_string_equal(str(h, "type"), "history");
+  assert_int_equal(num(h, "last_seq"), 1);
+  cJSON_Delete(h);
+  cJSON_Delete(fx);
+  int64_t c = join(r, CAROL_BLOCKS_ALICE, 102);
+  cJSON_Delete(say(r, b, "from bob", "m3", 103));
+  cJSON_Delete(say(r, a, "from alice", "m4", 104));
+  /* alice deletes seq 1: the tombstone is written now, its broadcast waits in line */
+  assert_true(room_run(r, ROOM_FRAME, a, "{\"type\":\"delete_message\",\"seq\":1}", 105, NULL) > 0);
+  assert_true(room_run(r, ROOM_ANSWER, 0,
+                       "{\"row\":{\"seq\":1,\"user_id\":1,\"username\":\"alice\",\"body\":\"sent at once\","
+                       "\"client_id\":\"m1\",\"created_at\":100,\"deleted_at\":null}}", 105, &fx) > 0);
+  fx_at(fx, 0, "tombstone");
+  assert_int_equal(cJSON_GetArraySize(fx), 1);
+  cJSON_Delete(fx);
+  fx = flush_with(r, 110, NO_ROWS);
+  cJSON *ds = deliveries(fx);
+  assert_int_equal(cJSON_GetArraySize(ds), 2); /* alice, bob and dave share one encoding */
+  assert_ptr_equal(delivery_to(ds, a), delivery_to(ds, b));
+  assert_ptr_equal(delivery_to(ds, a), delivery_to(ds, d));
+  assert_string_equal(seqs_of(delivery_to(ds, a), seqs, sizeof seqs), "2,3,4,1");
+  /* carol: not alice's seq 4; the deletion, which has no author to hide */
+  assert_string_equal(seqs_of(delivery_to(ds, c), seqs, sizeof seqs), "2,3,1");
+  const cJSON *last = cJSON_GetArrayItem(cJSON_GetObjectItem(delivery_to(ds, c), "frames"), 2);
+  assert_string_equal(str(last, "type"), "message_deleted");
+  cJSON_Delete(ds);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void a_full_outbox_is_sent_at_once(void **state) {
+  (void)state;
+  room *r;
+  char cid[16], seqs[1024];
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_true(room_run(r, ROOM_CONFIG, 0, "{\"kind\":\"room\",\"rate\":{\"burst\":1000,\"per_second\":1000}}", 0, NULL) >= 0);
+  int64_t a = join(r, ALICE, 0);
+  cJSON_Delete(say(r, a, "quiet", "q", 0));
+  cJSON *fx = NULL;
+  for (int i = 0; i < CHAT_BATCH_MAX; i++) {
+    cJSON_Delete(fx);
+    snprintf(cid, sizeof cid, "b%d", i);
+    fx = say(r, a, "busy", cid, 1); /* the last one fills the outbox: asked about and sent */
+    cJSON *ds = deliveries(fx);
+    assert_int_equal(cJSON_GetArraySize(ds), i < CHAT_BATCH_MAX - 1 ? 0 : 1);
+    cJSON_Delete(ds);
+  }
+  cJSON *ds = deliveries(fx);
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(ds, 0), "frames")), CHAT_BATCH_MAX);
+  seqs_of(cJSON_GetArrayItem(ds, 0), seqs, sizeof seqs);
+  assert_true(strncmp(seqs, "2,3,4,", 6) == 0);
+  cJSON_Delete(ds);
+  cJSON_Delete(fx);
+  /* the flush already asked for finds nothing left */
+  assert_true(room_run(r, ROOM_FLUSH, 0, NULL, 1 + CHAT_FLUSH_INTERVAL_MS, &fx) > 0);
+  assert_int_equal(cJSON_GetArraySize(fx), 0);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+/* The error code of the first error frame among fx's sends, or NULL. */
+static const char *error_in(const cJSON *fx, char *code, size_t cap) {
+  const cJSON *e;
+  cJSON_ArrayForEach(e, fx) {
+    if (strcmp(op_of(e), "send") != 0) continue;
+    cJSON *f = frame_of(e);
+    int is_error = strcmp(str(f, "type"), "error") == 0;
+    if (is_error) snprintf(code, cap, "%s", str(f, "code"));
+    cJSON_Delete(f);
+    if (is_error) return code;
+  }
+  return NULL;
+}
+
+static void past_its_rate_a_room_sheds_messages_without_punishing_senders(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  char frame[128], code[64];
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  /* the per-user limit lifted, as for a load test; the room's own limit stays */
+  assert_true(room_run(r, ROOM_CONFIG, 0, "{\"kind\":\"room\",\"rate\":{\"burst\":1000000,\"per_second\":1000000}}", 0, NULL) >= 0);
+  int64_t a = join(r, ALICE, 0);
+  int refused = 0;
+  for (int i = 0; i < CHAT_ROOM_RATE_BURST + 50; i++) {
+    snprintf(frame, sizeof frame, "{\"type\":\"new_chat_message\",\"body\":\"x\",\"client_id\":\"c%d\",\"ref\":\"r\"}", i);
+    assert_true(room_run(r, ROOM_FRAME, a, frame, 1000, &fx) >= 0);
+    const char *err = error_in(fx, code, sizeof code);
+    if (err) {
+      assert_string_equal(err, "rate_limited");
+      refused++;
+    }
+    if (cJSON_GetArraySize(fx) && strcmp(op_of(cJSON_GetArrayItem(fx, cJSON_GetArraySize(fx) - 1)), "query") == 0) {
+      cJSON_Delete(fx);
+      assert_true(room_run(r, ROOM_ANSWER, 0, NO_ROWS, 1000, &fx) > 0);
+    }
+    assert_null(cJSON_GetArrayItem(fx, 0) && strcmp(op_of(cJSON_GetArrayItem(fx, 0)), "close") == 0 ? fx : NULL);
+    cJSON_Delete(fx);
+  }
+  assert_int_equal(refused, 50); /* and never closed for flooding */
+  /* everything accepted is stored and sent, in one seq run */
+  fx = flush_with(r, 1000 + CHAT_FLUSH_INTERVAL_MS, NO_ROWS);
+  cJSON *last = cJSON_GetArrayItem(fx, 0), *e;
+  cJSON_ArrayForEach(e, fx) if (strcmp(op_of(e), "store") == 0) last = e;
+  assert_int_equal(num(cJSON_GetObjectItem(last, "message"), "seq"), CHAT_ROOM_RATE_BURST);
+  cJSON_Delete(fx);
+  /* the bucket refills at the room's rate */
+  assert_true(room_run(r, ROOM_FRAME, a, "{\"type\":\"new_chat_message\",\"body\":\"x\",\"client_id\":\"later\"}",
+                       1000 + 1000.0 / CHAT_ROOM_RATE_PER_SECOND, &fx) >= 0);
+  assert_null(error_in(fx, code, sizeof code));
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void a_socket_closed_for_flooding_leaves_its_accepted_messages_to_the_others(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  char seqs[64];
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_true(room_run(r, ROOM_CONFIG, 0, "{\"kind\":\"room\",\"rate\":{\"burst\":6,\"per_second\":0.001}}", 0, NULL) >= 0);
+  int64_t a = join(r, ALICE, 0), b = join(r, BOB, 0); /* join_room takes a token too */
+  cJSON_Delete(say(r, a, "at once", "m1", 1));
+  cJSON_Delete(say(r, a, "waits", "m2", 2));
+  cJSON_Delete(say(r, a, "waits too", "m3", 3));
+  const char *more = "{\"type\":\"ping\"}";
+  assert_true(room_run(r, ROOM_FRAME, a, more, 3, NULL) > 0);
+  assert_true(room_run(r, ROOM_FRAME, a, more, 3, NULL) > 0); /* the last token */
+  for (int i = 0; i < CHAT_FLOOD_BURST; i++) assert_true(room_run(r, ROOM_FRAME, a, more, 4, NULL) > 0);
+  assert_true(room_run(r, ROOM_FRAME, a, more, 4, &fx) > 0);
+  assert_int_equal(num(fx_at(fx, 0, "close"), "code"), CHAT_CLOSE_POLICY);
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_CLOSE, a, NULL, 4, NULL) >= 0);
+  fx = flush_with(r, 1 + CHAT_FLUSH_INTERVAL_MS, NO_ROWS);
+  cJSON *ds = deliveries(fx);
+  assert_int_equal(cJSON_GetArraySize(ds), 1);
+  assert_string_equal(seqs_of(delivery_to(ds, b), seqs, sizeof seqs), "2,3");
+  cJSON_Delete(ds);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void out_of_memory_in_a_flush_keeps_the_outbox(void **state) {
+  (void)state;
+  room *r;
+  int rc, failures = 0;
+  char seqs[256];
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  int64_t a = join(r, ALICE, 0), b = join(r, BOB, 0);
+  join(r, CAROL_BLOCKS_ALICE, 0);
+  cJSON_Delete(say(r, a, "at once", "m1", 0));
+  cJSON_Delete(say(r, b, "waits", "m2", 1));
+  cJSON_Delete(say(r, a, "waits too", "m3", 2));
+  for (int event = 0; event < 2; event++) { /* the flush, then the answer to its question */
+    for (long k = 0;; k++, failures++) {
+      fail_allocation_after(k);
+      rc = event ? room_run(r, ROOM_ANSWER, 0, NO_ROWS, CHAT_FLUSH_INTERVAL_MS, NULL)
+                 : room_run(r, ROOM_FLUSH, 0, NULL, CHAT_FLUSH_INTERVAL_MS, NULL);
+      stop_failing_allocations();
+      if (rc >= 0) break;
+      assert_int_equal(rc, CHAT_E_NOMEM);
+    }
+  }
+  assert_true(failures > 10);
+  cJSON *fx = decode_effects(room_out, (size_t)rc), *ds = deliveries(fx);
+  assert_int_equal(num(cJSON_GetObjectItem(fx_at(fx, 0, "store"), "message"), "seq"), 2);
+  assert_string_equal(seqs_of(delivery_to(ds, a), seqs, sizeof seqs), "2,3");
+  assert_string_equal(seqs_of(delivery_to(ds, 3), seqs, sizeof seqs), "2");
+  cJSON_Delete(ds);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
 /* Golden scripts (tests/golden/room.json): every step's effects, or error, must
  * equal the recorded ones. With GOLDEN_RECORD=1 in the environment the outputs are
  * written into the file instead, to be reviewed by eye before committing. */
@@ -697,7 +1018,7 @@ static int event_kind(const char *name) {
   static const struct { const char *name; int kind; } kinds[] = {
       {"open", ROOM_OPEN}, {"restore", ROOM_RESTORE}, {"frame", ROOM_FRAME},
       {"close", ROOM_CLOSE}, {"answer", ROOM_ANSWER}, {"page", ROOM_PAGE},
-      {"blocks", ROOM_BLOCKS}, {"config", ROOM_CONFIG}};
+      {"blocks", ROOM_BLOCKS}, {"config", ROOM_CONFIG}, {"kick", ROOM_KICK}, {"flush", ROOM_FLUSH}};
   for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
     if (strcmp(kinds[i].name, name) == 0) return kinds[i].kind;
   return -1;
@@ -776,6 +1097,12 @@ int main(void) {
       cmocka_unit_test(a_conversation_admits_only_its_two_members),
       cmocka_unit_test(a_direct_message_reaches_a_member_who_is_not_looking_by_notification),
       cmocka_unit_test(a_closed_conversation_refuses_new_messages),
+      cmocka_unit_test(a_quiet_room_sends_at_once_and_a_busy_one_in_batches),
+      cmocka_unit_test(a_batch_reaches_late_joiners_and_leaves_out_what_a_blocker_hides),
+      cmocka_unit_test(a_full_outbox_is_sent_at_once),
+      cmocka_unit_test(past_its_rate_a_room_sheds_messages_without_punishing_senders),
+      cmocka_unit_test(out_of_memory_in_a_flush_keeps_the_outbox),
+      cmocka_unit_test(a_socket_closed_for_flooding_leaves_its_accepted_messages_to_the_others),
       cmocka_unit_test(golden_scripts_give_the_recorded_effects),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -162,7 +162,10 @@ export function openSocket(base, token, path = "/ws", localAddress = undefined) 
       ws.once("close", () => { clearInterval(poll); r(Date.now()); });
     });
     ws.on("message", (data) => {
-      frames.push(JSON.parse(String(data)));
+      // A batch (a busy room's broadcasts, coalesced) is its frames, in order.
+      const f = JSON.parse(String(data));
+      if (f.type === "batch") frames.push(...f.frames);
+      else frames.push(f);
       waiters.splice(0).forEach((w) => w());
     });
     ws.once("unexpected-response", (req, res) => {

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Chat bots: sign up N bot users, put them in rooms, have a share of them send
 // messages at a total rate for a while, and check that every accepted message
-// reached every member of its room exactly once. Prints a progress line while it
-// runs and a report at the end; exits 1 if any accepted message was lost or
-// duplicated. Talks to any base URL (local `wrangler dev` or a deployed site).
+// reached every member of its room exactly once, in order. Prints a progress line while it
+// runs and a report at the end; exits 1 if any accepted message was lost,
+// duplicated or reordered. Talks to any base URL (local `wrangler dev` or a deployed site).
 //
 //   node tests/load/bots.mjs --base http://127.0.0.1:8787 --users 20 --rooms 1 \
 //        --senders 0.1 --rate 20 --duration 10 [--max-messages N] [--json out.json]
@@ -11,7 +11,12 @@
 //                                     each reported on its own)
 //
 // Bounded by --duration (seconds) and --max-messages. Latency is measured from the
-// sender's send() to each receipt, in this one process (one clock). Each bot's
+// sender's send() to each receipt, in this one process (one clock). A busy room
+// coalesces its broadcasts into "batch" frames (PROTOCOL.md); their frames count
+// one by one. One process plays every bot, so it keeps its own cost per delivery
+// low: frames arrive in seq order on each socket (PROTOCOL.md), so a bot checks
+// for duplicates and gaps with its last seq rather than a set, and identical
+// frame bytes sent to many bots are parsed once. Each bot's
 // sends are limited by the server's per-user rate limit (PROTOCOL.md): a total
 // rate above senders x 5/s is refused in part with rate_limited, which is counted
 // as an error, not as a loss.
@@ -80,39 +85,71 @@ const phaseOf = new Map(); // client_id -> phase index
 const sentAt = new Map(); // client_id -> performance.now() at send
 const ackSeq = new Map(); // client_id -> seq of the sender's acknowledgement
 const storedAs = new Map(); // `${room}:${client_id}` -> Set of seqs seen for it
+// Per room, per seq (on its first receipt): { at: send time or undefined, phase }
+const bySeq = new Map();
+let batches = 0;
+
+// The last few distinct frames received, parsed: a room sends the same bytes to
+// every member, and parsing them once per bot would make this process the limit.
+const recent = [];
+function parse(data) {
+  for (const r of recent) if (r.data.length === data.length && r.data.equals(data)) return r.frames;
+  const f = JSON.parse(data.toString());
+  const frames = f.type === "batch" ? f.frames : [f];
+  if (f.type === "batch") batches++;
+  recent.unshift({ data, frames });
+  if (recent.length > 8) recent.pop();
+  return frames;
+}
 
 function connect(bot) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${base.replace(/^http/, "ws")}/rooms/${bot.room}/ws`,
-      [LIMITS.wsProtocol, `${LIMITS.wsBearerPrefix}${bot.token}`]);
+      [LIMITS.wsProtocol, `${LIMITS.wsBearerPrefix}${bot.token}`], { perMessageDeflate: false });
     bot.ws = ws;
-    bot.seen = new Set();
+    bot.last = 0; // the highest seq received
+    bot.first = 0; // the first seq received after joining
+    bot.gaps = new Set(); // seqs skipped over (never received)
     ws.on("message", (data) => {
-      const f = JSON.parse(String(data));
-      if (f.type === "connection") ws.send(JSON.stringify({ type: "join_room" }));
-      else if (f.type === "history") resolve(bot);
-      else if (f.type === "new_chat_message") onMessage(bot, f);
-      else if (f.type === "error") stats.errors[f.code] = (stats.errors[f.code] ?? 0) + 1;
+      for (const f of parse(data)) {
+        if (f.type === "new_chat_message") onMessage(bot, f);
+        else if (f.type === "connection") ws.send(JSON.stringify({ type: "join_room" }));
+        else if (f.type === "history") {
+          bot.last = bot.first = f.last_seq;
+          resolve(bot);
+        } else if (f.type === "error") stats.errors[f.code] = (stats.errors[f.code] ?? 0) + 1;
+      }
     });
     ws.on("error", reject);
     ws.on("unexpected-response", (req, res) => { req.destroy(); reject(new Error(`upgrade refused: ${res.statusCode}`)); });
   });
 }
 
+/** Whether bot received seq (of its room, after it joined). */
+const seen = (bot, seq) => seq > bot.first && seq <= bot.last && !bot.gaps.has(seq);
+
 function onMessage(bot, m) {
   const now = performance.now();
-  const key = `${bot.room}:${m.client_id}`;
-  if (!storedAs.has(key)) storedAs.set(key, new Set());
-  storedAs.get(key).add(m.seq);
-  if (bot.seen.has(m.seq)) {
-    stats.duplicates++;
+  if (m.seq <= bot.last) { // a socket receives its room's messages in seq order
+    if (bot.gaps.has(m.seq)) stats.reordered = (stats.reordered ?? 0) + 1;
+    else stats.duplicates++;
     return;
   }
-  bot.seen.add(m.seq);
+  for (let s = bot.last + 1; s < m.seq; s++) bot.gaps.add(s);
+  bot.last = m.seq;
   if (m.duplicate) return; // a retry's acknowledgement, to the sender only
+  let rooms = bySeq.get(bot.room);
+  if (!rooms) bySeq.set(bot.room, (rooms = new Map()));
+  let info = rooms.get(m.seq);
+  if (!info) { // the first receipt of this message: look it up once
+    const key = `${bot.room}:${m.client_id}`;
+    if (!storedAs.has(key)) storedAs.set(key, new Set());
+    storedAs.get(key).add(m.seq);
+    info = { at: sentAt.get(m.client_id), ph: phaseStats[phaseOf.get(m.client_id)] };
+    rooms.set(m.seq, info);
+  }
   stats.delivered++;
-  const t = sentAt.get(m.client_id);
-  const ph = phaseStats[phaseOf.get(m.client_id)];
+  const t = info.at, ph = info.ph;
   if (ph) ph.delivered++;
   if (t !== undefined) {
     const us = Math.max(1, Math.round((now - t) * 1000));
@@ -187,7 +224,7 @@ async function main() {
   // Lost: an accepted (acknowledged) message some member of its room never got.
   let lost = 0;
   for (const { seq, room } of ackSeq.values()) {
-    for (const b of bots) if (b.room === room && !b.seen.has(seq)) lost++;
+    for (const b of bots) if (b.room === room && !seen(b, seq)) lost++;
   }
   // Duplicated: a client_id stored under two seqs, or a seq received twice.
   let stored_twice = 0;
@@ -196,7 +233,8 @@ async function main() {
   const report = {
     bots: N, rooms: ROOMS, senders: SENDERS, rate: RATE, duration_s: DURATION_MS / 1000,
     sent: stats.sent, acked: stats.acked, delivered: stats.delivered, expected_deliveries: expected,
-    lost, duplicated: stats.duplicates + stored_twice, errors: stats.errors,
+    lost, duplicated: stats.duplicates + stored_twice, reordered: stats.reordered ?? 0, batches,
+    errors: stats.errors,
     latency_ms: { p50: h.getValueAtPercentile(50) / 1000, p95: h.getValueAtPercentile(95) / 1000,
       p99: h.getValueAtPercentile(99) / 1000, max: h.maxValue / 1000 },
     phases: phaseStats.map((p) => ({
@@ -210,7 +248,7 @@ async function main() {
   for (const b of bots) b.ws.close();
   console.log(JSON.stringify(report, null, 2));
   if (opt.json) (await import("node:fs")).writeFileSync(opt.json, JSON.stringify(report, null, 2));
-  process.exit(report.lost > 0 || report.duplicated > 0 ? 1 : 0);
+  process.exit(report.lost > 0 || report.duplicated > 0 || report.reordered > 0 ? 1 : 0);
 }
 
 main().catch((e) => {

@@ -50,7 +50,7 @@ describe("k6 scripts", () => {
     const generated = await import(path.resolve(here, "k6", protocolImport.source.value));
     for (const spec of protocolImport.specifiers) assert.ok(spec.imported.name in generated, `${spec.imported.name} is generated`);
     const strings = new Set([...walk(ast)].filter((n) => n.type === "Literal" && typeof n.value === "string").map((n) => n.value));
-    for (const frame of ["join_room", "history", "new_chat_message", "rate_limited"]) assert.ok(strings.has(frame), frame);
+    for (const frame of ["join_room", "history", "new_chat_message", "batch", "rate_limited"]) assert.ok(strings.has(frame), frame);
     const members = new Set([...walk(ast)].filter((n) => n.type === "MemberExpression" && n.object.name === "LIMITS").map((n) => n.property.name));
     for (const m of members) assert.ok(m in generated.LIMITS, `LIMITS.${m} exists`);
   });

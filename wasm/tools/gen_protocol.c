@@ -74,7 +74,7 @@ int main(int argc, char **argv) {
   printf("}%s\n", as_const);
   puts("");
   puts("/** Room event kinds for chat_room_event (wasm/room.h). */");
-  printf("export const ROOM_EVENTS = { open: %d, restore: %d, frame: %d, close: %d, answer: %d, page: %d, blocks: %d, config: %d, kick: %d }%s\n",
-         ROOM_OPEN, ROOM_RESTORE, ROOM_FRAME, ROOM_CLOSE, ROOM_ANSWER, ROOM_PAGE, ROOM_BLOCKS, ROOM_CONFIG, ROOM_KICK, as_const);
+  printf("export const ROOM_EVENTS = { open: %d, restore: %d, frame: %d, close: %d, answer: %d, page: %d, blocks: %d, config: %d, kick: %d, flush: %d }%s\n",
+         ROOM_OPEN, ROOM_RESTORE, ROOM_FRAME, ROOM_CLOSE, ROOM_ANSWER, ROOM_PAGE, ROOM_BLOCKS, ROOM_CONFIG, ROOM_KICK, ROOM_FLUSH, as_const);
   return 0;
 }

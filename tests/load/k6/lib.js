@@ -58,7 +58,11 @@ export function chat(data, { sender, intervalMs, seconds }) {
   let n = 0;
   let timer = null;
   ws.onmessage = (event) => {
-    const f = JSON.parse(event.data);
+    const wire = JSON.parse(event.data);
+    // a busy room coalesces its broadcasts into one "batch" frame, in order
+    for (const f of wire.type === "batch" ? wire.frames : [wire]) onFrame(f);
+  };
+  const onFrame = (f) => {
     if (f.type === "connection") {
       ws.send(JSON.stringify({ type: "join_room" }));
     } else if (f.type === "history" && sender) {
