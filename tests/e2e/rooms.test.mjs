@@ -130,16 +130,21 @@ describe("rooms against wrangler dev", () => {
     assert.equal((await c.next()).code, "body_too_long");
     c.send({ type: "new_chat_message", body: "still here", client_id: "e3" });
     assert.equal((await c.nextOf("new_chat_message")).seq, 1);
-    for (let i = 0; i < 100; i++) c.send({ type: "new_chat_message", body: `flood ${i}`, client_id: `f${i}` });
+    for (let i = 0; i < 100; i++) c.send({ type: "new_chat_message", body: `flood ${i}`, client_id: `f${i}`, ref: `f${i}` });
     const { code } = await c.closed;
     assert.equal(code, 1008);
-    const limited = c.frames.filter((f) => f.code === "rate_limited").length;
-    const stored = c.frames.filter((f) => f.type === "new_chat_message").length;
-    assert.ok(limited > 0);
-    // Refused messages were not stored.
+    const refused = new Set(c.frames.filter((f) => f.code === "rate_limited").map((f) => f.ref));
+    const acked = c.frames.filter((f) => f.type === "new_chat_message").map((f) => f.client_id);
+    assert.ok(refused.size > 0);
+    // Refused messages were not stored; accepted ones were, acknowledged or not (a
+    // busy room may close the socket before its batch went out: PROTOCOL.md).
     const other = await signup(base);
     const { c: co, history } = await joinRoom(base, room.id, other);
-    assert.equal(history.messages.length, 1 + stored);
+    const stored = history.messages.map((m) => m.client_id);
+    assert.equal(stored[0], "e3");
+    for (const id of stored.slice(1)) assert.ok(id.startsWith("f") && !refused.has(id), id);
+    for (const id of acked) assert.ok(stored.includes(id), id);
+    assert.ok(stored.length > 1);
     co.ws.close();
   });
 
