@@ -54,6 +54,8 @@ export class ChatRoom extends DurableObject<Env> {
   /** The core's room, or null until the first event after a start or a trap. */
   private room: number | null = null;
   private readonly sockets = new Map<number, WebSocket>();
+  /** Each known socket's conn id, so a frame needs no attachment read. */
+  private readonly connOf = new WeakMap<WebSocket, number>();
   /** The timer of a flush_at effect: broadcasts wait in the core's outbox until it
    * fires (at most CHAT_FLUSH_INTERVAL_MS; a pending timer keeps the object awake
    * that long, never longer). */
@@ -130,6 +132,7 @@ export class ChatRoom extends DurableObject<Env> {
         const data = { ...att.data, user: { ...att.data.user, blocks: this.blocksOf(att.data.user.id) } };
         this.core.roomEvent(room, "restore", 0, data);
         this.sockets.set(att.conn, ws);
+        this.connOf.set(ws, att.conn);
       }
     } catch (e) {
       this.room = room;
@@ -185,14 +188,17 @@ export class ChatRoom extends DurableObject<Env> {
    */
   private apply(room: number, effects: Effects, opening?: WebSocket): string | undefined {
     let reply: string | undefined;
+    const stores: StoredMessage[] = [];
     for (;;) {
       let next: Effects | undefined;
       for (const e of effects.list) {
+        if (stores.length) this.store(stores.splice(0));
         switch (e.op) {
           case "attach": {
             const ws = this.sockets.get(e.conn) ?? opening!;
             ws.serializeAttachment({ conn: e.conn, data: e.data as Attachment["data"] } satisfies Attachment);
             this.sockets.set(e.conn, ws);
+            this.connOf.set(ws, e.conn);
             break;
           }
           case "send": {
@@ -221,12 +227,9 @@ export class ChatRoom extends DurableObject<Env> {
             }
             break;
           }
-          case "store": {
-            const m = e.message;
-            this.sql.exec("INSERT INTO messages (seq, user_id, username, body, client_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-              m.seq, m.user_id, m.username, m.body, m.client_id, m.created_at);
-            break;
-          }
+          case "store": // a flush's stores come together: one statement for them all
+            stores.push(e.message);
+            continue;
           case "tombstone":
             this.sql.exec("UPDATE messages SET deleted_at = ? WHERE seq = ? AND deleted_at IS NULL", e.at, e.seq);
             break;
@@ -269,9 +272,17 @@ export class ChatRoom extends DurableObject<Env> {
             break;
         }
       }
+      if (stores.length) this.store(stores.splice(0));
       if (!next) return reply;
       effects = next;
     }
+  }
+
+  /** Inserts messages into the log, in order, with one statement. */
+  private store(rows: StoredMessage[]): void {
+    this.sql.exec(`INSERT INTO messages (seq, user_id, username, body, client_id, created_at)
+      SELECT value ->> 'seq', value ->> 'user_id', value ->> 'username', value ->> 'body', value ->> 'client_id',
+             value ->> 'created_at' FROM json_each(?)`, JSON.stringify(rows));
   }
 
   /** The outbox's time has come: the core sends what waits in it. */
@@ -375,11 +386,12 @@ export class ChatRoom extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const att = ws.deserializeAttachment() as Attachment | null;
     // Frames still arriving on a socket the room has closed are not read.
-    if (!att || ws.readyState !== WebSocket.OPEN) return;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    const conn = this.connOf.get(ws) ?? (ws.deserializeAttachment() as Attachment | null)?.conn;
+    if (conn === undefined) return;
     try {
-      this.run("frame", att.conn, typeof message === "string" ? message : new Uint8Array(message));
+      this.run("frame", conn, typeof message === "string" ? message : new Uint8Array(message));
     } catch (e) {
       console.error("room event failed; the room will be rebuilt", e);
       // The core is gone (a trap) or out of step: this one error frame is encoded here.

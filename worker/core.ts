@@ -61,6 +61,8 @@ export class Effects {
   }
 }
 
+const NO_EFFECTS = new Effects([], new Uint8Array(0));
+
 /** The core answered with one of its error codes (bad input, bad credentials...). */
 export class CoreError extends Error {
   constructor(readonly code: ErrorCode) {
@@ -98,6 +100,7 @@ interface Exports {
 }
 
 const ABI_VERSION = 1;
+const EMPTY_EFFECTS_LEN = '{"effects":[]}'.length;
 const MAX_GETRANDOM = 65536; // crypto.getRandomValues fills at most 64 KiB per call
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -213,6 +216,8 @@ class CoreInstance {
       this.withOut((out, cap) => this.x.chat_room_event(handle, ROOM_EVENTS[kind], conn, inp, input.length,
                                                         nowMs, out, cap, this.outLen)));
     // [u32 LE length of the effects JSON][effects JSON][frames], copied out of core memory
+    const view = new DataView(this.x.memory.buffer, this.out, n);
+    if (view.getUint32(0, true) === EMPTY_EFFECTS_LEN && n === 4 + EMPTY_EFFECTS_LEN) return NO_EFFECTS; // {"effects":[]}: a busy room's new message
     const bytes = new Uint8Array(this.x.memory.buffer, this.out, n).slice();
     const jsonLen = new DataView(bytes.buffer).getUint32(0, true);
     const { effects } = JSON.parse(decoder.decode(bytes.subarray(4, 4 + jsonLen))) as { effects: Effect[] };

@@ -34,8 +34,9 @@ function freePort() {
 /** A running `wrangler dev`. `restart()` stops it and starts it again on the same
  * state directory (as a deploy or a crash would), `stop()` ends it for good.
  * With `site: true` it also serves the built web client (pages/dist, `make site`)
- * on the same origin, as `make dev` does, and lets that origin open WebSockets. */
-export async function startStack({ vars = {}, site = false } = {}) {
+ * on the same origin, as `make dev` does, and lets that origin open WebSockets.
+ * `env` adds environment variables for wrangler itself. */
+export async function startStack({ vars = {}, site = false, env = {} } = {}) {
   const state = mkdtempSync(path.join(os.tmpdir(), "chat-e2e-"));
   execFileSync(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state],
     { cwd: root, env: toolEnv, stdio: "pipe" });
@@ -50,7 +51,7 @@ export async function startStack({ vars = {}, site = false } = {}) {
     if (site) args.push("--assets", "pages/dist");
     const all = site ? { CHAT_ALLOWED_ORIGINS: base, ...vars } : vars;
     for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
-    child = spawn(bin("wrangler"), args, { cwd: root, env: toolEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(bin("wrangler"), args, { cwd: root, env: { ...toolEnv, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout.on("data", (d) => { log += d; });
     child.stderr.on("data", (d) => { log += d; });
     const deadline = Date.now() + 60_000;
