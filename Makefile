@@ -147,11 +147,13 @@ $(BUILD)/native/room_messages: tests/bench/room_messages.c $(CORE_SRC) $(CORE_HD
 	gcc -std=c11 -O2 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $< $(CORE_SRC) $(CJSON)/cJSON.c \
 	  $(BUILD)/native/libsodium.a -o $@
 callgrind: $(BUILD)/native/room_messages
-	@for k in 0 1000; do valgrind --tool=callgrind --callgrind-out-file=$(BUILD)/callgrind.$$k.out \
-	  $(BUILD)/native/room_messages 100 $$k >/dev/null 2>&1; done
-	@a=$$(grep -m1 '^summary:' $(BUILD)/callgrind.0.out | cut -d' ' -f2); \
-	 b=$$(grep -m1 '^summary:' $(BUILD)/callgrind.1000.out | cut -d' ' -f2); \
-	 echo "room of 100, 1000 inbound messages: $$(( (b - a) / 1000 )) instructions per message (callgrind)"
+	@for rate in 1 1600; do \
+	  for k in 0 1000; do valgrind --tool=callgrind --callgrind-out-file=$(BUILD)/callgrind.$$rate.$$k.out \
+	    $(BUILD)/native/room_messages 100 $$k $$rate >/dev/null 2>&1 || exit 1; done; \
+	  a=$$(grep -m1 '^summary:' $(BUILD)/callgrind.$$rate.0.out | cut -d' ' -f2); \
+	  b=$$(grep -m1 '^summary:' $(BUILD)/callgrind.$$rate.1000.out | cut -d' ' -f2); \
+	  echo "room of 100, 1000 inbound messages at $$rate/s: $$(( (b - a) / 1000 )) instructions per message (callgrind)"; \
+	done
 
 # Chat bots against any server (README "Load"): make bots BASE=http://127.0.0.1:8787
 # USERS=100 ROOMS=1 SENDERS=0.1 RATE=20 DURATION=10

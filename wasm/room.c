@@ -125,21 +125,10 @@ static member *find_member(room *r, int64_t conn) {
   return NULL;
 }
 
-static user_state *find_user(room *r, int64_t user_id) {
+static user_state *find_user(const room *r, int64_t user_id) {
   for (size_t i = 0; i < r->n_users; i++)
     if (r->users[i].user_id == user_id) return &r->users[i];
   return NULL;
-}
-
-/* Whether `viewer` blocks `author`. */
-static int blocks(const room *r, int64_t viewer, int64_t author) {
-  for (size_t i = 0; i < r->n_users; i++) {
-    if (r->users[i].user_id != viewer) continue;
-    for (size_t k = 0; k < r->users[i].n_blocks; k++)
-      if (r->users[i].blocks[k] == author) return 1;
-    return 0;
-  }
-  return 0;
 }
 
 /* The frame vocabulary differs between rooms and direct-message conversations. */
@@ -348,10 +337,12 @@ static int send_frames(const room *r, effects *e, const change *c, const flush_f
   for (size_t i = 0; rc >= 0 && i < r->n_members; i++) {
     const member *m = &r->members[i];
     if (!m->joined) continue;
-    uint64_t mask = 0;
-    for (size_t j = 0; j < k; j++) {
+    uint64_t mask = ff->live;
+    const user_state *u = find_user(r, m->user_id);
+    for (size_t j = 0; u && u->n_blocks && j < k; j++) { /* most users block no one */
       const outbox_frame *f = entry_at(r, c, j);
-      if ((ff->live >> j & 1) && (!f->author || !blocks(r, m->user_id, f->author))) mask |= (uint64_t)1 << j;
+      for (size_t b = 0; f->author && b < u->n_blocks; b++)
+        if (u->blocks[b] == f->author) mask &= ~((uint64_t)1 << j);
     }
     if (!mask) continue;
     size_t at = 0;
