@@ -129,6 +129,26 @@ describe("the web client", { timeout: 170_000 }, () => {
     await shot(bob.page, "04-room-bob-after-delete");
   });
 
+  it("shows a burst of messages (a busy room's batch frames) once each, in order", async () => {
+    // 15 messages sent at once from another client: the room coalesces them.
+    const { token } = (await post(stack.base, "/login", { username: name("alice"), password: PASSWORD })).body;
+    const rooms = await (await fetch(`${stack.base}/rooms`, { headers: { Authorization: `Bearer ${token}` } })).json();
+    const id = rooms.rooms.find((r) => r.name === room).id;
+    const { openSocket } = await import("../e2e/harness.mjs");
+    const ws = await openSocket(stack.base, token, `/rooms/${id}/ws`);
+    ws.send({ type: "join_room" });
+    await ws.nextOf("history");
+    for (let i = 1; i <= 15; i++) ws.send({ type: "new_chat_message", body: `burst ${i}`, client_id: `burst-${i}` });
+    for (let i = 1; i <= 15; i++) await ws.nextOf("new_chat_message");
+    ws.ws.close();
+    await seen(bob.page, "burst 15");
+    const all = await bodies(bob.page);
+    const burst = all.filter((b) => b.startsWith("burst "));
+    assert.deepEqual(burst, Array.from({ length: 15 }, (_, i) => `burst ${i + 1}`));
+    await shot(bob.page, "04b-room-bob-after-burst");
+    await new Promise((r) => setTimeout(r, 4000)); // alice's rate-limit bucket refills
+  });
+
   it("loads older history on scroll", async () => {
     // 55 messages through the API (more than a page of 50), then a fresh view.
     const { token } = (await post(stack.base, "/login", { username: name("alice"), password: PASSWORD })).body;
@@ -151,7 +171,7 @@ describe("the web client", { timeout: 170_000 }, () => {
     await bob.page.locator("[data-testid=messages]").evaluate((el) => { el.scrollTop = 0; });
     await seen(bob.page, "hello bob");
     const all = await bodies(bob.page);
-    assert.equal(all.length, 58);
+    assert.equal(all.length, 73);
     assert.equal(new Set(all).size, all.length, "nothing twice");
   });
 

@@ -75,4 +75,30 @@ describe("bots", () => {
       await stack.stop();
     }
   });
+
+  it("see a busy room batch its messages and shed past its rate, with nothing lost, duplicated or reordered", async () => {
+    // The room's limit set low (20 a second, bursts of 20), the per-user one lifted:
+    // 5 senders offer 200 messages a second for 3 s.
+    const stack = await startStack({ vars: { CHAT_RATE_PER_SECOND: "1000", CHAT_ROOM_RATE_PER_SECOND: "20",
+      CHAT_ROOM_RATE_BURST: "20" } });
+    try {
+      const { stdout } = await promisify(execFile)(path.join(here, "../../node_modules/.bin/node"), [
+        path.join(here, "bots.mjs"), "--base", stack.base, "--users", "10", "--senders", "0.5",
+        "--rate", "200", "--duration", "3", "--quiet",
+      ], { env: toolEnv, timeout: 120_000 });
+      const report = JSON.parse(stdout);
+      assert.equal(report.lost, 0);
+      assert.equal(report.duplicated, 0);
+      assert.equal(report.reordered, 0);
+      assert.ok(report.batches > 0, "coalesced into batch frames");
+      // Every message was either accepted (and reached all 10) or refused.
+      assert.equal(report.acked + report.errors.rate_limited, report.sent);
+      assert.equal(report.delivered, report.acked * 10);
+      // About 20 + 20 a second were accepted: the rest was shed, no socket closed.
+      assert.ok(report.acked >= 60 && report.acked <= 110, `acked ${report.acked}`);
+      assert.deepEqual(Object.keys(report.errors), ["rate_limited"]);
+    } finally {
+      await stack.stop();
+    }
+  });
 });
