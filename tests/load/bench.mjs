@@ -178,7 +178,7 @@ const lines = [
   ...table.flatMap((t) => t.ramp.map((r) => rampRow(t.members, r))),
   ...reference.ramp.map((r) => rampRow(`${reference.members}, plain JS DO`, r)),
   "",
-  `The plain JS DO (reference) is tests/load/reference/: a plain JavaScript Durable Object chat (per-message broadcast, one storage write each), the issue's comparison baseline, under its own \`wrangler dev\` and measured with the same bots; M = ${REFERENCE_M} only, its ramp ended once a step's p99 was past ${COLLAPSE_MS / 1000} s.`,
+  `The plain JS DO (reference) is tests/load/reference/: a plain JavaScript Durable Object chat (per-message broadcast, one storage write each), the issue's comparison baseline, under its own \`wrangler dev\` and measured with the same bots; M = ${REFERENCE_M} only; its ramp ends before the next step once a step's p99 is known to be past ${COLLAPSE_MS / 1000} s (steps not run: collapsed).`,
   "",
   "## Joining, waking, hashing",
   "",
