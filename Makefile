@@ -138,8 +138,12 @@ test-load: build
 	node --test --test-concurrency=1 "tests/load/*.test.mjs"
 
 # The fan-out benchmark (README "Load"): figures, not tests. RUNS=3 by default.
-bench: build
+# It also times argon2id natively (build/native/pwhash) against the Wasm build.
+bench: build $(BUILD)/native/pwhash
 	node tests/load/bench.mjs
+
+$(BUILD)/native/pwhash: tests/bench/pwhash.c wasm/chat_limits.h $(BUILD)/native/libsodium.a
+	gcc -std=c11 -O2 -Wall -Wextra -Werror $(INCLUDES) $< $(BUILD)/native/libsodium.a -o $@
 
 # Instructions the C core spends per inbound message in a room of 100 (native,
 # -O2, valgrind's callgrind: repeatable on a noisy machine). Figures, not tests.

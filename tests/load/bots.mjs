@@ -9,6 +9,9 @@
 //        --senders 0.1 --rate 20 --duration 10 [--max-messages N] [--json out.json]
 //        [--ramp 50:10,100:10,...]   (phases of rate:seconds instead of --rate/--duration,
 //                                     each reported on its own)
+//        [--stop-p99-ms MS]          (end a ramp before the next phase once some phase's
+//                                     p99 is known to be past MS; the phases not run
+//                                     report run: false)
 //
 // Bounded by --duration (seconds) and --max-messages. Latency is measured from the
 // sender's send() to each receipt, in this one process (one clock). A busy room
@@ -39,6 +42,7 @@ const { values: opt } = parseArgs({
     json: { type: "string" },
     ramp: { type: "string" },
     quiet: { type: "boolean", default: false },
+    "stop-p99-ms": { type: "string" },
   },
 });
 const N = Number(opt.users), ROOMS = Number(opt.rooms), MAX = Number(opt["max-messages"]);
@@ -80,14 +84,31 @@ const stats = {
   latency: hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 }),
 };
 const newHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-const phaseStats = PHASES.map((p) => ({ ...p, sent: 0, acked: 0, delivered: 0, latency: newHistogram() }));
+const phaseStats = PHASES.map((p) => ({ ...p, run: false, sent: 0, acked: 0, delivered: 0, latency: newHistogram(),
+  late: 0, ids: [] }));
+const STOP_MS = opt["stop-p99-ms"] === undefined ? Infinity : Number(opt["stop-p99-ms"]);
 const phaseOf = new Map(); // client_id -> phase index
 const sentAt = new Map(); // client_id -> performance.now() at send
 const ackSeq = new Map(); // client_id -> seq of the sender's acknowledgement
 const storedAs = new Map(); // `${room}:${client_id}` -> Set of seqs seen for it
-// Per room, per seq (on its first receipt): { at: send time or undefined, phase }
+// Per room, per seq (on its first receipt): { at: send time or undefined, phase, n: receipts }
 const bySeq = new Map();
 let batches = 0;
+// With --stop-p99-ms: each message's receipt record (n: receipts so far) by client_id.
+const receiptsOf = new Map();
+
+/** Whether more than 1 % of a phase's deliveries are known, at `now`, to take
+ * longer than --stop-p99-ms: those that did, and those still owed by its messages
+ * sent longer ago than that. */
+function collapsed(ph, now) {
+  const owed = N / ROOMS;
+  let slow = ph.late;
+  for (const id of ph.ids) { // in send order
+    if (now - sentAt.get(id) <= STOP_MS) break;
+    slow += owed - (receiptsOf.get(id)?.n ?? 0);
+  }
+  return slow > 0.01 * ph.sent * owed;
+}
 
 // The last few distinct frames received, parsed: a room sends the same bytes to
 // every member, and parsing them once per bot would make this process the limit.
@@ -145,16 +166,19 @@ function onMessage(bot, m) {
     const key = `${bot.room}:${m.client_id}`;
     if (!storedAs.has(key)) storedAs.set(key, new Set());
     storedAs.get(key).add(m.seq);
-    info = { at: sentAt.get(m.client_id), ph: phaseStats[phaseOf.get(m.client_id)] };
+    info = { at: sentAt.get(m.client_id), ph: phaseStats[phaseOf.get(m.client_id)], n: 0 };
     rooms.set(m.seq, info);
+    if (STOP_MS !== Infinity) receiptsOf.set(m.client_id, info);
   }
   stats.delivered++;
+  info.n++;
   const t = info.at, ph = info.ph;
   if (ph) ph.delivered++;
   if (t !== undefined) {
     const us = Math.max(1, Math.round((now - t) * 1000));
     stats.latency.recordValue(us);
     ph?.latency.recordValue(us);
+    if (ph && us > STOP_MS * 1000) ph.late++;
   }
   if (m.user.id === bot.user.id && m.client_id.startsWith(`${bot.index}-`)) {
     stats.acked++;
@@ -191,6 +215,9 @@ async function main() {
   let k = 0;
   for (let p = 0; p < phaseStats.length; p++) {
     const phase = phaseStats[p];
+    const now = performance.now();
+    if (STOP_MS !== Infinity && phaseStats.slice(0, p).some((ph) => collapsed(ph, now))) break;
+    phase.run = true;
     const start = performance.now();
     while (performance.now() - start < phase.ms && stats.sent < MAX) {
       const due = Math.floor(((performance.now() - start) / 1000) * phase.rate);
@@ -201,6 +228,7 @@ async function main() {
         const clientId = `${bot.index}-${n}`;
         sentAt.set(clientId, performance.now());
         phaseOf.set(clientId, p);
+        if (STOP_MS !== Infinity) phase.ids.push(clientId);
         bot.ws.send(JSON.stringify({ type: "new_chat_message", body: `bot ${bot.index} message ${n}`, client_id: clientId }));
         stats.sent++;
         phase.sent++;
@@ -238,7 +266,7 @@ async function main() {
     latency_ms: { p50: h.getValueAtPercentile(50) / 1000, p95: h.getValueAtPercentile(95) / 1000,
       p99: h.getValueAtPercentile(99) / 1000, max: h.maxValue / 1000 },
     phases: phaseStats.map((p) => ({
-      rate: p.rate, seconds: p.ms / 1000, sent: p.sent, acked: p.acked, delivered: p.delivered,
+      rate: p.rate, seconds: p.ms / 1000, run: p.run, sent: p.sent, acked: p.acked, delivered: p.delivered,
       // deliveries that arrived, of those a fan-out of every sent message owes
       delivery_ratio: p.sent ? p.delivered / (p.sent * (N / ROOMS)) : 0,
       delivered_per_second: p.delivered / (p.ms / 1000),
