@@ -43,6 +43,7 @@ const STEP_S = Number(process.env.STEP_SECONDS ?? 10);
 const REFERENCE_M = 100; // the reference runs for this room size only
 const COLLAPSE_MS = 5000; // the reference's ramp ends once a step's p99 is past this
 const PROBE_M = 100; // sockets of the join probe
+const SETTLE_MS = Number(process.env.SETTLE_SECONDS ?? 12) * 1000;
 const WAKE = { members: 5, idleS: Number(process.env.WAKE_IDLE_SECONDS ?? 15), tries: Number(process.env.WAKE_TRIES ?? 3) };
 
 async function bots(base, args) {
@@ -55,12 +56,20 @@ async function bots(base, args) {
 const sustained = (p) => p.run !== false && p.delivery_ratio >= 0.99 && p.p99_ms < 250;
 const note = (text) => process.stderr.write(`${text}\n`);
 
+/** Waits for the server to finish with the last run's sockets: wrangler dev takes
+ * about 10 s to end a closed WebSocket, and then the rooms and the users' hubs do
+ * their bookkeeping (presence), which measured as 50-130 ms stalls in the next run
+ * when it started at once. Each measurement starts on a quiet server. */
+const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
+
 /** (a) and (b) for one room size against the server at `base`. */
 async function loadRuns(base, m, run, label, extra = []) {
+  await settle();
   // 3 s of the same load first, not counted: a fresh server's first messages pay
   // for compiling (JIT, Wasm tiers) and creating objects, for ours and the reference alike.
   const warm = await bots(base, ["--users", String(m), "--senders", "0.1", "--ramp", `20:3,20:${STEP_S}`]);
   const moderate = { latency_ms: { p50: warm.phases[1].p50_ms, p99: warm.phases[1].p99_ms } };
+  await settle();
   const ramp = await bots(base, ["--users", String(m), "--senders", "0.1",
     "--ramp", RAMP.map((r) => `${r}:${STEP_S}`).join(","), ...extra]);
   const ok = ramp.phases.filter(sustained).map((p) => p.rate);
@@ -78,13 +87,15 @@ async function measureOurs(run) {
   // messages/s instead of shedding past 2 000.
   const stack = await startStack({ vars: { CHAT_RATE_PER_SECOND: "1000000" }, env: { X_LOCAL_OBSERVABILITY: "false" } });
   try {
+    const loads = [];
+    for (const m of SIZES) loads.push(await loadRuns(stack.base, m, run, "ours"));
+    await settle();
     const argon2 = await argon2Runtime(stack.base);
     note(`run ${run}: argon2id in workerd ≈ ${argon2.argon2id_ms} ms (login ${argon2.login_ms} − no hash ${argon2.no_hash_ms})`);
     const users = await signupUsers(stack.base, PROBE_M);
     const join = await joinLatency(stack.base, users);
     note(`run ${run}: open → history, M=${PROBE_M}: p50 ${join.first.p50_ms} p99 ${join.first.p99_ms} max ${join.first.max_ms} ms`);
-    const loads = [];
-    for (const m of SIZES) loads.push(await loadRuns(stack.base, m, run, "ours"));
+    await settle();
     const wake = await wakeLatency(stack, users, WAKE);
     note(`run ${run}: after hibernation ${wake.cold_ms} ms, warm ${wake.warm_ms} ms (woken ${wake.woken ?? "unverified"}/${wake.tries})`);
     return { loads, probes: { argon2_workerd: argon2, join, wake } };
