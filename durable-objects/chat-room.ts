@@ -10,8 +10,9 @@
  *   be evicted from memory (about 10 s idle) while they stay open. The Wasm heap
  *   goes with it; the core's room is rebuilt on the next event from storage (the
  *   next seq) and from each socket's attachment (who it is, whether it joined),
- *   which the core itself decides (the "attach" effect). No timers: a pending
- *   setTimeout would keep the object awake.
+ *   which the core itself decides (the "attach" effect). The one timer is a busy
+ *   room's flush (at most CHAT_FLUSH_INTERVAL_MS): a pending setTimeout keeps the
+ *   object awake, so nothing else waits on one.
  * - Durability before visibility: a "store" effect comes before the "send" that
  *   reveals the message, storage.sql writes are synchronous, and the runtime's
  *   output gate holds outgoing messages until the write is durable.
@@ -60,6 +61,9 @@ export class ChatRoom extends DurableObject<Env> {
    * fires (at most CHAT_FLUSH_INTERVAL_MS; a pending timer keeps the object awake
    * that long, never longer). */
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Accepted messages may wait in the core's outbox (a flush was asked for and has
+   * not run since): losing the core now loses them unacknowledged. */
+  private waiting = false;
   /** D1 writes of this object, one after another so they land in order. */
   private d1Queue: Promise<unknown> = Promise.resolve();
 
@@ -157,6 +161,18 @@ export class ChatRoom extends DurableObject<Env> {
     this.sockets.clear();
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     this.flushTimer = null;
+    if (!this.waiting) return;
+    // Messages accepted but not yet stored died with the core. Their senders were
+    // not acknowledged; closing every socket (1011, RFC 6455 section 7.4.1) makes
+    // clients reconnect, resume and resend what is still pending, by client_id.
+    this.waiting = false;
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.close(1011, "room restarted: reconnect and resend");
+      } catch {
+        // already closing
+      }
+    }
   }
 
   /** Answers a query of the core from storage. */
@@ -260,6 +276,7 @@ export class ChatRoom extends DurableObject<Env> {
             break;
           }
           case "flush_at":
+            this.waiting = true;
             if (this.flushTimer === null) {
               this.flushTimer = setTimeout(() => this.flush(), Math.max(0, e.at - Date.now()));
             }
@@ -290,6 +307,7 @@ export class ChatRoom extends DurableObject<Env> {
     this.flushTimer = null;
     try {
       this.run("flush", 0);
+      this.waiting = this.flushTimer !== null; // a flush_at during it starts a new wait
     } catch (e) {
       console.error("room flush failed; the room will be rebuilt", e);
     }

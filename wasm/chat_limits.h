@@ -122,11 +122,11 @@
  * frames a second whatever the message rate. In ms; measured with make bench. */
 #define CHAT_FLUSH_INTERVAL_MS 10
 
-/* Largest outbox, in frames and in bytes of encoded frames: reaching either sends
- * the outbox at once. 64 frames is one bit each in a 64-bit selection mask; 256 KiB
- * (plus at most one frame of CHAT_FRAME_MAX-sized text) keeps a batch frame well
- * below the 1 MiB a Workers WebSocket message may carry (Cloudflare Workers
- * limits). */
+/* Largest outbox, in frames and in bytes of encoded frames (a message counted at
+ * its largest: 6 bytes a body byte, + 512): reaching either sends the outbox at once.
+ * 64 frames is one bit each in a 64-bit selection mask; 256 KiB plus one last
+ * message (at most 6 x 16 000 + 512 bytes) keeps a batch frame well below the 1 MiB
+ * a Workers WebSocket message may carry (Cloudflare Workers limits). */
 #define CHAT_BATCH_MAX 64
 #define CHAT_BATCH_BYTES_MAX (256 * 1024)
 

@@ -326,14 +326,18 @@ static int send_group(effects *e, const flush_frames *ff, group *g) {
 }
 
 /* Sends the live frames to each joined member, less those by authors it blocks.
- * Members with the same selection share one encoding; groups are found by a linear
- * search: few in practice (users with blocks). */
+ * Members who get them all (most) share one encoding, a batch. Each of the others
+ * (users who block an author here) gets its frames one by one, each encoded once for
+ * all who get it: so a flush's output is at most twice the outbox, however many
+ * different block lists its members have. */
 static int send_frames(const room *r, effects *e, const change *c, const flush_frames *ff) {
-  size_t k = entries(r, c), ng = 0;
-  group *g = NULL;
+  size_t k = entries(r, c);
+  group g[1 + CHAT_BATCH_MAX]; /* g[0]: every live frame; g[1 + j]: frame j alone */
   int rc = CHAT_OK;
-  if (!ff->live || !r->n_members) return CHAT_OK;
-  if (!(g = chat_malloc(r->n_members * sizeof *g))) return CHAT_E_NOMEM;
+  if (!ff->live) return CHAT_OK;
+  memset(g, 0, sizeof g);
+  g[0].mask = ff->live;
+  for (size_t j = 0; j < k; j++) g[1 + j].mask = (uint64_t)1 << j;
   for (size_t i = 0; rc >= 0 && i < r->n_members; i++) {
     const member *m = &r->members[i];
     if (!m->joined) continue;
@@ -344,15 +348,16 @@ static int send_frames(const room *r, effects *e, const change *c, const flush_f
       for (size_t b = 0; f->author && b < u->n_blocks; b++)
         if (u->blocks[b] == f->author) mask &= ~((uint64_t)1 << j);
     }
-    if (!mask) continue;
-    size_t at = 0;
-    while (at < ng && g[at].mask != mask) at++;
-    if (at == ng) g[ng++] = (group){mask, {0}};
-    rc = append_conn(&g[at].to, m->conn);
+    if (mask == ff->live) {
+      rc = append_conn(&g[0].to, m->conn);
+      continue;
+    }
+    for (size_t j = 0; rc >= 0 && j < k; j++)
+      if (mask >> j & 1) rc = append_conn(&g[1 + j].to, m->conn);
   }
-  for (size_t i = 0; rc >= 0 && i < ng; i++) rc = send_group(e, ff, &g[i]);
-  for (size_t i = 0; i < ng; i++) buf_free(&g[i].to);
-  chat_free(g);
+  for (size_t i = 0; rc >= 0 && i < 1 + k; i++)
+    if (g[i].to.len) rc = send_group(e, ff, &g[i]);
+  for (size_t i = 0; i < 1 + k; i++) buf_free(&g[i].to);
   return rc;
 }
 
@@ -542,13 +547,13 @@ static int on_send(room *r, effects *e, change *c, const member *m, const cJSON 
     return rc;
   if (!message_valid_client_id(cid, clen)) return CHAT_E_CLIENT_ID_INVALID;
   if ((rc = message_check_body(body, blen)) < 0) return rc;
+  for (size_t i = 0; i < r->n_outbox; i++)
+    if (r->outbox[i].message && is_message_of(r->outbox[i].message, m->user_id, cid)) return CHAT_OK;
   /* Load shedding: past the room's rate a message is refused before any storage
    * work. No flood token is taken: the sender kept to its own limit. */
   c->room_before = r->room_rate;
   c->room_drawn = 1;
   if (!ratelimit_take(&r->room_rate, r->room_burst, r->room_per_second, now)) return CHAT_E_RATE_LIMITED;
-  for (size_t i = 0; i < r->n_outbox; i++)
-    if (r->outbox[i].message && is_message_of(r->outbox[i].message, m->user_id, cid)) return CHAT_OK;
   cJSON *msg = cJSON_CreateObject();
   if (!msg || json_add_num(msg, "user_id", (double)m->user_id) < 0 || json_add_str(msg, "username", m->username) < 0 ||
       json_add_str(msg, "body", body) < 0 || json_add_str(msg, "client_id", cid) < 0 ||
@@ -557,8 +562,9 @@ static int on_send(room *r, effects *e, change *c, const member *m, const cJSON 
     return CHAT_E_NOMEM;
   }
   c->q = (outbox_frame){NULL, 0, m->user_id, msg, m->conn};
-  /* its size once a frame: the body, escaped at most 6 bytes a byte, and the rest */
-  return enqueue(r, e, c, blen + 512, now);
+  /* its size once a frame, at most: the body escaped (a control character takes 6
+   * bytes, \u0001), and the other fields */
+  return enqueue(r, e, c, 6 * blen + 512, now);
 }
 
 static int on_delete(effects *e, change *c, const cJSON *f, pending *p) {

@@ -51,7 +51,10 @@ export async function connect(path: string, token: string): Promise<Client> {
   const frames: Frame[] = [];
   const waiters: (() => void)[] = [];
   ws.addEventListener("message", (e) => {
-    frames.push(JSON.parse(e.data as string));
+    // a busy room's broadcasts come coalesced in one "batch" frame, in order
+    const f = JSON.parse(e.data as string);
+    if (f.type === "batch") frames.push(...f.frames);
+    else frames.push(f);
     waiters.splice(0).forEach((w) => w());
   });
   ws.accept();
