@@ -5,7 +5,7 @@
 // leaves a screenshot in test-results/browser/.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { post, requestFrom, startStack } from "../e2e/harness.mjs";
+import { openSocket, post, requestFrom, startStack } from "../e2e/harness.mjs";
 import { launch, person, shot } from "./browser.mjs";
 
 const PASSWORD = "browser password";
@@ -41,6 +41,17 @@ async function say(page, text) {
 async function seen(page, text) {
   await message(page, text).waitFor();
   assert.equal(await message(page, text).count(), 1, `"${text}" shown once`);
+}
+
+/** Alice's own socket in the room, outside the browser, joined. */
+async function aliceSocket() {
+  const { token } = (await post(stack.base, "/login", { username: name("alice"), password: PASSWORD })).body;
+  const rooms = await (await fetch(`${stack.base}/rooms`, { headers: { Authorization: `Bearer ${token}` } })).json();
+  const id = rooms.rooms.find((r) => r.name === room).id;
+  const ws = await openSocket(stack.base, token, `/rooms/${id}/ws`);
+  ws.send({ type: "join_room" });
+  await ws.nextOf("history");
+  return ws;
 }
 
 async function openRoom(page) {
@@ -131,13 +142,7 @@ describe("the web client", { timeout: 170_000 }, () => {
 
   it("shows a burst of messages (a busy room's batch frames) once each, in order", async () => {
     // 15 messages sent at once from another client: the room coalesces them.
-    const { token } = (await post(stack.base, "/login", { username: name("alice"), password: PASSWORD })).body;
-    const rooms = await (await fetch(`${stack.base}/rooms`, { headers: { Authorization: `Bearer ${token}` } })).json();
-    const id = rooms.rooms.find((r) => r.name === room).id;
-    const { openSocket } = await import("../e2e/harness.mjs");
-    const ws = await openSocket(stack.base, token, `/rooms/${id}/ws`);
-    ws.send({ type: "join_room" });
-    await ws.nextOf("history");
+    const ws = await aliceSocket();
     for (let i = 1; i <= 15; i++) ws.send({ type: "new_chat_message", body: `burst ${i}`, client_id: `burst-${i}` });
     for (let i = 1; i <= 15; i++) await ws.nextOf("new_chat_message");
     ws.ws.close();
@@ -151,13 +156,7 @@ describe("the web client", { timeout: 170_000 }, () => {
 
   it("loads older history on scroll", async () => {
     // 55 messages through the API (more than a page of 50), then a fresh view.
-    const { token } = (await post(stack.base, "/login", { username: name("alice"), password: PASSWORD })).body;
-    const rooms = await (await fetch(`${stack.base}/rooms`, { headers: { Authorization: `Bearer ${token}` } })).json();
-    const id = rooms.rooms.find((r) => r.name === room).id;
-    const { openSocket } = await import("../e2e/harness.mjs");
-    const ws = await openSocket(stack.base, token, `/rooms/${id}/ws`);
-    ws.send({ type: "join_room" });
-    await ws.nextOf("history");
+    const ws = await aliceSocket();
     for (let i = 1; i <= 55; i++) {
       ws.send({ type: "new_chat_message", body: `bulk ${i}`, client_id: `bulk-${i}` });
       await ws.nextOf("new_chat_message");

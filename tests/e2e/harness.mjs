@@ -20,7 +20,8 @@ export const toolEnv = {
   NO_COLOR: "1",
 };
 
-function freePort() {
+/** A free TCP port on the loopback address. */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once("error", reject);

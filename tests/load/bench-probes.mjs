@@ -17,6 +17,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
+import { api, pool } from "./client.mjs";
 import { ERRORS, LIMITS, OPS } from "../../worker/generated/core.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -27,30 +28,6 @@ export const median = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.fl
 /** Nearest-rank percentile. */
 const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * xs.length) - 1)];
 const round = (x) => Math.round(x * 100) / 100;
-
-async function api(base, route, body, token) {
-  const res = await fetch(`${base}${route}`, {
-    method: body ? "POST" : "GET",
-    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${route}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-/** Runs f over items, `width` at a time (as the bots do). */
-async function pool(items, width, f) {
-  const out = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i], i);
-    }
-  }));
-  return out;
-}
 
 /** Signs up n users; resolves to [{ token, user }]. Each signup is one argon2id. */
 export function signupUsers(base, n) {

@@ -27,6 +27,7 @@ import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
 import * as hdr from "hdr-histogram-js";
 import WebSocket from "ws";
+import { api, pool } from "./client.mjs";
 import { LIMITS } from "../../worker/generated/core.ts";
 
 const { values: opt } = parseArgs({
@@ -54,30 +55,6 @@ const RATE = PHASES[0].rate, DURATION_MS = PHASES.reduce((a, p) => a + p.ms, 0);
 const SENDERS = Math.max(1, Math.round(N * Number(opt.senders)));
 const base = opt.base.replace(/\/$/, "");
 const run = `${Date.now() % 1_000_000}`;
-
-async function api(path, body, token) {
-  const res = await fetch(`${base}${path}`, {
-    method: body ? "POST" : "GET",
-    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-/** Runs f over items, `width` at a time. */
-async function pool(items, width, f) {
-  const out = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i], i);
-    }
-  }));
-  return out;
-}
 
 const stats = {
   sent: 0, acked: 0, delivered: 0, duplicates: 0, errors: {},
@@ -199,11 +176,11 @@ function progress(final = false) {
 async function main() {
   const started = Date.now();
   const bots = await pool(Array.from({ length: N }, (_, i) => i), 4, async (i) => {
-    const s = await api("/signup", { username: `bot${run}_${i}`.slice(0, 32), password: "bot password 1" });
+    const s = await api(base, "/signup", { username: `bot${run}_${i}`.slice(0, 32), password: "bot password 1" });
     return { index: i, token: s.token, user: s.user };
   });
   const rooms = [];
-  for (let r = 0; r < ROOMS; r++) rooms.push((await api("/rooms", { name: `bots ${run} ${r}` }, bots[0].token)).room.id);
+  for (let r = 0; r < ROOMS; r++) rooms.push((await api(base, "/rooms", { name: `bots ${run} ${r}` }, bots[0].token)).room.id);
   bots.forEach((b, i) => { b.room = rooms[i % ROOMS]; });
   await pool(bots, 8, connect);
   const members = new Map(rooms.map((id) => [id, bots.filter((b) => b.room === id).length]));
