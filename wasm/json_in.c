@@ -7,10 +7,38 @@
 #include "chat_error.h"
 #include "utf8.h"
 
-/* Checks what cJSON lets through but RFC 8259 (section 7) or we forbid inside
- * strings: raw control characters (U+0000..U+001F must be escaped; cJSON accepts
- * them, and a raw NUL would cut a string short) and the escape \u0000. Backslashes
- * and quotes only matter inside strings, so one pass tracking "in a string" is
+static int hex_digit(unsigned char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Reads exactly 4 hex digits at s[i..i+3] (bounded by len) into *u; 0 if any is
+ * missing or not a hex digit. */
+static int hex4(const unsigned char *s, size_t len, size_t i, unsigned *u) {
+  if (len < 4 || i > len - 4) return 0;
+  *u = 0;
+  for (size_t k = 0; k < 4; k++) {
+    int d = hex_digit(s[i + k]);
+    if (d < 0) return 0;
+    *u = *u << 4 | (unsigned)d;
+  }
+  return 1;
+}
+
+/* Checks, in one pass, what cJSON lets through but RFC 8259 (section 7) or we
+ * forbid inside strings (member names included):
+ *  - raw control characters U+0000..U+001F (they must be escaped; cJSON accepts
+ *    them, and a raw NUL would cut a string short);
+ *  - any escape but \" \\ \/ \b \f \n \r \t and \u followed by exactly four hex
+ *    digits: cJSON 1.7.15 reads a \u escape with a non-hex digit ("\uX000",
+ *    "\u00G0") as U+0000, which ends the string there (cJSON issue #635);
+ *  - the escape \u0000, for the same reason;
+ *  - a \u escape of a UTF-16 surrogate that is not a high one (D800-DBFF)
+ *    immediately followed by an escaped low one (DC00-DFFF): alone, a surrogate
+ *    has no UTF-8 form (RFC 3629 section 3).
+ * Backslashes and quotes only matter inside strings, so tracking "in a string" is
  * exact for valid JSON; for invalid JSON cJSON reports the error. */
 static int strings_clean(const unsigned char *s, size_t len) {
   int in_string = 0;
@@ -22,11 +50,28 @@ static int strings_clean(const unsigned char *s, size_t len) {
     if (s[i] < 0x20) return 0;
     if (s[i] == '"') {
       in_string = 0;
-    } else if (s[i] == '\\' && i + 1 < len) {
-      if (s[i + 1] == 'u' && i + 5 < len && s[i + 2] == '0' && s[i + 3] == '0' &&
-          s[i + 4] == '0' && s[i + 5] == '0')
+      continue;
+    }
+    if (s[i] != '\\') continue;
+    if (++i == len) return 0;
+    switch (s[i]) {
+      case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+        break;
+      case 'u': {
+        unsigned u, low;
+        if (!hex4(s, len, i + 1, &u) || u == 0) return 0;
+        i += 4;
+        if (u >= 0xDC00 && u <= 0xDFFF) return 0; /* a low surrogate first */
+        if (u >= 0xD800 && u <= 0xDBFF) {         /* a high one: an escaped low one next */
+          if (i + 2 >= len || s[i + 1] != '\\' || s[i + 2] != 'u' || !hex4(s, len, i + 3, &low) ||
+              low < 0xDC00 || low > 0xDFFF)
+            return 0;
+          i += 6;
+        }
+        break;
+      }
+      default:
         return 0;
-      i++; /* skip the escaped character: "\\" then "u0000" is text */
     }
   }
   return 1;

@@ -5,8 +5,13 @@
  * well-formed UTF-8 (RFC 8259 section 8.1), one JSON value with nothing after it
  * but whitespace, nested at most CJSON_NESTING_LIMIT deep (set by the Makefile),
  * without raw control characters in strings (RFC 8259 section 7; cJSON accepts
- * them) and without "\u0000" escapes: cJSON stores strings NUL-terminated, so a
- * NUL would silently cut a string short ("pass\u0000x" would read as "pass").
+ * them), with no escape but the nine of RFC 8259 section 7 (\" \\ \/ \b \f \n \r
+ * \t and \u with exactly four hex digits), and without "\u0000" escapes or
+ * unpaired UTF-16 surrogates: cJSON stores strings NUL-terminated, so a NUL would
+ * silently cut a string short ("pass\u0000x" would read as "pass"), and cJSON
+ * 1.7.15 reads a malformed \u escape ("\uX000", "\u00G0") as that NUL (cJSON
+ * issue #635). Every JSON reader of the core goes through json_parse_object.
+ * The checks are one pass over the bytes before cJSON's own.
  * The object's member names must be unique (readers disagree on which of two
  * wins).
  */
@@ -20,9 +25,10 @@
 
 /* Parse len bytes into a JSON object. On success returns CHAT_OK and stores a tree
  * in *out that the caller releases with cJSON_Delete. Errors: CHAT_E_BAD_JSON
- * (not UTF-8, not JSON, trailing bytes, raw control character or NUL escape
- * in a string, duplicate member name), CHAT_E_NOT_OBJECT (valid JSON
- * but not an object), CHAT_E_NOMEM; *out is then NULL. */
+ * (not UTF-8, not JSON, trailing bytes, raw control character, malformed
+ * escape, NUL escape or unpaired surrogate in a string, duplicate member name),
+ * CHAT_E_NOT_OBJECT (valid JSON but not an object), CHAT_E_NOMEM; *out is then
+ * NULL. */
 int json_parse_object(const unsigned char *in, size_t len, cJSON **out);
 
 /* Look up a required string member `key` (case-sensitive; the first of duplicate
