@@ -22,21 +22,21 @@
  *   resume with join_room {since}.
  */
 import { DurableObject } from "cloudflare:workers";
+import { closeSocket, echoClose, revokes } from "../worker/close";
 import { CoreError, CoreHost, CoreTrap, type Effects, type RoomQuery, type StoredMessage } from "../worker/core";
-import type { Env, PublicUser } from "../worker/env";
+import { FACTS_HEADER, type Env, type PublicUser, type Revocation, type SocketFacts } from "../worker/env";
 import { errorResponse } from "../worker/errors";
 import { ERRORS, LIMITS } from "../worker/generated/core";
 
-/** What each socket carries through hibernation: its id and the core's data. */
-interface Attachment {
+/** What each socket carries through hibernation: its id, the core's data, and the
+ * session and address it was opened with (what a revocation matches). */
+interface Attachment extends Pick<SocketFacts, "session" | "ip"> {
   conn: number;
   data: { user: PublicUser } & Record<string, unknown>;
-  /** Set when the room closed the socket itself (and told the core and the hub). */
+  /** Set when the room closed the socket itself (and told the core and the hub):
+   * such a socket is never restored, even while the runtime still lists it. */
   closed?: true;
 }
-
-/** What the Worker tells about the user of a new socket. */
-type UserFacts = PublicUser & { blocks: number[] };
 
 /** What this object is: a room, or a conversation between two users. */
 export interface RoomConfig {
@@ -130,9 +130,10 @@ export class ChatRoom extends DurableObject<Env> {
       if (config) this.core.roomEvent(room, "config", 0, config);
       for (const ws of this.ctx.getWebSockets()) {
         const att = ws.deserializeAttachment() as Attachment | null;
-        // A socket this room closed (a flood) may still be listed while it closes;
-        // its id may be given to a new socket, so it must not come back.
-        if (!att || ws.readyState !== WebSocket.OPEN) continue;
+        // A socket this room closed (a flood, a ban, a logout) may still be listed
+        // while it closes, even as OPEN if its close failed; its id may be given to
+        // a new socket, so it must never come back.
+        if (!att || att.closed || ws.readyState !== WebSocket.OPEN) continue;
         const data = { ...att.data, user: { ...att.data.user, blocks: this.blocksOf(att.data.user.id) } };
         this.core.roomEvent(room, "restore", 0, data);
         this.sockets.set(att.conn, ws);
@@ -166,13 +167,7 @@ export class ChatRoom extends DurableObject<Env> {
     // not acknowledged; closing every socket (1011, RFC 6455 section 7.4.1) makes
     // clients reconnect, resume and resend what is still pending, by client_id.
     this.waiting = false;
-    for (const ws of this.ctx.getWebSockets()) {
-      try {
-        ws.close(1011, "room restarted: reconnect and resend");
-      } catch {
-        // already closing
-      }
-    }
+    for (const ws of this.ctx.getWebSockets()) closeSocket(ws, 1011, "room restarted: reconnect and resend");
   }
 
   /** Answers a query of the core from storage. */
@@ -202,7 +197,7 @@ export class ChatRoom extends DurableObject<Env> {
    * as they come. `opening` is a socket accepted in this event but not yet known
    * by id. Returns the body of a "reply" effect, if any.
    */
-  private apply(room: number, effects: Effects, opening?: WebSocket): string | undefined {
+  private apply(room: number, effects: Effects, opening?: { ws: WebSocket; facts: SocketFacts }): string | undefined {
     let reply: string | undefined;
     const stores: StoredMessage[] = [];
     for (;;) {
@@ -211,8 +206,9 @@ export class ChatRoom extends DurableObject<Env> {
         if (stores.length) this.store(stores.splice(0));
         switch (e.op) {
           case "attach": {
-            const ws = this.sockets.get(e.conn) ?? opening!;
-            ws.serializeAttachment({ conn: e.conn, data: e.data as Attachment["data"] } satisfies Attachment);
+            const ws = this.sockets.get(e.conn) ?? opening!.ws;
+            const { session, ip } = this.sockets.has(e.conn) ? ws.deserializeAttachment() as Attachment : opening!.facts;
+            ws.serializeAttachment({ conn: e.conn, data: e.data as Attachment["data"], session, ip } satisfies Attachment);
             this.sockets.set(e.conn, ws);
             this.connOf.set(ws, e.conn);
             break;
@@ -236,11 +232,7 @@ export class ChatRoom extends DurableObject<Env> {
               this.leftHub(ws);
               ws.serializeAttachment({ ...(ws.deserializeAttachment() as Attachment), closed: true });
             }
-            try {
-              ws?.close(e.code, e.reason);
-            } catch {
-              // already closed
-            }
+            if (ws) closeSocket(ws, e.code, e.reason);
             break;
           }
           case "store": // a flush's stores come together: one statement for them all
@@ -326,9 +318,12 @@ export class ChatRoom extends DurableObject<Env> {
   }
 
   /** What this object is, with the load-test rate overrides if the Worker has them
-   * (CHAT_RATE_* and CHAT_ROOM_RATE_* vars; never set in wrangler.toml). */
+   * (CHAT_RATE_* and CHAT_ROOM_RATE_* vars; never set in wrangler.toml). A room
+   * ("room:<id>") has no configuration of its own; only a conversation ("dm:<id>")
+   * has one, set by the Worker's configure() call. (A configuration stored in a
+   * room by an older version, which took it from a header, is ignored.) */
   private config(): RoomConfig | undefined {
-    const stored = this.meta<string>("config");
+    const stored = this.meta<string>("object")?.startsWith("dm:") ? this.meta<string>("config") : undefined;
     const base: RoomConfig | undefined = stored ? (JSON.parse(stored) as RoomConfig) : undefined;
     const { CHAT_RATE_PER_SECOND: user, CHAT_RATE_BURST: userBurst,
             CHAT_ROOM_RATE_PER_SECOND: room, CHAT_ROOM_RATE_BURST: roomBurst } = this.env;
@@ -359,6 +354,22 @@ export class ChatRoom extends DurableObject<Env> {
     this.run("kick", 0, { user_id: userId, reason });
   }
 
+  /** Some sockets of a user lost their right to stay (worker/close.ts, revokes):
+   * each closes with `code`, and the core forgets it as if it had gone away. */
+  async revoke(userId: number, r: Revocation, code: number, reason: string): Promise<void> {
+    if (this.meta("room_id") === undefined) return;
+    this.ensureRoom();
+    for (const [conn, ws] of [...this.sockets]) {
+      const att = ws.deserializeAttachment() as Attachment;
+      if (att.data.user.id !== userId || !revokes(r, att)) continue;
+      this.sockets.delete(conn);
+      ws.serializeAttachment({ ...att, closed: true } satisfies Attachment);
+      this.leftHub(ws);
+      closeSocket(ws, code, reason);
+      this.run("close", conn);
+    }
+  }
+
   /** Whom a user blocks changed: their sockets here filter from now on. */
   async updateBlocks(userId: number, blocks: number[]): Promise<void> {
     const known = this.sql.exec("SELECT 1 FROM user_blocks WHERE user_id = ?", userId).toArray().length > 0;
@@ -368,15 +379,15 @@ export class ChatRoom extends DurableObject<Env> {
   }
 
   /**
-   * A socket the Worker authenticated. Headers: X-Chat-User (the user and whom
-   * they block), X-Chat-Room (the id), X-Chat-Object (this object's name) and, for
-   * a conversation, X-Chat-Config.
+   * A socket the Worker authenticated. The Worker's request is built from nothing
+   * and carries only FACTS_HEADER (worker/index.ts, forwardSocket): who the user is,
+   * whom they block, the session, and which object this is. What a conversation is
+   * comes by configure(), before the socket.
    */
   override async fetch(request: Request): Promise<Response> {
-    const user = JSON.parse(request.headers.get("X-Chat-User") ?? "null") as UserFacts;
-    const config = request.headers.get("X-Chat-Config");
-    this.setConfig(Number(request.headers.get("X-Chat-Room")), request.headers.get("X-Chat-Object") ?? "",
-      config ? (JSON.parse(config) as RoomConfig) : undefined);
+    const facts = JSON.parse(request.headers.get(FACTS_HEADER)!) as Required<SocketFacts>;
+    const user = { ...facts.user, blocks: facts.blocks };
+    this.setConfig(facts.room.id, facts.room.object);
     this.sql.exec("INSERT INTO user_blocks (user_id, blocks) VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET blocks = ?2",
       user.id, JSON.stringify(user.blocks));
     const room = this.ensureRoom();
@@ -392,7 +403,7 @@ export class ChatRoom extends DurableObject<Env> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    this.apply(room, effects, server);
+    this.apply(room, effects, { ws: server, facts });
     // Register with the user's hub before answering, so a block made right after
     // this socket opens already reaches it.
     await this.hub(user.id).presence(this.meta<string>("object")!, 1);
@@ -409,6 +420,10 @@ export class ChatRoom extends DurableObject<Env> {
     const conn = this.connOf.get(ws) ?? (ws.deserializeAttachment() as Attachment | null)?.conn;
     if (conn === undefined) return;
     try {
+      // Only a socket the room knows now speaks for its conn id: one it closed or
+      // forgot may share the id with a newer socket.
+      this.ensureRoom();
+      if (this.sockets.get(conn) !== ws) return;
       this.run("frame", conn, typeof message === "string" ? message : new Uint8Array(message));
     } catch (e) {
       console.error("room event failed; the room will be rebuilt", e);
@@ -419,11 +434,7 @@ export class ChatRoom extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     this.forget(ws);
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
-    } catch {
-      // already closed
-    }
+    echoClose(ws, code, reason);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {

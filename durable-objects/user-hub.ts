@@ -15,13 +15,14 @@
  * instance: module-level state would be shared by every object of the isolate.
  */
 import { DurableObject } from "cloudflare:workers";
+import { closeSocket, echoClose, revokes } from "../worker/close";
 import { CoreHost, CoreTrap } from "../worker/core";
-import type { Env, PublicUser } from "../worker/env";
+import { FACTS_HEADER, type Env, type Revocation, type SocketFacts } from "../worker/env";
 import { ERRORS, LIMITS } from "../worker/generated/core";
+import { blockList } from "../worker/social";
 
-interface Attachment {
-  user: PublicUser;
-}
+/** What each socket carries through hibernation: the facts it was opened with. */
+type Attachment = Pick<SocketFacts, "user" | "session" | "ip">;
 
 export class UserHub extends DurableObject<Env> {
   private readonly core = new CoreHost();
@@ -40,9 +41,17 @@ export class UserHub extends DurableObject<Env> {
     sql.exec("DELETE FROM presence WHERE sockets = 0");
   }
 
-  /** Sends a frame (encoded by the core) to every personal socket of the user. */
+  /** Sends a frame (encoded by the core) to every personal socket of the user,
+   * unless the core withholds it: nothing by someone the user blocks reaches them,
+   * whatever the sender's room believed (a block made a moment ago, a stale
+   * configuration). Whom the user blocks is read from D1 at delivery. */
   async deliver(frame: string): Promise<void> {
-    for (const ws of this.ctx.getWebSockets()) {
+    const sockets = this.ctx.getWebSockets();
+    const att = sockets[0]?.deserializeAttachment() as Attachment | null | undefined;
+    if (!att) return; // no socket: nothing to deliver to
+    const { deliver } = this.core.call<{ deliver: boolean }>("notify_check", frame, { blocks: await blockList(this.env.DB, att.user.id) });
+    if (!deliver) return;
+    for (const ws of sockets) {
       try {
         ws.send(frame);
       } catch {
@@ -54,32 +63,42 @@ export class UserHub extends DurableObject<Env> {
   /** The user was banned: every socket of theirs closes, here and in every room
    * and conversation, with CHAT_CLOSE_BANNED and the reason. */
   async ban(userId: number, reason: string): Promise<void> {
+    for (const ws of this.ctx.getWebSockets()) closeSocket(ws, LIMITS.closeBanned, reason);
+    await Promise.all(this.objects().map((room) => room.kick(userId, reason)));
+  }
+
+  /**
+   * Some sockets of the user lost their right to stay: those of one session (a
+   * logout), or those opened from banned addresses (an IP ban), here and in every
+   * room and conversation, closed with `code` and `reason`.
+   */
+  async revoke(userId: number, r: Revocation, code: number, reason: string): Promise<void> {
     for (const ws of this.ctx.getWebSockets()) {
-      try {
-        ws.close(LIMITS.closeBanned, reason);
-      } catch {
-        // already closed
-      }
+      const att = ws.deserializeAttachment() as Attachment | null;
+      if (att && revokes(r, att)) closeSocket(ws, code, reason);
     }
-    const objects = this.ctx.storage.sql.exec<{ object: string }>("SELECT object FROM presence").toArray();
-    await Promise.all(objects.map(({ object }) =>
-      this.env.CHAT_ROOM.get(this.env.CHAT_ROOM.idFromName(object)).kick(userId, reason)));
+    await Promise.all(this.objects().map((room) => room.revoke(userId, r, code, reason)));
+  }
+
+  /** The rooms and conversations where the user has sockets (the presence register). */
+  private objects() {
+    return this.ctx.storage.sql.exec<{ object: string }>("SELECT object FROM presence").toArray()
+      .map(({ object }) => this.env.CHAT_ROOM.get(this.env.CHAT_ROOM.idFromName(object)));
   }
 
   /** Whom the user blocks changed: every room and conversation where they have a
    * socket filters at once. */
   async blocksChanged(userId: number, blocks: number[]): Promise<void> {
-    const objects = this.ctx.storage.sql.exec<{ object: string }>("SELECT object FROM presence").toArray();
-    await Promise.all(objects.map(({ object }) =>
-      this.env.CHAT_ROOM.get(this.env.CHAT_ROOM.idFromName(object)).updateBlocks(userId, blocks)));
+    await Promise.all(this.objects().map((room) => room.updateBlocks(userId, blocks)));
   }
 
-  /** Accepts a socket the Worker has authenticated (the user is in X-Chat-User). */
+  /** Accepts a socket the Worker has authenticated; the Worker's request carries
+   * only FACTS_HEADER (worker/index.ts, forwardSocket). */
   override async fetch(request: Request): Promise<Response> {
-    const user = JSON.parse(request.headers.get("X-Chat-User") ?? "null") as PublicUser;
+    const { user, session, ip } = JSON.parse(request.headers.get(FACTS_HEADER)!) as SocketFacts;
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ user } satisfies Attachment);
+    server.serializeAttachment({ user, session, ip } satisfies Attachment);
     server.send(this.core.callText("connection", undefined, user));
     return new Response(null, {
       status: 101,
@@ -89,6 +108,8 @@ export class UserHub extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    // Frames still arriving on a socket closed here (a ban, a logout) are not read.
+    if (ws.readyState !== WebSocket.OPEN) return;
     const bytes = typeof message === "string" ? message : new Uint8Array(message);
     try {
       ws.send(this.core.callText("user_frame", bytes));
@@ -100,11 +121,6 @@ export class UserHub extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    // Complete the closing handshake; 1005/1006 may not be sent back.
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
-    } catch {
-      // already closed
-    }
+    echoClose(ws, code, reason);
   }
 }

@@ -24,3 +24,32 @@ export interface PublicUser {
   username: string;
   role: "USER" | "ADMIN";
 }
+
+/**
+ * What the Worker tells a Durable Object about the caller of a new socket. It
+ * travels in the X-Chat-Facts header of a request that the Worker builds from
+ * nothing (worker/index.ts, forwardSocket): no header a client sent ever reaches
+ * an object, so none can speak for the server. Everything else an object is told
+ * (what it is, whom a user blocks, who is banned) comes by RPC.
+ */
+export interface SocketFacts {
+  user: PublicUser;
+  /** The session the socket was opened with (the rowid of its sessions row). */
+  session: number;
+  /** The client's address (CF-Connecting-IP, set by the platform). */
+  ip: string;
+  /** Rooms and conversations only: whom the user blocks, and which object this is
+   * (its D1 id and its name, as in idFromName). */
+  blocks?: number[];
+  room?: { id: number; object: string };
+}
+
+/** The name of the header that carries SocketFacts (and the only one objects read). */
+export const FACTS_HEADER = "X-Chat-Facts";
+
+/** Which sockets of a user a revocation ends: those of one session, or those
+ * opened from some addresses (an IP ban), or (empty) all of them. */
+export interface Revocation {
+  session?: number;
+  ips?: string[];
+}

@@ -5,7 +5,7 @@ import { Auth } from "./Auth";
 import { ChatView } from "./ChatView";
 import { ChatContext, useChat, type Chat, type Relation } from "./context";
 import { Friends } from "./Friends";
-import { ERRORS, type Conversation, type Friends as FriendLists, type Room, type ServerFrame, type Session, type User } from "./protocol";
+import { ERRORS, LIMITS, type Conversation, type Friends as FriendLists, type Room, type ServerFrame, type Session, type User } from "./protocol";
 import { go, href, useRoute, type Route } from "./route";
 import { loadSession, saveSession } from "./session";
 import { ResilientSocket, type SocketStatus } from "./socket";
@@ -125,7 +125,8 @@ function Signedin({ session, signOut, onUser }: { session: Session; signOut(m?: 
         }
       },
       onStatus: setPersonal,
-      onEnded: (_code, reason) => signOut(reason || ERRORS.banned.message),
+      onEnded: (code, reason) => signOut(code === LIMITS.closeSessionEnded
+        ? "Your session ended. Please sign in again." : reason || ERRORS.banned.message),
       onRefused: checkSession,
     });
     s.start();

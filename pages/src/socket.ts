@@ -7,8 +7,8 @@
  * every `connection` frame, the first frame of each new socket.
  *
  * A socket that goes quiet is not trusted: a ping every 20 s, and a socket that
- * has received nothing for 45 s is closed and replaced. Close code 4003 (a ban)
- * ends it for good.
+ * has received nothing for 45 s is closed and replaced. Close codes 4003 (a ban)
+ * and 4001 (the session ended: a logout, here or on another tab) end it for good.
  */
 import { LIMITS, type ClientFrame, type ServerFrame, type WireFrame } from "./protocol";
 
@@ -18,7 +18,8 @@ export interface SocketHandlers {
   onOpen(): void;
   onFrame(frame: ServerFrame): void;
   onStatus(status: SocketStatus): void;
-  /** The server closed with a code that says "do not come back" (banned). */
+  /** The server closed with a code that says "do not come back" (banned, or the
+   * session ended). */
   onEnded(code: number, reason: string): void;
   /** A connection attempt failed before its first frame: the session may be over. */
   onRefused?(): void;
@@ -113,7 +114,7 @@ export class ResilientSocket {
     ws.onclose = (ev) => {
       if (this.ws !== ws || this.stopped) return;
       this.ws = null;
-      if (ev.code === LIMITS.closeBanned) {
+      if (ev.code === LIMITS.closeBanned || ev.code === LIMITS.closeSessionEnded) {
         this.stop();
         this.setStatus("ended");
         this.handlers.onEnded(ev.code, ev.reason);

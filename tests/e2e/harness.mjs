@@ -152,12 +152,19 @@ export function openSocket(base, token, path = "/ws", localAddress = undefined) 
     const waiters = [];
     const closed = new Promise((r) => ws.once("close", (code, reason) => r({ code, reason: String(reason) })));
     // The moment the server's close frame arrived (readyState leaves OPEN), which
-    // can be well before the TCP connection ends and "close" fires.
+    // can be well before the TCP connection ends and "close" fires: after a close
+    // the server started, the local runtime keeps the TCP connection until the
+    // object hibernates (about 10 s). Once the closing handshake is done (both Close
+    // frames exchanged, RFC 6455 section 7.1.1), this client drops the connection
+    // itself, as a browser does (Chromium waits 2 s), so "close" fires with the
+    // server's code and reason at once.
     const closing = new Promise((r) => {
       const poll = setInterval(() => {
-        if (ws.readyState > WebSocket.OPEN) {
+        if (ws.readyState <= WebSocket.OPEN) return;
+        r(Date.now());
+        if (ws._closeFrameReceived && ws._closeFrameSent) {
           clearInterval(poll);
-          r(Date.now());
+          ws.terminate();
         }
       }, 5);
       poll.unref();
