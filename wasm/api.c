@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "chat_alloc.h"
 #include "chat_error.h"
 #include "chat_frames.h"
 #include "chat_limits.h"
@@ -475,11 +476,128 @@ static int op_throttle(const unsigned char *aux, size_t aux_len, double now, cJS
     } else if (strcmp(step, "fail") == 0) {
       if ((rc = add_counter(out, "user", throttle_fail(user, now))) >= 0)
         rc = add_counter(out, "ip", throttle_fail(ip, now));
+    } else if (strcmp(step, "reserve") == 0) {
+      double wait;
+      int allowed = throttle_reserve(&user, &ip, now, &wait) == CHAT_OK;
+      if ((rc = json_add_bool(out, "allowed", allowed)) >= 0 && (rc = json_add_num(out, "retry_after_ms", wait)) >= 0 &&
+          (rc = add_counter(out, "user", user)) >= 0)
+        rc = add_counter(out, "ip", ip);
+    } else if (strcmp(step, "success") == 0) {
+      const cJSON *w = cJSON_GetObjectItemCaseSensitive(f, "ip_window");
+      if (!cJSON_IsNumber(w)) {
+        rc = CHAT_E_FIELD_TYPE;
+      } else {
+        throttle_succeed(&user, &ip, w->valuedouble);
+        if ((rc = add_counter(out, "user", user)) >= 0) rc = add_counter(out, "ip", ip);
+      }
     } else {
       rc = CHAT_E_FIELD_TYPE;
     }
   }
   cJSON_Delete(f);
+  return rc;
+}
+
+/* Reads {"blocks": [user ids]} (at most CHAT_BLOCKS_MAX) into a new array that the
+ * caller releases with chat_free (*ids NULL when there are none). */
+static int read_blocks(const cJSON *o, int64_t **ids, size_t *n) {
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive(o, "blocks"), *it;
+  *ids = NULL;
+  *n = 0;
+  if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > CHAT_BLOCKS_MAX) return CHAT_E_FIELD_TYPE;
+  if (cJSON_GetArraySize(list) == 0) return CHAT_OK;
+  if (!(*ids = chat_malloc((size_t)cJSON_GetArraySize(list) * sizeof **ids))) return CHAT_E_NOMEM;
+  cJSON_ArrayForEach(it, list) {
+    if (json_get_uint53(it, &(*ids)[*n]) < 0) {
+      chat_free(*ids);
+      *ids = NULL;
+      *n = 0;
+      return CHAT_E_FIELD_TYPE;
+    }
+    (*n)++;
+  }
+  return CHAT_OK;
+}
+
+/* One row of the conversation list, as the viewer (who blocks `blocks`) sees it. */
+static int dms_row(const cJSON *row, const int64_t *blocks, size_t n_blocks, cJSON *list) {
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(row, "id");
+  const cJSON *seq = cJSON_GetObjectItemCaseSensitive(row, "last_seq");
+  const cJSON *unread = cJSON_GetObjectItemCaseSensitive(row, "unread");
+  const char *with_name, *body;
+  size_t len;
+  int64_t with_id, author;
+  int rc;
+  if (!cJSON_IsNumber(id) || !cJSON_IsNumber(unread) ||
+      json_get_uint53(cJSON_GetObjectItemCaseSensitive(row, "with_id"), &with_id) < 0 ||
+      json_get_string(row, "with_username", &with_name, &len) < 0)
+    return CHAT_E_FIELD_TYPE;
+  int has_last = cJSON_IsNumber(seq) && seq->valuedouble > 0;
+  if (has_last) {
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(row, "last_at");
+    if (!cJSON_IsNumber(at) || json_get_uint53(cJSON_GetObjectItemCaseSensitive(row, "last_user_id"), &author) < 0 ||
+        json_get_string(row, "last_body", &body, &len) < 0)
+      return CHAT_E_FIELD_TYPE;
+    has_last = social_shows(author, blocks, n_blocks);
+  }
+  cJSON *r = cJSON_CreateObject(), *with = cJSON_CreateObject();
+  if ((rc = json_push(list, r)) < 0 || (rc = json_add_num(r, "id", id->valuedouble)) < 0) {
+    cJSON_Delete(with); /* r, if any, belongs to the list */
+    return rc;
+  }
+  if ((rc = json_add_item(r, "with", with)) < 0 || (rc = json_add_num(with, "id", (double)with_id)) < 0 ||
+      (rc = json_add_str(with, "username", with_name)) < 0)
+    return rc;
+  if (has_last) {
+    cJSON *m = cJSON_CreateObject();
+    if ((rc = json_add_item(r, "last_message", m)) < 0 || (rc = json_add_num(m, "seq", seq->valuedouble)) < 0 ||
+        (rc = json_add_num(m, "at", cJSON_GetObjectItemCaseSensitive(row, "last_at")->valuedouble)) < 0 ||
+        (rc = json_add_num(m, "user_id", (double)author)) < 0 || (rc = json_add_str(m, "body", body)) < 0)
+      return rc;
+  } else if ((rc = json_add_null(r, "last_message")) < 0) {
+    return rc;
+  }
+  /* Every unread message of a conversation is the other person's. */
+  return json_add_num(r, "unread", social_shows(with_id, blocks, n_blocks) ? unread->valuedouble : 0);
+}
+
+/* Shapes the viewer's conversation list (rows in the order given). */
+static int op_dms_page(const unsigned char *aux, size_t aux_len, cJSON *out) {
+  cJSON *f = NULL, *list = NULL;
+  int64_t *blocks = NULL;
+  size_t n_blocks = 0;
+  int rc = json_parse_object(aux, aux_len, &f);
+  if (rc < 0) return rc;
+  const cJSON *rows = cJSON_GetObjectItemCaseSensitive(f, "rows");
+  if (!cJSON_IsArray(rows)) rc = CHAT_E_FIELD_TYPE;
+  else if ((rc = read_blocks(cJSON_GetObjectItemCaseSensitive(f, "viewer"), &blocks, &n_blocks)) >= 0 &&
+           !(list = cJSON_AddArrayToObject(out, "conversations")))
+    rc = CHAT_E_NOMEM;
+  for (const cJSON *row = rc >= 0 ? rows->child : NULL; row && rc >= 0; row = row->next)
+    rc = dms_row(row, blocks, n_blocks, list);
+  chat_free(blocks);
+  cJSON_Delete(f);
+  return rc;
+}
+
+/* Whether a frame the core made for a personal socket reaches a user who blocks
+ * `blocks`: not when its author ("user": {"id"}) is one of them. */
+static int op_notify_check(const unsigned char *in, size_t len, const unsigned char *aux, size_t aux_len,
+                           cJSON *out) {
+  cJSON *frame = NULL, *f = NULL;
+  int64_t *blocks = NULL, author = 0;
+  size_t n_blocks = 0;
+  int rc = json_parse_object(in, len, &frame);
+  if (rc >= 0 && (rc = json_parse_object(aux, aux_len, &f)) >= 0 &&
+      (rc = read_blocks(f, &blocks, &n_blocks)) >= 0) {
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(frame, "user"), "id");
+    int anonymous = id == NULL; /* no author: nobody's block hides it */
+    if (!anonymous && json_get_uint53(id, &author) < 0) rc = CHAT_E_FIELD_TYPE;
+    else rc = json_add_bool(out, "deliver", anonymous || social_shows(author, blocks, n_blocks));
+  }
+  chat_free(blocks);
+  cJSON_Delete(f);
+  cJSON_Delete(frame);
   return rc;
 }
 
@@ -511,6 +629,8 @@ int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char
     case CHAT_OP_MOD_REQUEST: rc = op_mod_request(in, in_len, answer); break;
     case CHAT_OP_MODERATE: rc = op_moderate(aux, aux_len, answer); break;
     case CHAT_OP_THROTTLE: rc = op_throttle(aux, aux_len, now_ms, answer); break;
+    case CHAT_OP_DMS_PAGE: rc = op_dms_page(aux, aux_len, answer); break;
+    case CHAT_OP_NOTIFY_CHECK: rc = op_notify_check(in, in_len, aux, aux_len, answer); break;
     default: rc = CHAT_E_UNKNOWN_OP; break;
   }
   if (rc >= 0) rc = json_write(answer, out, cap, out_len);

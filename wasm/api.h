@@ -61,9 +61,33 @@
  *                                                    promote, "actor":{id,role},of moderation_decide;
  *                                                    "target":{id,role,banned}  user_not_found
  *                                                    |null}
- *   CHAT_OP_THROTTLE        -                        {"step": check|fail,       check: {"allowed","retry_after_ms"}
- *                                                    "user":{count,             fail: {"user":{...},"ip":{...}}
- *                                                    window_start},"ip":{...}}  (the counters to store)
+ *   CHAT_OP_THROTTLE        -                        {"step": check|fail|       check: {"allowed","retry_after_ms"}
+ *                                                    reserve|success,           fail: {"user":{...},"ip":{...}}
+ *                                                    "user":{count,             (the counters to store)
+ *                                                    window_start},"ip":{...},  reserve: {"allowed",
+ *                                                    "ip_window": ms (success   "retry_after_ms","user","ip"}
+ *                                                    only)}                     success: {"user","ip"}
+ *   CHAT_OP_DMS_PAGE        -                        {"viewer":{"id","blocks":  {"conversations":[{id,with:
+ *                                                    [ids]},"rows":[{id,        {id,username},last_message:
+ *                                                    with_id,with_username,     {seq,at,user_id,body}|null,
+ *                                                    last_seq|null,last_at,     unread}]}
+ *                                                    last_user_id,last_body,
+ *                                                    unread}]}
+ *   CHAT_OP_NOTIFY_CHECK    a frame the core made    {"blocks": [ids]}: whom    {"deliver": bool}
+ *                           for a personal socket    that socket's user blocks
+ *                           (its author in "user")
+ *
+ * THROTTLE's login attempt (moderation.h): "reserve" counts it against both
+ * counters before the password is verified, or refuses it (allowed false, the
+ * counters unchanged); "success" gives the counters after a correct password, with
+ * "ip_window" the ip window_start that "reserve" answered. The shell stores what
+ * each answers with a compare-and-swap on what it read, and asks again with fresh
+ * counters when it lost a race.
+ *
+ * DMS_PAGE and NOTIFY_CHECK apply social_shows (social.h): a conversation's last
+ * message by someone the viewer blocks is null, and its unread count 0 when the
+ * viewer blocks the other person (every unread message there is theirs); a frame
+ * whose author the user blocks is not delivered.
  *
  * LOGIN_VERIFY's aux may say "banned": true: after a correct password the answer
  * is then CHAT_E_BANNED (only the account's owner learns it is banned).
@@ -93,7 +117,9 @@
   X(CHAT_OP_DM_CHECK, 15, "dm_check")        \
   X(CHAT_OP_MOD_REQUEST, 16, "mod_request")  \
   X(CHAT_OP_MODERATE, 17, "moderate")        \
-  X(CHAT_OP_THROTTLE, 18, "throttle")
+  X(CHAT_OP_THROTTLE, 18, "throttle")            \
+  X(CHAT_OP_DMS_PAGE, 21, "dms_page")        \
+  X(CHAT_OP_NOTIFY_CHECK, 22, "notify_check")
 
 typedef enum {
 #define CHAT_OP_ENUM(sym, num, name) sym = (num),

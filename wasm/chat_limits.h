@@ -156,10 +156,20 @@
  * that an attacker cannot lock a real user out for good. Per username: 10 failures
  * in 15 minutes, then refused until the window ends (at most 15 minutes later). Per
  * address: 100 failures in 15 minutes, NIST SP 800-63B section 5.2.2's cap on
- * consecutive failed attempts. A correct login resets the username's count. */
+ * consecutive failed attempts. Every attempt is counted before its password is
+ * verified, so concurrent attempts cannot exceed these (moderation.h
+ * throttle_reserve); a correct login resets the username's count and gives the
+ * address its attempt back, so an address counts failures only. */
 #define CHAT_LOGIN_FAILS_PER_USER 10
 #define CHAT_LOGIN_FAILS_PER_IP 100
 #define CHAT_LOGIN_WINDOW_MS (15.0 * 60 * 1000)
+
+/* How many times the shell tries to store a login's counters (a compare-and-swap
+ * in D1, which has no interactive transactions) before it gives up and answers
+ * too_many_attempts with Retry-After 1 s. Each lost race means another attempt was
+ * counted, so under one username's limit of 10 the 11th try always sees the lock;
+ * 16 leaves room for attempts on other names from the same address. */
+#define CHAT_LOGIN_RESERVE_TRIES 16
 
 /* An IP-ban list is cached by each Worker isolate for at most this long, in ms: a
  * new ban reaches every isolate within it (the isolate that made it at once), and

@@ -44,3 +44,18 @@ throttle_counter throttle_fail(throttle_counter c, double now) {
   c.count += 1;
   return c;
 }
+
+int throttle_reserve(throttle_counter *user, throttle_counter *ip, double now,
+                     double *retry_after_ms) {
+  int rc = throttle_check(user, ip, now, retry_after_ms);
+  if (rc < 0) return rc;
+  *user = throttle_fail(*user, now);
+  *ip = throttle_fail(*ip, now);
+  return CHAT_OK;
+}
+
+void throttle_succeed(throttle_counter *user, throttle_counter *ip, double reserved_ip_window) {
+  user->count = 0;
+  user->window_start = 0;
+  if (ip->window_start == reserved_ip_window && ip->count > 0) ip->count -= 1;
+}

@@ -18,9 +18,17 @@
  *   told); unblock lifts it and restores nothing else.
  * - A direct-message conversation is open while the two are friends and neither
  *   blocks the other; otherwise its history stays readable but nothing new is sent.
+ * - A block hides the blocked person's messages from the blocker wherever a message
+ *   body or its preview would reach them (social_shows): room and conversation
+ *   sockets and history (room.h), the conversation list's last message and unread
+ *   count (api.h CHAT_OP_DMS_PAGE) and notifications pushed to the personal socket
+ *   (CHAT_OP_NOTIFY_CHECK). Unblocking shows them again; nothing is deleted.
  */
 #ifndef SOCIAL_H
 #define SOCIAL_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 typedef enum { SOCIAL_NONE, SOCIAL_OUTGOING, SOCIAL_INCOMING, SOCIAL_FRIENDS } social_state;
 
@@ -52,6 +60,10 @@ int social_apply(social_action action, int self, const social_facts *f, social_f
 
 /* Whether a direct-message conversation between the two is open: 1 or 0. */
 int social_dm_open(const social_facts *f);
+
+/* Whether a viewer who blocks the `n` users in `blocks` (ids, any order) is shown
+ * what `author` wrote: 0 if the viewer blocks them, else 1. */
+int social_shows(int64_t author, const int64_t *blocks, size_t n);
 
 /* Names for the wire: "none", "outgoing", "incoming", "friends"; and the frame
  * type of a tell (NULL for SOCIAL_TELL_NOTHING). Parsing returns -1 for unknown. */

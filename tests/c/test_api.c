@@ -10,6 +10,16 @@
 
 static unsigned char out[1 << 16];
 
+/* Conversation rows as worker/dms.ts reads them: the viewer is user 1. */
+#define DM_ROWS                                                                                  \
+  "\"rows\":[{\"id\":1,\"with_id\":2,\"with_username\":\"bob\",\"last_seq\":4,\"last_at\":50,"          \
+  "\"last_user_id\":2,\"last_body\":\"secret\",\"unread\":3},"                                      \
+  "{\"id\":2,\"with_id\":3,\"with_username\":\"cy\",\"last_seq\":9,\"last_at\":40,"                 \
+  "\"last_user_id\":1,\"last_body\":\"mine\",\"unread\":0},"                                        \
+  "{\"id\":3,\"with_id\":4,\"with_username\":\"di\",\"last_seq\":null,\"last_at\":null,"            \
+  "\"last_user_id\":null,\"last_body\":null,\"unread\":0}]"
+
+
 static int call(int op, const char *in, const char *aux, double now, size_t *n) {
   return api_call(op, (const unsigned char *)in, in ? strlen(in) : 0,
                   (const unsigned char *)aux, aux ? strlen(aux) : 0, now, out, sizeof out - 1, n);
@@ -177,6 +187,54 @@ static void every_allocation_failure_is_out_of_memory_and_harmless(void **state)
                                    "{\"action\":\"add\",\"me\":{\"id\":1,\"username\":\"a\"},"
                                    "\"them\":{\"id\":2,\"username\":\"b\"},\"state\":\"none\"}") >= 10);
   assert_true(fail_each_allocation(CHAT_OP_USER_TARGET, "{\"username\":\"bob\"}", NULL) >= 3);
+  assert_true(fail_each_allocation(CHAT_OP_DMS_PAGE, NULL, "{\"viewer\":{\"id\":1,\"blocks\":[2]}," DM_ROWS "}") >= 10);
+  assert_true(fail_each_allocation(CHAT_OP_NOTIFY_CHECK, "{\"user\":{\"id\":2}}", "{\"blocks\":[2]}") >= 3);
+  assert_true(fail_each_allocation(CHAT_OP_THROTTLE, NULL,
+                                   "{\"step\":\"reserve\",\"user\":{\"count\":1,\"window_start\":1},"
+                                   "\"ip\":{\"count\":1,\"window_start\":1}}") >= 3);
+}
+
+static void the_conversation_list_hides_what_blocked_people_wrote(void **state) {
+  (void)state;
+  size_t n;
+  /* the viewer (1) blocks bob (2): bob's last message and unread count are hidden */
+  assert_true(call(CHAT_OP_DMS_PAGE, NULL, "{\"viewer\":{\"id\":1,\"blocks\":[2]}," DM_ROWS "}", 0, &n) > 0);
+  out[n] = 0;
+  assert_string_equal((char *)out,
+                      "{\"conversations\":["
+                      "{\"id\":1,\"with\":{\"id\":2,\"username\":\"bob\"},\"last_message\":null,\"unread\":0},"
+                      "{\"id\":2,\"with\":{\"id\":3,\"username\":\"cy\"},\"last_message\":{\"seq\":9,\"at\":40,"
+                      "\"user_id\":1,\"body\":\"mine\"},\"unread\":0},"
+                      "{\"id\":3,\"with\":{\"id\":4,\"username\":\"di\"},\"last_message\":null,\"unread\":0}]}");
+  /* unblocked, all of it shows again */
+  assert_true(call(CHAT_OP_DMS_PAGE, NULL, "{\"viewer\":{\"id\":1,\"blocks\":[]}," DM_ROWS "}", 0, &n) > 0);
+  out[n] = 0;
+  assert_non_null(strstr((char *)out, "\"last_message\":{\"seq\":4,\"at\":50,\"user_id\":2,\"body\":\"secret\"},\"unread\":3}"));
+  /* facts of the wrong shape are refused */
+  assert_int_equal(call(CHAT_OP_DMS_PAGE, NULL, "{\"viewer\":{\"id\":1}," DM_ROWS "}", 0, &n), CHAT_E_FIELD_TYPE);
+  assert_int_equal(call(CHAT_OP_DMS_PAGE, NULL, "{\"viewer\":{\"id\":1,\"blocks\":[]},\"rows\":{}}", 0, &n),
+                   CHAT_E_FIELD_TYPE);
+  assert_int_equal(call(CHAT_OP_DMS_PAGE, NULL, "{\"viewer\":{\"id\":1,\"blocks\":[\"2\"]},\"rows\":[]}", 0, &n),
+                   CHAT_E_FIELD_TYPE);
+}
+
+static void a_notification_by_someone_the_user_blocks_is_not_delivered(void **state) {
+  (void)state;
+  size_t n;
+  const char *dm = "{\"type\":\"new_direct_message\",\"conversation_id\":1,\"seq\":4,\"body\":\"hi\","
+                   "\"user\":{\"id\":2,\"username\":\"bob\"}}";
+  assert_true(call(CHAT_OP_NOTIFY_CHECK, dm, "{\"blocks\":[5,2]}", 0, &n) > 0);
+  out[n] = 0;
+  assert_string_equal((char *)out, "{\"deliver\":false}");
+  assert_true(call(CHAT_OP_NOTIFY_CHECK, dm, "{\"blocks\":[5]}", 0, &n) > 0);
+  out[n] = 0;
+  assert_string_equal((char *)out, "{\"deliver\":true}");
+  /* a frame with nobody as its author is nobody's to hide */
+  assert_true(call(CHAT_OP_NOTIFY_CHECK, "{\"type\":\"pong\"}", "{\"blocks\":[2]}", 0, &n) > 0);
+  out[n] = 0;
+  assert_string_equal((char *)out, "{\"deliver\":true}");
+  assert_int_equal(call(CHAT_OP_NOTIFY_CHECK, "{\"user\":{\"id\":-1}}", "{\"blocks\":[]}", 0, &n), CHAT_E_FIELD_TYPE);
+  assert_int_equal(call(CHAT_OP_NOTIFY_CHECK, "nope", "{\"blocks\":[]}", 0, &n), CHAT_E_BAD_JSON);
 }
 
 static void every_error_code_has_a_name_and_a_message(void **state) {
@@ -203,6 +261,8 @@ int main(void) {
       cmocka_unit_test(session_new_expires_thirty_days_after_now),
       cmocka_unit_test(a_small_buffer_reports_the_size_needed),
       cmocka_unit_test(every_allocation_failure_is_out_of_memory_and_harmless),
+      cmocka_unit_test(the_conversation_list_hides_what_blocked_people_wrote),
+      cmocka_unit_test(a_notification_by_someone_the_user_blocks_is_not_delivered),
       cmocka_unit_test(every_error_code_has_a_name_and_a_message),
   };
   return cmocka_run_group_tests(tests, setup, NULL);

@@ -74,6 +74,16 @@ static void a_dm_is_open_only_between_friends_without_blocks(void **state) {
   assert_int_equal(social_dm_open(&req), 0);
 }
 
+static void a_block_hides_what_the_blocked_person_wrote_and_nothing_else(void **state) {
+  (void)state;
+  const int64_t blocks[] = {7, 3, 9007199254740991};
+  assert_int_equal(social_shows(3, blocks, 3), 0);
+  assert_int_equal(social_shows(9007199254740991, blocks, 3), 0);
+  assert_int_equal(social_shows(4, blocks, 3), 1);
+  assert_int_equal(social_shows(3, blocks, 1), 1); /* only the first n count */
+  assert_int_equal(social_shows(3, NULL, 0), 1);
+}
+
 static void names_round_trip(void **state) {
   (void)state;
   for (int s = N; s <= F; s++) assert_int_equal(social_state_parse(social_state_name((social_state)s)), s);
@@ -87,6 +97,7 @@ int main(void) {
       cmocka_unit_test(every_transition_of_the_friendship_machine),
       cmocka_unit_test(nothing_can_be_done_to_oneself),
       cmocka_unit_test(a_dm_is_open_only_between_friends_without_blocks),
+      cmocka_unit_test(a_block_hides_what_the_blocked_person_wrote_and_nothing_else),
       cmocka_unit_test(names_round_trip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

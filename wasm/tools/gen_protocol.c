@@ -41,6 +41,7 @@ int main(int argc, char **argv) {
   printf("  historyPage: %d,\n  roomsPage: %d,\n  roomsPageMax: %d,\n", CHAT_HISTORY_PAGE, CHAT_ROOMS_PAGE, CHAT_ROOMS_PAGE_MAX);
   printf("  rateBurst: %d,\n  ratePerSecond: %d,\n  floodBurst: %d,\n  floodPerSecond: %d,\n", CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, CHAT_FLOOD_BURST, CHAT_FLOOD_PER_SECOND);
   printf("  closeBanned: %d,\n  ipBanCacheMs: %d,\n  reasonMax: %d,\n", CHAT_CLOSE_BANNED, CHAT_IP_BAN_CACHE_MS, CHAT_REASON_MAX);
+  printf("  loginReserveTries: %d,\n", CHAT_LOGIN_RESERVE_TRIES);
   printf("  closePolicy: %d,\n  activityReportMs: %d,\n", CHAT_CLOSE_POLICY, CHAT_ACTIVITY_REPORT_MS);
   printf("  coreOutInitialBytes: %d,\n", CHAT_OUT_INITIAL);
   printf("  wsProtocol: "); str(CHAT_WS_PROTOCOL); puts(",");
