@@ -24,12 +24,16 @@ CORE_HDR := $(wildcard wasm/*.h)
 CJSON    := $(DEPS)/cjson
 SODIUM   := $(DEPS)/libsodium
 SODIUM_SRC := $(SODIUM)/src/libsodium
+# utf8proc: Unicode normalisation (NFKC of passwords, wasm/auth.h). One C file and
+# its tables, compiled into the core as cJSON is; UTF8PROC_STATIC: no DLL exports.
+UTF8PROC := $(DEPS)/utf8proc
+UTF8PROC_FLAGS := -DUTF8PROC_STATIC
 # cJSON's recursion depth (default 1000) is capped so deep input cannot exhaust the
 # Wasm stack: no message of ours nests deeper than a few levels.
 CJSON_FLAGS := -DCJSON_NESTING_LIMIT=64
 SODIUM_FLAGS := -DNDEBUG -DCONFIGURED=1 -DNATIVE_LITTLE_ENDIAN=1 -DHAVE_INLINE_ASM=0 \
   -I$(CURDIR)/$(SODIUM_SRC)/include/sodium -I$(CURDIR)/$(SODIUM_SRC)/include
-INCLUDES := -Iwasm -I$(CJSON) -I$(SODIUM_SRC)/include
+INCLUDES := -Iwasm -I$(CJSON) -I$(SODIUM_SRC)/include -I$(UTF8PROC)
 
 WASM     := $(BUILD)/chat.wasm
 GEN_TS   := worker/generated/core.ts
@@ -61,9 +65,11 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 # ---- third-party C, fetched pinned (wasm/deps/fetch.sh) ---------------------
-deps: $(CJSON)/.fetched $(SODIUM)/.fetched
+deps: $(CJSON)/.fetched $(SODIUM)/.fetched $(UTF8PROC)/.fetched
 $(CJSON)/.fetched:
 	wasm/deps/fetch.sh cjson $(CJSON)
+$(UTF8PROC)/.fetched:
+	wasm/deps/fetch.sh utf8proc $(UTF8PROC)
 $(SODIUM)/.fetched:
 	wasm/deps/fetch.sh libsodium $(SODIUM)
 	sed -e 's/@VERSION@/1.0.18/' -e 's/@SODIUM_LIBRARY_VERSION_MAJOR@/10/' \
@@ -96,10 +102,10 @@ $(BUILD)/native/libsodium.a: $(SODIUM)/.fetched
 # rooms need little; it grows on demand (argon2id in the Worker's instance takes
 # 19 MiB) to at most 96 MiB of the isolate's 128 MB (Cloudflare Workers limits).
 # Stack: 256 KiB (cJSON's nesting is capped at 64).
-$(WASM): $(CORE_SRC) $(CORE_HDR) wasm/wasm_exports.c wasm/exports.txt $(CJSON)/.fetched $(BUILD)/wasm/libsodium.a | emscripten
+$(WASM): $(CORE_SRC) $(CORE_HDR) wasm/wasm_exports.c wasm/exports.txt $(CJSON)/.fetched $(UTF8PROC)/.fetched $(BUILD)/wasm/libsodium.a | emscripten
 	@mkdir -p $(BUILD)
-	emcc -O2 -std=c11 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) \
-	  $(CORE_SRC) wasm/wasm_exports.c $(CJSON)/cJSON.c $(BUILD)/wasm/libsodium.a \
+	emcc -O2 -std=c11 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $(UTF8PROC_FLAGS) \
+	  $(CORE_SRC) wasm/wasm_exports.c $(CJSON)/cJSON.c $(UTF8PROC)/utf8proc.c $(BUILD)/wasm/libsodium.a \
 	  --no-entry -sSTANDALONE_WASM=1 -sERROR_ON_UNDEFINED_SYMBOLS=0 \
 	  -sEXPORTED_FUNCTIONS=@wasm/exports.txt -sINITIAL_MEMORY=2097152 \
 	  -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=100663296 -sTOTAL_STACK=262144 \
@@ -115,9 +121,9 @@ $(GEN_TS): wasm/tools/gen_protocol.c $(CORE_HDR)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/native/%,$(wildcard tests/c/test_*.c))
 
-$(BUILD)/native/test_%: tests/c/test_%.c tests/c/test_util.h tests/c/room_util.h $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(BUILD)/native/libsodium.a
-	gcc -std=c11 -g -O1 -Wall -Wextra -Werror $(SAN) $(INCLUDES) -Itests/c $(CJSON_FLAGS) \
-	  $< $(CORE_SRC) $(CJSON)/cJSON.c $(BUILD)/native/libsodium.a -lcmocka -o $@
+$(BUILD)/native/test_%: tests/c/test_%.c tests/c/test_util.h tests/c/room_util.h $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a
+	gcc -std=c11 -g -O1 -Wall -Wextra -Werror $(SAN) $(INCLUDES) -Itests/c $(CJSON_FLAGS) $(UTF8PROC_FLAGS) \
+	  $< $(CORE_SRC) $(CJSON)/cJSON.c $(UTF8PROC)/utf8proc.c $(BUILD)/native/libsodium.a -lcmocka -o $@
 
 test: build test-c test-worker test-e2e test-load test-deploy test-browser
 
@@ -147,9 +153,9 @@ $(BUILD)/native/pwhash: tests/bench/pwhash.c wasm/chat_limits.h $(BUILD)/native/
 
 # Instructions the C core spends per inbound message in a room of 100 (native,
 # -O2, valgrind's callgrind: repeatable on a noisy machine). Figures, not tests.
-$(BUILD)/native/room_messages: tests/bench/room_messages.c $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(BUILD)/native/libsodium.a
-	gcc -std=c11 -O2 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $< $(CORE_SRC) $(CJSON)/cJSON.c \
-	  $(BUILD)/native/libsodium.a -o $@
+$(BUILD)/native/room_messages: tests/bench/room_messages.c $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a
+	gcc -std=c11 -O2 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $(UTF8PROC_FLAGS) $< $(CORE_SRC) $(CJSON)/cJSON.c \
+	  $(UTF8PROC)/utf8proc.c $(BUILD)/native/libsodium.a -o $@
 callgrind: $(BUILD)/native/room_messages
 	@for rate in 1 1600; do \
 	  for k in 0 1000; do valgrind --tool=callgrind --callgrind-out-file=$(BUILD)/callgrind.$$rate.$$k.out \

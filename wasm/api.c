@@ -26,6 +26,7 @@ typedef struct {
   const char *username, *password;
   size_t username_len, password_len;
   char key[CHAT_USERNAME_MAX + 1];
+  char skeleton[AUTH_SKELETON_BYTES];
 } credentials;
 
 static int read_credentials(const unsigned char *in, size_t len, credentials *c) {
@@ -33,28 +34,35 @@ static int read_credentials(const unsigned char *in, size_t len, credentials *c)
   if (rc < 0) return rc;
   if ((rc = json_get_string(c->root, "username", &c->username, &c->username_len)) < 0 ||
       (rc = json_get_string(c->root, "password", &c->password, &c->password_len)) < 0 ||
-      (rc = auth_check_username(c->username, c->username_len, c->key)) < 0) {
+      (rc = auth_check_username(c->username, c->username_len, c->key)) < 0 ||
+      (rc = auth_username_skeleton(c->username, c->username_len, c->skeleton)) < 0) {
     cJSON_Delete(c->root);
     c->root = NULL;
   }
   return rc;
 }
 
+/* SIGNUP and SIGNUP_CHECK: the rules apply to the password's NFKC form, which is
+ * what is hashed (auth.h). */
 static int op_signup(const unsigned char *in, size_t len, int hash_it, cJSON *out) {
   credentials c = {0};
-  char hash[AUTH_HASH_STR_BYTES];
+  char hash[AUTH_HASH_STR_BYTES], pw[CHAT_PASSWORD_MAX];
+  size_t pw_len = 0;
   int rc = read_credentials(in, len, &c);
   if (rc < 0) return rc;
-  if ((rc = auth_check_password(c.password, c.password_len)) >= 0 && !hash_it) {
-    rc = json_add_str(out, "username_key", c.key);
-    cJSON_Delete(c.root);
-    return rc;
+  if ((rc = auth_normalize_password(c.password, c.password_len, pw, &pw_len)) >= 0 &&
+      (rc = auth_check_password(pw, pw_len)) >= 0 && !hash_it) {
+    if ((rc = json_add_str(out, "username_key", c.key)) >= 0)
+      rc = json_add_str(out, "username_skeleton", c.skeleton);
+    goto done;
   }
-  if (rc >= 0 &&
-      (rc = auth_hash_password(c.password, c.password_len, auth_default_params(), hash)) >= 0 &&
+  if (rc >= 0 && (rc = auth_hash_password(pw, pw_len, auth_default_params(), hash)) >= 0 &&
       (rc = json_add_str(out, "username", c.username)) >= 0 &&
-      (rc = json_add_str(out, "username_key", c.key)) >= 0)
+      (rc = json_add_str(out, "username_key", c.key)) >= 0 &&
+      (rc = json_add_str(out, "username_skeleton", c.skeleton)) >= 0)
     rc = json_add_str(out, "password_hash", hash);
+done:
+  sodium_memzero(pw, sizeof pw);
   cJSON_Delete(c.root);
   return rc;
 }
@@ -68,39 +76,50 @@ static int op_login_begin(const unsigned char *in, size_t len, cJSON *out) {
   return rc;
 }
 
+/* LOGIN_VERIFY: the stored hash is of the password's NFKC form unless aux says
+ * "password_nfkc": false (a legacy hash, of the password as typed: auth.h); a
+ * legacy hash that verifies is answered with a rehash of the NFKC form. */
 static int op_login_verify(const unsigned char *in, size_t len, const unsigned char *aux,
                            size_t aux_len, cJSON *out) {
   credentials c = {0};
   cJSON *facts = NULL;
   const char *stored = NULL;
-  size_t stored_len = 0;
+  size_t stored_len = 0, pw_len = 0;
+  char pw[CHAT_PASSWORD_MAX];
+  int rehash = 0, legacy = 0;
   int rc = read_credentials(in, len, &c);
   if (rc < 0) return rc;
   if ((rc = json_parse_object(aux, aux_len, &facts)) < 0) goto done;
   rc = json_get_string(facts, "password_hash", &stored, &stored_len);
   if (rc == CHAT_E_FIELD_MISSING) stored = NULL; /* no such user */
   else if (rc < 0) goto done;
-  if (c.password_len > CHAT_PASSWORD_MAX) { /* bound the work before hashing */
-    rc = CHAT_E_PASSWORD_TOO_LONG;
+  const cJSON *nfkc = cJSON_GetObjectItemCaseSensitive(facts, "password_nfkc");
+  if (nfkc && !cJSON_IsBool(nfkc)) {
+    rc = CHAT_E_FIELD_TYPE;
     goto done;
   }
-  int rehash = 0;
-  if ((rc = auth_verify_password(c.password, c.password_len, stored, auth_default_params(),
-                                 &rehash)) < 0)
+  legacy = stored && cJSON_IsFalse(nfkc);
+  /* Bounds the work before hashing: no password whose NFKC form is over
+   * CHAT_PASSWORD_MAX can be stored, and the normalisation is linear. */
+  if ((rc = auth_normalize_password(c.password, c.password_len, pw, &pw_len)) < 0) goto done;
+  if ((rc = legacy ? auth_verify_password(c.password, c.password_len, stored,
+                                          auth_default_params(), &rehash)
+                   : auth_verify_password(pw, pw_len, stored, auth_default_params(), &rehash)) < 0)
     goto done;
   if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(facts, "banned"))) {
     rc = CHAT_E_BANNED;
     goto done;
   }
-  if (rehash) {
+  if (rehash || legacy) {
     char hash[AUTH_HASH_STR_BYTES];
-    if ((rc = auth_hash_password(c.password, c.password_len, auth_default_params(), hash)) < 0)
-      goto done;
+    if ((rc = auth_hash_password(pw, pw_len, auth_default_params(), hash)) < 0) goto done;
     rc = json_add_str(out, "rehash", hash);
   } else {
     rc = json_add_null(out, "rehash");
   }
+  if (rc >= 0) rc = json_add_str(out, "username_skeleton", c.skeleton);
 done:
+  sodium_memzero(pw, sizeof pw);
   cJSON_Delete(facts);
   cJSON_Delete(c.root);
   return rc;

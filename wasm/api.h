@@ -17,11 +17,16 @@
  * Operations (numbers are part of the Wasm ABI: append, never renumber):
  *
  *   op                      in                       aux                        out
- *   CHAT_OP_SIGNUP          body {username,password} -                          {"username","username_key","password_hash"}
- *   CHAT_OP_SIGNUP_CHECK    body {username,password} -                          {"username_key"}: the rules
- *                                                                               of SIGNUP, without hashing
+ *   CHAT_OP_SIGNUP          body {username,password} -                          {"username","username_key",
+ *                                                                               "username_skeleton",
+ *                                                                               "password_hash"}
+ *   CHAT_OP_SIGNUP_CHECK    body {username,password} -                          {"username_key",
+ *                                                                               "username_skeleton"}: the
+ *                                                                               rules of SIGNUP, without
+ *                                                                               hashing
  *   CHAT_OP_LOGIN_BEGIN     body {username,password} -                          {"username_key"}
- *   CHAT_OP_LOGIN_VERIFY    body {username,password} {"password_hash":s|null}   {"rehash":s|null}
+ *   CHAT_OP_LOGIN_VERIFY    body {username,password} {"password_hash":s|null,   {"rehash":s|null,
+ *                                                    "password_nfkc":bool}      "username_skeleton"}
  *   CHAT_OP_SESSION_NEW     -                        -                          {"token","token_hash","expires_at"}
  *   CHAT_OP_BEARER          Authorization value      -                          {"token_hash"}
  *   CHAT_OP_WS_PROTOCOL     Sec-WebSocket-Protocol   -                          {"token_hash","protocol"}
@@ -91,6 +96,18 @@
  *
  * LOGIN_VERIFY's aux may say "banned": true: after a correct password the answer
  * is then CHAT_E_BANNED (only the account's owner learns it is banned).
+ *
+ * Passwords (auth.h): SIGNUP hashes the NFKC form of the password, and its length
+ * rules apply to that form. LOGIN_VERIFY's "password_nfkc" says whether the stored
+ * hash is of that form (true, or absent) or of the password as typed (false: a
+ * hash made before normalisation); such a legacy hash that verifies is answered
+ * with a "rehash" of the NFKC form, as is a hash made with other argon2id
+ * parameters. The shell stores a rehash as a hash of the NFKC form.
+ *
+ * Usernames (auth.h): "username_skeleton" is the name's confusable skeleton; the
+ * shell refuses a signup whose skeleton is taken (username_taken) and stores it
+ * UNIQUE beside the key. LOGIN_VERIFY gives it so that rows made before skeletons
+ * existed get theirs at their owner's next login.
  *
  * expires_at is in ms since the Unix epoch (now_ms + CHAT_SESSION_TTL_MS).
  */

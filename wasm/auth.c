@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include <sodium.h>
+#include <utf8proc.h>
 
 #include "chat_error.h"
 #include "utf8.h"
@@ -39,6 +40,69 @@ int auth_check_username(const char *name, size_t len, char key[CHAT_USERNAME_MAX
   }
   key[len] = '\0';
   return CHAT_OK;
+}
+
+/* The prototype of one case-folded username character (auth.h's table), or NULL
+ * for the character itself. */
+static const char *prototype(char c) {
+  switch (c) {
+    case '0': return "o";  /* 0030 -> 004F "O", folded */
+    case '1': return "l";  /* 0031 -> 006C */
+    case 'i': return "l";  /* 0049 "I" -> 006C, folded: I and i are one name */
+    case 'm': return "rn"; /* 006D -> 0072 006E */
+    default: return NULL;
+  }
+}
+
+int auth_username_skeleton(const char *name, size_t len, char skel[AUTH_SKELETON_BYTES]) {
+  char key[CHAT_USERNAME_MAX + 1];
+  int rc = auth_check_username(name, len, key); /* also folds the case */
+  if (rc < 0) return rc;
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++) {
+    const char *p = prototype(key[i]);
+    if (!p) {
+      skel[n++] = key[i];
+    } else {
+      for (; *p; p++) skel[n++] = *p;
+    }
+  }
+  skel[n] = '\0';
+  return (int)n;
+}
+
+int auth_normalize_password(const char *pw, size_t len, char out[CHAT_PASSWORD_MAX],
+                            size_t *out_len) {
+  /* NFKC as utf8proc_NFKC() does it (decompose, then reencode: compose and write
+   * UTF-8 in place), into a bounded buffer instead of a malloc'd one. */
+  enum { CAP = AUTH_NFKD_MAX_CODE_POINTS + 1 }; /* + 1: reencode writes a NUL */
+  const utf8proc_option_t nfkc = UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
+  utf8proc_int32_t buf[CAP];
+  *out_len = 0;
+  if (memchr(pw, '\0', len) || !utf8_valid((const unsigned char *)pw, len))
+    return CHAT_E_PASSWORD_UTF8;
+  /* The count is exact even when it exceeds the buffer (then nothing is composed):
+   * one linear pass either way. */
+  utf8proc_ssize_t n = utf8proc_decompose((const utf8proc_uint8_t *)pw, (utf8proc_ssize_t)len,
+                                          buf, CAP - 1, nfkc);
+  int rc = CHAT_OK;
+  if (n < 0) {
+    rc = CHAT_E_PASSWORD_UTF8; /* not reached: the input is valid UTF-8 */
+  } else if (n > CAP - 1) {
+    rc = CHAT_E_PASSWORD_TOO_LONG;
+  } else {
+    utf8proc_ssize_t bytes = utf8proc_reencode(buf, n, nfkc);
+    if (bytes < 0) {
+      rc = CHAT_E_PASSWORD_UTF8; /* not reached: the options are valid */
+    } else if (bytes > CHAT_PASSWORD_MAX) {
+      rc = CHAT_E_PASSWORD_TOO_LONG;
+    } else {
+      memcpy(out, buf, (size_t)bytes);
+      *out_len = (size_t)bytes;
+    }
+  }
+  sodium_memzero(buf, sizeof buf);
+  return rc;
 }
 
 int auth_check_password(const char *pw, size_t len) {

@@ -31,21 +31,27 @@ async function newSession(core: CoreHost, db: D1Database, userId: number): Promi
   return s;
 }
 
-/** POST /signup: body {username, password}. 201 with a session, or a CoreError. */
+/** POST /signup: body {username, password}. 201 with a session, or a CoreError.
+ * A name is taken when its key (case) or its skeleton (look-alike characters) is
+ * (auth.h); the hash is of the password's NFKC form (password_nfkc = 1). */
 export async function signup(core: CoreHost, db: D1Database, body: Uint8Array, ip: string): Promise<SessionBody> {
   // A taken name is refused before argon2id spends ~60 ms on it; the INSERT below
-  // still settles races between two signups of one name.
-  const { username_key } = core.call<{ username_key: string }>("signup_check", body);
-  if (await db.prepare("SELECT 1 FROM users WHERE username_key = ?").bind(username_key).first()) {
+  // still settles races between two signups of one name or of two look-alikes:
+  // ON CONFLICT without a target covers both UNIQUE indexes.
+  const { username_key, username_skeleton } =
+    core.call<{ username_key: string; username_skeleton: string }>("signup_check", body);
+  if (await db.prepare("SELECT 1 FROM users WHERE username_key = ? OR username_skeleton = ?")
+    .bind(username_key, username_skeleton).first()) {
     throw new CoreError("username_taken");
   }
-  const u = core.call<{ username: string; username_key: string; password_hash: string }>("signup", body);
+  const u = core.call<{ username: string; username_key: string; username_skeleton: string; password_hash: string }>(
+    "signup", body);
   const row = await db
     .prepare(
-      `INSERT INTO users (username, username_key, password_hash, created_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (username_key) DO NOTHING RETURNING id, username, role`,
+      `INSERT INTO users (username, username_key, username_skeleton, password_hash, password_nfkc, created_at)
+       VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT DO NOTHING RETURNING id, username, role`,
     )
-    .bind(u.username, u.username_key, u.password_hash, Date.now())
+    .bind(u.username, u.username_key, u.username_skeleton, u.password_hash, Date.now())
     .first<PublicUser>();
   if (!row) throw new CoreError("username_taken");
   await recordIp(db, row.id, ip);
@@ -61,15 +67,15 @@ export async function login(core: CoreHost, db: D1Database, body: Uint8Array, ip
   const { username_key } = core.call<{ username_key: string }>("login_begin", body);
   await throttleCheck(core, db, username_key, ip);
   const row = await db
-    .prepare(`SELECT id, username, role, password_hash,
+    .prepare(`SELECT id, username, role, password_hash, password_nfkc,
                 EXISTS (SELECT 1 FROM user_bans b WHERE b.user_id = users.id) AS banned
               FROM users WHERE username_key = ?`)
     .bind(username_key)
-    .first<PublicUser & { password_hash: string; banned: number }>();
-  let rehash: string | null;
+    .first<PublicUser & { password_hash: string; password_nfkc: number; banned: number }>();
+  let rehash: string | null, username_skeleton: string;
   try {
-    ({ rehash } = core.call<{ rehash: string | null }>("login_verify", body, {
-      password_hash: row?.password_hash ?? null, banned: !!row?.banned,
+    ({ rehash, username_skeleton } = core.call<{ rehash: string | null; username_skeleton: string }>("login_verify", body, {
+      password_hash: row?.password_hash ?? null, password_nfkc: row?.password_nfkc !== 0, banned: !!row?.banned,
     }));
   } catch (e) {
     if (e instanceof CoreError && e.code === "invalid_credentials") await throttleFail(core, db, username_key, ip);
@@ -77,9 +83,13 @@ export async function login(core: CoreHost, db: D1Database, body: Uint8Array, ip
   }
   const user: PublicUser = { id: row!.id, username: row!.username, role: row!.role };
   await Promise.all([throttleReset(db, username_key), recordIp(db, user.id, ip)]);
-  if (rehash !== null) {
-    await db.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(rehash, user.id).run();
+  if (rehash !== null) { // of the NFKC form, whatever the stored hash was (auth.h)
+    await db.prepare("UPDATE users SET password_hash = ?, password_nfkc = 1 WHERE id = ?").bind(rehash, user.id).run();
   }
+  // A row made before skeletons existed gets its own now (migrations/0005); one of
+  // two old look-alikes keeps NULL (OR IGNORE: the skeleton is taken).
+  await db.prepare("UPDATE OR IGNORE users SET username_skeleton = ? WHERE id = ? AND username_skeleton IS NULL")
+    .bind(username_skeleton, user.id).run();
   const s = await newSession(core, db, user.id);
   return { user, token: s.token, expires_at: s.expires_at };
 }

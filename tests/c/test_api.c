@@ -79,6 +79,7 @@ static void signup_returns_a_hash_that_login_verifies(void **state) {
   cJSON *res = cJSON_Parse((char *)out);
   assert_string_equal(cJSON_GetObjectItem(res, "username")->valuestring, "Carol");
   assert_string_equal(cJSON_GetObjectItem(res, "username_key")->valuestring, "carol");
+  assert_string_equal(cJSON_GetObjectItem(res, "username_skeleton")->valuestring, "carol");
   const char *hash = cJSON_GetObjectItem(res, "password_hash")->valuestring;
   assert_non_null(strstr(hash, "$argon2id$v=19$m=19456,t=2,p=1$"));
 
@@ -86,7 +87,7 @@ static void signup_returns_a_hash_that_login_verifies(void **state) {
   snprintf(aux, sizeof aux, "{\"password_hash\":\"%s\"}", hash);
   assert_true(call(CHAT_OP_LOGIN_VERIFY, body, aux, 0, &n) > 0);
   out[n] = 0;
-  assert_string_equal((char *)out, "{\"rehash\":null}");
+  assert_string_equal((char *)out, "{\"rehash\":null,\"username_skeleton\":\"carol\"}");
   const char *wrong = "{\"username\":\"Carol\",\"password\":\"s3cret pasS\"}";
   assert_int_equal(call(CHAT_OP_LOGIN_VERIFY, wrong, aux, 0, &n), CHAT_E_BAD_CREDENTIALS);
   assert_int_equal(call(CHAT_OP_LOGIN_VERIFY, body, "{\"password_hash\":null}", 0, &n),
@@ -110,6 +111,60 @@ static void login_with_an_outdated_hash_returns_a_rehash(void **state) {
                    aux, 0, &n) > 0);
   out[n] = 0;
   assert_non_null(strstr((char *)out, "{\"rehash\":\"$argon2id$v=19$m=19456,t=2,p=1$"));
+}
+
+/* "Crème-brûlée-9" in NFC and in NFD (tests/c/test_auth.c) as signup bodies. */
+#define CREME_NFC_BODY "{\"username\":\"creme\",\"password\":\"Cr\xc3\xa8me-br\xc3\xbbl\xc3\xa9" "e-9\"}"
+#define CREME_NFD_BODY "{\"username\":\"creme\",\"password\":\"Cre\xcc\x80me-bru\xcc\x82le\xcc\x81" "e-9\"}"
+
+static void an_account_made_with_an_nfc_password_logs_in_with_its_nfd_spelling(void **state) {
+  (void)state;
+  char aux[256];
+  size_t n;
+  assert_true(call(CHAT_OP_SIGNUP, CREME_NFC_BODY, NULL, 0, &n) > 0);
+  out[n] = 0;
+  cJSON *res = cJSON_Parse((char *)out);
+  snprintf(aux, sizeof aux, "{\"password_hash\":\"%s\",\"password_nfkc\":true}",
+           cJSON_GetObjectItem(res, "password_hash")->valuestring);
+  cJSON_Delete(res);
+  assert_true(call(CHAT_OP_LOGIN_VERIFY, CREME_NFD_BODY, aux, 0, &n) > 0);
+  out[n] = 0;
+  assert_string_equal((char *)out, "{\"rehash\":null,\"username_skeleton\":\"crerne\"}");
+  assert_true(call(CHAT_OP_LOGIN_VERIFY, CREME_NFC_BODY, aux, 0, &n) > 0);
+}
+
+static void a_legacy_hash_verifies_the_password_as_typed_and_is_rehashed_in_nfkc(void **state) {
+  (void)state;
+  char legacy[AUTH_HASH_STR_BYTES], aux[256];
+  size_t n;
+  auth_params cheap = {1, 8192};
+  /* made before normalisation, of the NFD bytes as typed, with today's parameters */
+  assert_int_equal(auth_hash_password(S("Cre\xcc\x80me-bru\xcc\x82le\xcc\x81" "e-9"),
+                                      auth_default_params(), legacy), CHAT_OK);
+  snprintf(aux, sizeof aux, "{\"password_hash\":\"%s\",\"password_nfkc\":false}", legacy);
+  assert_int_equal(call(CHAT_OP_LOGIN_VERIFY, CREME_NFC_BODY, aux, 0, &n), CHAT_E_BAD_CREDENTIALS);
+  assert_true(call(CHAT_OP_LOGIN_VERIFY, CREME_NFD_BODY, aux, 0, &n) > 0);
+  out[n] = 0;
+  cJSON *res = cJSON_Parse((char *)out);
+  const cJSON *rehash = cJSON_GetObjectItem(res, "rehash");
+  assert_true(cJSON_IsString(rehash)); /* parameters unchanged, yet rehashed */
+  /* the rehash is of the NFKC form: both spellings now verify, with no further rehash */
+  snprintf(aux, sizeof aux, "{\"password_hash\":\"%s\",\"password_nfkc\":true}", rehash->valuestring);
+  cJSON_Delete(res);
+  assert_true(call(CHAT_OP_LOGIN_VERIFY, CREME_NFC_BODY, aux, 0, &n) > 0);
+  out[n] = 0;
+  assert_string_equal((char *)out, "{\"rehash\":null,\"username_skeleton\":\"crerne\"}");
+  assert_true(call(CHAT_OP_LOGIN_VERIFY, CREME_NFD_BODY, aux, 0, &n) > 0);
+  /* a legacy ASCII password is rehashed too, so that its row is marked NFKC */
+  assert_int_equal(auth_hash_password(S("plain ascii"), cheap, legacy), CHAT_OK);
+  snprintf(aux, sizeof aux, "{\"password_hash\":\"%s\",\"password_nfkc\":false}", legacy);
+  assert_true(call(CHAT_OP_LOGIN_VERIFY, "{\"username\":\"dan\",\"password\":\"plain ascii\"}", aux,
+                   0, &n) > 0);
+  out[n] = 0;
+  assert_non_null(strstr((char *)out, "{\"rehash\":\"$argon2id$v=19$m=19456,t=2,p=1$"));
+  /* a wrong password against a legacy hash is a wrong password */
+  assert_int_equal(call(CHAT_OP_LOGIN_VERIFY, "{\"username\":\"dan\",\"password\":\"plain asciI\"}",
+                        aux, 0, &n), CHAT_E_BAD_CREDENTIALS);
 }
 
 static void login_refuses_an_overlong_password_before_hashing(void **state) {
@@ -258,6 +313,8 @@ int main(void) {
       cmocka_unit_test(signup_returns_a_hash_that_login_verifies),
       cmocka_unit_test(login_with_an_outdated_hash_returns_a_rehash),
       cmocka_unit_test(login_refuses_an_overlong_password_before_hashing),
+      cmocka_unit_test(an_account_made_with_an_nfc_password_logs_in_with_its_nfd_spelling),
+      cmocka_unit_test(a_legacy_hash_verifies_the_password_as_typed_and_is_rehashed_in_nfkc),
       cmocka_unit_test(session_new_expires_thirty_days_after_now),
       cmocka_unit_test(a_small_buffer_reports_the_size_needed),
       cmocka_unit_test(every_allocation_failure_is_out_of_memory_and_harmless),

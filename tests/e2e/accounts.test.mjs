@@ -75,6 +75,28 @@ describe("accounts over real HTTP against wrangler dev", () => {
     await assert.rejects(openSocket(base, "A".repeat(43)), (e) => e.status === 401);
   });
 
+  it("refuses look-alike names and malformed escapes, and takes a password in any normal form", async () => {
+    const { base } = stack;
+    const nfc = "Crème-brûlée-9".normalize("NFC"), nfd = nfc.normalize("NFD");
+    assert.notEqual(nfc, nfd);
+    const up = await post(base, "/signup", { username: "alice", password: nfc });
+    assert.equal(up.status, 201);
+    for (const username of ["aIice", "a1ice", "AL1CE"]) {
+      const res = await post(base, "/signup", { username, password: "another password" });
+      assert.equal(res.status, 409, username);
+      assert.equal(res.body.error.code, "username_taken");
+    }
+    const login = await post(base, "/login", { username: "alice", password: nfd });
+    assert.equal(login.status, 200);
+    assert.equal(login.body.user.id, up.body.user.id);
+    // cJSON alone would read "\uX000" as U+0000 and end the password there ("Correct-H")
+    const cut = await post(base, "/signup", '{"username":"mallory","password":"Correct-H\\uX000aaaa"}');
+    assert.equal(cut.status, 400);
+    assert.equal(cut.body.error.code, "bad_json");
+    const none = await post(base, "/login", { username: "mallory", password: "Correct-H" });
+    assert.equal(none.status, 401);
+  });
+
   it("keeps accounts and sessions across a restart of the server", async () => {
     const { base } = stack;
     const up = await post(base, "/signup", { username: "Grace", password: "durable password" });

@@ -47,6 +47,23 @@ describe("signup", () => {
     expect(await errorCode(res)).toBe("username_taken");
   });
 
+  it("refuses a look-alike of a taken name with 409, by its skeleton", async () => {
+    const tag = fresh().slice(4); // digits: their skeleton is the same in every name below
+    expect((await post("/signup", { username: `alice_${tag}`, password: "password1" })).status).toBe(201);
+    for (const name of [`aIice_${tag}`, `a1ice_${tag}`, `AL1CE_${tag}`]) {
+      const res = await post("/signup", { username: name, password: "password2" });
+      expect(res.status, name).toBe(409);
+      expect(await errorCode(res)).toBe("username_taken");
+    }
+    const { username_skeleton } = new CoreHost().call<{ username_skeleton: string }>("signup_check",
+      JSON.stringify({ username: `alice_${tag}`, password: "password1" }));
+    const row = await env.DB.prepare("SELECT username_skeleton, password_nfkc FROM users WHERE username_key = ?")
+      .bind(`alice_${tag}`).first<{ username_skeleton: string; password_nfkc: number }>();
+    expect(row).toEqual({ username_skeleton, password_nfkc: 1 });
+    expect((await post("/signup", { username: `arnie_${tag}`, password: "password1" })).status).toBe(201);
+    expect((await post("/signup", { username: `amie_${tag}`, password: "password1" })).status).toBe(409);
+  });
+
   it.each([
     [{ username: "ab", password: "password1" }, "username_too_short"],
     [{ username: "a".repeat(33), password: "password1" }, "username_too_long"],
@@ -137,6 +154,26 @@ describe("login, account, logout", () => {
     expect(await wrong.json()).toEqual(await unknown.json());
   });
 
+  it("gives a row from before normalisation an NFKC hash and a skeleton at its next login", async () => {
+    const u = await signup();
+    const nfd = "Cre\u0300me-bru\u0302le\u0301e-9", nfc = nfd.normalize("NFC");
+    // As migrations/0005 left older rows: a hash of the password as typed (here NFD,
+    // made natively with libsodium, m = 8 KiB, t = 1), no skeleton.
+    const LEGACY_HASH = "$argon2id$v=19$m=8,t=1,p=1$9pmGVlwNGjKYJipQh21NRQ$o/MIstE9FvhEE2FCqpOvjwjxNis77AEdw0D9Rbpe4GE";
+    await env.DB.prepare("UPDATE users SET password_hash = ?, password_nfkc = 0, username_skeleton = NULL WHERE id = ?")
+      .bind(LEGACY_HASH, u.user.id).run();
+    expect((await post("/login", { username: u.username, password: nfc })).status).toBe(401); // as typed, until then
+    expect((await post("/login", { username: u.username, password: nfd })).status).toBe(200);
+    const row = await env.DB.prepare("SELECT password_hash, password_nfkc, username_skeleton FROM users WHERE id = ?")
+      .bind(u.user.id).first<{ password_hash: string; password_nfkc: number; username_skeleton: string }>();
+    expect(row!.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect(row!.password_nfkc).toBe(1);
+    expect(row!.username_skeleton).toBe(new CoreHost().call<{ username_skeleton: string }>("signup_check",
+      JSON.stringify({ username: u.username, password: "password1" })).username_skeleton);
+    expect((await post("/login", { username: u.username, password: nfc })).status).toBe(200);
+    expect((await post("/login", { username: u.username, password: nfd })).status).toBe(200);
+  });
+
   it("rehashes a password stored with old parameters on login", async () => {
     const u = await signup();
     // A hash made natively with libsodium and cheaper parameters (m = 8 KiB, t = 1),
@@ -150,7 +187,7 @@ describe("login, account, logout", () => {
     expect(res.status).toBe(200);
     const row = await env.DB.prepare("SELECT password_hash FROM users WHERE id = ?").bind(u.user.id).first<{ password_hash: string }>();
     expect(row!.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
-    expect(new CoreHost().call("login_verify", JSON.stringify({ username: u.username, password: old.OLD_PASSWORD }), { password_hash: row!.password_hash })).toEqual({ rehash: null });
+    expect(new CoreHost().call("login_verify", JSON.stringify({ username: u.username, password: old.OLD_PASSWORD }), { password_hash: row!.password_hash })).toMatchObject({ rehash: null });
   });
 
   it("reads /account with the token, and refuses it after logout", async () => {

@@ -97,7 +97,7 @@ describe("chat core in Wasm", () => {
   it("verifies in Wasm a hash it made, and refuses a wrong password", () => {
     const body = JSON.stringify({ username: "verify", password: "right password" });
     const { password_hash } = core.call<{ password_hash: string }>("signup", body);
-    expect(core.call("login_verify", body, { password_hash })).toEqual({ rehash: null });
+    expect(core.call("login_verify", body, { password_hash })).toEqual({ rehash: null, username_skeleton: "verlfy" });
     const wrong = JSON.stringify({ username: "verify", password: "wrong password" });
     expect(() => core.call("login_verify", wrong, { password_hash })).toThrow(CoreError);
   });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetch one pinned third-party C library into build/deps/<name>/ and verify it.
 #
-#   wasm/deps/fetch.sh cjson|libsodium <outdir>
+#   wasm/deps/fetch.sh cjson|libsodium|utf8proc <outdir>
 #
 # Sources, tried in order, each with its own pinned SHA-256 (a mismatch is treated
 # like an unreachable host and the next source is tried; nothing unverified is used):
@@ -14,8 +14,8 @@
 # The sources are never committed: build/ is ignored by git.
 set -euo pipefail
 
-name=${1:?usage: fetch.sh cjson|libsodium OUTDIR}
-out=${2:?usage: fetch.sh cjson|libsodium OUTDIR}
+name=${1:?usage: fetch.sh cjson|libsodium|utf8proc OUTDIR}
+out=${2:?usage: fetch.sh cjson|libsodium|utf8proc OUTDIR}
 
 case "$name" in
   cjson)
@@ -35,6 +35,17 @@ case "$name" in
     debian_orig_sha=d59323c6b712a1519a5daf710b68f5e7fde57040845ffec53850911f10a5d4f4
     debian_patches=pool/main/libs/libsodium/libsodium_${version}-1+deb12u1.debian.tar.xz
     debian_patches_sha=f410474e46346b06b162defa05b1be26906aeed6cf309e3d4ebe30b4d1350733
+    ;;
+  utf8proc)
+    # Debian's .orig is upstream's tag archive, byte for byte (same SHA-256). Its one
+    # Debian patch only changes how data/ is regenerated; utf8proc.c is untouched.
+    version=2.8.0
+    upstream_url="https://github.com/JuliaStrings/utf8proc/archive/refs/tags/v${version}.tar.gz"
+    upstream_sha=a0a60a79fe6f6d54e7d411facbfcc867a6e198608f2cd992490e46f04b1bcecc
+    debian_orig=pool/main/u/utf8proc/utf8proc_${version}.orig.tar.gz
+    debian_orig_sha=a0a60a79fe6f6d54e7d411facbfcc867a6e198608f2cd992490e46f04b1bcecc
+    debian_patches=pool/main/u/utf8proc/utf8proc_${version}-1.debian.tar.xz
+    debian_patches_sha=eae4af835e46ccd258d3eebb501b3610330a434ec6194a0d11c0569fe4c8480b
     ;;
   *) echo "fetch.sh: unknown library '$name'" >&2; exit 2 ;;
 esac
