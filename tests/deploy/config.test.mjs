@@ -25,6 +25,7 @@ const LANDED_D1_MIGRATIONS = {
   "0002_create_rooms.sql": "ccaf4349706289b7aad98fb714344a92c7a89d37f1b562df8cfeaa238d418a44",
   "0003_create_social.sql": "134a6badd94d0c6890b51722f82e4ad6306515844e85c9ac3d93b45639e44575",
   "0004_create_moderation.sql": "1471c9e4c99f0a54f58c2eaf8b26d38129b1cd8b832e7024366be22d7856a143",
+  "0005_normalize_credentials.sql": "e451ee996061685702c6dac2fcb9baf3a1593a25a1310065e2ee8650fe170ac6",
 };
 
 describe("wrangler.toml environments", () => {
