@@ -14,10 +14,12 @@
 #define CHAT_USERNAME_MIN 3
 #define CHAT_USERNAME_MAX 32
 
-/* Passwords: valid UTF-8, length in bytes. 8 is NIST SP 800-63B 5.1.1.2's minimum
+/* Passwords: valid UTF-8, length in bytes of the password's NFKC form, the form
+ * that is hashed (auth.h), so that every spelling of one password gets the same
+ * answer. 8 is NIST SP 800-63B 5.1.1.2's minimum
  * for memorized secrets; the maximum of 256 bounds the work an anonymous request
  * can ask of argon2id while leaving room for passphrases (OWASP Authentication
- * Cheat Sheet: allow at least 64 characters). Issue #2. */
+ * Cheat Sheet: allow at least 64 characters). Issues #2 and #12. */
 #define CHAT_PASSWORD_MIN 8
 #define CHAT_PASSWORD_MAX 256
 
