@@ -390,11 +390,18 @@ export class ChatRoom extends DurableObject<Env> {
     this.setConfig(facts.room.id, facts.room.object);
     this.sql.exec("INSERT INTO user_blocks (user_id, blocks) VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET blocks = ?2",
       user.id, JSON.stringify(user.blocks));
+    // The user's hub counts the socket first (their budget of sockets across every
+    // object), and so knows of it before we answer: a block made right after this
+    // socket opens already reaches it.
+    const object = this.meta<string>("object")!;
+    const admitted = await this.hub(user.id).admit(object);
+    if (!admitted.ok) return errorResponse("limit_reached", undefined, { budget: admitted.budget, limit: admitted.limit });
     const room = this.ensureRoom();
     let effects: Effects;
     try {
       effects = this.core.roomEvent(room, "open", 0, user);
     } catch (e) {
+      this.ctx.waitUntil(this.hub(user.id).presence(object, -1));
       if (e instanceof CoreError && ["room_full", "not_member", "too_many_connections"].includes(e.code)) {
         return errorResponse(e.code);
       }
@@ -404,9 +411,6 @@ export class ChatRoom extends DurableObject<Env> {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     this.apply(room, effects, { ws: server, facts });
-    // Register with the user's hub before answering, so a block made right after
-    // this socket opens already reaches it.
-    await this.hub(user.id).presence(this.meta<string>("object")!, 1);
     return new Response(null, {
       status: 101,
       webSocket: client,

@@ -16,7 +16,9 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { closeSocket, echoClose, revokes } from "../worker/close";
+import { allow, LimitReached } from "../worker/budgets";
 import { CoreHost, CoreTrap } from "../worker/core";
+import { errorResponse } from "../worker/errors";
 import { FACTS_HEADER, type Env, type Revocation, type SocketFacts } from "../worker/env";
 import { ERRORS, LIMITS } from "../worker/generated/core";
 import { blockList } from "../worker/social";
@@ -26,11 +28,42 @@ type Attachment = Pick<SocketFacts, "user" | "session" | "ip">;
 
 export class UserHub extends DurableObject<Env> {
   private readonly core = new CoreHost();
+  /** Each personal socket's rate bucket, as the core last left it. */
+  private readonly buckets = new WeakMap<WebSocket, object>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // object name (as in idFromName) -> how many of the user's sockets it holds
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS presence (object TEXT PRIMARY KEY, sockets INTEGER NOT NULL)");
+  }
+
+  /** How many sockets the user holds now: their personal ones here, and those the
+   * presence register counts in rooms and conversations. */
+  private held(): number {
+    const elsewhere = this.ctx.storage.sql.exec<{ n: number }>("SELECT coalesce(sum(sockets), 0) AS n FROM presence").one().n;
+    return this.ctx.getWebSockets().length + elsewhere;
+  }
+
+  /** Whether one more socket fits the user's sockets_per_account budget
+   * (budget.h); throws LimitReached. */
+  private admitOne(): void {
+    allow(this.core, "sockets_per_account", this.held());
+  }
+
+  /**
+   * A room or conversation object asks to hold one more socket of the user: it is
+   * counted at once (presence +1) if it fits the user's budget of sockets, else
+   * the answer names the budget and the object refuses the socket.
+   */
+  async admit(object: string): Promise<{ ok: true } | { ok: false; budget: string; limit: number }> {
+    try {
+      this.admitOne();
+    } catch (e) {
+      if (e instanceof LimitReached) return { ok: false, budget: e.budget, limit: e.limit };
+      throw e;
+    }
+    await this.presence(object, 1);
+    return { ok: true };
   }
 
   /** A room or conversation object reports one more (+1) or one fewer (-1) socket. */
@@ -96,6 +129,12 @@ export class UserHub extends DurableObject<Env> {
    * only FACTS_HEADER (worker/index.ts, forwardSocket). */
   override async fetch(request: Request): Promise<Response> {
     const { user, session, ip } = JSON.parse(request.headers.get(FACTS_HEADER)!) as SocketFacts;
+    try {
+      this.admitOne();
+    } catch (e) {
+      if (e instanceof LimitReached) return errorResponse("limit_reached", undefined, { budget: e.budget, limit: e.limit });
+      throw e;
+    }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment({ user, session, ip } satisfies Attachment);
@@ -112,7 +151,13 @@ export class UserHub extends DurableObject<Env> {
     if (ws.readyState !== WebSocket.OPEN) return;
     const bytes = typeof message === "string" ? message : new Uint8Array(message);
     try {
-      ws.send(this.core.callText("user_frame", bytes));
+      // Each socket's rate bucket (the core's: CHAT_RATE_*) lives in memory; after
+      // hibernation (about 10 s idle) it starts full, which is what 10 s of refill
+      // would give it anyway.
+      const { reply, bucket } = this.core.call<{ reply: string; bucket: object }>(
+        "user_frame", bytes, { bucket: this.buckets.get(ws) ?? null });
+      this.buckets.set(ws, bucket);
+      ws.send(reply);
     } catch (e) {
       if (!(e instanceof CoreTrap)) throw e;
       // The core is gone (and will be rebuilt), so this one frame is encoded here.

@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "budget.h"
 #include "chat_alloc.h"
 #include "chat_error.h"
 #include "chat_frames.h"
@@ -14,6 +15,7 @@
 #include "json_out.h"
 #include "moderation.h"
 #include "query.h"
+#include "ratelimit.h"
 #include "room.h"
 #include "social.h"
 #include "utf8.h"
@@ -175,9 +177,52 @@ static int error_frame(cJSON *out, int code, const cJSON *ref) {
   return ref ? json_add_copy(out, "ref", ref) : CHAT_OK;
 }
 
+/* Reads {"tokens","last_ms","started"} into a bucket (a new, full one when absent). */
+static ratelimit_bucket read_bucket(const cJSON *o) {
+  const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "tokens"), *l = cJSON_GetObjectItemCaseSensitive(o, "last_ms");
+  ratelimit_bucket b = {cJSON_IsNumber(t) ? t->valuedouble : 0, cJSON_IsNumber(l) ? l->valuedouble : 0,
+                        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "started"))};
+  return b;
+}
+
+static int add_bucket(cJSON *out, const char *key, ratelimit_bucket b) {
+  cJSON *o = cJSON_CreateObject();
+  if (!o || json_add_num(o, "tokens", b.tokens) < 0 || json_add_num(o, "last_ms", b.last_ms) < 0 ||
+      json_add_bool(o, "started", b.started) < 0) {
+    cJSON_Delete(o);
+    return CHAT_E_NOMEM;
+  }
+  return json_add_item(out, key, o);
+}
+
+static int user_frame_reply(const unsigned char *in, size_t len, int limited, cJSON *out);
+
 /* A frame on a personal socket: "ping" is answered with "pong"; later issues add
- * friend and DM notifications. */
-static int op_user_frame(const unsigned char *in, size_t len, cJSON *out) {
+ * friend and DM notifications. With aux {"bucket"} (the socket's rate bucket, as
+ * the last call left it, or null) the frame first takes a token of the per-user
+ * rate (CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, as in rooms); without one it is
+ * refused with rate_limited (echoing its ref), and the answer is
+ * {"reply": frame text, "bucket"} for the shell to keep. */
+static int op_user_frame(const unsigned char *in, size_t len, const unsigned char *aux, size_t aux_len,
+                         double now, cJSON *out) {
+  if (!aux_len) return user_frame_reply(in, len, 0, out);
+  cJSON *f = NULL, *reply = cJSON_CreateObject();
+  char *text = NULL;
+  int rc = reply ? json_parse_object(aux, aux_len, &f) : CHAT_E_NOMEM;
+  if (rc >= 0) {
+    ratelimit_bucket b = read_bucket(cJSON_GetObjectItemCaseSensitive(f, "bucket"));
+    int limited = !ratelimit_take(&b, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, now);
+    if ((rc = user_frame_reply(in, len, limited, reply)) >= 0)
+      rc = (text = cJSON_PrintUnformatted(reply)) ? json_add_str(out, "reply", text) : CHAT_E_NOMEM;
+    if (rc >= 0) rc = add_bucket(out, "bucket", b);
+  }
+  cJSON_free(text);
+  cJSON_Delete(reply);
+  cJSON_Delete(f);
+  return rc;
+}
+
+static int user_frame_reply(const unsigned char *in, size_t len, int limited, cJSON *out) {
   cJSON *frame = NULL;
   const cJSON *ref = NULL;
   const char *type;
@@ -191,6 +236,7 @@ static int op_user_frame(const unsigned char *in, size_t len, cJSON *out) {
       rc = CHAT_E_REF_INVALID;
     }
   }
+  if (rc >= 0 && limited) rc = CHAT_E_RATE_LIMITED;
   if (rc >= 0) rc = json_get_string(frame, "type", &type, &n);
   if (rc >= 0) {
     if (strcmp(type, CHAT_FRAME(ping)) == 0) {
@@ -320,6 +366,45 @@ static int read_user_ref(const cJSON *u, double *id, const char **name) {
 }
 
 /* A friendship or block decision (social.h) from the shell's facts. */
+/* The budgets a social change uses (social_spends), as the shell must check them
+ * before storing it: [{"budget", "held"}] for a count budget (how many the user
+ * holds now: aux "held": {"friends", "their_friends", "pending_requests",
+ * "blocks"}, each 0 when absent; a friendship counts the larger of the two
+ * friend lists), [{"budget"}] for the hour's friend actions when someone is told. */
+static int add_spends(cJSON *out, const cJSON *f, const social_facts *before, const social_facts *after,
+                      social_tell tell) {
+  cJSON *list = cJSON_CreateArray();
+  if (!list) return CHAT_E_NOMEM;
+  int rc = json_add_item(out, "spends", list);
+  if (rc < 0) return rc;
+  const cJSON *held = cJSON_GetObjectItemCaseSensitive(f, "held");
+  int b = social_spends(before, after);
+  if (b >= 0) {
+    const char *keys[2] = {b == BUDGET_FRIENDS ? "friends" : b == BUDGET_BLOCKS ? "blocks" : "pending_requests",
+                           b == BUDGET_FRIENDS ? "their_friends" : NULL};
+    double n = 0;
+    for (int i = 0; i < 2 && keys[i]; i++) {
+      const cJSON *v = cJSON_GetObjectItemCaseSensitive(held, keys[i]);
+      if (cJSON_IsNumber(v) && v->valuedouble > n) n = v->valuedouble;
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (!o || cJSON_AddItemToArray(list, o) == 0) {
+      cJSON_Delete(o);
+      return CHAT_E_NOMEM;
+    }
+    if ((rc = json_add_str(o, "budget", budget_name((budget)b))) < 0 || (rc = json_add_num(o, "held", n)) < 0) return rc;
+  }
+  if (tell != SOCIAL_TELL_NOTHING) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o || cJSON_AddItemToArray(list, o) == 0) {
+      cJSON_Delete(o);
+      return CHAT_E_NOMEM;
+    }
+    if ((rc = json_add_str(o, "budget", budget_name(BUDGET_FRIEND_ACTIONS))) < 0) return rc;
+  }
+  return CHAT_OK;
+}
+
 static int op_social(const unsigned char *aux, size_t aux_len, cJSON *out) {
   static const char *const actions[] = {"add", "remove", "block", "unblock"};
   cJSON *f = NULL;
@@ -358,7 +443,8 @@ static int op_social(const unsigned char *aux, size_t aux_len, cJSON *out) {
       (rc = json_add_bool(out, "they_block", next.they_block)) < 0 ||
       (rc = json_add_bool(out, "dm_open", social_dm_open(&next))) < 0 ||
       /* whom I block changed: the shell pushes the new list to my open sockets */
-      (rc = json_add_bool(out, "blocks_changed", next.i_block != facts.i_block)) < 0)
+      (rc = json_add_bool(out, "blocks_changed", next.i_block != facts.i_block)) < 0 ||
+      (rc = add_spends(out, f, &facts, &next, tell)) < 0)
     goto done;
   if (tell == SOCIAL_TELL_NOTHING) {
     rc = json_add_null(out, "tell");
@@ -477,6 +563,44 @@ static int add_counter(cJSON *out, const char *key, throttle_counter c) {
     return CHAT_E_NOMEM;
   }
   return json_add_item(out, key, o);
+}
+
+/* CHAT_OP_BUDGET: one use of a rate budget, or whether one more fits a count
+ * budget (budget.h). A refusal is an answer ("allowed": false, naming the budget),
+ * so that the shell can say which limit was reached. */
+static int op_budget(const unsigned char *aux, size_t aux_len, double now, cJSON *out) {
+  cJSON *f = NULL;
+  const char *name;
+  size_t n;
+  int64_t held = 0;
+  double retry = -1;
+  int rc = json_parse_object(aux, aux_len, &f), b;
+  if (rc < 0) return rc;
+  if ((rc = json_get_string(f, "budget", &name, &n)) < 0) goto done;
+  if ((b = budget_parse(name)) < 0) {
+    rc = CHAT_E_FIELD_TYPE;
+    goto done;
+  }
+  budget_counter c = {0, 0};
+  if (budget_window_ms((budget)b) > 0) {
+    throttle_counter t = read_counter(cJSON_GetObjectItemCaseSensitive(f, "counter"));
+    const cJSON *sc = cJSON_GetObjectItemCaseSensitive(f, "scale");
+    int64_t scale = 1;
+    c = (budget_counter){t.count, t.window_start};
+    if (!sc || (rc = json_get_uint53(sc, &scale)) >= 0) rc = budget_spend((budget)b, scale, &c, now, &retry);
+  } else if ((rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(f, "held"), &held)) >= 0) {
+    rc = budget_allows((budget)b, held);
+  }
+  if (rc == CHAT_E_LIMIT_REACHED) {
+    if ((rc = json_add_bool(out, "allowed", 0)) >= 0 && (rc = json_add_str(out, "budget", name)) >= 0 &&
+        (rc = json_add_num(out, "limit", (double)budget_limit((budget)b))) >= 0)
+      rc = retry >= 0 ? json_add_num(out, "retry_after_ms", retry) : json_add_null(out, "retry_after_ms");
+  } else if (rc >= 0 && (rc = json_add_bool(out, "allowed", 1)) >= 0 && budget_window_ms((budget)b) > 0) {
+    rc = add_counter(out, "counter", (throttle_counter){c.count, c.window_start});
+  }
+done:
+  cJSON_Delete(f);
+  return rc;
 }
 
 static int op_throttle(const unsigned char *aux, size_t aux_len, double now, cJSON *out) {
@@ -638,7 +762,7 @@ int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char
     case CHAT_OP_BEARER:
     case CHAT_OP_WS_PROTOCOL: rc = op_token(op, in, in_len, answer); break;
     case CHAT_OP_CONNECTION: rc = op_connection(aux, aux_len, answer); break;
-    case CHAT_OP_USER_FRAME: rc = op_user_frame(in, in_len, answer); break;
+    case CHAT_OP_USER_FRAME: rc = op_user_frame(in, in_len, aux, aux_len, now_ms, answer); break;
     case CHAT_OP_ROOM_CREATE: rc = op_room_create(in, in_len, answer); break;
     case CHAT_OP_ROOMS_QUERY: rc = op_rooms_query(in, in_len, answer); break;
     case CHAT_OP_ROOMS_PAGE: rc = op_rooms_page(aux, aux_len, answer); break;
@@ -650,6 +774,7 @@ int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char
     case CHAT_OP_THROTTLE: rc = op_throttle(aux, aux_len, now_ms, answer); break;
     case CHAT_OP_DMS_PAGE: rc = op_dms_page(aux, aux_len, answer); break;
     case CHAT_OP_NOTIFY_CHECK: rc = op_notify_check(in, in_len, aux, aux_len, answer); break;
+    case CHAT_OP_BUDGET: rc = op_budget(aux, aux_len, now_ms, answer); break;
     default: rc = CHAT_E_UNKNOWN_OP; break;
   }
   if (rc >= 0) rc = json_write(answer, out, cap, out_len);

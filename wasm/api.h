@@ -31,8 +31,10 @@
  *   CHAT_OP_BEARER          Authorization value      -                          {"token_hash"}
  *   CHAT_OP_WS_PROTOCOL     Sec-WebSocket-Protocol   -                          {"token_hash","protocol"}
  *   CHAT_OP_CONNECTION      -                        {"id","username","role"}   the `connection` frame
- *   CHAT_OP_USER_FRAME      a frame from a personal  -                          the reply frame
- *                           socket
+ *   CHAT_OP_USER_FRAME      a frame from a personal  - (or {"bucket":           the reply frame (or
+ *                           socket                   {tokens,last_ms,started}    {"reply": frame text,
+ *                                                    |null}: the socket's rate)  "bucket"}: rate_limited
+ *                                                                               past CHAT_RATE_*)
  *   CHAT_OP_ROOM_CREATE     body {name}              -                          {"name","name_key"}
  *   CHAT_OP_ROOMS_QUERY     query string of GET      -                          {"limit","cursor":{"activity","id"}|null}
  *                           /rooms: limit=K&cursor=C
@@ -78,6 +80,12 @@
  *                                                    last_seq|null,last_at,     unread}]}
  *                                                    last_user_id,last_body,
  *                                                    unread}]}
+ *   CHAT_OP_BUDGET          -                        {"budget": name, and       {"allowed": true, "counter"?}
+ *                                                    "counter":{count,          or {"allowed": false,
+ *                                                    window_start} for a rate,  "budget", "limit",
+ *                                                    "held": n for a count}     "retry_after_ms": n|null}
+ *                                                    (budget.h)                 (budget.h; the counter to
+ *                                                                               store, for a rate)
  *   CHAT_OP_NOTIFY_CHECK    a frame the core made    {"blocks": [ids]}: whom    {"deliver": bool}
  *                           for a personal socket    that socket's user blocks
  *                           (its author in "user")
@@ -136,7 +144,8 @@
   X(CHAT_OP_MODERATE, 17, "moderate")        \
   X(CHAT_OP_THROTTLE, 18, "throttle")            \
   X(CHAT_OP_DMS_PAGE, 21, "dms_page")        \
-  X(CHAT_OP_NOTIFY_CHECK, 22, "notify_check")
+  X(CHAT_OP_NOTIFY_CHECK, 22, "notify_check") \
+  X(CHAT_OP_BUDGET, 23, "budget")
 
 typedef enum {
 #define CHAT_OP_ENUM(sym, num, name) sym = (num),

@@ -92,7 +92,9 @@
     "Too many failed logins; try again later.")                                             \
   X(CHAT_E_REASON_TOO_LONG, -66, "reason_too_long", "A reason has at most 500 characters.") \
   X(CHAT_E_ORIGIN_NOT_ALLOWED, -67, "origin_not_allowed",                                    \
-    "This site may not open sockets here.")
+    "This site may not open sockets here.")                                                 \
+  X(CHAT_E_LIMIT_REACHED, -68, "limit_reached",                                             \
+    "You have reached a limit of this service; the answer names it.")
 
 typedef enum {
   CHAT_OK = 0,

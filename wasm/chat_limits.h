@@ -51,6 +51,33 @@
  * (Cloudflare Workers limits). */
 #define CHAT_FRAME_MAX 32768
 
+/* ---- CPU-heavy input (issue #13) ----
+ * Every JSON document the core reads (frames, request bodies, the shell's facts)
+ * goes through json_in.h, which refuses one past these with bad_json before any
+ * rule looks at it, so that reading any document costs time linear in its size
+ * (make callgrind measures a worst-case frame against a plain message). RFC 8259
+ * section 9 lets a parser "set limits on the maximum depth of nesting" and "on the
+ * length and character contents of strings". */
+
+/* Members in one JSON object, at any depth. The largest object the core reads has
+ * 8 (a row of the conversation list, CHAT_OP_DMS_PAGE); 32 leaves room to grow. It
+ * bounds the duplicate-name check of each object (a hash set of at most 32 names).
+ * Anchor: PHP's max_input_vars (1000 by default) came the same way, after the
+ * "hash flooding" denial of service of 28C3 (2011; oCERT-2011-003). */
+#define CHAT_JSON_MEMBERS_MAX 32
+
+/* Levels of nested objects and arrays in one JSON document, the outermost counting
+ * as 1. The deepest documents the core reads have 3 ({"rows":[{...}]}, a restored
+ * socket's {"user":{"blocks":[...]}}), the deepest frame it makes 5 (a batch of
+ * messages: batch, frames, a frame, its message, its author). cJSON recurses once
+ * per level, so this also bounds the Wasm stack a document can take. */
+#define CHAT_JSON_DEPTH_MAX 16
+
+/* Longest member name (key), in bytes of UTF-8 once its escapes are read. Ours
+ * have at most 17 ("username_skeleton"); the cap bounds the cost of hashing and
+ * comparing names. */
+#define CHAT_JSON_KEY_MAX 64
+
 /* Longest `ref` (a client's correlation id, echoed in replies), in bytes. */
 #define CHAT_REF_MAX 64
 
@@ -99,8 +126,47 @@
 /* WebSocket close code for a flooding client (RFC 6455 section 7.4.1). */
 #define CHAT_CLOSE_POLICY 1008
 
-/* Users one person may block: bounds the facts a room keeps per user. */
-#define CHAT_BLOCKS_MAX 10000
+/* Users one person may block: bounds the facts a room keeps per user and the block
+ * list every socket of theirs carries; past it, block answers limit_reached
+ * (budget.h). 1 000, as many as Discord's friend limit below: more than anyone
+ * blocks by hand, and a room's per-user facts stay small. */
+#define CHAT_BLOCKS_MAX 1000
+
+/* ---- budgets: what one client may make the service hold or do (issue 13,
+ * budget.h; PROTOCOL.md "Limits") ---- */
+
+/* The window of every rate budget below, in ms: one hour. */
+#define CHAT_BUDGET_WINDOW_MS (60.0 * 60 * 1000)
+
+/* Accounts made from one address per hour. OWASP's Automated Threats handbook
+ * (OAT-019 Account Creation) asks for a per-address rate on signups; Synapse's
+ * default registration rate is a burst of 3 then one every ~6 s per address
+ * (rc_registration). 10 an hour lets a family or a classroom behind one address
+ * sign up and stops a script after 10 argon2id hashes. */
+#define CHAT_SIGNUPS_PER_ADDRESS 10
+
+/* Rooms made per hour by one account, and from one address. */
+#define CHAT_ROOMS_PER_ACCOUNT 10
+#define CHAT_ROOMS_PER_ADDRESS 30
+
+/* Friend actions that tell someone (a request, accepting, declining, cancelling,
+ * removing) per account per hour: each one reaches the other person's screen, so
+ * cycling requests cannot become a notification flood. */
+#define CHAT_FRIEND_ACTIONS 60
+
+/* Friends one account may have: Discord's published limit of 1 000. */
+#define CHAT_FRIENDS_MAX 1000
+
+/* Friend requests one account may have sent and not had answered. */
+#define CHAT_PENDING_REQUESTS_MAX 100
+
+/* Sockets one account may hold at once across every object (its personal sockets,
+ * every room's and conversation's): 20 in a room (CHAT_USER_CONNS_MAX) and a few
+ * rooms open on a few devices fit well; a hoarder cannot hold thousands. */
+#define CHAT_USER_SOCKETS_MAX 100
+
+/* Entries in one page of GET /friends (each of its lists) and GET /dms. */
+#define CHAT_LIST_PAGE 100
 
 /* Connections one room accepts at once. The platform sets no hard number; this
  * bounds the memory and fan-out work of one room object. */
@@ -152,6 +218,16 @@
 /* WebSocket close code when a ban ends a socket: 4003, in the range RFC 6455
  * section 7.4.2 leaves to applications (4000-4999), echoing HTTP's 403. */
 #define CHAT_CLOSE_BANNED 4003
+
+/* WebSocket close code when the session of a socket ended (logout, expiry, a
+ * session revoked): 4001, in the application range of RFC 6455 section 7.4.2,
+ * echoing HTTP's 401. A client that gets it signs in again. */
+#define CHAT_CLOSE_SESSION_ENDED 4001
+
+/* Longest close reason, in bytes of UTF-8: a Close frame's payload is at most 125
+ * bytes (a control frame, RFC 6455 section 5.5), two of which are the code
+ * (section 5.5.1). The runtime throws on a longer one, and the socket stays open. */
+#define CHAT_CLOSE_REASON_MAX 123
 
 /* Login throttling. OWASP Authentication Cheat Sheet ("Account Lockout"): lock
  * after a number of failures within an observation window, for a limited time, so

@@ -43,6 +43,13 @@ int social_apply(social_action action, int self, const social_facts *f, social_f
   return CHAT_OK;
 }
 
+int social_spends(const social_facts *before, const social_facts *after) {
+  if (after->i_block && !before->i_block) return BUDGET_BLOCKS;
+  if (after->state == SOCIAL_FRIENDS && before->state != SOCIAL_FRIENDS) return BUDGET_FRIENDS;
+  if (after->state == SOCIAL_OUTGOING && before->state != SOCIAL_OUTGOING) return BUDGET_PENDING_REQUESTS;
+  return -1;
+}
+
 int social_dm_open(const social_facts *f) {
   return f->state == SOCIAL_FRIENDS && !f->i_block && !f->they_block;
 }

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
+
 typedef enum { SOCIAL_NONE, SOCIAL_OUTGOING, SOCIAL_INCOMING, SOCIAL_FRIENDS } social_state;
 
 typedef enum { SOCIAL_ADD, SOCIAL_REMOVE, SOCIAL_BLOCK, SOCIAL_UNBLOCK } social_action;
@@ -57,6 +59,13 @@ typedef struct {
  * CHAT_E_NOT_BLOCKED. */
 int social_apply(social_action action, int self, const social_facts *f, social_facts *next,
                  social_tell *tell);
+
+/* Which count budget (budget.h) a change from `before` to `after` uses, or -1:
+ * a request sent (-> OUTGOING) uses one of my pending requests, a friendship made
+ * (-> FRIENDS) one friend of each of us, a block (i_block 0 -> 1) one of my blocks.
+ * A change that tells the other person (social_apply's tell) also uses one of my
+ * friend actions of the hour (BUDGET_FRIEND_ACTIONS). */
+int social_spends(const social_facts *before, const social_facts *after);
 
 /* Whether a direct-message conversation between the two is open: 1 or 0. */
 int social_dm_open(const social_facts *f);

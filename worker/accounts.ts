@@ -3,10 +3,13 @@
  * and password rules, argon2id, token format and hashing); this file moves bytes
  * between the request, the core and D1.
  */
+import { spend } from "./budgets";
 import type { CoreHost } from "./core";
 import { CoreError } from "./core";
-import type { PublicUser } from "./env";
-import { recordIp, throttleCheck, throttleFail, throttleReset } from "./moderation";
+import type { Env, PublicUser } from "./env";
+import { LIMITS } from "./generated/core";
+import { hub } from "./social";
+import { recordIp, throttleReserve, throttleSucceed } from "./moderation";
 
 interface SessionFacts {
   token: string;
@@ -34,7 +37,8 @@ async function newSession(core: CoreHost, db: D1Database, userId: number): Promi
 /** POST /signup: body {username, password}. 201 with a session, or a CoreError.
  * A name is taken when its key (case) or its skeleton (look-alike characters) is
  * (auth.h); the hash is of the password's NFKC form (password_nfkc = 1). */
-export async function signup(core: CoreHost, db: D1Database, body: Uint8Array, ip: string): Promise<SessionBody> {
+export async function signup(core: CoreHost, env: Env, body: Uint8Array, ip: string): Promise<SessionBody> {
+  const db = env.DB;
   // A taken name is refused before argon2id spends ~60 ms on it; the INSERT below
   // still settles races between two signups of one name or of two look-alikes:
   // ON CONFLICT without a target covers both UNIQUE indexes.
@@ -44,6 +48,9 @@ export async function signup(core: CoreHost, db: D1Database, body: Uint8Array, i
     .bind(username_key, username_skeleton).first()) {
     throw new CoreError("username_taken");
   }
+  // Each address makes at most CHAT_SIGNUPS_PER_ADDRESS accounts an hour, counted
+  // before argon2id's work (budget.h).
+  await spend(core, env, "signups_per_address", ip);
   const u = core.call<{ username: string; username_key: string; username_skeleton: string; password_hash: string }>(
     "signup", body);
   const row = await db
@@ -61,28 +68,23 @@ export async function signup(core: CoreHost, db: D1Database, body: Uint8Array, i
 
 /** POST /login: body {username, password}. Unknown user and wrong password are
  * the same invalid_credentials, after the same argon2id work (see auth.h);
- * repeated failures are throttled per username and per address; a banned account
+ * every attempt is counted per username and per address before the password is
+ * verified, and a correct one is given back (throttleReserve); a banned account
  * is refused after its password checks out. */
 export async function login(core: CoreHost, db: D1Database, body: Uint8Array, ip: string): Promise<SessionBody> {
   const { username_key } = core.call<{ username_key: string }>("login_begin", body);
-  await throttleCheck(core, db, username_key, ip);
+  const attempt = await throttleReserve(core, db, username_key, ip);
   const row = await db
     .prepare(`SELECT id, username, role, password_hash, password_nfkc,
                 EXISTS (SELECT 1 FROM user_bans b WHERE b.user_id = users.id) AS banned
               FROM users WHERE username_key = ?`)
     .bind(username_key)
     .first<PublicUser & { password_hash: string; password_nfkc: number; banned: number }>();
-  let rehash: string | null, username_skeleton: string;
-  try {
-    ({ rehash, username_skeleton } = core.call<{ rehash: string | null; username_skeleton: string }>("login_verify", body, {
-      password_hash: row?.password_hash ?? null, password_nfkc: row?.password_nfkc !== 0, banned: !!row?.banned,
-    }));
-  } catch (e) {
-    if (e instanceof CoreError && e.code === "invalid_credentials") await throttleFail(core, db, username_key, ip);
-    throw e;
-  }
+  const { rehash, username_skeleton } = core.call<{ rehash: string | null; username_skeleton: string }>("login_verify", body, {
+    password_hash: row?.password_hash ?? null, password_nfkc: row?.password_nfkc !== 0, banned: !!row?.banned,
+  });
   const user: PublicUser = { id: row!.id, username: row!.username, role: row!.role };
-  await Promise.all([throttleReset(db, username_key), recordIp(db, user.id, ip)]);
+  await Promise.all([throttleSucceed(core, db, attempt), recordIp(db, user.id, ip)]);
   if (rehash !== null) { // of the NFKC form, whatever the stored hash was (auth.h)
     await db.prepare("UPDATE users SET password_hash = ?, password_nfkc = 1 WHERE id = ?").bind(rehash, user.id).run();
   }
@@ -94,31 +96,41 @@ export async function login(core: CoreHost, db: D1Database, body: Uint8Array, ip
   return { user, token: s.token, expires_at: s.expires_at };
 }
 
-/** The user of a live session, from its token hash (from the core's "bearer" or
- * "ws_protocol" operation), or CoreError("unauthorized"). */
-export async function sessionUser(db: D1Database, tokenHash: string): Promise<PublicUser> {
-  const user = await db
+/** A live session: its user, and its id (the sessions row's rowid), which the
+ * sockets opened with it carry so that its end reaches them. */
+export interface LiveSession {
+  user: PublicUser;
+  session: number;
+  tokenHash: string;
+}
+
+/** The live session of a token hash (from the core's "bearer" or "ws_protocol"
+ * operation), or CoreError("unauthorized"). */
+export async function liveSession(db: D1Database, tokenHash: string): Promise<LiveSession> {
+  const row = await db
     .prepare(
-      `SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+      `SELECT s.rowid AS session, u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
        WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?
          AND NOT EXISTS (SELECT 1 FROM user_bans b WHERE b.user_id = u.id)`,
     )
     .bind(tokenHash, Date.now())
-    .first<PublicUser>();
-  if (!user) throw new CoreError("unauthorized");
-  return user;
+    .first<PublicUser & { session: number }>();
+  if (!row) throw new CoreError("unauthorized");
+  return { user: { id: row.id, username: row.username, role: row.role }, session: row.session, tokenHash };
 }
 
-/** The user behind an Authorization header, or CoreError. */
+/** The session behind an Authorization header, or CoreError. */
 export async function authenticate(core: CoreHost, db: D1Database, authorization: string | null) {
   const { token_hash } = core.call<{ token_hash: string }>("bearer", authorization ?? "");
-  return { user: await sessionUser(db, token_hash), tokenHash: token_hash };
+  return liveSession(db, token_hash);
 }
 
-/** POST /logout: revokes the session of this token. */
-export async function logout(db: D1Database, tokenHash: string): Promise<void> {
-  await db
+/** POST /logout: revokes this session, and closes every socket opened with it
+ * (personal, rooms, conversations) with LIMITS.closeSessionEnded. */
+export async function logout(env: Env, s: LiveSession): Promise<void> {
+  await env.DB
     .prepare("UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL")
-    .bind(Date.now(), tokenHash)
+    .bind(Date.now(), s.tokenHash)
     .run();
+  await hub(env, s.user.id).revoke(s.user.id, { session: s.session }, LIMITS.closeSessionEnded, "logged out");
 }

@@ -3,10 +3,9 @@
  * counts) and the way into a conversation's Durable Object, a ChatRoom configured
  * as "dm". Whether two people may write to each other is the core's call.
  */
-import type { CoreHost } from "./core";
-import { CoreError } from "./core";
+import { CoreError, CoreHost } from "./core";
 import type { Env, PublicUser } from "./env";
-import { conversationStub, findTarget, relation } from "./social";
+import { blockList, conversationStub, findTarget, relation } from "./social";
 
 export interface Conversation {
   id: number;
@@ -43,23 +42,26 @@ export async function openConversation(core: CoreHost, env: Env, me: PublicUser,
   return { conversation: { id: c.id, with: { id: other.id, username: other.username } } };
 }
 
-/** GET /dms: my conversations, latest message first, with what I have not read. */
-export async function listConversations(db: D1Database, me: number) {
-  const rows = await db.prepare(`SELECT c.id, u.id AS with_id, u.username AS with_username,
-        c.last_seq, c.last_at, c.last_user_id, c.last_body,
-        CASE WHEN c.user_a = ?1 THEN c.unread_a ELSE c.unread_b END AS unread
-      FROM dm_conversations c JOIN users u ON u.id = CASE WHEN c.user_a = ?1 THEN c.user_b ELSE c.user_a END
-      WHERE c.user_a = ?1 OR c.user_b = ?1
-      ORDER BY COALESCE(c.last_at, c.created_at) DESC, c.id DESC`)
-    .bind(me).all<Record<string, number | string | null>>();
-  return {
-    conversations: rows.results.map((r) => ({
-      id: r.id,
-      with: { id: r.with_id, username: r.with_username },
-      last_message: r.last_seq ? { seq: r.last_seq, at: r.last_at, user_id: r.last_user_id, body: r.last_body } : null,
-      unread: r.unread,
-    })),
-  };
+// The router (worker/index.ts) calls listConversations without a core; until it
+// passes its own, the list shaping has one of its own in this isolate (created on
+// its first call).
+const listCore = new CoreHost();
+
+/** GET /dms: my conversations, latest message first, with what I have not read,
+ * as the core shows them to me (CHAT_OP_DMS_PAGE): nothing written by someone I
+ * block shows, as in the history (wasm/social.h social_shows). */
+export async function listConversations(db: D1Database, me: number, core: CoreHost = listCore) {
+  const [rows, blocks] = await Promise.all([
+    db.prepare(`SELECT c.id, u.id AS with_id, u.username AS with_username,
+          c.last_seq, c.last_at, c.last_user_id, c.last_body,
+          CASE WHEN c.user_a = ?1 THEN c.unread_a ELSE c.unread_b END AS unread
+        FROM dm_conversations c JOIN users u ON u.id = CASE WHEN c.user_a = ?1 THEN c.user_b ELSE c.user_a END
+        WHERE c.user_a = ?1 OR c.user_b = ?1
+        ORDER BY COALESCE(c.last_at, c.created_at) DESC, c.id DESC`)
+      .bind(me).all<Record<string, number | string | null>>(),
+    blockList(db, me),
+  ]);
+  return core.call<{ conversations: unknown[] }>("dms_page", undefined, { viewer: { id: me, blocks }, rows: rows.results });
 }
 
 /** A conversation I am in, or CoreError("not_member") (also for unknown ids). */

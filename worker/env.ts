@@ -14,6 +14,10 @@ export interface Env {
    * second, and burst; CHAT_ROOM_RATE_* in wasm/chat_limits.h otherwise). */
   CHAT_ROOM_RATE_PER_SECOND?: string;
   CHAT_ROOM_RATE_BURST?: string;
+  /** Tests only: multiplies every rate budget's limit (budget.h), since every test
+   * client comes from one loopback address. Never set in wrangler.toml; the test
+   * harness passes it to `wrangler dev` with --var, except where budgets are tested. */
+  CHAT_BUDGET_SCALE?: string;
   /** The origins whose pages may open WebSockets, separated by spaces (worker/origin.ts). */
   CHAT_ALLOWED_ORIGINS?: string;
 }

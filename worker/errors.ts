@@ -74,12 +74,15 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   too_many_attempts: 429,
   reason_too_long: 400,
   origin_not_allowed: 403,
+  limit_reached: 429,
 };
 
-/** A JSON error response for a code, with its status and the core's message. */
-export function errorResponse(code: ErrorCode, headers?: HeadersInit): Response {
+/** A JSON error response for a code, with its status and the core's message;
+ * `details` adds fields to the error object (limit_reached names its budget:
+ * {"budget", "limit"}). */
+export function errorResponse(code: ErrorCode, headers?: HeadersInit, details?: Record<string, unknown>): Response {
   const status = HTTP_STATUS[code];
   const h = new Headers(headers);
   if (status === 401) h.set("WWW-Authenticate", 'Bearer realm="chat"');
-  return Response.json({ error: { code, message: ERRORS[code].message } }, { status, headers: h });
+  return Response.json({ error: { code, message: ERRORS[code].message, ...details } }, { status, headers: h });
 }

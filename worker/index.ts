@@ -6,15 +6,17 @@
  */
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { authenticate, login, logout, sessionUser, signup } from "./accounts";
+import { authenticate, liveSession, login, logout, signup, type LiveSession } from "./accounts";
+import { LimitReached } from "./budgets";
 import { CoreError, CoreHost, CoreTrap } from "./core";
-import type { Env } from "./env";
+import { FACTS_HEADER, type Env, type SocketFacts } from "./env";
 import { errorResponse } from "./errors";
+import { defensiveHeaders } from "./headers";
 import { LIMITS } from "./generated/core";
 import { conversationConfig, listConversations, myConversation, openConversation } from "./dms";
 import { createRoom, listRooms, roomStub } from "./rooms";
 import { ban, clientIp, ipBanned, listBans, promote, recordIp, unban } from "./moderation";
-import { act, blockList, conversationStub, friendsOf } from "./social";
+import { act, blockList, conversationStub, friendsOf, hub } from "./social";
 import { originAllowed } from "./origin";
 
 export { ChatRoom } from "../durable-objects/chat-room";
@@ -26,6 +28,10 @@ const core = new CoreHost();
 
 type App = { Bindings: Env };
 const app = new Hono<App>();
+
+// Outermost: defensive headers (nosniff, a CSP that allows nothing, no framing) on
+// every response that follows, refusals, errors and 404s included (worker/headers.ts).
+app.use("*", defensiveHeaders);
 
 // The very first thing: requests (WebSocket upgrades included) from a banned
 // address are refused before any other work. The list is cached per isolate.
@@ -72,7 +78,7 @@ const auth = async (c: Context<App>) =>
   authenticate(core, c.env.DB, c.req.header("Authorization") ?? null);
 
 route("/signup", {
-  POST: [limitBody, async (c) => c.json(await signup(core, c.env.DB, await jsonBody(c), clientIp(c.req.raw)), 201)],
+  POST: [limitBody, async (c) => c.json(await signup(core, c.env, await jsonBody(c), clientIp(c.req.raw)), 201)],
 });
 
 route("/login", {
@@ -81,7 +87,7 @@ route("/login", {
 
 route("/logout", {
   POST: [async (c) => {
-    await logout(c.env.DB, (await auth(c)).tokenHash);
+    await logout(c.env, await auth(c));
     return c.json({ ok: true });
   }],
 });
@@ -90,38 +96,42 @@ route("/account", {
   GET: [async (c) => c.json({ user: (await auth(c)).user })],
 });
 
-/** The user of a WebSocket upgrade. Browsers cannot set headers on a WebSocket, so
- * the session token travels in the Sec-WebSocket-Protocol list as "bearer.<token>"
- * next to "chat.v1" (never in the URL, which ends up in logs). */
-async function socketUser(c: Context<App>) {
+/** The session of a WebSocket upgrade. Browsers cannot set headers on a WebSocket,
+ * so the session token travels in the Sec-WebSocket-Protocol list as
+ * "bearer.<token>" next to "chat.v1" (never in the URL, which ends up in logs). */
+async function socketSession(c: Context<App>) {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new CoreError("upgrade_required");
   // Only our own site's pages may open sockets (worker/origin.ts).
   if (!originAllowed(c.req.header("Origin") ?? null, c.env.CHAT_ALLOWED_ORIGINS)) throw new CoreError("origin_not_allowed");
   const { token_hash } = core.call<{ token_hash: string }>(
     "ws_protocol", c.req.header("Sec-WebSocket-Protocol") ?? "");
-  const user = await sessionUser(c.env.DB, token_hash);
-  c.executionCtx.waitUntil(recordIp(c.env.DB, user.id, clientIp(c.req.raw)));
-  return user;
+  const s = await liveSession(c.env.DB, token_hash);
+  c.executionCtx.waitUntil(recordIp(c.env.DB, s.user.id, clientIp(c.req.raw)));
+  return s;
 }
 
-/** Forwards an authenticated upgrade to a Durable Object, with who it is. */
-function forwardSocket(c: Context<App>, stub: DurableObjectStub, facts: Record<string, string>) {
-  const headers = new Headers(c.req.raw.headers);
-  for (const [k, v] of Object.entries(facts)) headers.set(k, v);
-  return stub.fetch(new Request(c.req.raw.url, { headers }));
+/**
+ * Hands an authenticated upgrade to a Durable Object. The request is built from
+ * nothing: the upgrade and the facts the Worker vouches for, in FACTS_HEADER.
+ * Nothing of the client's request is copied (its headers could pre-set ours), and
+ * the object reads nothing else (durable-objects/README.md).
+ */
+function forwardSocket(stub: DurableObjectStub, facts: SocketFacts) {
+  return stub.fetch(new Request("https://object.invalid/socket", {
+    headers: { Upgrade: "websocket", [FACTS_HEADER]: JSON.stringify(facts) },
+  }));
 }
 
-/** The facts a room needs about a socket's user: who, and whom they block. */
-async function userFacts(c: Context<App>, user: { id: number }) {
-  return JSON.stringify({ ...user, blocks: await blockList(c.env.DB, user.id) });
+/** The facts of a socket: the session's user, the session and the address. */
+function socketFacts(c: Context<App>, s: LiveSession): SocketFacts {
+  return { user: s.user, session: s.session, ip: clientIp(c.req.raw) };
 }
 
 // The personal socket of a user (every device of theirs), held by their UserHub.
 route("/ws", {
   GET: [async (c) => {
-    const user = await socketUser(c);
-    const hub = c.env.USER_HUB.get(c.env.USER_HUB.idFromName(String(user.id)));
-    return forwardSocket(c, hub, { "X-Chat-User": JSON.stringify(user) });
+    const s = await socketSession(c);
+    return forwardSocket(hub(c.env, s.user.id), socketFacts(c, s));
   }],
 });
 
@@ -132,19 +142,18 @@ route("/rooms", {
   }],
   POST: [limitBody, async (c) => {
     const { user } = await auth(c);
-    return c.json(await createRoom(core, c.env.DB, user, await jsonBody(c)), 201);
+    return c.json(await createRoom(core, c.env, user, await jsonBody(c), clientIp(c.req.raw)), 201);
   }],
 });
 
 // A room's socket, held by its ChatRoom.
 route("/rooms/:id{[0-9]{1,15}}/ws", {
   GET: [async (c) => {
-    const user = await socketUser(c);
+    const s = await socketSession(c);
     const roomId = Number(c.req.param("id"));
     const stub = await roomStub(c.env, roomId);
-    return forwardSocket(c, stub, {
-      "X-Chat-User": await userFacts(c, user), "X-Chat-Room": String(roomId), "X-Chat-Object": `room:${roomId}`,
-    });
+    return forwardSocket(stub, { ...socketFacts(c, s), blocks: await blockList(c.env.DB, s.user.id),
+      room: { id: roomId, object: `room:${roomId}` } });
   }],
 });
 
@@ -183,7 +192,7 @@ route("/bans", {
 });
 
 route("/friends", {
-  GET: [async (c) => c.json(await friendsOf(c.env.DB, (await auth(c)).user.id))],
+  GET: [async (c) => c.json(await friendsOf(c.env.DB, (await auth(c)).user.id, new URL(c.req.url).searchParams))],
 });
 
 // Direct-message conversations: open one with a friend, list mine, and their
@@ -195,13 +204,13 @@ route("/dms", {
 
 route("/dms/:id{[0-9]{1,15}}/ws", {
   GET: [async (c) => {
-    const user = await socketUser(c);
-    const conversation = await myConversation(c.env.DB, user.id, Number(c.req.param("id")));
-    const config = await conversationConfig(core, c.env.DB, user, conversation);
-    return forwardSocket(c, conversationStub(c.env, conversation.id), {
-      "X-Chat-User": await userFacts(c, user), "X-Chat-Room": String(conversation.id),
-      "X-Chat-Object": `dm:${conversation.id}`, "X-Chat-Config": JSON.stringify(config),
-    });
+    const s = await socketSession(c);
+    const conversation = await myConversation(c.env.DB, s.user.id, Number(c.req.param("id")));
+    const stub = conversationStub(c.env, conversation.id);
+    // What the conversation is (its members, whether it is open) is told by RPC.
+    await stub.configure(conversation.id, await conversationConfig(core, c.env.DB, s.user, conversation));
+    return forwardSocket(stub, { ...socketFacts(c, s), blocks: await blockList(c.env.DB, s.user.id),
+      room: { id: conversation.id, object: `dm:${conversation.id}` } });
   }],
 });
 
@@ -229,7 +238,8 @@ app.notFound(() => errorResponse("not_found"));
 app.onError((err) => {
   if (err instanceof CoreError) {
     const retry = (err as CoreError & { retryAfter?: number }).retryAfter;
-    return errorResponse(err.code, retry ? { "Retry-After": String(retry) } : undefined);
+    const details = err instanceof LimitReached ? { budget: err.budget, limit: err.limit } : undefined;
+    return errorResponse(err.code, retry ? { "Retry-After": String(retry) } : undefined, details);
   }
   if (err instanceof CoreTrap) console.error("chat core trapped; instance rebuilt", err.message);
   else console.error("unhandled error", err);

@@ -23,7 +23,8 @@ let banned: { ips: Set<string>; loadedAt: number } | null = null;
 
 async function bannedIps(db: D1Database): Promise<Set<string>> {
   if (!banned || Date.now() - banned.loadedAt > LIMITS.ipBanCacheMs) {
-    const rows = await db.prepare("SELECT ip FROM ip_bans").all<{ ip: string }>();
+    // One row per (address, banned user): an address stays banned while any ban names it.
+    const rows = await db.prepare("SELECT DISTINCT ip FROM ip_bans").all<{ ip: string }>();
     banned = { ips: new Set(rows.results.map((r) => r.ip)), loadedAt: Date.now() };
   }
   return banned.ips;
@@ -82,10 +83,25 @@ export async function ban(core: CoreHost, env: Env, actor: PublicUser, body: Uin
   ]);
   if (banned) for (const ip of ips) banned.ips.add(ip);
   await hub(env, t.id).ban(t.id, req.reason ? `banned: ${req.reason}` : "banned");
+  if (ips.length) await closeFromAddresses(env, t.id, ips);
   return { banned: { id: t.id, username: t.username }, ips };
 }
 
-/** POST /users/unban {username}: lifts the ban and the address bans it brought. */
+/**
+ * An IP ban refuses new requests from the addresses at the front of the Worker;
+ * this ends what is already open from them: every socket that another user seen at
+ * one of the addresses opened from it closes with LIMITS.closeBanned.
+ */
+async function closeFromAddresses(env: Env, bannedId: number, ips: string[]) {
+  const seen = await env.DB.prepare(`SELECT DISTINCT user_id FROM user_ips
+      WHERE user_id != ?1 AND ip IN (SELECT value FROM json_each(?2))`)
+    .bind(bannedId, JSON.stringify(ips)).all<{ user_id: number }>();
+  await Promise.all(seen.results.map(({ user_id }) =>
+    hub(env, user_id).revoke(user_id, { ips }, LIMITS.closeBanned, "address banned")));
+}
+
+/** POST /users/unban {username}: lifts the ban and the address bans it brought;
+ * an address another ban in force also names stays banned (migration 0006). */
 export async function unban(core: CoreHost, env: Env, actor: PublicUser, body: Uint8Array) {
   const { req, target: t } = await decide(core, env.DB, actor, "unban", body);
   await env.DB.batch([
@@ -138,33 +154,82 @@ export async function listBans(core: CoreHost, db: D1Database, actor: PublicUser
 }
 
 type Counter = { count: number; window_start: number };
+interface Counters { user: Counter; ip: Counter }
+interface Keys { user: string; ip: string }
 
-async function counters(db: D1Database, userKey: string, ip: string) {
-  const rows = await db.prepare("SELECT key, count, window_start FROM login_failures WHERE key IN (?, ?)")
-    .bind(`user:${userKey}`, `ip:${ip}`).all<Counter & { key: string }>();
-  const get = (k: string): Counter => rows.results.find((r) => r.key === k) ?? { count: 0, window_start: 0 };
-  return { user: get(`user:${userKey}`), ip: get(`ip:${ip}`) };
+/** A login attempt counted by throttleReserve, to settle once its password is known. */
+export interface Attempt {
+  keys: Keys;
+  /** The address counter's window the attempt was counted in (the core's "ip_window"). */
+  ipWindow: number;
 }
 
-/** Before a login: refuses with too_many_attempts (and the seconds to wait) when
- * the username or the address failed too often (the core's numbers). */
-export async function throttleCheck(core: CoreHost, db: D1Database, userKey: string, ip: string) {
-  const c = await counters(db, userKey, ip);
-  const { allowed, retry_after_ms } = core.call<{ allowed: boolean; retry_after_ms: number }>(
-    "throttle", undefined, { step: "check", ...c });
-  if (!allowed) throw Object.assign(new CoreError("too_many_attempts"), { retryAfter: Math.ceil(retry_after_ms / 1000) });
+/** Both counters of a login as stored now. Missing rows are created at zero first,
+ * so that every later write is a compare-and-swap on a row that exists. */
+async function readCounters(db: D1Database, k: Keys): Promise<Counters> {
+  const [, rows] = await db.batch<Counter & { key: string }>([
+    db.prepare("INSERT INTO login_failures (key, count, window_start) VALUES (?1, 0, 0), (?2, 0, 0) ON CONFLICT (key) DO NOTHING")
+      .bind(k.user, k.ip),
+    db.prepare("SELECT key, count, window_start FROM login_failures WHERE key IN (?1, ?2)").bind(k.user, k.ip),
+  ]);
+  const get = (key: string): Counter => {
+    const r = rows!.results.find((x) => x.key === key)!;
+    return { count: r.count, window_start: r.window_start };
+  };
+  return { user: get(k.user), ip: get(k.ip) };
 }
 
-/** After a failed login: one more failure for the username and the address. */
-export async function throttleFail(core: CoreHost, db: D1Database, userKey: string, ip: string) {
-  const next = core.call<{ user: Counter; ip: Counter }>("throttle", undefined, { step: "fail", ...(await counters(db, userKey, ip)) });
-  const put = (k: string, v: Counter) =>
-    db.prepare(`INSERT INTO login_failures (key, count, window_start) VALUES (?1, ?2, ?3)
-                ON CONFLICT (key) DO UPDATE SET count = ?2, window_start = ?3`).bind(k, v.count, v.window_start);
-  await db.batch([put(`user:${userKey}`, next.user), put(`ip:${ip}`, next.ip)]);
+/**
+ * Writes both counters if both still hold what was read, and says whether it did.
+ * D1 has no interactive transactions, so this is a compare-and-swap in one
+ * statement: D1 runs statements one at a time, and SQLite evaluates the
+ * uncorrelated sub-select once, before any row changes, so the two rows change
+ * together or not at all. Of two logins that read the same counters, one writes.
+ */
+async function swapCounters(db: D1Database, k: Keys, seen: Counters, next: Counters): Promise<boolean> {
+  const r = await db.prepare(`UPDATE login_failures
+      SET count = CASE key WHEN ?1 THEN ?3 ELSE ?4 END, window_start = CASE key WHEN ?1 THEN ?5 ELSE ?6 END
+      WHERE key IN (?1, ?2) AND (SELECT count(*) FROM login_failures
+        WHERE (key = ?1 AND count = ?7 AND window_start = ?8) OR (key = ?2 AND count = ?9 AND window_start = ?10)) = 2`)
+    .bind(k.user, k.ip, next.user.count, next.ip.count, next.user.window_start, next.ip.window_start,
+      seen.user.count, seen.user.window_start, seen.ip.count, seen.ip.window_start).run();
+  return r.meta.changes === 2;
 }
 
-/** After a correct login: the username's failures are forgotten. */
-export function throttleReset(db: D1Database, userKey: string) {
-  return db.prepare("DELETE FROM login_failures WHERE key = ?").bind(`user:${userKey}`).run();
+const tooManyAttempts = (retryAfterMs: number) =>
+  Object.assign(new CoreError("too_many_attempts"), { retryAfter: Math.max(1, Math.ceil(retryAfterMs / 1000)) });
+
+/**
+ * Before a login's password is verified: counts the attempt against the username
+ * and the address (the core's "reserve", wasm/moderation.h), or refuses it with
+ * too_many_attempts and the seconds to wait. The attempt is stored before the
+ * argon2id work starts, so concurrent logins cannot get more than the limit
+ * verified. A lost race reads again, at most LIMITS.loginReserveTries times; then
+ * the login is refused as too many attempts (Retry-After 1 s): the counters are that
+ * busy only under a burst of logins on one name or address.
+ */
+export async function throttleReserve(core: CoreHost, db: D1Database, userKey: string, ip: string): Promise<Attempt> {
+  const keys = { user: `user:${userKey}`, ip: `ip:${ip}` };
+  for (let i = 0; i < LIMITS.loginReserveTries; i++) {
+    const seen = await readCounters(db, keys);
+    const d = core.call<Counters & { allowed: boolean; retry_after_ms: number }>("throttle", undefined, { step: "reserve", ...seen });
+    if (!d.allowed) throw tooManyAttempts(d.retry_after_ms);
+    if (await swapCounters(db, keys, seen, d)) return { keys, ipWindow: d.ip.window_start };
+  }
+  throw tooManyAttempts(1000);
+}
+
+/**
+ * After a reserved attempt's password checked out: the username's failures are
+ * forgotten, and the address gets its attempt back, as the core's "success"
+ * decides. So an address counts failed logins only: people behind one NAT who log
+ * in correctly do not lock each other out. If every try loses a race, the attempt
+ * stays counted (the safe side).
+ */
+export async function throttleSucceed(core: CoreHost, db: D1Database, attempt: Attempt): Promise<void> {
+  for (let i = 0; i < LIMITS.loginReserveTries; i++) {
+    const seen = await readCounters(db, attempt.keys);
+    const next = core.call<Counters>("throttle", undefined, { step: "success", ...seen, ip_window: attempt.ipWindow });
+    if (await swapCounters(db, attempt.keys, seen, next)) return;
+  }
 }

@@ -4,6 +4,7 @@
  */
 import type { CoreHost } from "./core";
 import { CoreError } from "./core";
+import { spend } from "./budgets";
 import type { Env, PublicUser } from "./env";
 
 export interface RoomRow {
@@ -19,9 +20,13 @@ const ROOM_SELECT = `SELECT r.id, r.name, r.created_at, r.last_activity_at,
   u.id AS creator_id, u.username AS creator_username
   FROM rooms r JOIN users u ON u.id = r.created_by`;
 
-/** POST /rooms {name}: 201 with the room, or room_name_taken. */
-export async function createRoom(core: CoreHost, db: D1Database, user: PublicUser, body: Uint8Array) {
+/** POST /rooms {name}: 201 with the room, or room_name_taken; limit_reached past
+ * the rooms an account or an address may make in an hour (budget.h). */
+export async function createRoom(core: CoreHost, env: Env, user: PublicUser, body: Uint8Array, ip: string) {
+  const db = env.DB;
   const { name, name_key } = core.call<{ name: string; name_key: string }>("room_create", body);
+  await spend(core, env, "rooms_per_account", user.id);
+  await spend(core, env, "rooms_per_address", ip);
   const now = Date.now();
   const inserted = await db
     .prepare(`INSERT INTO rooms (name, name_key, created_by, created_at, last_activity_at)

@@ -3,7 +3,10 @@
  * (wasm/social.h), and the people concerned hear of it through their UserHub.
  */
 import type { CoreHost } from "./core";
+import { CoreError } from "./core";
+import { allow, spend } from "./budgets";
 import type { Env, PublicUser } from "./env";
+import { BUDGETS, LIMITS, type BudgetName } from "./generated/core";
 
 export type RelationState = "none" | "outgoing" | "incoming" | "friends";
 
@@ -17,6 +20,8 @@ interface Decision extends Relation {
   dm_open: boolean;
   blocks_changed: boolean;
   tell: string | null;
+  /** The budgets the change uses (budget.h): a count's `held`, or a rate's use. */
+  spends: { budget: BudgetName; held?: number }[];
 }
 
 type Action = "add" | "remove" | "block" | "unblock";
@@ -61,10 +66,21 @@ function storeRelation(db: D1Database, me: number, them: number, next: Relation,
   return db.batch(statements);
 }
 
-/** Everyone `userId` blocks. */
+/** What I hold of each count budget a social change can use (budget.h). */
+async function heldBy(db: D1Database, me: number, them: number) {
+  return (await db.prepare(`SELECT
+      (SELECT count(*) FROM friendships WHERE user_id = ?1) AS friends,
+      (SELECT count(*) FROM friendships WHERE user_id = ?2) AS their_friends,
+      (SELECT count(*) FROM friend_requests WHERE from_id = ?1) AS pending_requests,
+      (SELECT count(*) FROM blocks WHERE blocker_id = ?1) AS blocks`)
+    .bind(me, them).first<Record<string, number>>())!;
+}
+
+/** Everyone `userId` blocks: at most LIMITS.blocksMax (the blocks budget; rows
+ * beyond it, from before the budget existed, are left out). */
 export async function blockList(db: D1Database, userId: number): Promise<number[]> {
-  const rows = await db.prepare("SELECT blocked_id FROM blocks WHERE blocker_id = ? ORDER BY blocked_id")
-    .bind(userId).all<{ blocked_id: number }>();
+  const rows = await db.prepare("SELECT blocked_id FROM blocks WHERE blocker_id = ? ORDER BY blocked_id LIMIT ?")
+    .bind(userId, LIMITS.blocksMax).all<{ blocked_id: number }>();
   return rows.results.map((r) => r.blocked_id);
 }
 
@@ -89,11 +105,16 @@ export function conversationStub(env: Env, id: number) {
 export async function act(core: CoreHost, env: Env, me: PublicUser, action: Action, body: Uint8Array) {
   const them = await findTarget(core, env.DB, body);
   const facts: Relation = them ? await relation(env.DB, me.id, them.id) : { state: "none", i_block: false, they_block: false };
+  const held = them ? await heldBy(env.DB, me.id, them.id) : {};
   const d = core.call<Decision>("social", undefined, {
     action, me: { id: me.id, username: me.username },
-    them: them ? { id: them.id, username: them.username } : null, ...facts,
+    them: them ? { id: them.id, username: them.username } : null, ...facts, held,
   });
   const other = them!; // the core answered user_not_found when there was none
+  // What the change uses: counts first (nothing is spent if one is full), then the
+  // hour's friend actions, counted before the change is stored.
+  for (const s of d.spends) if (BUDGETS[s.budget].windowMs === 0) allow(core, s.budget, s.held!);
+  for (const s of d.spends) if (BUDGETS[s.budget].windowMs > 0) await spend(core, env, s.budget, me.id);
   await storeRelation(env.DB, me.id, other.id, d, Date.now());
 
   const after: Promise<unknown>[] = [];
@@ -112,17 +133,41 @@ export async function act(core: CoreHost, env: Env, me: PublicUser, action: Acti
   return { state: d.state, blocked: d.i_block, user: { id: other.id, username: other.username } };
 }
 
-/** GET /friends: friends, requests both ways, and whom I block. */
-export async function friendsOf(db: D1Database, me: number) {
-  const [friends, incoming, outgoing, blocked] = await db.batch<{ id: number; username: string }>([
-    db.prepare(`SELECT u.id, u.username FROM friendships f JOIN users u ON u.id = f.friend_id
-                WHERE f.user_id = ? ORDER BY u.username_key`).bind(me),
-    db.prepare(`SELECT u.id, u.username FROM friend_requests r JOIN users u ON u.id = r.from_id
-                WHERE r.to_id = ? ORDER BY r.created_at`).bind(me),
-    db.prepare(`SELECT u.id, u.username FROM friend_requests r JOIN users u ON u.id = r.to_id
-                WHERE r.from_id = ? ORDER BY r.created_at`).bind(me),
-    db.prepare(`SELECT u.id, u.username FROM blocks b JOIN users u ON u.id = b.blocked_id
-                WHERE b.blocker_id = ? ORDER BY u.username_key`).bind(me),
-  ]);
-  return { friends: friends!.results, incoming: incoming!.results, outgoing: outgoing!.results, blocked: blocked!.results };
+const FRIEND_LISTS = {
+  friends: `SELECT u.id, u.username FROM friendships f JOIN users u ON u.id = f.friend_id
+            WHERE f.user_id = ?1 AND u.id > ?2 ORDER BY u.id LIMIT ?3`,
+  incoming: `SELECT u.id, u.username FROM friend_requests r JOIN users u ON u.id = r.from_id
+             WHERE r.to_id = ?1 AND u.id > ?2 ORDER BY u.id LIMIT ?3`,
+  outgoing: `SELECT u.id, u.username FROM friend_requests r JOIN users u ON u.id = r.to_id
+             WHERE r.from_id = ?1 AND u.id > ?2 ORDER BY u.id LIMIT ?3`,
+  blocked: `SELECT u.id, u.username FROM blocks b JOIN users u ON u.id = b.blocked_id
+            WHERE b.blocker_id = ?1 AND u.id > ?2 ORDER BY u.id LIMIT ?3`,
+} as const;
+type FriendList = keyof typeof FRIEND_LISTS;
+
+/**
+ * GET /friends: friends, requests both ways, and whom I block, each a page of at
+ * most LIMITS.listPage users in the order they joined, with `next` (per list) the
+ * cursor of the following page or null. GET /friends?list=L&after=C: the page of
+ * list L after cursor C. Anything else in the query is query_invalid.
+ */
+export async function friendsOf(db: D1Database, me: number, query: URLSearchParams) {
+  const list = query.get("list");
+  const after = query.get("after") ?? "0";
+  const keys = [...query.keys()];
+  if (keys.some((k) => k !== "list" && k !== "after") || (list !== null && !(list in FRIEND_LISTS)) ||
+      (list === null && query.has("after")) || !/^[0-9]{1,15}$/.test(after)) {
+    throw new CoreError("query_invalid");
+  }
+  const lists = (list === null ? Object.keys(FRIEND_LISTS) : [list]) as FriendList[];
+  const pages = await db.batch<{ id: number; username: string }>(lists.map((l) =>
+    db.prepare(FRIEND_LISTS[l]).bind(me, Number(after), LIMITS.listPage + 1)));
+  const out: Record<string, unknown> = {};
+  const next: Record<string, number | null> = {};
+  lists.forEach((l, i) => {
+    const rows = pages[i]!.results;
+    out[l] = rows.slice(0, LIMITS.listPage);
+    next[l] = rows.length > LIMITS.listPage ? rows[LIMITS.listPage - 1]!.id : null;
+  });
+  return { ...out, next };
 }

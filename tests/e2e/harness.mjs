@@ -36,8 +36,11 @@ export function freePort() {
  * state directory (as a deploy or a crash would), `stop()` ends it for good.
  * With `site: true` it also serves the built web client (pages/dist, `make site`)
  * on the same origin, as `make dev` does, and lets that origin open WebSockets.
- * `env` adds environment variables for wrangler itself. */
-export async function startStack({ vars = {}, site = false, env = {} } = {}) {
+ * `env` adds environment variables for wrangler itself. Every test client comes
+ * from a loopback address, so the rate budgets (wasm/budget.h: signups and rooms
+ * per address an hour...) are raised 1000-fold by CHAT_BUDGET_SCALE, unless
+ * `budgets: true` asks for the real ones (the tests of the budgets). */
+export async function startStack({ vars = {}, site = false, env = {}, budgets = false } = {}) {
   const state = mkdtempSync(path.join(os.tmpdir(), "chat-e2e-"));
   execFileSync(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state],
     { cwd: root, env: toolEnv, stdio: "pipe" });
@@ -50,7 +53,7 @@ export async function startStack({ vars = {}, site = false, env = {} } = {}) {
     const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state,
       "--inspector-port", String(await freePort())];
     if (site) args.push("--assets", "pages/dist");
-    const all = site ? { CHAT_ALLOWED_ORIGINS: base, ...vars } : vars;
+    const all = { ...(budgets ? {} : { CHAT_BUDGET_SCALE: "1000" }), ...(site ? { CHAT_ALLOWED_ORIGINS: base } : {}), ...vars };
     for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
     child = spawn(bin("wrangler"), args, { cwd: root, env: { ...toolEnv, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout.on("data", (d) => { log += d; });

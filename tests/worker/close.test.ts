@@ -8,7 +8,7 @@ import { createRoom, joinRoom, signup } from "./helpers";
 
 const bytes = (s: string) => new TextEncoder().encode(s).length;
 /** Whether s survives a UTF-8 round trip (no half character, no lone surrogate). */
-const wholeUtf8 = (s: string) => new TextDecoder("utf-8", { fatal: true }).decode(new TextEncoder().encode(s)) === s;
+const wholeUtf8 = (s: string) => new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(new TextEncoder().encode(s)) === s;
 
 describe("closeReason", () => {
   it("keeps a reason of at most 123 bytes as it is", () => {

@@ -15,7 +15,8 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: path.join(here, "../../wrangler.toml") },
         miniflare: {
-          bindings: { TEST_MIGRATIONS: migrations, CHAT_TEST_HOOKS: "1" },
+          // every test client is one address: rate budgets (wasm/budget.h) raised 1000-fold
+          bindings: { TEST_MIGRATIONS: migrations, CHAT_TEST_HOOKS: "1", CHAT_BUDGET_SCALE: "1000" },
         },
       }),
     ],

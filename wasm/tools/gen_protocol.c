@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../api.h"
+#include "../budget.h"
 #include "../room.h"
 #include "../chat_error.h"
 #include "../chat_frames.h"
@@ -37,10 +38,14 @@ int main(int argc, char **argv) {
   printf("  sessionTtlMs: %.0f,\n", CHAT_SESSION_TTL_MS);
   printf("  httpBodyMaxBytes: %d,\n", CHAT_HTTP_BODY_MAX);
   printf("  frameMaxBytes: %d,\n  refMaxBytes: %d,\n", CHAT_FRAME_MAX, CHAT_REF_MAX);
+  printf("  jsonMembersMax: %d,\n  jsonDepthMax: %d,\n  jsonKeyMaxBytes: %d,\n", CHAT_JSON_MEMBERS_MAX,
+         CHAT_JSON_DEPTH_MAX, CHAT_JSON_KEY_MAX);
   printf("  roomNameMax: %d,\n  messageMaxChars: %d,\n  clientIdMax: %d,\n", CHAT_ROOM_NAME_MAX, CHAT_MESSAGE_MAX, CHAT_CLIENT_ID_MAX);
   printf("  historyPage: %d,\n  roomsPage: %d,\n  roomsPageMax: %d,\n", CHAT_HISTORY_PAGE, CHAT_ROOMS_PAGE, CHAT_ROOMS_PAGE_MAX);
   printf("  rateBurst: %d,\n  ratePerSecond: %d,\n  floodBurst: %d,\n  floodPerSecond: %d,\n", CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, CHAT_FLOOD_BURST, CHAT_FLOOD_PER_SECOND);
   printf("  closeBanned: %d,\n  ipBanCacheMs: %d,\n  reasonMax: %d,\n", CHAT_CLOSE_BANNED, CHAT_IP_BAN_CACHE_MS, CHAT_REASON_MAX);
+  printf("  closeSessionEnded: %d,\n  closeReasonMax: %d,\n", CHAT_CLOSE_SESSION_ENDED, CHAT_CLOSE_REASON_MAX);
+  printf("  listPage: %d,\n  blocksMax: %d,\n", CHAT_LIST_PAGE, CHAT_BLOCKS_MAX);
   printf("  loginReserveTries: %d,\n", CHAT_LOGIN_RESERVE_TRIES);
   printf("  closePolicy: %d,\n  activityReportMs: %d,\n", CHAT_CLOSE_POLICY, CHAT_ACTIVITY_REPORT_MS);
   printf("  coreOutInitialBytes: %d,\n", CHAT_OUT_INITIAL);
@@ -73,6 +78,16 @@ int main(int argc, char **argv) {
   CHAT_OPS(O)
 #undef O
   printf("}%s\n", as_const);
+  puts("");
+  puts("/** Every budget of what one client may make the service hold or do (wasm/budget.h):");
+  puts(" * wire name -> limit, and window in ms (0: a count held at once, not a rate). */");
+  puts("export const BUDGETS = {");
+#define B(sym, name, limit, window) printf("  "), str(name), printf(": { limit: %d, windowMs: %.0f },\n", (int)(limit), (double)(window));
+  CHAT_BUDGETS(B)
+#undef B
+  printf("}%s\n", as_const);
+  puts("");
+  if (!js) puts("export type BudgetName = keyof typeof BUDGETS;");
   puts("");
   puts("/** Room event kinds for chat_room_event (wasm/room.h). */");
   printf("export const ROOM_EVENTS = { open: %d, restore: %d, frame: %d, close: %d, answer: %d, page: %d, blocks: %d, config: %d, kick: %d, flush: %d }%s\n",

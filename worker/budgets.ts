@@ -1,0 +1,63 @@
+/**
+ * Budgets: what one client may make the service hold or do (wasm/budget.h; the
+ * list is BUDGETS in the generated protocol, the table is PROTOCOL.md "Limits").
+ * The core decides; this file reads and stores the counters. Past a budget the
+ * answer is 429 limit_reached naming the budget ({"budget", "limit"}), with
+ * Retry-After for a rate.
+ */
+import type { CoreHost } from "./core";
+import { CoreError } from "./core";
+import type { Env } from "./env";
+import { LIMITS, type BudgetName } from "./generated/core";
+
+type Counter = { count: number; window_start: number };
+type Answer =
+  | { allowed: true; counter?: Counter }
+  | { allowed: false; budget: BudgetName; limit: number; retry_after_ms: number | null };
+
+/** The error a refused budget answers with. */
+export class LimitReached extends CoreError {
+  readonly retryAfter?: number;
+  constructor(readonly budget: BudgetName, readonly limit: number, retryAfterMs: number | null) {
+    super("limit_reached");
+    if (retryAfterMs !== null) this.retryAfter = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  }
+}
+
+function refuse(a: Extract<Answer, { allowed: false }>): never {
+  throw new LimitReached(a.budget, a.limit, a.retry_after_ms);
+}
+
+/** Whether one more fits a count budget when `held` are held; throws LimitReached. */
+export function allow(core: CoreHost, budget: BudgetName, held: number): void {
+  const a = core.call<Answer>("budget", undefined, { budget, held });
+  if (!a.allowed) refuse(a);
+}
+
+/**
+ * One use of a rate budget by `subject` (an address, an account id), counted
+ * before the work it pays for; throws LimitReached. The counter is stored with a
+ * compare-and-swap (D1 runs one statement at a time and has no interactive
+ * transactions): a use that lost a race reads again and asks again, at most
+ * LIMITS.loginReserveTries times, then is refused for a second.
+ */
+export async function spend(core: CoreHost, env: Pick<Env, "DB" | "CHAT_BUDGET_SCALE">, budget: BudgetName,
+                            subject: string | number): Promise<void> {
+  const db = env.DB;
+  const scale = Number(env.CHAT_BUDGET_SCALE ?? 1);
+  const key = `${budget}:${subject}`;
+  for (let i = 0; i < LIMITS.loginReserveTries; i++) {
+    const old = await db.prepare("SELECT count, window_start FROM budget_counters WHERE key = ?").bind(key).first<Counter>();
+    const a = core.call<Answer>("budget", undefined, { budget, scale, counter: old ?? { count: 0, window_start: 0 } }, Date.now());
+    if (!a.allowed) refuse(a);
+    const next = a.counter!;
+    const stored = old
+      ? await db.prepare(`UPDATE budget_counters SET count = ?1, window_start = ?2
+                          WHERE key = ?3 AND count = ?4 AND window_start = ?5`)
+        .bind(next.count, next.window_start, key, old.count, old.window_start).run()
+      : await db.prepare("INSERT INTO budget_counters (key, count, window_start) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+        .bind(key, next.count, next.window_start).run();
+    if (stored.meta.changes === 1) return;
+  }
+  throw new LimitReached(budget, 0, 1000);
+}
