@@ -61,6 +61,13 @@ describe("wrangler.toml environments", () => {
         assert.doesNotMatch(name, /secret|token|password|pepper|key/i, `${name} belongs in wrangler secret put`);
       }
     }
+    // The test-only variables (test hooks, load-test rates, the budget scale that
+    // lifts every rate budget) are never deployed.
+    for (const c of [raw, ...Object.values(raw.env)]) {
+      for (const name of Object.keys(c.vars ?? {})) {
+        assert.doesNotMatch(name, /^CHAT_(TEST_HOOKS|RATE_|ROOM_RATE_|BUDGET_SCALE)/, `${name} is for tests only`);
+      }
+    }
     const names = [undefined, ...environments()].flatMap((env) => configFor(env).d1_databases.map((d) => d.database_name));
     assert.equal(new Set(names).size, names.length, `databases: ${names}`);
   });
