@@ -5,6 +5,7 @@
 
 #include "chat_alloc.h"
 #include "chat_error.h"
+#include "chat_limits.h"
 #include "utf8.h"
 
 static int hex_digit(unsigned char c) {
@@ -28,7 +29,10 @@ static int hex4(const unsigned char *s, size_t len, size_t i, unsigned *u) {
 }
 
 /* Checks, in one pass, what cJSON lets through but RFC 8259 (section 7) or we
- * forbid inside strings (member names included):
+ * forbid:
+ *  - nesting deeper than CHAT_JSON_DEPTH_MAX levels of objects and arrays (cJSON
+ *    recurses once per level);
+ * and inside strings (member names included):
  *  - raw control characters U+0000..U+001F (they must be escaped; cJSON accepts
  *    them, and a raw NUL would cut a string short);
  *  - any escape but \" \\ \/ \b \f \n \r \t and \u followed by exactly four hex
@@ -38,13 +42,17 @@ static int hex4(const unsigned char *s, size_t len, size_t i, unsigned *u) {
  *  - a \u escape of a UTF-16 surrogate that is not a high one (D800-DBFF)
  *    immediately followed by an escaped low one (DC00-DFFF): alone, a surrogate
  *    has no UTF-8 form (RFC 3629 section 3).
- * Backslashes and quotes only matter inside strings, so tracking "in a string" is
- * exact for valid JSON; for invalid JSON cJSON reports the error. */
-static int strings_clean(const unsigned char *s, size_t len) {
+ * Backslashes matter only inside strings, brackets only outside them, so tracking
+ * "in a string" is exact for valid JSON; for invalid JSON cJSON reports the
+ * error. */
+static int prepass_clean(const unsigned char *s, size_t len) {
   int in_string = 0;
+  size_t depth = 0;
   for (size_t i = 0; i < len; i++) {
     if (!in_string) {
-      in_string = s[i] == '"';
+      if (s[i] == '"') in_string = 1;
+      else if ((s[i] == '{' || s[i] == '[') && ++depth > CHAT_JSON_DEPTH_MAX) return 0;
+      else if ((s[i] == '}' || s[i] == ']') && depth) depth--;
       continue;
     }
     if (s[i] < 0x20) return 0;
@@ -77,20 +85,57 @@ static int strings_clean(const unsigned char *s, size_t len) {
   return 1;
 }
 
-/* True if two members of the object have the same name: RFC 8259 section 4 says
- * names SHOULD be unique, and readers disagree on which one wins (cJSON takes the
- * first, JavaScript the last), so a message with both is refused. Objects here have
- * a handful of members. */
-static int has_duplicate_names(const cJSON *o) {
+/* The duplicate check keeps the names of one object in an open-addressing hash
+ * set of a power of two slots, at least twice its members. */
+#define NAME_SLOTS_MAX 64
+_Static_assert(NAME_SLOTS_MAX >= 2 * CHAT_JSON_MEMBERS_MAX, "a name set is at most half full");
+_Static_assert(CHAT_JSON_DEPTH_MAX <= CJSON_NESTING_LIMIT, "cJSON reads every depth json_in allows");
+
+/* FNV-1a, 32 bits, of n bytes. */
+static uint32_t name_hash(const char *s, size_t n) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+  return h;
+}
+
+/* Whether object o keeps the limits: at most CHAT_JSON_MEMBERS_MAX members, names of
+ * at most CHAT_JSON_KEY_MAX bytes, all different (RFC 8259 section 4 says names
+ * SHOULD be unique, and readers disagree on which of two wins: cJSON takes the
+ * first, JavaScript the last). Time linear in the size of the names: each is
+ * hashed once and compared only with names of the same hash and length. */
+static int object_ok(const cJSON *o) {
+  const char *name[NAME_SLOTS_MAX];
+  uint32_t hash[NAME_SLOTS_MAX];
+  size_t len[NAME_SLOTS_MAX], members = 0, slots = 4;
   for (const cJSON *a = o->child; a; a = a->next)
-    for (const cJSON *b = a->next; b; b = b->next)
-      if (strcmp(a->string, b->string) == 0) return 1;
-  return 0;
+    if (++members > CHAT_JSON_MEMBERS_MAX) return 0;
+  while (slots < 2 * members) slots *= 2;
+  memset(name, 0, slots * sizeof *name);
+  for (const cJSON *a = o->child; a; a = a->next) {
+    size_t n = 0;
+    while (a->string[n] && n <= CHAT_JSON_KEY_MAX) n++;
+    if (n > CHAT_JSON_KEY_MAX) return 0;
+    uint32_t h = name_hash(a->string, n);
+    size_t i = h & (slots - 1);
+    for (; name[i]; i = (i + 1) & (slots - 1))
+      if (hash[i] == h && len[i] == n && memcmp(name[i], a->string, n) == 0) return 0;
+    name[i] = a->string, hash[i] = h, len[i] = n;
+  }
+  return 1;
+}
+
+/* Whether every object in the tree under item keeps the limits of object_ok. Visits
+ * each node once; recursion is as deep as the nesting (CHAT_JSON_DEPTH_MAX). */
+static int tree_ok(const cJSON *item) {
+  if (cJSON_IsObject(item) && !object_ok(item)) return 0;
+  for (const cJSON *c = item->child; c; c = c->next)
+    if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && !tree_ok(c)) return 0;
+  return 1;
 }
 
 int json_parse_object(const unsigned char *in, size_t len, cJSON **out) {
   *out = NULL;
-  if (!utf8_valid(in, len) || !strings_clean(in, len)) return CHAT_E_BAD_JSON;
+  if (!utf8_valid(in, len) || !prepass_clean(in, len)) return CHAT_E_BAD_JSON;
   size_t failures = chat_alloc_failures();
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithLengthOpts((const char *)in, len, &end, 0);
@@ -105,7 +150,7 @@ int json_parse_object(const unsigned char *in, size_t len, cJSON **out) {
     cJSON_Delete(root);
     return CHAT_E_NOT_OBJECT;
   }
-  if (has_duplicate_names(root)) {
+  if (!tree_ok(root)) {
     cJSON_Delete(root);
     return CHAT_E_BAD_JSON;
   }

@@ -3,17 +3,25 @@
  *
  * The input is bytes + length (never NUL-terminated by contract). It must be
  * well-formed UTF-8 (RFC 8259 section 8.1), one JSON value with nothing after it
- * but whitespace, nested at most CJSON_NESTING_LIMIT deep (set by the Makefile),
- * without raw control characters in strings (RFC 8259 section 7; cJSON accepts
- * them), with no escape but the nine of RFC 8259 section 7 (\" \\ \/ \b \f \n \r
- * \t and \u with exactly four hex digits), and without "\u0000" escapes or
+ * but whitespace, nested at most CHAT_JSON_DEPTH_MAX deep, with at most
+ * CHAT_JSON_MEMBERS_MAX members in any object and member names of at most
+ * CHAT_JSON_KEY_MAX bytes (chat_limits.h), without raw control characters in
+ * strings (RFC 8259 section 7; cJSON accepts them), with no escape but the nine
+ * of RFC 8259 section 7 (\" \\ \/ \b \f \n \r \t and \u with exactly four hex
+ * digits), and without "\u0000" escapes or
  * unpaired UTF-16 surrogates: cJSON stores strings NUL-terminated, so a NUL would
  * silently cut a string short ("pass\u0000x" would read as "pass"), and cJSON
  * 1.7.15 reads a malformed \u escape ("\uX000", "\u00G0") as that NUL (cJSON
  * issue #635). Every JSON reader of the core goes through json_parse_object.
- * The checks are one pass over the bytes before cJSON's own.
- * The object's member names must be unique (readers disagree on which of two
- * wins).
+ * The checks are one pass over the bytes before cJSON's own, and one over the
+ * tree after it. The member names of every object must be unique (readers
+ * disagree on which of two wins).
+ *
+ * Workload: every frame, request body and fact of the core, up to CHAT_FRAME_MAX
+ * bytes from a client (and more from the shell). Time and memory are linear in the
+ * input's length whatever it holds: the limits above make each object's duplicate
+ * check a hash set of at most CHAT_JSON_MEMBERS_MAX names, and bound cJSON's
+ * recursion.
  */
 #ifndef JSON_IN_H
 #define JSON_IN_H
@@ -26,7 +34,9 @@
 /* Parse len bytes into a JSON object. On success returns CHAT_OK and stores a tree
  * in *out that the caller releases with cJSON_Delete. Errors: CHAT_E_BAD_JSON
  * (not UTF-8, not JSON, trailing bytes, raw control character, malformed
- * escape, NUL escape or unpaired surrogate in a string, duplicate member name),
+ * escape, NUL escape or unpaired surrogate in a string, duplicate member name in
+ * any object, nesting deeper than CHAT_JSON_DEPTH_MAX, an object of more than
+ * CHAT_JSON_MEMBERS_MAX members, a member name over CHAT_JSON_KEY_MAX bytes),
  * CHAT_E_NOT_OBJECT (valid JSON but not an object), CHAT_E_NOMEM; *out is then
  * NULL. */
 int json_parse_object(const unsigned char *in, size_t len, cJSON **out);

@@ -1,6 +1,9 @@
-/* json_in: what RFC 8259 refuses in strings is bad_json, never a shorter string.
- * The same inputs run through the Wasm build as golden vectors (tests/golden/core.json). */
+/* json_in: what RFC 8259 refuses in strings is bad_json, never a shorter string;
+ * so is a document past a limit of chat_limits.h (members per object, nesting
+ * depth, name length), each tested at its edge. The string cases run through the
+ * Wasm build as golden vectors too (tests/golden/core.json). */
 #include "chat_error.h"
+#include "chat_limits.h"
 #include "json_in.h"
 #include "test_util.h"
 
@@ -122,6 +125,180 @@ static void escapes_outside_strings_are_left_to_cjson(void **state) {
   REFUSED("{\\u0022s\":\"x\"}");
 }
 
+/* ---- limits (chat_limits.h): each holds at its edge and refuses one past it ---- */
+
+static int parse_rc(const char *text, size_t len) {
+  cJSON *o = NULL;
+  int rc = json_parse_object((const unsigned char *)text, len, &o);
+  if (rc < 0) assert_null(o);
+  cJSON_Delete(o);
+  return rc;
+}
+
+static char doc[1 << 16];
+
+/* {"k0":0,"k1":1,...} with n members, nested as the value of member "o" of an
+ * outer object when nested is set. */
+static size_t object_of(size_t n, int nested) {
+  size_t len = 0;
+  len += (size_t)snprintf(doc + len, sizeof doc - len, nested ? "{\"type\":\"ping\",\"o\":{" : "{");
+  for (size_t i = 0; i < n; i++)
+    len += (size_t)snprintf(doc + len, sizeof doc - len, "%s\"k%zu\":%zu", i ? "," : "", i, i);
+  len += (size_t)snprintf(doc + len, sizeof doc - len, nested ? "}}" : "}");
+  return len;
+}
+
+static void an_object_of_32_members_is_read_and_one_of_33_is_bad_json(void **state) {
+  (void)state;
+  assert_int_equal(CHAT_JSON_MEMBERS_MAX, 32);
+  assert_int_equal(parse_rc(doc, object_of(CHAT_JSON_MEMBERS_MAX, 0)), CHAT_OK);
+  assert_int_equal(parse_rc(doc, object_of(CHAT_JSON_MEMBERS_MAX + 1, 0)), CHAT_E_BAD_JSON);
+}
+
+static void a_nested_object_of_33_members_is_bad_json(void **state) {
+  (void)state;
+  assert_int_equal(parse_rc(doc, object_of(CHAT_JSON_MEMBERS_MAX, 1)), CHAT_OK);
+  assert_int_equal(parse_rc(doc, object_of(CHAT_JSON_MEMBERS_MAX + 1, 1)), CHAT_E_BAD_JSON);
+}
+
+static void an_array_of_many_elements_is_not_limited_by_the_member_count(void **state) {
+  (void)state;
+  size_t len = (size_t)snprintf(doc, sizeof doc, "{\"blocks\":[");
+  for (int i = 0; i < 1000; i++) len += (size_t)snprintf(doc + len, sizeof doc - len, "%s%d", i ? "," : "", i);
+  len += (size_t)snprintf(doc + len, sizeof doc - len, "]}");
+  assert_int_equal(parse_rc(doc, len), CHAT_OK);
+}
+
+/* An object holding `levels` levels in all: {"a":[{"a":[...]}]}, innermost {}. */
+static size_t nested_to(size_t levels) {
+  size_t len = 0;
+  for (size_t i = 1; i < levels; i++) len += (size_t)snprintf(doc + len, sizeof doc - len, i % 2 ? "{\"a\":" : "[");
+  len += (size_t)snprintf(doc + len, sizeof doc - len, levels % 2 ? "{}" : "[]");
+  for (size_t i = levels - 1; i >= 1; i--) len += (size_t)snprintf(doc + len, sizeof doc - len, i % 2 ? "}" : "]");
+  return len;
+}
+
+static void sixteen_levels_of_nesting_are_read_and_seventeen_are_bad_json(void **state) {
+  (void)state;
+  assert_int_equal(CHAT_JSON_DEPTH_MAX, 16);
+  assert_int_equal(parse_rc(doc, nested_to(CHAT_JSON_DEPTH_MAX)), CHAT_OK);
+  assert_int_equal(parse_rc(doc, nested_to(CHAT_JSON_DEPTH_MAX + 1)), CHAT_E_BAD_JSON);
+  assert_int_equal(parse_rc(doc, nested_to(CHAT_JSON_DEPTH_MAX - 1)), CHAT_OK);
+}
+
+static void brackets_inside_strings_are_not_nesting(void **state) {
+  (void)state;
+  READS("{\"s\":\"[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{{{{\"}", "[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{{{{");
+}
+
+static void many_sibling_arrays_are_one_level_of_nesting(void **state) {
+  (void)state;
+  /* depth counts open levels, not brackets seen: many siblings at depth 2 are fine */
+  size_t len = (size_t)snprintf(doc, sizeof doc, "{\"a\":[");
+  for (int i = 0; i < 100; i++) len += (size_t)snprintf(doc + len, sizeof doc - len, "%s[]", i ? "," : "");
+  len += (size_t)snprintf(doc + len, sizeof doc - len, "]}");
+  assert_int_equal(parse_rc(doc, len), CHAT_OK);
+}
+
+/* {"<name>":1,"s":"x"} with a name of n bytes: `unit` (its bytes once read: ulen)
+ * repeated, written as `spelled`. */
+static size_t named(size_t n, const char *spelled, size_t ulen) {
+  size_t len = (size_t)snprintf(doc, sizeof doc, "{\"");
+  for (size_t i = 0; i < n / ulen; i++) len += (size_t)snprintf(doc + len, sizeof doc - len, "%s", spelled);
+  len += (size_t)snprintf(doc + len, sizeof doc - len, "\":1,\"s\":\"x\"}");
+  return len;
+}
+
+static void a_member_name_of_64_bytes_is_read_and_one_of_65_is_bad_json(void **state) {
+  (void)state;
+  assert_int_equal(CHAT_JSON_KEY_MAX, 64);
+  assert_int_equal(parse_rc(doc, named(CHAT_JSON_KEY_MAX, "n", 1)), CHAT_OK);
+  assert_int_equal(parse_rc(doc, named(CHAT_JSON_KEY_MAX + 1, "n", 1)), CHAT_E_BAD_JSON);
+}
+
+static void a_member_name_is_measured_in_bytes_once_its_escapes_are_read(void **state) {
+  (void)state;
+  /* U+00E9 is 2 bytes of UTF-8 and 6 bytes as an escape: 32 of them are 64 bytes */
+  assert_int_equal(parse_rc(doc, named(CHAT_JSON_KEY_MAX, "\\u00e9", 2)), CHAT_OK);
+  assert_int_equal(parse_rc(doc, named(CHAT_JSON_KEY_MAX + 2, "\\u00e9", 2)), CHAT_E_BAD_JSON);
+  assert_int_equal(parse_rc(doc, named(CHAT_JSON_KEY_MAX, "\xc3\xa9", 2)), CHAT_OK);
+  assert_int_equal(parse_rc(doc, named(CHAT_JSON_KEY_MAX + 2, "\xc3\xa9", 2)), CHAT_E_BAD_JSON);
+}
+
+static void a_long_name_in_a_nested_object_is_bad_json(void **state) {
+  (void)state;
+  char name[CHAT_JSON_KEY_MAX + 2];
+  memset(name, 'n', sizeof name - 1);
+  name[sizeof name - 1] = 0;
+  size_t len = (size_t)snprintf(doc, sizeof doc, "{\"s\":\"x\",\"o\":[{\"%s\":1}]}", name);
+  assert_int_equal(parse_rc(doc, len), CHAT_E_BAD_JSON);
+  name[CHAT_JSON_KEY_MAX] = 0;
+  len = (size_t)snprintf(doc, sizeof doc, "{\"s\":\"x\",\"o\":[{\"%s\":1}]}", name);
+  assert_int_equal(parse_rc(doc, len), CHAT_OK);
+}
+
+static void a_duplicate_name_in_a_nested_object_is_bad_json(void **state) {
+  (void)state;
+  REFUSED("{\"s\":\"x\",\"s\":\"y\"}");
+  REFUSED("{\"s\":\"x\",\"o\":{\"a\":1,\"b\":2,\"a\":3}}");
+  REFUSED("{\"s\":\"x\",\"o\":[1,{\"a\":1,\"a\":1}]}");
+  REFUSED("{\"s\":\"x\",\"o\":{\"\\u0061\":1,\"a\":2}}"); /* the same name, spelled twice */
+  READS("{\"s\":\"x\",\"o\":{\"a\":1},\"p\":{\"a\":1}}", "x"); /* one name in two objects */
+}
+
+/* {"s":"x", 30 names of 64 bytes sharing a 63-byte prefix, then `extra`}. */
+static const char letters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+static size_t prefixed_names(const char *extra) {
+  char prefix[CHAT_JSON_KEY_MAX];
+  memset(prefix, 'p', sizeof prefix - 1);
+  prefix[sizeof prefix - 1] = 0;
+  size_t len = (size_t)snprintf(doc, sizeof doc, "{\"s\":\"x\"");
+  for (int i = 0; i < 30; i++) len += (size_t)snprintf(doc + len, sizeof doc - len, ",\"%s%c\":%d", prefix, letters[i], i);
+  if (extra) len += (size_t)snprintf(doc + len, sizeof doc - len, ",\"%s%s\":0", prefix, extra);
+  return len + (size_t)snprintf(doc + len, sizeof doc - len, "}");
+}
+
+static void names_that_differ_only_in_their_last_byte_are_not_duplicates(void **state) {
+  (void)state;
+  assert_int_equal(parse(doc, prefixed_names(NULL), "x", 1), CHAT_OK);
+  assert_int_equal(parse(doc, prefixed_names("z"), "x", 1), CHAT_OK);
+  assert_int_equal(parse_rc(doc, prefixed_names("A")), CHAT_E_BAD_JSON); /* the first, again */
+  assert_int_equal(parse_rc(doc, prefixed_names("\\u0041")), CHAT_E_BAD_JSON);
+}
+
+/* The frame of issue 13: a 32 KiB ping with about 4 100 keys, which took 67 ms to
+ * read when duplicates were looked for among every pair of names. */
+static void a_32_kib_ping_of_4100_keys_is_bad_json(void **state) {
+  (void)state;
+  size_t len = (size_t)snprintf(doc, sizeof doc, "{\"type\":\"ping\"");
+  for (int i = 0; len < CHAT_FRAME_MAX - 16; i++) len += (size_t)snprintf(doc + len, sizeof doc - len, ",\"%d\":0", i);
+  len += (size_t)snprintf(doc + len, sizeof doc - len, "}");
+  assert_true(len <= CHAT_FRAME_MAX);
+  assert_int_equal(parse_rc(doc, len), CHAT_E_BAD_JSON);
+}
+
+/* The costliest frame still read: as many objects of 32 members as fit, each in
+ * its own level of an array, every name 64 bytes and sharing a 63-byte prefix. */
+static void a_32_kib_frame_of_full_objects_with_the_longest_names_is_read(void **state) {
+  (void)state;
+  char prefix[CHAT_JSON_KEY_MAX];
+  memset(prefix, 'p', sizeof prefix - 1);
+  prefix[sizeof prefix - 1] = 0;
+  size_t len = (size_t)snprintf(doc, sizeof doc, "{\"s\":\"x\",\"o\":[");
+  int objects = 0;
+  while (len + 2 + CHAT_JSON_MEMBERS_MAX * (CHAT_JSON_KEY_MAX + 6) + 4 < CHAT_FRAME_MAX) {
+    len += (size_t)snprintf(doc + len, sizeof doc - len, "%s{", objects++ ? "," : "");
+    for (int i = 0; i < CHAT_JSON_MEMBERS_MAX; i++)
+      len += (size_t)snprintf(doc + len, sizeof doc - len, "%s\"%s%c\":0", i ? "," : "", prefix, letters[i]);
+    len += (size_t)snprintf(doc + len, sizeof doc - len, "}");
+  }
+  len += (size_t)snprintf(doc + len, sizeof doc - len, "]}");
+  assert_true(len <= CHAT_FRAME_MAX);
+  assert_true(objects >= 10);
+  assert_int_equal(parse(doc, len, "x", 1), CHAT_OK);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_u_escape_with_a_non_hex_first_digit_is_bad_json),
@@ -138,6 +315,19 @@ int main(void) {
       cmocka_unit_test(every_escape_rfc_8259_lists_is_read),
       cmocka_unit_test(an_escaped_backslash_before_u_is_plain_text),
       cmocka_unit_test(escapes_outside_strings_are_left_to_cjson),
+      cmocka_unit_test(an_object_of_32_members_is_read_and_one_of_33_is_bad_json),
+      cmocka_unit_test(a_nested_object_of_33_members_is_bad_json),
+      cmocka_unit_test(an_array_of_many_elements_is_not_limited_by_the_member_count),
+      cmocka_unit_test(sixteen_levels_of_nesting_are_read_and_seventeen_are_bad_json),
+      cmocka_unit_test(brackets_inside_strings_are_not_nesting),
+      cmocka_unit_test(many_sibling_arrays_are_one_level_of_nesting),
+      cmocka_unit_test(a_member_name_of_64_bytes_is_read_and_one_of_65_is_bad_json),
+      cmocka_unit_test(a_member_name_is_measured_in_bytes_once_its_escapes_are_read),
+      cmocka_unit_test(a_long_name_in_a_nested_object_is_bad_json),
+      cmocka_unit_test(a_duplicate_name_in_a_nested_object_is_bad_json),
+      cmocka_unit_test(names_that_differ_only_in_their_last_byte_are_not_duplicates),
+      cmocka_unit_test(a_32_kib_ping_of_4100_keys_is_bad_json),
+      cmocka_unit_test(a_32_kib_frame_of_full_objects_with_the_longest_names_is_read),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
