@@ -35,5 +35,8 @@ export const defensiveHeaders: MiddlewareHandler = async (c, next) => {
   // A WebSocket handshake's 101 is the Durable Object's own response, whose headers
   // are immutable, and a socket is not a document: it is left as it is.
   if (c.res.status === 101) return;
+  // Any other response from an object (a refused upgrade: 429, 403) has immutable
+  // headers too: a copy takes ours.
+  c.res = new Response(c.res.body, c.res);
   await setHeaders(c, async () => {});
 };

@@ -1,0 +1,81 @@
+// End-to-end: the budgets of what one client may make the service hold or do
+// (wasm/budget.h, PROTOCOL.md "Limits"), with their real numbers: this stack is
+// started without the test scale. Each case is named after the abuse it stops.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { openSocket, post, requestFrom, signup, startStack } from "./harness.mjs";
+
+const auth = (who) => ({ Authorization: `Bearer ${who.token}` });
+let n = 0;
+const name = (p) => `${p}${process.pid % 1000}_${n++}`;
+
+describe("budgets against wrangler dev", () => {
+  let stack, base;
+  before(async () => {
+    stack = await startStack({ budgets: true });
+    base = stack.base;
+  });
+  after(async () => { await stack?.stop(); });
+
+  it("a signup script from one address stops after 10 accounts an hour (429 limit_reached)", async () => {
+    const results = [];
+    for (let i = 0; i < 12; i++) {
+      results.push(await requestFrom("127.0.0.5", base, "POST", "/signup", { username: name("script"), password: "script password" }));
+    }
+    assert.deepEqual(results.map((r) => r.status), [...Array(10).fill(201), 429, 429]);
+    const refused = results[10];
+    assert.equal(refused.body.error.code, "limit_reached");
+    assert.equal(refused.body.error.budget, "signups_per_address");
+    assert.equal(refused.body.error.limit, 10);
+    const wait = Number(refused.headers["retry-after"]);
+    assert.ok(wait > 3000 && wait <= 3600, `Retry-After ${wait}`);
+    // Another address is not affected.
+    assert.equal((await requestFrom("127.0.0.6", base, "POST", "/signup", { username: name("other"), password: "other password" })).status, 201);
+  });
+
+  it("concurrent signups from one address cannot pass the budget either", async () => {
+    const all = await Promise.all(Array.from({ length: 20 }, () =>
+      requestFrom("127.0.0.7", base, "POST", "/signup", { username: name("race"), password: "race password" })));
+    assert.equal(all.filter((r) => r.status === 201).length, 10);
+    assert.ok(all.every((r) => r.status === 201 || r.body.error.code === "limit_reached"));
+  });
+
+  it("a room spammer stops after 10 rooms an hour", async () => {
+    const u = (await requestFrom("127.0.0.8", base, "POST", "/signup", { username: name("rooms"), password: "rooms password" })).body;
+    const made = [];
+    for (let i = 0; i < 11; i++) made.push(await post(base, "/rooms", { name: `spam ${n} ${i}` }, auth(u)));
+    assert.deepEqual(made.map((r) => r.status), [...Array(10).fill(201), 429]);
+    assert.equal(made[10].body.error.budget, "rooms_per_account");
+  });
+
+  it("a socket hoarder holds at most 100 sockets across every object", async () => {
+    const u = (await requestFrom("127.0.0.9", base, "POST", "/signup", { username: name("hoard"), password: "hoard password" })).body;
+    const room = (await post(base, "/rooms", { name: `hoard ${n}` }, auth(u))).body.room;
+    const held = [];
+    for (let i = 0; i < 80; i++) held.push(await openSocket(base, u.token, "/ws"));
+    for (let i = 0; i < 20; i++) held.push(await openSocket(base, u.token, `/rooms/${room.id}/ws`));
+    await assert.rejects(openSocket(base, u.token, "/ws"), (e) => e.status === 429 || assert.fail(`status ${e.status}`));
+    await assert.rejects(openSocket(base, u.token, `/rooms/${room.id}/ws`), (e) => e.status === 429);
+    // Closing one room socket frees a place, wherever the next one goes.
+    held.pop().ws.close();
+    await new Promise((r) => setTimeout(r, 300));
+    const again = await openSocket(base, u.token, "/ws");
+    assert.equal((await again.next()).type, "connection");
+    for (const s of [...held, again]) s.ws.terminate();
+  });
+
+  it("cycling friend requests stops after 60 notifications an hour", async () => {
+    const [a, b] = [await signup(base, "cyc"), await signup(base, "tgt")];
+    const codes = [];
+    for (let i = 0; i < 31; i++) {
+      codes.push((await post(base, "/users/add", { username: b.user.username }, auth(a))).status);
+      codes.push((await post(base, "/users/remove", { username: b.user.username }, auth(a))).status);
+    }
+    assert.deepEqual(codes.slice(0, 60), Array(60).fill(200));
+    assert.equal(codes[60], 429);
+    const refused = await post(base, "/users/add", { username: b.user.username }, auth(a));
+    assert.equal(refused.body.error.budget, "friend_actions_per_account");
+    // Blocking tells nobody and stays possible.
+    assert.equal((await post(base, "/users/block", { username: b.user.username }, auth(a))).status, 200);
+  });
+});
