@@ -1,0 +1,106 @@
+// Count budgets (wasm/budget.h) in the Workers runtime, with D1 filled directly to
+// the edge of a budget: blocks, pending requests and friends; paged friend lists;
+// the personal socket's rate. Each case is named after the abuse it stops.
+import { SELF, env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { BUDGETS, LIMITS } from "../../worker/generated/core";
+import { BASE, connect, createRoom, joinRoom, post, signup, type Account } from "./helpers";
+
+const auth = (a: Account) => ({ Authorization: `Bearer ${a.token}` });
+
+/** `n` users made directly in D1 (no argon2id): ids of rows that only fill lists. */
+async function fillers(n: number, prefix: string): Promise<number[]> {
+  const stamp = `${prefix}${Date.now() % 1000000}`;
+  const rows = Array.from({ length: n }, (_, i) => `${stamp}_${i}`);
+  for (let i = 0; i < rows.length; i += 50) {
+    await env.DB.batch(rows.slice(i, i + 50).map((name) => env.DB.prepare(
+      `INSERT INTO users (username, username_key, username_skeleton, password_hash, created_at)
+       VALUES (?1, ?1, 'skeleton-' || ?1, 'x', 0)`).bind(name)));
+  }
+  const ids = await env.DB.prepare("SELECT id FROM users WHERE username_key LIKE ? ORDER BY id").bind(`${stamp}_%`).all<{ id: number }>();
+  return ids.results.map((r) => r.id);
+}
+
+async function insertAll(sql: string, me: number, others: number[]) {
+  for (let i = 0; i < others.length; i += 50) {
+    await env.DB.batch(others.slice(i, i + 50).map((o) => env.DB.prepare(sql).bind(me, o, Date.now())));
+  }
+}
+
+describe("count budgets", () => {
+  it("a user at the blocks budget is refused one more block with 429, and rooms keep serving everyone", async () => {
+    expect(BUDGETS.blocks.limit).toBe(LIMITS.blocksMax);
+    const [me, other, target] = [await signup("blocker"), await signup("other"), await signup("target")];
+    await insertAll("INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)", me.user.id,
+      await fillers(LIMITS.blocksMax, "blk"));
+    const res = await post("/users/block", { username: target.user.username }, auth(me));
+    expect(res.status).toBe(429);
+    expect(await res.json()).toMatchObject({ error: { code: "limit_reached", budget: "blocks", limit: LIMITS.blocksMax } });
+    const stored = await env.DB.prepare("SELECT count(*) AS n FROM blocks WHERE blocker_id = ?").bind(me.user.id).first<{ n: number }>();
+    expect(stored!.n).toBe(LIMITS.blocksMax); // nothing stored
+    // With the most blocks allowed, the user's sockets and everyone else's work.
+    const room = await createRoom(other);
+    const { c: mine } = await joinRoom(room.id, me);
+    const { c: theirs } = await joinRoom(room.id, other);
+    theirs.send({ type: "new_chat_message", body: "hello", client_id: "h1" });
+    expect((await mine.nextOf("new_chat_message")).body).toBe("hello");
+    expect((await theirs.nextOf("new_chat_message")).body).toBe("hello");
+  });
+
+  it("a user with 100 unanswered requests cannot send another", async () => {
+    const [me, target] = [await signup("asker"), await signup("asked")];
+    await insertAll("INSERT INTO friend_requests (from_id, to_id, created_at) VALUES (?, ?, ?)", me.user.id,
+      await fillers(BUDGETS.pending_requests.limit, "req"));
+    const res = await post("/users/add", { username: target.user.username }, auth(me));
+    expect(res.status).toBe(429);
+    expect(await res.json()).toMatchObject({ error: { code: "limit_reached", budget: "pending_requests" } });
+  });
+
+  it("accepting a request past either one's friends budget is refused", async () => {
+    const [me, full] = [await signup("me"), await signup("full")];
+    await insertAll("INSERT INTO friendships (user_id, friend_id, since) VALUES (?, ?, ?)", full.user.id,
+      await fillers(BUDGETS.friends.limit, "fr"));
+    expect((await post("/users/add", { username: me.user.username }, auth(full))).status).toBe(200); // a request only
+    const res = await post("/users/add", { username: full.user.username }, auth(me)); // accepting it
+    expect(res.status).toBe(429);
+    expect(await res.json()).toMatchObject({ error: { code: "limit_reached", budget: "friends" } });
+  });
+});
+
+describe("GET /friends", () => {
+  it("answers a page of each list, and the next page of one list on demand", async () => {
+    const me = await signup("paged");
+    const ids = await fillers(LIMITS.listPage + 20, "pg");
+    await insertAll("INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)", me.user.id, ids);
+    const first = await (await SELF.fetch(`${BASE}/friends`, { headers: auth(me) })).json() as
+      { blocked: { id: number }[]; friends: unknown[]; next: Record<string, number | null> };
+    expect(first.blocked).toHaveLength(LIMITS.listPage);
+    expect(first.friends).toEqual([]);
+    expect(first.next.friends).toBeNull();
+    const cursor = first.next.blocked!;
+    const second = await (await SELF.fetch(`${BASE}/friends?list=blocked&after=${cursor}`, { headers: auth(me) })).json() as
+      { blocked: { id: number }[]; next: Record<string, number | null> };
+    expect([...first.blocked, ...second.blocked].map((u) => u.id)).toEqual(ids);
+    expect(second.next.blocked).toBeNull();
+    for (const q of ["list=everyone", "after=5", "list=blocked&after=-1", "list=blocked&after=1e3", "limit=5"]) {
+      const bad = await SELF.fetch(`${BASE}/friends?${q}`, { headers: auth(me) });
+      expect(bad.status, q).toBe(400);
+    }
+  });
+});
+
+describe("the personal socket", () => {
+  it("refuses a flood of frames with rate_limited, echoing each ref", async () => {
+    const me = await signup("flood");
+    const c = await connect("/ws", me.token);
+    expect((await c.next()).type).toBe("connection");
+    const sent = LIMITS.rateBurst + 10;
+    for (let i = 0; i < sent; i++) c.send({ type: "ping", ref: `p${i}` });
+    const replies = [];
+    for (let i = 0; i < sent; i++) replies.push(await c.next());
+    const refused = replies.filter((f) => f.code === "rate_limited");
+    expect(replies.filter((f) => f.type === "pong").length).toBeGreaterThanOrEqual(LIMITS.rateBurst);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((f) => typeof f.ref === "string" && /^p\d+$/.test(f.ref))).toBe(true);
+  });
+});
