@@ -38,7 +38,7 @@ INCLUDES := -Iwasm -I$(CJSON) -I$(SODIUM_SRC)/include -I$(UTF8PROC)
 WASM     := $(BUILD)/chat.wasm
 GEN_TS   := worker/generated/core.ts
 
-.PHONY: admin bench bots callgrind test-load build deps emscripten cmocka chromium node test test-c test-worker test-e2e \
+.PHONY: admin bench bots callgrind test-load build deps emscripten cmocka chromium valgrind node test test-c test-worker test-e2e \
         test-browser dev migrate-local dry-run clean
 
 build: node $(WASM) $(GEN_TS)
@@ -58,6 +58,8 @@ cmocka:
 # (which never downloads a browser of its own).
 chromium:
 	$(call apt,/usr/bin/chromium,chromium)
+valgrind:
+	$(call apt,valgrind,valgrind)
 
 node: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
@@ -156,7 +158,13 @@ $(BUILD)/native/pwhash: tests/bench/pwhash.c wasm/chat_limits.h $(BUILD)/native/
 $(BUILD)/native/room_messages: tests/bench/room_messages.c $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a
 	gcc -std=c11 -O2 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $(UTF8PROC_FLAGS) $< $(CORE_SRC) $(CJSON)/cJSON.c \
 	  $(UTF8PROC)/utf8proc.c $(BUILD)/native/libsodium.a -o $@
-callgrind: $(BUILD)/native/room_messages
+# And the instructions per byte of one inbound frame: a worst-case 32 KiB frame
+# (the costliest of several shapes within the JSON limits) against a plain message
+# (tests/bench/frame_cost.c; issue 13: within 4x).
+$(BUILD)/native/frame_cost: tests/bench/frame_cost.c $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a
+	gcc -std=c11 -O2 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $(UTF8PROC_FLAGS) $< $(CORE_SRC) $(CJSON)/cJSON.c \
+	  $(UTF8PROC)/utf8proc.c $(BUILD)/native/libsodium.a -o $@
+callgrind: $(BUILD)/native/room_messages $(BUILD)/native/frame_cost | valgrind
 	@for rate in 1 1600; do \
 	  for k in 0 1000; do valgrind --tool=callgrind --callgrind-out-file=$(BUILD)/callgrind.$$rate.$$k.out \
 	    $(BUILD)/native/room_messages 100 $$k $$rate >/dev/null 2>&1 || exit 1; done; \
@@ -164,6 +172,8 @@ callgrind: $(BUILD)/native/room_messages
 	  b=$$(grep -m1 '^summary:' $(BUILD)/callgrind.$$rate.1000.out | cut -d' ' -f2); \
 	  echo "room of 100, 1000 inbound messages at $$rate/s: $$(( (b - a) / 1000 )) instructions per message (callgrind)"; \
 	done
+	@echo "instructions per byte of an inbound frame, room of 1 (callgrind):"
+	@tests/bench/frame_cost.sh $(BUILD)/native/frame_cost $(BUILD)
 
 # Chat bots against any server (README "Load"): make bots BASE=http://127.0.0.1:8787
 # USERS=100 ROOMS=1 SENDERS=0.1 RATE=20 DURATION=10
