@@ -26,7 +26,7 @@ import { closeSocket, echoClose, revokes } from "../worker/close";
 import { CoreError, CoreHost, CoreTrap, type Effects, type RoomQuery, type StoredMessage } from "../worker/core";
 import { FACTS_HEADER, type Env, type PublicUser, type Revocation, type SocketFacts } from "../worker/env";
 import { errorResponse } from "../worker/errors";
-import { ERRORS, LIMITS } from "../worker/generated/core";
+import { BUDGETS, ERRORS, LIMITS, type BudgetName } from "../worker/generated/core";
 
 /** What each socket carries through hibernation: its id, the core's data, and the
  * session and address it was opened with (what a revocation matches). */
@@ -395,7 +395,8 @@ export class ChatRoom extends DurableObject<Env> {
     // socket opens already reaches it.
     const object = this.meta<string>("object")!;
     const admitted = await this.hub(user.id).admit(object);
-    if (!admitted.ok) return errorResponse("limit_reached", undefined, { budget: admitted.budget, limit: admitted.limit });
+    if (!admitted.ok) return errorResponse("limit_reached", undefined,
+      { budget: admitted.budget, limit: admitted.limit, message: BUDGETS[admitted.budget as BudgetName].message });
     const room = this.ensureRoom();
     let effects: Effects;
     try {

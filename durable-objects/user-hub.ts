@@ -20,7 +20,7 @@ import { allow, LimitReached } from "../worker/budgets";
 import { CoreHost, CoreTrap } from "../worker/core";
 import { errorResponse } from "../worker/errors";
 import { FACTS_HEADER, type Env, type Revocation, type SocketFacts } from "../worker/env";
-import { ERRORS, LIMITS } from "../worker/generated/core";
+import { BUDGETS, ERRORS, LIMITS, type BudgetName } from "../worker/generated/core";
 import { blockList } from "../worker/social";
 
 /** What each socket carries through hibernation: the facts it was opened with. */
@@ -132,7 +132,7 @@ export class UserHub extends DurableObject<Env> {
     try {
       this.admitOne();
     } catch (e) {
-      if (e instanceof LimitReached) return errorResponse("limit_reached", undefined, { budget: e.budget, limit: e.limit });
+      if (e instanceof LimitReached) return errorResponse("limit_reached", undefined, { budget: e.budget, limit: e.limit, message: BUDGETS[e.budget].message });
       throw e;
     }
     const { 0: client, 1: server } = new WebSocketPair();

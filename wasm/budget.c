@@ -9,7 +9,7 @@ static const struct {
   int64_t limit;
   double window_ms;
 } budgets[BUDGET_COUNT] = {
-#define BUDGET_ROW(sym, name, limit, window) {name, (limit), (window)},
+#define BUDGET_ROW(sym, name, limit, window, message) {name, (limit), (window)},
     CHAT_BUDGETS(BUDGET_ROW)
 #undef BUDGET_ROW
 };

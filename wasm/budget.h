@@ -25,19 +25,27 @@
 
 #include "chat_limits.h"
 
-/* X(symbol, wire name, limit, window in ms: 0 for a count) */
+/* X(symbol, wire name, limit, window in ms: 0 for a count, a sentence for people) */
 #define CHAT_BUDGETS(X)                                                                       \
-  X(BUDGET_SIGNUPS_PER_ADDRESS, "signups_per_address", CHAT_SIGNUPS_PER_ADDRESS, CHAT_BUDGET_WINDOW_MS) \
-  X(BUDGET_ROOMS_PER_ACCOUNT, "rooms_per_account", CHAT_ROOMS_PER_ACCOUNT, CHAT_BUDGET_WINDOW_MS)       \
-  X(BUDGET_ROOMS_PER_ADDRESS, "rooms_per_address", CHAT_ROOMS_PER_ADDRESS, CHAT_BUDGET_WINDOW_MS)       \
-  X(BUDGET_FRIEND_ACTIONS, "friend_actions_per_account", CHAT_FRIEND_ACTIONS, CHAT_BUDGET_WINDOW_MS)    \
-  X(BUDGET_FRIENDS, "friends", CHAT_FRIENDS_MAX, 0)                                          \
-  X(BUDGET_PENDING_REQUESTS, "pending_requests", CHAT_PENDING_REQUESTS_MAX, 0)               \
-  X(BUDGET_BLOCKS, "blocks", CHAT_BLOCKS_MAX, 0)                                             \
-  X(BUDGET_SOCKETS, "sockets_per_account", CHAT_USER_SOCKETS_MAX, 0)
+  X(BUDGET_SIGNUPS_PER_ADDRESS, "signups_per_address", CHAT_SIGNUPS_PER_ADDRESS, CHAT_BUDGET_WINDOW_MS, \
+    "Too many accounts were made from your address in the last hour. Try again later.")      \
+  X(BUDGET_ROOMS_PER_ACCOUNT, "rooms_per_account", CHAT_ROOMS_PER_ACCOUNT, CHAT_BUDGET_WINDOW_MS,       \
+    "You have made as many rooms as you may in an hour. Try again later.")                   \
+  X(BUDGET_ROOMS_PER_ADDRESS, "rooms_per_address", CHAT_ROOMS_PER_ADDRESS, CHAT_BUDGET_WINDOW_MS,       \
+    "Too many rooms were made from your address in the last hour. Try again later.")          \
+  X(BUDGET_FRIEND_ACTIONS, "friend_actions_per_account", CHAT_FRIEND_ACTIONS, CHAT_BUDGET_WINDOW_MS,    \
+    "You have sent, answered or withdrawn too many friend requests in the last hour. Try again later.") \
+  X(BUDGET_FRIENDS, "friends", CHAT_FRIENDS_MAX, 0,                                          \
+    "One of you already has as many friends as anyone may have.")                            \
+  X(BUDGET_PENDING_REQUESTS, "pending_requests", CHAT_PENDING_REQUESTS_MAX, 0,               \
+    "You have too many friend requests waiting for an answer. Withdraw some first.")         \
+  X(BUDGET_BLOCKS, "blocks", CHAT_BLOCKS_MAX, 0,                                             \
+    "You block as many people as anyone may. Unblock someone first.")                        \
+  X(BUDGET_SOCKETS, "sockets_per_account", CHAT_USER_SOCKETS_MAX, 0,                         \
+    "Your account has too many open connections. Close some tabs or devices.")
 
 typedef enum {
-#define BUDGET_ENUM(sym, name, limit, window) sym,
+#define BUDGET_ENUM(sym, name, limit, window, message) sym,
   CHAT_BUDGETS(BUDGET_ENUM)
 #undef BUDGET_ENUM
   BUDGET_COUNT

@@ -12,7 +12,7 @@ import { CoreError, CoreHost, CoreTrap } from "./core";
 import { FACTS_HEADER, type Env, type SocketFacts } from "./env";
 import { errorResponse } from "./errors";
 import { defensiveHeaders } from "./headers";
-import { LIMITS } from "./generated/core";
+import { BUDGETS, LIMITS } from "./generated/core";
 import { conversationConfig, listConversations, myConversation, openConversation } from "./dms";
 import { createRoom, listRooms, roomStub } from "./rooms";
 import { ban, clientIp, ipBanned, listBans, promote, recordIp, unban } from "./moderation";
@@ -238,7 +238,8 @@ app.notFound(() => errorResponse("not_found"));
 app.onError((err) => {
   if (err instanceof CoreError) {
     const retry = (err as CoreError & { retryAfter?: number }).retryAfter;
-    const details = err instanceof LimitReached ? { budget: err.budget, limit: err.limit } : undefined;
+    const details = err instanceof LimitReached
+      ? { budget: err.budget, limit: err.limit, message: BUDGETS[err.budget].message } : undefined;
     return errorResponse(err.code, retry ? { "Retry-After": String(retry) } : undefined, details);
   }
   if (err instanceof CoreTrap) console.error("chat core trapped; instance rebuilt", err.message);

@@ -80,9 +80,10 @@ int main(int argc, char **argv) {
   printf("}%s\n", as_const);
   puts("");
   puts("/** Every budget of what one client may make the service hold or do (wasm/budget.h):");
-  puts(" * wire name -> limit, and window in ms (0: a count held at once, not a rate). */");
+  puts(" * wire name -> limit, window in ms (0: a count held at once, not a rate), and the");
+  puts(" * sentence a refusal shows people. */");
   puts("export const BUDGETS = {");
-#define B(sym, name, limit, window) printf("  "), str(name), printf(": { limit: %d, windowMs: %.0f },\n", (int)(limit), (double)(window));
+#define B(sym, name, limit, window, message) printf("  "), str(name), printf(": { limit: %d, windowMs: %.0f, message: ", (int)(limit), (double)(window)), str(message), puts(" },");
   CHAT_BUDGETS(B)
 #undef B
   printf("}%s\n", as_const);
