@@ -19,7 +19,6 @@ static unsigned char out[1 << 16];
   "{\"id\":3,\"with_id\":4,\"with_username\":\"di\",\"last_seq\":null,\"last_at\":null,"            \
   "\"last_user_id\":null,\"last_body\":null,\"unread\":0}]"
 
-
 static int call(int op, const char *in, const char *aux, double now, size_t *n) {
   return api_call(op, (const unsigned char *)in, in ? strlen(in) : 0,
                   (const unsigned char *)aux, aux ? strlen(aux) : 0, now, out, sizeof out - 1, n);

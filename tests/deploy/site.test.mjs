@@ -40,7 +40,8 @@ it("routes the site's own files to Pages and every other path to the API", () =>
   const routes = JSON.parse(readFileSync(path.join(dist, "_routes.json"), "utf8"));
   assert.equal(routes.version, 1);
   assert.deepEqual(routes.include, ["/*"]);
-  for (const file of files(dist).filter((f) => f !== "/_routes.json")) {
+  // _routes.json and _headers configure Pages; they are not served.
+  for (const file of files(dist).filter((f) => f !== "/_routes.json" && f !== "/_headers")) {
     assert.ok(routes.exclude.some((rule) => matches(rule, file)), `${file} would run the Function`);
   }
   assert.ok(routes.exclude.includes("/"), "the page itself");
@@ -48,6 +49,52 @@ it("routes the site's own files to Pages and every other path to the API", () =>
     "/friends", "/dms", "/dms/3/ws", "/bans"]) {
     assert.ok(!routes.exclude.some((rule) => matches(rule, api)), `${api} would not reach the API`);
   }
+});
+
+/** The rules of a _headers file: URL pattern -> { header name (lower case): value }. */
+function parseHeaders(text) {
+  const rules = new Map();
+  let current = null;
+  for (const line of text.split("\n")) {
+    if (!line.trim() || line.trimStart().startsWith("#")) continue;
+    if (!/^\s/.test(line)) {
+      current = {};
+      rules.set(line.trim(), current);
+      continue;
+    }
+    const m = /^\s+([A-Za-z-]+):\s*(.+)$/.exec(line);
+    assert.ok(m && current, `a header line under a URL pattern: ${JSON.stringify(line)}`);
+    current[m[1].toLowerCase()] = m[2].trim();
+  }
+  return rules;
+}
+
+it("gives the site defensive headers through _headers, the one file of Pages and of make dev", () => {
+  const source = readFileSync(path.join(root, "pages/public/_headers"), "utf8");
+  assert.equal(readFileSync(path.join(dist, "_headers"), "utf8"), source, "make site copies it into the build");
+  const all = parseHeaders(source).get("/*");
+  assert.ok(all, "a rule for every path");
+  assert.equal(all["x-content-type-options"], "nosniff");
+  assert.equal(all["x-frame-options"], "DENY");
+  assert.equal(all["referrer-policy"], "no-referrer");
+  for (const feature of ["camera", "microphone", "geolocation"]) {
+    assert.match(all["permissions-policy"], new RegExp(`(^|, )${feature}=\\(\\)`), feature);
+  }
+  const csp = new Map(all["content-security-policy"].split(";").map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
+  const expected = {
+    "default-src": ["'self'"], "script-src": ["'self'"], "style-src": ["'self'"], "connect-src": ["'self'"],
+    "object-src": ["'none'"], "base-uri": ["'none'"], "form-action": ["'self'"], "frame-ancestors": ["'none'"],
+  };
+  for (const [directive, sources] of Object.entries(expected)) assert.deepEqual(csp.get(directive), sources, directive);
+  for (const [directive, sources] of csp) {
+    for (const bad of ["'unsafe-inline'", "'unsafe-eval'", "*", "data:", "http:", "https:"]) {
+      assert.ok(!sources.includes(bad), `${directive} allows ${bad}`);
+    }
+  }
+  // What the policy refuses, the built page must not need: no inline script or style.
+  const html = readFileSync(path.join(dist, "index.html"), "utf8");
+  assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, "an inline script");
+  assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i, "an inline style or event handler");
 });
 
 it("binds each Pages environment to the Worker of its wrangler.toml environment, which accepts the site's origin", () => {

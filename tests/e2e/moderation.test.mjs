@@ -2,10 +2,22 @@
 // `wrangler dev`. Client addresses are real: requests come from 127.0.0.2, .3, ...
 // and the runtime reports them as CF-Connecting-IP.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createRoom, joinRoom, openSocket, post, requestFrom, signup, startStack } from "./harness.mjs";
+import { fileURLToPath } from "node:url";
+import { createRoom, joinRoom, openSocket, post, requestFrom, signup, startStack, toolEnv } from "./harness.mjs";
 
 const auth = (who) => ({ Authorization: `Bearer ${who.token}` });
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** The stored login counters of a stack, by key ("user:<key>", "ip:<address>"). */
+function loginCounters(stack) {
+  const out = execFileSync(path.join(root, "node_modules/.bin/wrangler"), ["d1", "execute", "DB", "--local",
+    "--persist-to", stack.state, "--json", "--command", "SELECT key, count, window_start FROM login_failures"],
+  { cwd: root, env: toolEnv, encoding: "utf8" });
+  return new Map(JSON.parse(out)[0].results.map((r) => [r.key, r]));
+}
 
 describe("moderation against wrangler dev", () => {
   let stack, base, admin;
@@ -122,5 +134,63 @@ describe("moderation against wrangler dev", () => {
     // Other accounts from the same address are not locked out.
     const other = await signup(base);
     assert.equal((await from6({ username: other.user.username, password: "e2e password" })).status, 200);
+  });
+
+  it("counts every login attempt before verifying it: 40 at once for one account get at most 10 verified", async () => {
+    const address = "127.0.0.9";
+    const u = await signup(base);
+    const started = Date.now();
+    const tries = await Promise.all(Array.from({ length: 40 }, (_, i) =>
+      requestFrom(address, base, "POST", "/login", { username: u.user.username, password: `wrong password ${i}` })));
+    const verified = tries.filter((r) => r.status === 401);
+    const refused = tries.filter((r) => r.status === 429);
+    console.log(`# 40 concurrent wrong logins: ${verified.length} verified, ${refused.length} refused, ${Date.now() - started} ms`);
+    assert.equal(verified.length + refused.length, 40, `only 401 and 429: ${tries.map((r) => r.status)}`);
+    assert.ok(verified.length >= 1 && verified.length <= 10, `${verified.length} passwords verified`);
+    for (const r of verified) assert.equal(r.body.error.code, "invalid_credentials");
+    for (const r of refused) {
+      assert.equal(r.body.error.code, "too_many_attempts");
+      assert.ok(Number(r.headers["retry-after"]) >= 1, `Retry-After ${r.headers["retry-after"]}`);
+    }
+    // Each verified attempt is counted once, against the name and the address; the
+    // refused ones not at all.
+    const counters = loginCounters(stack);
+    assert.equal(counters.get(`user:${u.user.username.toLowerCase()}`).count, verified.length);
+    assert.equal(counters.get(`ip:${address}`).count, verified.length);
+    if (verified.length === 10) {
+      const locked = await requestFrom(address, base, "POST", "/login", { username: u.user.username, password: "e2e password" });
+      assert.equal(locked.status, 429);
+    }
+    // A correct login from another address gives that address its attempt back.
+    const fine = await requestFrom("127.0.0.10", base, "POST", "/login", { username: (await signup(base)).user.username, password: "e2e password" });
+    assert.equal(fine.status, 200);
+    assert.equal(loginCounters(stack).get("ip:127.0.0.10").count, 0);
+  });
+
+  it("keeps an address banned while any ban names it: unbanning one of two users seen there lifts nothing", async () => {
+    const address = "127.0.0.8";
+    const from8 = (method, route, body, headers) => requestFrom(address, base, method, route, body, headers);
+    const stamp = Date.now() % 100000;
+    const [one, two] = [`nat_one${stamp}`, `nat_two${stamp}`];
+    for (const username of [one, two]) {
+      assert.equal((await from8("POST", "/signup", { username, password: "shared address" })).status, 201);
+    }
+    for (const username of [one, two]) {
+      const res = await modCall(admin, "ban", { username, ip: true, reason: "nat" });
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body.ips, [address]);
+    }
+    assert.equal((await modCall(admin, "unban", { username: one })).status, 200);
+
+    const refused = await from8("POST", "/signup", { username: `nat_new${stamp}`, password: "shared address" });
+    assert.equal(refused.status, 403, "the address is still banned by the other ban");
+    assert.equal(refused.body.error.code, "ip_banned");
+    const bans = await (await fetch(`${base}/bans`, { headers: auth(admin) })).json();
+    assert.deepEqual(bans.bans.find((b) => b.user.username === two)?.ips, [address]);
+    assert.equal(bans.bans.find((b) => b.user.username === one), undefined);
+
+    // Lifting the last ban that names it frees the address.
+    assert.equal((await modCall(admin, "unban", { username: two })).status, 200);
+    assert.equal((await from8("POST", "/signup", { username: `nat_new${stamp}`, password: "shared address" })).status, 201);
   });
 });

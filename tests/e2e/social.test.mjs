@@ -173,6 +173,37 @@ describe("friends, DMs and blocks against wrangler dev", () => {
     for (const s of [ca, cb, cw, again.c]) s.ws.close();
   });
 
+  it("hides a blocked person's last message and unread count in the conversation list, as in the history", async () => {
+    const a = await signup(base), b = await signup(base);
+    await befriend(a, b);
+    const id = (await post(base, "/dms", { username: b.user.username }, auth(a))).body.conversation.id;
+    const conv = await openSocket(base, a.token, `/dms/${id}/ws`);
+    await conv.next();
+    conv.send({ type: "join_room" });
+    await conv.nextOf("history");
+    conv.send({ type: "new_direct_message", body: "said before the block", client_id: "b1" });
+    await conv.nextOf("new_direct_message");
+    conv.ws.close();
+    await sleep(300); // the index in D1 is updated after delivery
+    const listOf = async (who) => (await (await fetch(`${base}/dms`, { headers: auth(who) })).json())
+      .conversations.find((x) => x.id === id);
+    assert.deepEqual([(await listOf(b)).last_message?.body, (await listOf(b)).unread], ["said before the block", 1]);
+
+    assert.equal((await act(b, "block", a)).status, 200);
+    const hidden = await listOf(b);
+    assert.deepEqual({ with: hidden.with.id, last_message: hidden.last_message, unread: hidden.unread },
+      { with: a.user.id, last_message: null, unread: 0 }, JSON.stringify(hidden));
+    const history = await (await fetch(`${base}/dms/${id}/messages`, { headers: auth(b) })).json();
+    assert.deepEqual(history.messages, [], "the history hides it too");
+    // The author still sees their own message.
+    assert.equal((await listOf(a)).last_message.body, "said before the block");
+
+    // Unblocking shows it again: nothing was deleted.
+    assert.equal((await act(b, "unblock", a)).status, 200);
+    const back = await listOf(b);
+    assert.deepEqual([back.last_message?.body, back.unread], ["said before the block", 1]);
+  });
+
   it("ends a friendship with a block, closes the DM, and tells the blocked person nothing", async () => {
     const a = await signup(base), b = await signup(base);
     await befriend(a, b);

@@ -1,0 +1,44 @@
+// A block hides the blocked person's messages from the blocker wherever a body
+// would reach them (wasm/social.h social_shows). The conversation's room refuses
+// new messages once it is told of the block, but it can be told late: a message
+// racing the block, or a configuration gone stale. The personal socket's
+// notification is checked against the user's blocks when it is delivered, so
+// none gets through even then (durable-objects/user-hub.ts, deliver).
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { type Account, connect, post, signup } from "./helpers";
+
+const auth = (who: Account) => ({ Authorization: `Bearer ${who.token}` });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("blocks and the personal socket", () => {
+  it("withholds a DM notification from a user who blocks its author, even when the room still takes the message", async () => {
+    const a = await signup("na"), b = await signup("nb");
+    expect((await post("/users/add", { username: b.user.username }, auth(a))).status).toBe(200);
+    expect((await post("/users/add", { username: a.user.username }, auth(b))).status).toBe(200);
+    const opened = await post("/dms", { username: b.user.username }, auth(a));
+    const id = ((await opened.json()) as { conversation: { id: number } }).conversation.id;
+
+    const personal = await connect("/ws", b.token);
+    expect((await personal.next()).type).toBe("connection");
+    const conv = await connect(`/dms/${id}/ws`, a.token);
+    await conv.next();
+    conv.send({ type: "join_room" });
+    await conv.nextOf("history");
+    conv.send({ type: "new_direct_message", body: "before the block", client_id: "n1" });
+    expect((await conv.nextOf("new_direct_message")).body).toBe("before the block");
+    expect((await personal.nextOf("new_direct_message")).body).toBe("before the block");
+
+    expect((await post("/users/block", { username: a.user.username }, auth(b))).status).toBe(200);
+    // The room learns of it late: it still thinks the conversation open.
+    const members: [number, number] = [Math.min(a.user.id, b.user.id), Math.max(a.user.id, b.user.id)];
+    await env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(`dm:${id}`)).configure(id, { kind: "dm", members, open: true });
+    conv.send({ type: "new_direct_message", body: "after the block", client_id: "n2" });
+    expect((await conv.nextOf("new_direct_message")).body).toBe("after the block");
+    await sleep(300); // the notification would have been delivered by now
+    personal.send({ type: "ping", ref: "last" });
+    expect(await personal.next()).toEqual({ type: "pong", ref: "last" }); // nothing arrived before it
+    conv.ws.close();
+    personal.ws.close();
+  });
+});
