@@ -16,7 +16,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { closeSocket, echoClose, revokes } from "../worker/close";
-import { allow, LimitReached } from "../worker/budgets";
+import { allow, LimitReached, spendHere } from "../worker/budgets";
 import { CoreHost, CoreTrap } from "../worker/core";
 import { errorResponse } from "../worker/errors";
 import { FACTS_HEADER, type Env, type Revocation, type SocketFacts } from "../worker/env";
@@ -44,10 +44,12 @@ export class UserHub extends DurableObject<Env> {
     return this.ctx.getWebSockets().length + elsewhere;
   }
 
-  /** Whether one more socket fits the user's sockets_per_account budget
-   * (budget.h); throws LimitReached. */
+  /** Whether one more socket fits the user's budgets (budget.h): the sockets held
+   * (sockets_per_account) and those opened this minute (socket_opens_per_account,
+   * counted here); throws LimitReached. */
   private admitOne(): void {
     allow(this.core, "sockets_per_account", this.held());
+    spendHere(this.core, this.ctx.storage.sql, this.env.CHAT_BUDGET_SCALE, "socket_opens_per_account", "me");
   }
 
   /**

@@ -9,7 +9,9 @@
  *   address, an account). The shell keeps one counter per subject (D1's
  *   budget_counters), reads it, asks budget_spend, and stores the answer with a
  *   compare-and-swap, so concurrent uses cannot pass the limit (as login
- *   throttling does, moderation.h).
+ *   throttling does, moderation.h). Socket opens are counted by the user's own
+ *   UserHub in its storage instead: one object per user runs one event at a
+ *   time, so no swap is needed and no D1 write is spent per socket.
  * - A count: at most `limit` of something held at once (friends, blocks, pending
  *   requests, sockets). The shell counts what is held; budget_allows says whether
  *   one more fits.
@@ -42,7 +44,9 @@
   X(BUDGET_BLOCKS, "blocks", CHAT_BLOCKS_MAX, 0,                                             \
     "You block as many people as anyone may. Unblock someone first.")                        \
   X(BUDGET_SOCKETS, "sockets_per_account", CHAT_USER_SOCKETS_MAX, 0,                         \
-    "Your account has too many open connections. Close some tabs or devices.")
+    "Your account has too many open connections. Close some tabs or devices.")              \
+  X(BUDGET_SOCKET_OPENS, "socket_opens_per_account", CHAT_SOCKET_OPENS_PER_MINUTE, 60000.0,  \
+    "Your account opened too many connections in the last minute. Wait a moment.")
 
 typedef enum {
 #define BUDGET_ENUM(sym, name, limit, window, message) sym,

@@ -165,6 +165,13 @@
  * rooms open on a few devices fit well; a hoarder cannot hold thousands. */
 #define CHAT_USER_SOCKETS_MAX 100
 
+/* Sockets one account may open per minute, wherever (personal, rooms,
+ * conversations): each open costs a D1 read, an RPC and the room's work, so
+ * closing and reopening sockets in a loop is bounded here. Slack's rtm.connect is
+ * a Tier 1 method (about once a minute); 30 leaves room for many tabs and a
+ * client's reconnects with backoff (pages/src/socket.ts: 0.5 s doubling to 10 s). */
+#define CHAT_SOCKET_OPENS_PER_MINUTE 30
+
 /* Entries in one page of GET /friends (each of its lists) and GET /dms. */
 #define CHAT_LIST_PAGE 100
 

@@ -61,3 +61,21 @@ export async function spend(core: CoreHost, env: Pick<Env, "DB" | "CHAT_BUDGET_S
   }
   throw new LimitReached(budget, 0, 1000);
 }
+
+/**
+ * One use of a rate budget counted in a Durable Object's own storage (its
+ * `budget_counters` table, made here if missing). An object runs one event at a
+ * time and `sql.exec` is synchronous, so the read and the write cannot interleave
+ * with another use: no swap is needed. Throws LimitReached.
+ */
+export function spendHere(core: CoreHost, sql: SqlStorage, scaleVar: string | undefined, budget: BudgetName,
+                          subject: string | number): void {
+  sql.exec("CREATE TABLE IF NOT EXISTS budget_counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, window_start INTEGER NOT NULL)");
+  const key = `${budget}:${subject}`;
+  const old = sql.exec<Counter>("SELECT count, window_start FROM budget_counters WHERE key = ?", key).toArray()[0];
+  const a = core.call<Answer>("budget", undefined,
+    { budget, scale: Number(scaleVar ?? 1), counter: old ?? { count: 0, window_start: 0 } }, Date.now());
+  if (!a.allowed) refuse(a);
+  sql.exec(`INSERT INTO budget_counters (key, count, window_start) VALUES (?1, ?2, ?3)
+            ON CONFLICT (key) DO UPDATE SET count = ?2, window_start = ?3`, key, a.counter!.count, a.counter!.window_start);
+}
