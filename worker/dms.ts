@@ -3,7 +3,7 @@
  * counts) and the way into a conversation's Durable Object, a ChatRoom configured
  * as "dm". Whether two people may write to each other is the core's call.
  */
-import { CoreError, CoreHost } from "./core";
+import { CoreError, type CoreHost } from "./core";
 import type { Env, PublicUser } from "./env";
 import { blockList, conversationStub, findTarget, relation } from "./social";
 
@@ -42,15 +42,10 @@ export async function openConversation(core: CoreHost, env: Env, me: PublicUser,
   return { conversation: { id: c.id, with: { id: other.id, username: other.username } } };
 }
 
-// The router (worker/index.ts) calls listConversations without a core; until it
-// passes its own, the list shaping has one of its own in this isolate (created on
-// its first call).
-const listCore = new CoreHost();
-
 /** GET /dms: my conversations, latest message first, with what I have not read,
  * as the core shows them to me (CHAT_OP_DMS_PAGE): nothing written by someone I
  * block shows, as in the history (wasm/social.h social_shows). */
-export async function listConversations(db: D1Database, me: number, core: CoreHost = listCore) {
+export async function listConversations(core: CoreHost, db: D1Database, me: number) {
   const [rows, blocks] = await Promise.all([
     db.prepare(`SELECT c.id, u.id AS with_id, u.username AS with_username,
           c.last_seq, c.last_at, c.last_user_id, c.last_body,

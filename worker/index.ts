@@ -198,7 +198,7 @@ route("/friends", {
 // Direct-message conversations: open one with a friend, list mine, and their
 // socket and history, as for rooms.
 route("/dms", {
-  GET: [async (c) => c.json(await listConversations(c.env.DB, (await auth(c)).user.id))],
+  GET: [async (c) => c.json(await listConversations(core, c.env.DB, (await auth(c)).user.id))],
   POST: [limitBody, async (c) => c.json(await openConversation(core, c.env, (await auth(c)).user, await jsonBody(c)))],
 });
 
