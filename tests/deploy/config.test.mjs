@@ -27,6 +27,7 @@ const LANDED_D1_MIGRATIONS = {
   "0004_create_moderation.sql": "1471c9e4c99f0a54f58c2eaf8b26d38129b1cd8b832e7024366be22d7856a143",
   "0005_normalize_credentials.sql": "e451ee996061685702c6dac2fcb9baf3a1593a25a1310065e2ee8650fe170ac6",
   "0006_rekey_ip_bans.sql": "c088442ad47b127c93052cc4808366b6e4d43f42877fdd20d047d97366672027",
+  "0007_create_budget_counters.sql": "36fd693384845b28c57299d685ae2846bedee1b6d901fd1d69221716874af23d",
 };
 
 describe("wrangler.toml environments", () => {
