@@ -127,7 +127,7 @@ $(BUILD)/native/test_%: tests/c/test_%.c tests/c/test_util.h tests/c/room_util.h
 	gcc -std=c11 -g -O1 -Wall -Wextra -Werror $(SAN) $(INCLUDES) -Itests/c $(CJSON_FLAGS) $(UTF8PROC_FLAGS) \
 	  $< $(CORE_SRC) $(CJSON)/cJSON.c $(UTF8PROC)/utf8proc.c $(BUILD)/native/libsodium.a -lcmocka -o $@
 
-test: build test-c test-worker test-e2e test-load test-deploy test-browser
+test: build test-c test-fuzz test-worker test-e2e test-load test-deploy test-browser
 
 test-c: cmocka
 	@$(MAKE) --no-print-directory run-c-tests
@@ -174,6 +174,40 @@ callgrind: $(BUILD)/native/room_messages $(BUILD)/native/frame_cost | valgrind
 	done
 	@echo "instructions per byte of an inbound frame, room of 1 (callgrind):"
 	@tests/bench/frame_cost.sh $(BUILD)/native/frame_cost $(BUILD)
+
+# ---- fuzzing (tests/fuzz/README.md) ---------------------------------------------
+# libFuzzer targets, built with Debian's clang: the strict JSON reader, every API
+# operation (the user-frame parser among them) and the room state machine. `make
+# fuzz` runs each for FUZZ_SECONDS (60 by default); `make test-fuzz`, part of `make
+# test`, for FUZZ_SMOKE_SECONDS each (10: about 30 s in all). The corpora start from
+# seeds made from the golden files and grow in build/fuzz/corpus/<target>.
+FUZZ_TARGETS := json api room
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
+  -fno-sanitize-recover=all -fno-omit-frame-pointer
+# argon2id replaced by a cheap stand-in in the API target (tests/fuzz/fuzz_api.c)
+FUZZ_LDFLAGS_api := -Wl,--wrap=crypto_pwhash_str_alg,--wrap=crypto_pwhash_str_verify,--wrap=crypto_pwhash_str_needs_rehash
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+
+.PHONY: fuzz test-fuzz clang
+clang:
+	$(call apt,clang,clang)
+	$(call apt,"$$(clang -print-resource-dir)/lib/linux/libclang_rt.fuzzer-$$(uname -m).a",libclang-rt-dev)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a | clang
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) $(INCLUDES) -Itests/fuzz $(CJSON_FLAGS) $(UTF8PROC_FLAGS) $< $(CORE_SRC) $(CJSON)/cJSON.c \
+	  $(UTF8PROC)/utf8proc.c $(BUILD)/native/libsodium.a $(FUZZ_LDFLAGS_$*) -o $@
+
+$(BUILD)/fuzz/seeds/.made: tests/fuzz/seeds.mjs $(wildcard tests/golden/*.json) wasm/api.h | node
+	rm -rf $(@D) && node tests/fuzz/seeds.mjs $(@D) && touch $@
+
+fuzz: $(FUZZ_BINS) $(BUILD)/fuzz/seeds/.made
+	@tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+test-fuzz: $(FUZZ_BINS) $(BUILD)/fuzz/seeds/.made
+	@tests/fuzz/run.sh $(BUILD) $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 
 # Chat bots against any server (README "Load"): make bots BASE=http://127.0.0.1:8787
 # USERS=100 ROOMS=1 SENDERS=0.1 RATE=20 DURATION=10
