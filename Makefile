@@ -17,9 +17,10 @@ DEPS     := $(BUILD)/deps
 JOBS     := $(shell nproc)
 DEV_PORT ?= 8787
 
-CORE_SRC := wasm/api.c wasm/auth.c wasm/budget.c wasm/buf.c wasm/chat_alloc.c wasm/chat_error.c wasm/effects.c \
+CORE_SRC := $(wildcard wasm/api*.c) wasm/auth.c wasm/budget.c wasm/buf.c wasm/chat_alloc.c wasm/chat_error.c wasm/effects.c \
             wasm/json_in.c wasm/json_out.c wasm/message.c wasm/query.c \
-            wasm/moderation.c wasm/ratelimit.c wasm/room.c wasm/social.c wasm/utf8.c
+            wasm/moderation.c wasm/ratelimit.c wasm/social.c wasm/throttle.c wasm/utf8.c \
+            $(wildcard wasm/room*.c)
 CORE_HDR := $(wildcard wasm/*.h)
 CJSON    := $(DEPS)/cjson
 SODIUM   := $(DEPS)/libsodium
@@ -246,15 +247,23 @@ dev: migrate-local site
 # state directory other than .wrangler/state. The promotion is logged in the audit
 # trail with no actor ("make admin").
 D1_WHERE = $(if $(REMOTE),--remote,--local) $(if $(filter command line,$(origin ENV)),--env $(ENV)) $(if $(PERSIST),--persist-to $(PERSIST))
-admin: node
-	@echo '$(NAME)' | grep -Eq '^[A-Za-z0-9_.-]{3,32}$$' || { echo "usage: make admin NAME=<username>" >&2; exit 2; }
-	@wrangler d1 execute DB $(D1_WHERE) --json --command "SELECT id FROM users WHERE username_key = lower('$(NAME)')" \
-	  | grep -q '"id"' || { echo "no user named $(NAME)" >&2; exit 1; }
-	@wrangler d1 execute DB $(D1_WHERE) --command "UPDATE users SET role = 'ADMIN' WHERE username_key = lower('$(NAME)'); \
+# The name is checked, and keyed, by the core's own rule (wasm/tools/username_key.c);
+# it reaches the recipe through the environment (a command-line variable is
+# exported), never pasted into a shell or SQL line.
+admin: node $(BUILD)/native/username_key
+	@key=$$($(BUILD)/native/username_key "$$NAME") || { echo "usage: make admin NAME=<username>" >&2; exit 2; }; \
+	wrangler d1 execute DB $(D1_WHERE) --json --command "SELECT id FROM users WHERE username_key = '$$key'" \
+	  | grep -q '"id"' || { echo "no user named $$NAME" >&2; exit 1; }; \
+	wrangler d1 execute DB $(D1_WHERE) --command "UPDATE users SET role = 'ADMIN' WHERE username_key = '$$key'; \
 	  INSERT INTO moderation_log (action, target_id, actor_id, reason, created_at) \
 	  SELECT 'promote', id, NULL, 'make admin', CAST(strftime('%s', 'now') AS INTEGER) * 1000 \
-	  FROM users WHERE username_key = lower('$(NAME)')" >/dev/null
-	@echo "$(NAME) is now an ADMIN"
+	  FROM users WHERE username_key = '$$key'" >/dev/null; \
+	echo "$$NAME is now an ADMIN"
+
+$(BUILD)/native/username_key: wasm/tools/username_key.c $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a
+	@mkdir -p $(BUILD)/native
+	gcc -std=c11 -O1 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $(UTF8PROC_FLAGS) $< $(CORE_SRC) $(CJSON)/cJSON.c \
+	  $(UTF8PROC)/utf8proc.c $(BUILD)/native/libsodium.a -o $@
 
 dry-run: build
 	wrangler deploy --dry-run --outdir $(BUILD)/dry-run/dev --env ""

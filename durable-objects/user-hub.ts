@@ -7,17 +7,14 @@
  * about the user (whom they block) reaches every open socket of theirs at once. It
  * is in storage, not memory, because the object hibernates.
  *
- * Sockets are accepted with the Hibernation API: the object may be evicted from
- * memory (about 10 s after the last message) while its sockets stay open, and it
- * is rebuilt on the next message. The Wasm heap is lost with it, so whatever a
- * socket needs after waking (the user) lives in the socket's attachment (keep it
- * small: a local runtime may cap it at 2 KiB). Each object has its own core
- * instance: module-level state would be shared by every object of the isolate.
+ * Whatever a socket needs after a wake (the user) lives in its attachment: the
+ * platform facts (hibernation, one core instance per object) are written once in
+ * durable-objects/README.md.
  */
 import { DurableObject } from "cloudflare:workers";
 import { closeSocket, echoClose, revokes } from "../worker/close";
 import { allow, LimitReached, spendHere } from "../worker/budgets";
-import { CoreHost, CoreTrap } from "../worker/core";
+import { CoreHost, coreLost } from "../worker/core";
 import { errorResponse } from "../worker/errors";
 import { FACTS_HEADER, type Env, type Revocation, type SocketFacts } from "../worker/env";
 import { BUDGETS, ERRORS, LIMITS, type BudgetName } from "../worker/generated/core";
@@ -161,7 +158,7 @@ export class UserHub extends DurableObject<Env> {
       this.buckets.set(ws, bucket);
       ws.send(reply);
     } catch (e) {
-      if (!(e instanceof CoreTrap)) throw e;
+      if (!coreLost(e)) throw e;
       // The core is gone (and will be rebuilt), so this one frame is encoded here.
       ws.send(JSON.stringify({ type: "error", code: "internal", message: ERRORS.internal.message }));
     }

@@ -62,11 +62,17 @@
  *                                                    "state","i_block",          not_friends /
  *                                                    "they_block"}               user_not_found /
  *                                                                               cannot_target_self
+ *   CHAT_OP_DM_CONFIG       -                        {"members": [a, b],        {"kind":"dm","members":[a,b],
+ *                                                    "state","i_block",         "open": bool}: what the
+ *                                                    "they_block"} (either's    conversation's room is
+ *                                                    view of the relation)      (room.h ROOM_CONFIG;
+ *                                                                               social_dm_open)
  *   CHAT_OP_MOD_REQUEST     body {username, ip?,     -                          {"username_key","ip":bool,
  *                           reason?}                                            "reason":s|null}
  *   CHAT_OP_MODERATE        -                        {"action": ban|unban|      {"ok":true} or the errors
- *                                                    promote, "actor":{id,role},of moderation_decide;
- *                                                    "target":{id,role,banned}  user_not_found
+ *                                                    promote|view,              of moderation_decide;
+ *                                                    "actor":{id,role},         user_not_found
+ *                                                    "target":{id,role,banned}  ("view": no target)
  *                                                    |null}
  *   CHAT_OP_THROTTLE        -                        {"step": check|fail|       check: {"allowed","retry_after_ms"}
  *                                                    reserve|success,           fail: {"user":{...},"ip":{...}}
@@ -145,7 +151,8 @@
   X(CHAT_OP_THROTTLE, 18, "throttle")            \
   X(CHAT_OP_DMS_PAGE, 21, "dms_page")        \
   X(CHAT_OP_NOTIFY_CHECK, 22, "notify_check") \
-  X(CHAT_OP_BUDGET, 23, "budget")
+  X(CHAT_OP_BUDGET, 23, "budget")            \
+  X(CHAT_OP_DM_CONFIG, 24, "dm_config")
 
 typedef enum {
 #define CHAT_OP_ENUM(sym, num, name) sym = (num),

@@ -9,6 +9,11 @@
 #ifndef CHAT_LIMITS_H
 #define CHAT_LIMITS_H
 
+/* A limit's number as a string literal, for sentences built from it (the error
+ * messages of chat_error.h): CHAT_STR(CHAT_REF_MAX) is "64". */
+#define CHAT_STR_(x) #x
+#define CHAT_STR(x) CHAT_STR_(x)
+
 /* Usernames: ASCII letters, digits, '_', '-', '.'; length in bytes (= characters,
  * the alphabet is ASCII). Unique without regard to ASCII case. Issue #2. */
 #define CHAT_USERNAME_MIN 3
@@ -43,13 +48,15 @@
 
 /* Largest HTTP request body the Worker reads, in bytes: the biggest legitimate
  * body (a 256-byte password and a username in JSON) is far below it. Issue #2. */
-#define CHAT_HTTP_BODY_MAX 16384
+#define CHAT_HTTP_BODY_MAX_KIB 16
+#define CHAT_HTTP_BODY_MAX (CHAT_HTTP_BODY_MAX_KIB * 1024)
 
 /* Largest WebSocket frame the core reads, in bytes: 32 KiB (issue #3), far above
  * the largest legitimate frame (a 4000-character message is at most 16 000 bytes
  * of UTF-8) and far below the 1 MiB a Workers WebSocket message may carry
  * (Cloudflare Workers limits). */
-#define CHAT_FRAME_MAX 32768
+#define CHAT_FRAME_MAX_KIB 32
+#define CHAT_FRAME_MAX (CHAT_FRAME_MAX_KIB * 1024)
 
 /* ---- CPU-heavy input (issue #13) ----
  * Every JSON document the core reads (frames, request bodies, the shell's facts)
@@ -242,7 +249,7 @@
  * in 15 minutes, then refused until the window ends (at most 15 minutes later). Per
  * address: 100 failures in 15 minutes, NIST SP 800-63B section 5.2.2's cap on
  * consecutive failed attempts. Every attempt is counted before its password is
- * verified, so concurrent attempts cannot exceed these (moderation.h
+ * verified, so concurrent attempts cannot exceed these (throttle.h
  * throttle_reserve); a correct login resets the username's count and gives the
  * address its attempt back, so an address counts failures only. */
 #define CHAT_LOGIN_FAILS_PER_USER 10

@@ -6,6 +6,7 @@
 #include "chat_error.h"
 #include "chat_frames.h"
 #include "json_out.h"
+#include "room.h"
 
 int effects_init(effects *e) {
   memset(e, 0, sizeof *e);
@@ -46,7 +47,7 @@ static cJSON *frame_range(effects *e, const char *text, size_t n) {
 }
 
 int effects_send_text(effects *e, const char *text, size_t n, cJSON *to) {
-  cJSON *range = to ? frame_range(e, text, n) : NULL, *o = range ? effects_add(e, "send") : NULL;
+  cJSON *range = to ? frame_range(e, text, n) : NULL, *o = range ? effects_add(e, ROOM_EFFECT(send)) : NULL;
   if (!o) {
     cJSON_Delete(range);
     cJSON_Delete(to);
@@ -73,7 +74,7 @@ int effects_send(effects *e, cJSON *frame, cJSON *to) {
 }
 
 int effects_notify_text(effects *e, int64_t user_id, const char *text, size_t n) {
-  cJSON *o = effects_add(e, "notify"), *range = o ? frame_range(e, text, n) : NULL;
+  cJSON *o = effects_add(e, ROOM_EFFECT(notify)), *range = o ? frame_range(e, text, n) : NULL;
   if (!range) return CHAT_E_NOMEM;
   int rc = json_add_num(o, "user_id", (double)user_id);
   if (rc < 0) {

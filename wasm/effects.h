@@ -8,7 +8,8 @@
  *   [u32 little-endian length of J][J = {"effects":[...]} as JSON][frames]
  *
  * so a frame is never escaped inside another JSON document and every recipient
- * gets the same bytes. The effect kinds are listed in room.h.
+ * gets the same bytes. The effect kinds are room.h's ROOM_EFFECTS; callers name
+ * them with ROOM_EFFECT().
  */
 #ifndef EFFECTS_H
 #define EFFECTS_H
@@ -30,7 +31,7 @@ int effects_init(effects *e);
 /* Releases everything. Accepts an initialised or a zeroed struct. */
 void effects_free(effects *e);
 
-/* Appends {"op": op} and returns it for the caller to fill (the list owns it), or
+/* Appends {"op": op} (a ROOM_EFFECT()) and returns it for the caller to fill (the list owns it), or
  * NULL when memory is exhausted. */
 cJSON *effects_add(effects *e, const char *op);
 

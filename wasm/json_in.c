@@ -175,17 +175,3 @@ int json_get_uint53(const cJSON *item, int64_t *v) {
   *v = (int64_t)d;
   return CHAT_OK;
 }
-
-int json_write(const cJSON *item, unsigned char *out, size_t cap, size_t *needed) {
-  char *text = cJSON_PrintUnformatted(item);
-  if (!text) return CHAT_E_NOMEM;
-  size_t n = strlen(text);
-  *needed = n;
-  if (n > cap) {
-    cJSON_free(text);
-    return CHAT_E_BUFFER_TOO_SMALL;
-  }
-  memcpy(out, text, n);
-  cJSON_free(text);
-  return (int)n;
-}

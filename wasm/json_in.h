@@ -51,9 +51,4 @@ int json_get_string(const cJSON *obj, const char *key, const char **s, size_t *n
  * number, not an integer, out of range). */
 int json_get_uint53(const cJSON *item, int64_t *v);
 
-/* Serialise `item` compactly into out (capacity cap). Returns the length written
- * (no NUL is counted or required), CHAT_E_NOMEM, or CHAT_E_BUFFER_TOO_SMALL with
- * the length needed stored in *needed. */
-int json_write(const cJSON *item, unsigned char *out, size_t cap, size_t *needed);
-
 #endif

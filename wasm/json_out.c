@@ -1,5 +1,7 @@
 #include "json_out.h"
 
+#include <string.h>
+
 #include "chat_error.h"
 
 int json_add_str(cJSON *obj, const char *key, const char *value) {
@@ -32,4 +34,18 @@ int json_push(cJSON *array, cJSON *item) {
   if (item && cJSON_AddItemToArray(array, item)) return CHAT_OK;
   cJSON_Delete(item);
   return CHAT_E_NOMEM;
+}
+
+int json_write(const cJSON *item, unsigned char *out, size_t cap, size_t *needed) {
+  char *text = cJSON_PrintUnformatted(item);
+  if (!text) return CHAT_E_NOMEM;
+  size_t n = strlen(text);
+  *needed = n;
+  if (n > cap) {
+    cJSON_free(text);
+    return CHAT_E_BUFFER_TOO_SMALL;
+  }
+  memcpy(out, text, n);
+  cJSON_free(text);
+  return (int)n;
 }

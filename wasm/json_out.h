@@ -8,6 +8,8 @@
 #ifndef JSON_OUT_H
 #define JSON_OUT_H
 
+#include <stddef.h>
+
 #include "cJSON.h"
 
 int json_add_str(cJSON *obj, const char *key, const char *value);
@@ -23,5 +25,10 @@ int json_add_copy(cJSON *obj, const char *key, const cJSON *item);
 
 /* Appends item to array (the array takes it, or it is freed). */
 int json_push(cJSON *array, cJSON *item);
+
+/* Serialise `item` compactly into out (capacity cap). Returns the length written
+ * (no NUL is counted or required), CHAT_E_NOMEM, or CHAT_E_BUFFER_TOO_SMALL with
+ * the length needed stored in *needed. */
+int json_write(const cJSON *item, unsigned char *out, size_t cap, size_t *needed);
 
 #endif

@@ -1,61 +1,31 @@
 #include "moderation.h"
 
-#include "chat_error.h"
-#include "chat_limits.h"
+#include <string.h>
 
-int moderation_decide(mod_action action, const mod_facts *f) {
+#include "chat_error.h"
+
+int moderation_decide(moderation_action action, const moderation_facts *f) {
   if (!f->actor_admin) return CHAT_E_ADMIN_ONLY;
+  if (action == MODERATION_VIEW) return CHAT_OK;
   if (f->self) return CHAT_E_SELF;
   switch (action) {
-    case MOD_BAN:
+    case MODERATION_BAN:
       if (f->target_admin) return CHAT_E_CANNOT_BAN_ADMIN;
       return f->target_banned ? CHAT_E_ALREADY_BANNED : CHAT_OK;
-    case MOD_UNBAN:
+    case MODERATION_UNBAN:
       return f->target_banned ? CHAT_OK : CHAT_E_NOT_BANNED;
-    case MOD_PROMOTE:
+    case MODERATION_PROMOTE:
       if (f->target_admin) return CHAT_E_ALREADY_ADMIN;
       return f->target_banned ? CHAT_E_BANNED : CHAT_OK;
+    case MODERATION_VIEW:
+      break;
   }
   return CHAT_E_FIELD_TYPE;
 }
 
-/* The counter's failures that still count at now_ms. */
-static double live(const throttle_counter *c, double now) {
-  return now - c->window_start < CHAT_LOGIN_WINDOW_MS ? c->count : 0;
-}
-
-int throttle_check(const throttle_counter *user, const throttle_counter *ip, double now,
-                   double *retry_after_ms) {
-  double wait = 0;
-  if (live(user, now) >= CHAT_LOGIN_FAILS_PER_USER) wait = user->window_start + CHAT_LOGIN_WINDOW_MS - now;
-  if (live(ip, now) >= CHAT_LOGIN_FAILS_PER_IP) {
-    double w = ip->window_start + CHAT_LOGIN_WINDOW_MS - now;
-    if (w > wait) wait = w;
-  }
-  *retry_after_ms = wait;
-  return wait > 0 ? CHAT_E_TOO_MANY_ATTEMPTS : CHAT_OK;
-}
-
-throttle_counter throttle_fail(throttle_counter c, double now) {
-  if (now - c.window_start >= CHAT_LOGIN_WINDOW_MS) {
-    c.count = 0;
-    c.window_start = now;
-  }
-  c.count += 1;
-  return c;
-}
-
-int throttle_reserve(throttle_counter *user, throttle_counter *ip, double now,
-                     double *retry_after_ms) {
-  int rc = throttle_check(user, ip, now, retry_after_ms);
-  if (rc < 0) return rc;
-  *user = throttle_fail(*user, now);
-  *ip = throttle_fail(*ip, now);
-  return CHAT_OK;
-}
-
-void throttle_succeed(throttle_counter *user, throttle_counter *ip, double reserved_ip_window) {
-  user->count = 0;
-  user->window_start = 0;
-  if (ip->window_start == reserved_ip_window && ip->count > 0) ip->count -= 1;
+int moderation_action_parse(const char *name) {
+  static const char *const names[] = {"ban", "unban", "promote", "view"};
+  for (int i = 0; i < (int)(sizeof names / sizeof *names); i++)
+    if (strcmp(name, names[i]) == 0) return i;
+  return -1;
 }

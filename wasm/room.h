@@ -1,61 +1,40 @@
 /*
  * room.h -- one chat room as a state machine: members, sequence numbers, rate
- * limits, and the decisions of every frame. No I/O.
+ * limits, and the decisions of every frame. No I/O. The rules it applies are
+ * listed, as pure functions over facts, in room_rules.h.
  *
  * Events go in (a socket opened, a frame arrived, a socket closed, the answer to a
  * question); *effects* come out as one JSON object {"effects":[...]} that the shell
- * (durable-objects/chat-room.ts) carries out in order:
+ * (durable-objects/room-effects.ts) carries out in order. The three vocabularies
+ * below (ROOM_EVENTS, ROOM_EFFECTS, ROOM_QUERIES) are the whole ABI of a room; the
+ * core names an effect or a query only through ROOM_EFFECT() / ROOM_QUERY(), which
+ * fail to compile for a name missing from its list, and wasm/tools/gen_protocol.c
+ * prints the lists into worker/generated/core.ts, where the shell's switch over
+ * them is exhaustive (a `never` check).
  *
- *   {"op":"attach","conn":c,"data":{...}}     store data as socket c's attachment
- *                                              (what room_restore needs after a wake)
- *   {"op":"send","to":[c,...],"frame":"..."}  send these exact bytes to each socket:
- *                                              a frame is encoded once for all
- *   {"op":"close","conn":c,"code":n,"reason":"..."}
- *   {"op":"store","message":{seq,user_id,username,body,client_id,created_at}}
- *                                              insert into the message log; always
- *                                              before the sends that reveal it
- *   {"op":"tombstone","seq":n,"at":ms}         mark message n deleted
- *   {"op":"activity","at":ms}                  update the directory's last activity
- *   {"op":"dm_message","seq","at","user_id","body","unread_for":u|null}
- *                                              a direct message was stored: the
- *                                              conversation list's last message, and
- *                                              one more unread for user u
- *   {"op":"dm_read","user_id":u}               u is looking: nothing unread for u
- *   {"op":"notify","user_id":u,"frame":[o,n]}  deliver this frame to u's personal
- *                                              sockets (u is not looking here)
- *   {"op":"flush_at","at":ms}                  broadcasts wait in the outbox: send
- *                                              ROOM_FLUSH at that time (a timer)
- *   {"op":"reply","body":"..."}                the answer to an HTTP request
- *   {"op":"query", ...}                        a question; always the last effect.
- *                                              The shell answers it with
- *                                              room_answer() before any other event.
- *
- * Queries and their answers ({"row": R|null} or {"rows": [R, ...]}, R a stored
- * message {seq,user_id,username,body,client_id,created_at,deleted_at}):
- *   {"what":"dedup","messages":[{"user_id":u,"client_id":s}, ...]}
- *                                                the stored messages among these
- *                                                (retries), in any order
- *   {"what":"message","seq":n}                   message n
- *   {"what":"history","after":n|null,"before":n|null,"limit":k,
- *    "include_deleted":false,"exclude_users":[ids]}
- *                                                newest first, at most k rows,
- *                                                none by the excluded users
+ * Re-entrancy (as nghttp2's programmer's guide states its callbacks' rule): while
+ * the shell carries out the effects of one event, it calls the core only to answer
+ * the query, which is always the last effect (ROOM_ANSWER); everything else it
+ * learns while applying (a socket that fails to send) waits for the next event.
+ * Every change an effect announces has already happened in the core: a "close"
+ * removes its member in the same event, so the shell never reports it back.
  *
  * A room is a public chat room unless ROOM_CONFIG makes it a direct-message
  * conversation ("dm"): then only its two members may open sockets, messages are
  * "new_direct_message" frames keyed by "conversation_id", and new ones are refused
- * with dm_closed while the conversation is not open (social.h).
+ * with dm_closed while the conversation is not open (social.h social_dm_open, as
+ * the shell's facts carry it).
  *
  * Blocks: a message is not sent to sockets whose user blocks its author, and the
  * history a user loads leaves such messages out (the query's exclude_users).
  *
- * Coalescing (fan-out under load): a new message waits in the room's outbox,
- * with no seq yet, and deletions' broadcasts wait with it. A quiet room (nothing
- * sent for CHAT_FLUSH_INTERVAL_MS) flushes at once; a busy one asks the shell for
- * a ROOM_FLUSH at the end of the interval (a flush_at effect). A flush asks
- * storage once which waiting messages are retries of stored ones (the dedup
- * query), then in one event gives the others their seqs, stores them (one storage
- * transaction however many) and sends: each socket gets one frame,
+ * Coalescing (fan-out under load, room_outbox.c): a new message waits in the
+ * room's outbox, with no seq yet, and deletions' broadcasts wait with it. A quiet
+ * room (nothing sent for CHAT_FLUSH_INTERVAL_MS) flushes at once; a busy one asks
+ * the shell for a ROOM_FLUSH at the end of the interval (a flush_at effect). A
+ * flush asks storage once which waiting messages are retries of stored ones (the
+ * dedup query), then in one event gives the others their seqs, stores them (one
+ * storage transaction however many) and sends: each socket gets one frame,
  * {"type":"batch","frames":[...]} when it carries more than one, encoded once per
  * group of sockets that get the same frames. So a busy room costs one event, no
  * storage work, per message, and one query, one transaction and one frame per
@@ -73,6 +52,12 @@
  *
  * Workload: one room per Durable Object; a few hundred members, tens to thousands
  * of frames a second. Member lookups are linear: fan-out is linear anyway.
+ *
+ * Files: room.c (the event entry point, state and its commit), room_members.c
+ * (sockets and users: open, restore, close, blocks, configuration, bans),
+ * room_frames.c (frames from clients and the answers that finish them),
+ * room_outbox.c (the outbox, fan-out and flush), room_history.c (history pages),
+ * room_rules.c (the rules), sharing private types through room_internal.h.
  */
 #ifndef ROOM_H
 #define ROOM_H
@@ -84,22 +69,77 @@
 
 typedef struct room room;
 
-/* Event kinds of room_event(). Numbers are part of the Wasm ABI. */
-#define ROOM_OPEN 1    /* in: user facts {"id","username","role","blocks"?: [ids]} */
-#define ROOM_RESTORE 2 /* in: an attachment's data, after the object woke, with the
-                          user's current "blocks" added to its "user" */
-#define ROOM_FRAME 3   /* in: the bytes of a frame from socket `conn` */
-#define ROOM_CLOSE 4   /* socket `conn` closed */
-#define ROOM_ANSWER 5  /* in: the answer to the pending query */
-#define ROOM_PAGE 6    /* in: {"query": query string of GET .../messages, "viewer":
-                          {"id", "blocks"}} */
-#define ROOM_BLOCKS 7  /* in: {"user_id", "blocks": [ids]}: whom a user blocks now */
-#define ROOM_CONFIG 8  /* in: {"kind": "room"|"dm", "members": [a, b], "open": bool,
-                          "rate"?: {"burst", "per_second"}, "room_rate"?: {...}}
-                          (rate, room_rate: load tests only) */
-#define ROOM_KICK 9    /* in: {"user_id", "reason"}: close every socket of that user here
-                          (a ban), with CHAT_CLOSE_BANNED */
-#define ROOM_FLUSH 10  /* the time a flush_at effect named has come: send the outbox */
+/* Event kinds of room_event(): X(symbol, ABI number, wire name, what goes in).
+ * Numbers are part of the Wasm ABI: append, never renumber. */
+#define ROOM_EVENTS(X)                                                                        \
+  X(ROOM_OPEN, 1, open, "user facts {\"id\",\"username\",\"role\",\"blocks\"?: [ids]}")         \
+  X(ROOM_RESTORE, 2, restore, "an attachment's data after the object woke, with the user's "   \
+    "current \"blocks\" added to its \"user\"")                                                \
+  X(ROOM_FRAME, 3, frame, "the bytes of a frame from socket `conn`")                          \
+  X(ROOM_CLOSE, 4, close, "socket `conn` closed (nothing when the room closed it itself)")    \
+  X(ROOM_ANSWER, 5, answer, "the answer to the pending query")                                \
+  X(ROOM_PAGE, 6, page, "{\"query\": query string of GET .../messages, \"viewer\": "          \
+    "{\"id\", \"blocks\"}}")                                                                   \
+  X(ROOM_BLOCKS, 7, blocks, "{\"user_id\", \"blocks\": [ids]}: whom a user blocks now")       \
+  X(ROOM_CONFIG, 8, config, "{\"kind\": \"room\"|\"dm\", \"members\": [a, b], \"open\": bool, " \
+    "\"rate\"?: {\"burst\", \"per_second\"}, \"room_rate\"?: {...}} (rate, room_rate: load "  \
+    "tests only)")                                                                             \
+  X(ROOM_KICK, 9, kick, "{\"user_id\", \"reason\"}: close every socket of that user here "    \
+    "(a ban), with CHAT_CLOSE_BANNED")                                                         \
+  X(ROOM_FLUSH, 10, flush, "the time a flush_at effect named has come: send the outbox")
+
+typedef enum {
+#define ROOM_EVENT_ENUM_(sym, num, name, in) sym = (num),
+  ROOM_EVENTS(ROOM_EVENT_ENUM_)
+#undef ROOM_EVENT_ENUM_
+} room_event_kind;
+
+/* Effects, in the order an event writes them: X(op, what the shell does). */
+#define ROOM_EFFECTS(X)                                                                       \
+  X(attach, "{conn, data}: store data as socket conn's attachment (what ROOM_RESTORE needs "  \
+    "after a wake)")                                                                           \
+  X(send, "{to: [conn...], frame: [offset, length]}: send these exact bytes to each socket; " \
+    "a frame is encoded once for all")                                                         \
+  X(close, "{conn, code, reason}: close the socket; the room has forgotten it already")       \
+  X(store, "{message: {seq,user_id,username,body,client_id,created_at}}: insert into the "    \
+    "message log, always before the sends that reveal it")                                    \
+  X(tombstone, "{seq, at}: mark message seq deleted")                                         \
+  X(activity, "{at}: update the directory's last activity")                                   \
+  X(dm_message, "{seq, at, user_id, body, unread_for: u|null}: a direct message was stored: " \
+    "the conversation list's last message, and one more unread for user u")                   \
+  X(dm_read, "{user_id}: u is looking: nothing unread for u")                                 \
+  X(notify, "{user_id, frame: [offset, length]}: deliver this frame to u's personal "         \
+    "sockets (u is not looking here)")                                                         \
+  X(flush_at, "{at}: broadcasts wait in the outbox: send ROOM_FLUSH at that time (a timer)")  \
+  X(reply, "{body}: the answer to an HTTP request")                                           \
+  X(query, "{what, ...}: a question (ROOM_QUERIES); always the last effect. The shell "       \
+    "answers it with ROOM_ANSWER before any other event")
+
+#define ROOM_EFFECT_ENUM_(op, doc) ROOM_EFFECT_ID_##op,
+enum room_effect_id { ROOM_EFFECTS(ROOM_EFFECT_ENUM_) ROOM_EFFECT_COUNT };
+#undef ROOM_EFFECT_ENUM_
+
+/* The wire name of an effect, as a string literal; a compile error if `op` is not
+ * in ROOM_EFFECTS. */
+#define ROOM_EFFECT(op) ((void)ROOM_EFFECT_ID_##op, #op)
+
+/* Queries ({"op":"query","what":...}) and their answers ({"row": R|null} or
+ * {"rows": [R, ...]}, R a stored message {seq,user_id,username,body,client_id,
+ * created_at,deleted_at}): X(what, fields, answer). */
+#define ROOM_QUERIES(X)                                                                       \
+  X(dedup, "messages: [{user_id, client_id}, ...]",                                           \
+    "{rows}: the stored messages among these (retries), in any order")                        \
+  X(message, "seq", "{row}: message seq, or null")                                            \
+  X(history, "after: n|null, before: n|null, limit: k, include_deleted: false, "              \
+    "exclude_users: [ids]", "{rows}: newest first, at most k, none by the excluded users")
+
+#define ROOM_QUERY_ENUM_(what, fields, answer) ROOM_QUERY_ID_##what,
+enum room_query_id { ROOM_QUERIES(ROOM_QUERY_ENUM_) ROOM_QUERY_COUNT };
+#undef ROOM_QUERY_ENUM_
+
+/* The wire name of a query, as a string literal; a compile error if `what` is not
+ * in ROOM_QUERIES. */
+#define ROOM_QUERY(what) ((void)ROOM_QUERY_ID_##what, #what)
 
 /* A room with id `id` whose next message gets sequence number next_seq (1 for an
  * empty log, else the largest stored seq + 1). Returns CHAT_OK and *out, or
@@ -109,19 +149,22 @@ int room_new(int64_t id, int64_t next_seq, room **out);
 /* Release a room. Accepts NULL. */
 void room_free(room *r);
 
-/* Handle one event at time now_ms (see the kinds above) and write the effects
- * into out (capacity cap). Returns the length written, or a negative chat_error:
+/* Handle one event at time now_ms (see ROOM_EVENTS) and write the effects into out
+ * (capacity cap). Returns the length written, or a negative chat_error:
  * CHAT_E_BUFFER_TOO_SMALL (*out_len = length needed; call again with the same
- * event: nothing changed), CHAT_E_NOMEM, CHAT_E_MISUSE (an event other than
- * ROOM_ANSWER while a query is pending, or an answer with none pending), and for
- * ROOM_OPEN CHAT_E_ROOM_FULL. Bad client input is not an error of the call: it
- * yields an error frame to that client. */
+ * event: nothing changed), and otherwise, with nothing changed:
+ * - a refusal (chat_error.h class CHAT_REFUSAL) of facts that came from a client:
+ *   for ROOM_OPEN CHAT_E_ROOM_FULL, CHAT_E_TOO_MANY_CONNECTIONS, CHAT_E_NOT_MEMBER
+ *   and the field errors of the user facts; for ROOM_PAGE CHAT_E_QUERY_INVALID and
+ *   the field errors of its facts; for ROOM_RESTORE those of the attachment. The
+ *   room goes on serving everyone else.
+ * - a fatal code (class CHAT_FATAL): CHAT_E_NOMEM, CHAT_E_UNKNOWN_OP (no such event
+ *   kind), or CHAT_E_MISUSE (an event other than ROOM_ANSWER while a query is
+ *   pending, an answer with none pending, a frame from a socket the room does not
+ *   know): the shell drops this room and rebuilds it.
+ * Bad client input in a frame is not an error of the call: it yields an error
+ * frame to that client. */
 int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t in_len,
                double now_ms, unsigned char *out, size_t cap, size_t *out_len);
-
-/* Check a room name (len bytes) and write its uniqueness key, the name with ASCII
- * letters lowercased, into key (capacity 4 * CHAT_ROOM_NAME_MAX + 1, NUL-terminated).
- * Errors: CHAT_E_ROOM_NAME_EMPTY, CHAT_E_ROOM_NAME_TOO_LONG, CHAT_E_ROOM_NAME_INVALID. */
-int room_check_name(const char *name, size_t len, char *key);
 
 #endif

@@ -1,44 +1,66 @@
 /**
  * The core bridge: one instance of the C chat core (build/chat.wasm) and the
- * byte-moving around it. ABI: wasm/wasm_exports.c (version 1).
+ * byte-moving around it. ABI: wasm/wasm_exports.c (version 1). The platform facts
+ * behind the lazy, per-object instances: durable-objects/README.md.
  *
- * - The .wasm file is imported as a precompiled WebAssembly.Module: Workers refuse
- *   to compile Wasm from bytes at run time.
- * - Instances are created lazily, inside a handler: generating random values at
- *   module top level kills the isolate, and chat_init() draws randomness.
- * - Module-level state is shared by every Durable Object of an isolate, so each
- *   object owns its own CoreHost; the stateless Worker keeps one per isolate.
  * - A trap (abort, out-of-bounds: a bug, never bad input) leaves an instance in an
  *   unknown state. CoreHost throws it away and the next call builds a fresh one;
  *   the failed call surfaces as CoreTrap, which callers answer as a 500 / an error
  *   frame.
+ * - An error code surfaces as CoreError, with the core's state as it was. Its
+ *   class (chat_error.h) tells the caller what to do: a refusal of what one client
+ *   sent is answered to that client and nothing else changes; after a fatal code
+ *   (out of memory, misuse) the caller drops what it was using, a room, and builds
+ *   it again.
  */
 import coreModule from "../build/chat.wasm";
-import { ERRORS, LIMITS, OPS, ROOM_EVENTS, type ErrorCode } from "./generated/core";
+import {
+  ERRORS, LIMITS, OPS, ROOM_EVENTS, type ErrorCode, type RoomEffectOp, type RoomEventKind, type RoomQueryWhat,
+} from "./generated/core";
 
 export type CoreOp = keyof typeof OPS;
-export type RoomEventKind = keyof typeof ROOM_EVENTS;
+export type { RoomEventKind };
 
-/** One effect of a room event (the list is documented in wasm/room.h). */
-export type Effect =
-  | { op: "attach"; conn: number; data: unknown }
-  | { op: "send"; to: number[]; frame: [number, number] }
-  | { op: "close"; conn: number; code: number; reason: string }
-  | { op: "store"; message: StoredMessage }
-  | { op: "tombstone"; seq: number; at: number }
-  | { op: "activity"; at: number }
-  | { op: "flush_at"; at: number }
-  | { op: "reply"; body: string }
-  | { op: "dm_message"; seq: number; at: number; user_id: number; body: string; unread_for: number | null }
-  | { op: "dm_read"; user_id: number }
-  | { op: "notify"; user_id: number; frame: [number, number] }
-  | ({ op: "query" } & RoomQuery);
+/** A frame in the effects' frame area: [offset, length]. */
+export type FrameRange = [number, number];
 
-export type RoomQuery =
-  | { what: "dedup"; messages: { user_id: number; client_id: string }[] }
-  | { what: "message"; seq: number }
-  | { what: "history"; after: number | null; before: number | null; limit: number; include_deleted: boolean;
-      exclude_users: number[] };
+/** The fields of each effect, by op (wasm/room.h ROOM_EFFECTS documents them). The
+ * generated list of ops and this table must name the same ops: see EffectsTable. */
+interface EffectFields {
+  attach: { conn: number; data: unknown };
+  send: { to: number[]; frame: FrameRange };
+  close: { conn: number; code: number; reason: string };
+  store: { message: StoredMessage };
+  tombstone: { seq: number; at: number };
+  activity: { at: number };
+  flush_at: { at: number };
+  reply: { body: string };
+  dm_message: { seq: number; at: number; user_id: number; body: string; unread_for: number | null };
+  dm_read: { user_id: number };
+  notify: { user_id: number; frame: FrameRange };
+  query: RoomQuery;
+}
+
+/** The fields of each query, by what (wasm/room.h ROOM_QUERIES). */
+interface QueryFields {
+  dedup: { messages: { user_id: number; client_id: string }[] };
+  message: { seq: number };
+  history: { after: number | null; before: number | null; limit: number; include_deleted: boolean;
+             exclude_users: number[] };
+}
+
+/** Compiles only when the two key sets are the same: an op (or a query) the C
+ * lists gain, or lose, must be described here too. */
+type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never] ? true : never;
+const effectsTable: SameKeys<EffectFields, Record<RoomEffectOp, unknown>> = true;
+const queriesTable: SameKeys<QueryFields, Record<RoomQueryWhat, unknown>> = true;
+void effectsTable, void queriesTable;
+
+/** One effect of a room event. */
+export type Effect = { [Op in RoomEffectOp]: { op: Op } & EffectFields[Op] }[RoomEffectOp];
+
+/** One question of a room to storage. */
+export type RoomQuery = { [W in RoomQueryWhat]: { what: W } & QueryFields[W] }[RoomQueryWhat];
 
 /** A message row as the room's storage holds it. */
 export type StoredMessage = {
@@ -50,6 +72,12 @@ export type StoredMessage = {
   created_at: number;
   deleted_at: number | null;
 };
+
+/** For the `default` of a switch over a generated vocabulary: it compiles only when
+ * every case is handled. */
+export function unreachable(value: never): never {
+  throw new Error(`unhandled: ${JSON.stringify(value)}`);
+}
 
 /** The effects of one room event, with the frames they send. */
 export class Effects {
@@ -63,11 +91,17 @@ export class Effects {
 
 const NO_EFFECTS = new Effects([], new Uint8Array(0));
 
-/** The core answered with one of its error codes (bad input, bad credentials...). */
+/** The core answered with one of its error codes: a refusal (bad input, bad
+ * credentials...) or, when `fatal`, a failure of the core itself (chat_error.h). */
 export class CoreError extends Error {
   constructor(readonly code: ErrorCode) {
     super(ERRORS[code].message);
     this.name = "CoreError";
+  }
+
+  /** The core's state is lost: its instance (or room) must be rebuilt. */
+  get fatal(): boolean {
+    return ERRORS[this.code].class === "fatal";
   }
 }
 
@@ -83,9 +117,9 @@ const CODE_BY_NUM = new Map<number, ErrorCode>(
   Object.entries(ERRORS).map(([name, e]) => [e.num, name as ErrorCode]),
 );
 
-interface Exports {
-  memory: WebAssembly.Memory;
-  _initialize(): void;
+/** The core's own exports: wasm/exports.txt, which the Makefile passes to emcc
+ * (tests/worker/core.test.ts checks the two lists are the same). */
+interface ChatExports {
   chat_alloc(size: number): number;
   chat_dealloc(ptr: number): void;
   chat_init(): number;
@@ -97,6 +131,21 @@ interface Exports {
                   nowMs: number, out: number, cap: number, outLenPtr: number): number;
   chat_abi_version(): number;
   chat_trap_for_test(): void;
+}
+
+/** The names of ChatExports, each once (the compiler checks this object against
+ * the interface both ways). */
+const CHAT_EXPORTS_LISTED: { [K in keyof ChatExports]: true } = {
+  chat_alloc: true, chat_dealloc: true, chat_init: true, chat_call: true, chat_room_new: true,
+  chat_room_free: true, chat_room_event: true, chat_abi_version: true, chat_trap_for_test: true,
+};
+export const CHAT_EXPORTS = Object.keys(CHAT_EXPORTS_LISTED) as (keyof ChatExports)[];
+
+/** Everything the core's module exports: its own functions and emscripten's
+ * standalone runtime (the memory and its initializer). */
+interface Exports extends ChatExports {
+  memory: WebAssembly.Memory;
+  _initialize(): void;
 }
 
 const ABI_VERSION = 1;
@@ -249,8 +298,12 @@ export class CoreHost {
       this.instance ??= new CoreInstance();
       return f(this.instance);
     } catch (e) {
+      // An error code leaves the core's state as it was (chat_error.h): a refusal
+      // is answered, and after a fatal code the caller drops what it was using (a
+      // room) and builds it again.
       if (e instanceof CoreError) throw e;
-      // Anything else from inside Wasm leaves the instance suspect: discard it.
+      // Anything else from inside Wasm leaves the instance suspect: discard it
+      // (every room handle in it dies with it).
       this.instance = null;
       this.traps++;
       throw new CoreTrap(e);
@@ -288,8 +341,10 @@ export class CoreHost {
 
   /**
    * One room event (room.h): `input` is the frame's bytes, user facts, an
-   * attachment or an answer. Returns the effects to carry out in order. Throws
-   * CoreError (a misuse of the room's protocol) or CoreTrap.
+   * attachment or an answer. Returns the effects to carry out in order. Throws a
+   * refusing CoreError (the facts of one client were refused: the room is as it
+   * was), a fatal CoreError (misuse, out of memory: drop the room and make it
+   * again) or CoreTrap (the instance, and the room with it, is gone).
    */
   roomEvent(handle: number, kind: RoomEventKind, conn: number, input?: Uint8Array | string | object,
             nowMs = Date.now()): Effects {
@@ -300,4 +355,10 @@ export class CoreHost {
   trapForTest(): void {
     this.run((core) => core.trapForTest());
   }
+}
+
+/** Whether an error from a CoreHost call means its instance was thrown away (a
+ * trap): every room handle made in it is gone. */
+export function coreLost(e: unknown): boolean {
+  return e instanceof CoreTrap;
 }

@@ -3,6 +3,7 @@
  * counts) and the way into a conversation's Durable Object, a ChatRoom configured
  * as "dm". Whether two people may write to each other is the core's call.
  */
+import type { RoomConfig } from "../durable-objects/chat-room";
 import { CoreError, type CoreHost } from "./core";
 import type { Env, PublicUser } from "./env";
 import { blockList, conversationStub, findTarget, relation } from "./social";
@@ -13,18 +14,11 @@ export interface Conversation {
   user_b: number;
 }
 
-/** Whether the two may write to each other now (the core's rule), as the room's config. */
-export async function conversationConfig(core: CoreHost, db: D1Database, me: PublicUser, c: Conversation) {
-  const other = c.user_a === me.id ? c.user_b : c.user_a;
-  const facts = await relation(db, me.id, other);
-  let open = true;
-  try {
-    core.call("dm_check", undefined, { me, them: { id: other, username: "" }, ...facts });
-  } catch (e) {
-    if (!(e instanceof CoreError)) throw e;
-    open = false;
-  }
-  return { kind: "dm" as const, members: [c.user_a, c.user_b] as [number, number], open };
+/** What the conversation's room is (its members, whether it takes new messages),
+ * as the core decides it from the relation between the two (CHAT_OP_DM_CONFIG). */
+export async function conversationConfig(core: CoreHost, db: D1Database, c: Conversation): Promise<RoomConfig> {
+  const facts = await relation(db, c.user_a, c.user_b);
+  return core.call<RoomConfig>("dm_config", undefined, { members: [c.user_a, c.user_b], ...facts });
 }
 
 /** POST /dms {username}: the conversation with a friend, created on first use. */
@@ -38,7 +32,7 @@ export async function openConversation(core: CoreHost, env: Env, me: PublicUser,
     .bind(a, b, Date.now()).run();
   const c = (await env.DB.prepare("SELECT id, user_a, user_b FROM dm_conversations WHERE user_a = ? AND user_b = ?")
     .bind(a, b).first<Conversation>())!;
-  await conversationStub(env, c.id).configure(c.id, { kind: "dm", members: [a, b], open: true });
+  await conversationStub(env, c.id).configure(c.id, await conversationConfig(core, env.DB, c));
   return { conversation: { id: c.id, with: { id: other.id, username: other.username } } };
 }
 

@@ -164,7 +164,7 @@ route("/rooms/:id{[0-9]{1,15}}/messages", {
     const roomId = Number(c.req.param("id"));
     const page = await (await roomStub(c.env, roomId)).history(roomId, `room:${roomId}`,
       new URL(c.req.url).search.slice(1), { id: user.id, blocks: await blockList(c.env.DB, user.id) });
-    if ("error" in page) throw new CoreError("query_invalid");
+    if ("error" in page) throw new CoreError(page.error);
     return c.body(page.body, 200, { "Content-Type": "application/json" });
   }],
 });
@@ -208,7 +208,7 @@ route("/dms/:id{[0-9]{1,15}}/ws", {
     const conversation = await myConversation(c.env.DB, s.user.id, Number(c.req.param("id")));
     const stub = conversationStub(c.env, conversation.id);
     // What the conversation is (its members, whether it is open) is told by RPC.
-    await stub.configure(conversation.id, await conversationConfig(core, c.env.DB, s.user, conversation));
+    await stub.configure(conversation.id, await conversationConfig(core, c.env.DB, conversation));
     return forwardSocket(stub, { ...socketFacts(c, s), blocks: await blockList(c.env.DB, s.user.id),
       room: { id: conversation.id, object: `dm:${conversation.id}` } });
   }],
@@ -220,7 +220,7 @@ route("/dms/:id{[0-9]{1,15}}/messages", {
     const conversation = await myConversation(c.env.DB, user.id, Number(c.req.param("id")));
     const page = await conversationStub(c.env, conversation.id).history(conversation.id, `dm:${conversation.id}`,
       new URL(c.req.url).search.slice(1), { id: user.id, blocks: await blockList(c.env.DB, user.id) });
-    if ("error" in page) throw new CoreError("query_invalid");
+    if ("error" in page) throw new CoreError(page.error);
     return c.body(page.body, 200, { "Content-Type": "application/json" });
   }],
 });

@@ -52,11 +52,12 @@ async function target(db: D1Database, usernameKey: string) {
     .first<Target>().then((t) => (t ? { ...t, banned: !!t.banned } : null));
 }
 
-/** Reads the request and asks the core whether `actor` may do `action`. */
+/** Reads the request and asks the core whether `actor` may do `action` (the core
+ * checks the actor's role before anything about the target). */
 async function decide(core: CoreHost, db: D1Database, actor: PublicUser, action: "ban" | "unban" | "promote",
                       body: Uint8Array) {
   const req = core.call<{ username_key: string; ip: boolean; reason: string | null }>("mod_request", body);
-  const t = actor.role === "ADMIN" ? await target(db, req.username_key) : null;
+  const t = await target(db, req.username_key);
   core.call("moderate", undefined, { action, actor: { id: actor.id, role: actor.role }, target: t });
   return { req, target: t! }; // the core refused a missing target
 }
@@ -127,9 +128,7 @@ export async function promote(core: CoreHost, env: Env, actor: PublicUser, body:
 
 /** GET /bans (ADMIN): the bans in force and the whole audit trail, newest first. */
 export async function listBans(core: CoreHost, db: D1Database, actor: PublicUser) {
-  if (actor.role !== "ADMIN") {
-    core.call("moderate", undefined, { action: "ban", actor: { id: actor.id, role: actor.role }, target: null });
-  }
+  core.call("moderate", undefined, { action: "view", actor: { id: actor.id, role: actor.role } });
   const [current, log] = await db.batch<Record<string, unknown>>([
     db.prepare(`SELECT u.id, u.username, a.id AS by_id, a.username AS by_username, b.reason, b.created_at,
                   (SELECT json_group_array(ip) FROM ip_bans i WHERE i.user_id = b.user_id) AS ips

@@ -2,6 +2,7 @@
  * Friends and blocks: D1 holds the relations, the core decides every change
  * (wasm/social.h), and the people concerned hear of it through their UserHub.
  */
+import type { RoomConfig } from "../durable-objects/chat-room";
 import type { CoreHost } from "./core";
 import { CoreError } from "./core";
 import { allow, spend } from "./budgets";
@@ -17,7 +18,6 @@ export interface Relation {
 }
 
 interface Decision extends Relation {
-  dm_open: boolean;
   blocks_changed: boolean;
   tell: string | null;
   /** The budgets the change uses (budget.h): a count's `held`, or a rate's use. */
@@ -125,9 +125,10 @@ export async function act(core: CoreHost, env: Env, me: PublicUser, action: Acti
   }
   const conversation = await conversationBetween(env.DB, me.id, other.id);
   if (conversation) {
-    after.push(conversationStub(env, conversation.id).configure(conversation.id, {
-      kind: "dm", members: [conversation.user_a, conversation.user_b], open: d.dm_open,
-    }));
+    // What the conversation is now, as the core says for the new relation.
+    const config = core.call<RoomConfig>("dm_config", undefined,
+      { members: [conversation.user_a, conversation.user_b], state: d.state, i_block: d.i_block, they_block: d.they_block });
+    after.push(conversationStub(env, conversation.id).configure(conversation.id, config));
   }
   await Promise.all(after);
   return { state: d.state, blocked: d.i_block, user: { id: other.id, username: other.username } };

@@ -57,7 +57,8 @@ function ChannelView({ channel, title, kind }: { channel: Channel; title: string
     }
   }
 
-  const canDelete = (m: Message) => m.user.id === chat.me.id || chat.me.role === "ADMIN";
+  // Mine, or anyone's when the server says so (the connection frame's may_delete_any).
+  const canDelete = (m: Message) => m.user.id === chat.me.id || s.mayDeleteAny;
 
   return (
     <section className="chat" aria-label={title}>

@@ -1,7 +1,9 @@
 /**
  * One open room or direct-message conversation: its socket, the messages shown,
  * and the messages of mine not yet acknowledged. It renders what the server says
- * and sends frames; every rule (who may post, delete, see) is the server's.
+ * and sends frames; every rule (who may post, delete, see) is the server's, and
+ * what the client needs of them comes in the `connection` frame: the type of the
+ * message frames here, and whether I may delete anyone's messages.
  *
  * - Joining: after each socket's `connection` frame, `join_room`, with `since` set
  *   to the newest seq already seen once there is one, so a reconnect gets exactly
@@ -33,6 +35,8 @@ export interface ChannelState {
   loadingOlder: boolean;
   /** The last refusal that was not about a pending message (a delete, for one). */
   notice: string | null;
+  /** The server says I may delete any message here, not only mine. */
+  mayDeleteAny: boolean;
 }
 
 export interface ChannelHooks {
@@ -53,18 +57,19 @@ function newClientId(): string {
 
 export class Channel {
   private readonly socket: ResilientSocket;
-  private readonly messageType: MessageType;
+  /** The message frame type here, as the server's connection frame says. */
+  private messageType: MessageType | null = null;
   private readonly bySeq = new Map<number, Message>();
   private lastSeq: number | null = null;
   private blocks = new Set<number>();
   private listeners = new Set<() => void>();
   private state: ChannelState = {
     status: "connecting", joined: false, messages: [], pending: [], hasMore: false, loadingOlder: false, notice: null,
+    mayDeleteAny: false,
   };
 
   constructor(readonly kind: "room" | "dm", readonly id: number, private readonly token: string,
               private readonly me: User, private readonly hooks: ChannelHooks) {
-    this.messageType = kind === "room" ? "new_chat_message" : "new_direct_message";
     this.socket = new ResilientSocket(`${this.base}/ws`, token, {
       onOpen: () => this.join(),
       onFrame: (f) => this.onFrame(f),
@@ -128,6 +133,7 @@ export class Channel {
   }
 
   private transmit(p: PendingMessage) {
+    if (!this.messageType) return; // before the connection frame: sent once joined
     const frame: ClientFrame = { type: this.messageType, body: p.body, client_id: p.client_id, ref: p.client_id };
     this.socket.send(frame);
   }
@@ -146,6 +152,10 @@ export class Channel {
 
   private onFrame(f: ServerFrame) {
     switch (f.type) {
+      case "connection":
+        this.messageType = f.message_type ?? null;
+        this.set({ mayDeleteAny: f.may_delete_any === true });
+        return;
       case "history": {
         if (f.since === null || f.has_more) this.bySeq.clear();
         for (const m of f.messages) {

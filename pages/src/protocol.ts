@@ -55,7 +55,10 @@ export type MessageType = Extract<FrameType, "new_chat_message" | "new_direct_me
 
 /** Frames the server sends. */
 export type ServerFrame =
-  | Frame<"connection", { protocol: string; user: User }>
+  | Frame<"connection", { protocol: string; user: User; room?: { id: number }; conversation?: { id: number };
+      /** Rooms and conversations: the type of message frames on this socket, and
+       * whether I may delete anyone's messages (the server's rules, told). */
+      message_type?: MessageType; may_delete_any?: boolean }>
   | Frame<"pong">
   | Frame<"error", { code: ErrorCode | string; message: string }>
   | Frame<"friend_request" | "friend_accepted" | "friend_request_declined" | "friend_request_cancelled" | "friend_removed", { user: UserRef }>

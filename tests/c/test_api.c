@@ -293,7 +293,7 @@ static void a_notification_by_someone_the_user_blocks_is_not_delivered(void **st
 
 static void every_error_code_has_a_name_and_a_message(void **state) {
   (void)state;
-#define E(sym, num, name, msg)                           \
+#define E(sym, num, name, cls, msg)                      \
   assert_string_equal(chat_error_name(num), name);       \
   assert_string_equal(chat_error_message(num), msg);
   CHAT_ERRORS(E)

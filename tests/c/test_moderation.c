@@ -1,28 +1,31 @@
 #include "chat_error.h"
 #include "chat_limits.h"
 #include "moderation.h"
+#include "throttle.h"
 #include "test_util.h"
 
 typedef struct {
   const char *name;
-  mod_action action;
-  mod_facts facts; /* actor_admin, self, target_admin, target_banned */
+  moderation_action action;
+  moderation_facts facts; /* actor_admin, self, target_admin, target_banned */
   int rc;
 } rule;
 
 static const rule rules[] = {
-    {"a USER cannot ban", MOD_BAN, {0, 0, 0, 0}, CHAT_E_ADMIN_ONLY},
-    {"a USER cannot unban", MOD_UNBAN, {0, 0, 0, 1}, CHAT_E_ADMIN_ONLY},
-    {"a USER cannot promote", MOD_PROMOTE, {0, 0, 0, 0}, CHAT_E_ADMIN_ONLY},
-    {"an ADMIN bans a USER", MOD_BAN, {1, 0, 0, 0}, CHAT_OK},
-    {"an ADMIN cannot ban an ADMIN", MOD_BAN, {1, 0, 1, 0}, CHAT_E_CANNOT_BAN_ADMIN},
-    {"an ADMIN cannot ban themselves", MOD_BAN, {1, 1, 1, 0}, CHAT_E_SELF},
-    {"a ban happens once", MOD_BAN, {1, 0, 0, 1}, CHAT_E_ALREADY_BANNED},
-    {"an ADMIN unbans a banned user", MOD_UNBAN, {1, 0, 0, 1}, CHAT_OK},
-    {"unbanning needs a ban", MOD_UNBAN, {1, 0, 0, 0}, CHAT_E_NOT_BANNED},
-    {"an ADMIN promotes a USER", MOD_PROMOTE, {1, 0, 0, 0}, CHAT_OK},
-    {"promoting an ADMIN is already_admin", MOD_PROMOTE, {1, 0, 1, 0}, CHAT_E_ALREADY_ADMIN},
-    {"a banned user is not promoted", MOD_PROMOTE, {1, 0, 0, 1}, CHAT_E_BANNED},
+    {"a USER cannot ban", MODERATION_BAN, {0, 0, 0, 0}, CHAT_E_ADMIN_ONLY},
+    {"a USER cannot unban", MODERATION_UNBAN, {0, 0, 0, 1}, CHAT_E_ADMIN_ONLY},
+    {"a USER cannot promote", MODERATION_PROMOTE, {0, 0, 0, 0}, CHAT_E_ADMIN_ONLY},
+    {"an ADMIN bans a USER", MODERATION_BAN, {1, 0, 0, 0}, CHAT_OK},
+    {"an ADMIN cannot ban an ADMIN", MODERATION_BAN, {1, 0, 1, 0}, CHAT_E_CANNOT_BAN_ADMIN},
+    {"an ADMIN cannot ban themselves", MODERATION_BAN, {1, 1, 1, 0}, CHAT_E_SELF},
+    {"a ban happens once", MODERATION_BAN, {1, 0, 0, 1}, CHAT_E_ALREADY_BANNED},
+    {"an ADMIN unbans a banned user", MODERATION_UNBAN, {1, 0, 0, 1}, CHAT_OK},
+    {"unbanning needs a ban", MODERATION_UNBAN, {1, 0, 0, 0}, CHAT_E_NOT_BANNED},
+    {"an ADMIN promotes a USER", MODERATION_PROMOTE, {1, 0, 0, 0}, CHAT_OK},
+    {"promoting an ADMIN is already_admin", MODERATION_PROMOTE, {1, 0, 1, 0}, CHAT_E_ALREADY_ADMIN},
+    {"a banned user is not promoted", MODERATION_PROMOTE, {1, 0, 0, 1}, CHAT_E_BANNED},
+    {"a USER cannot see the bans", MODERATION_VIEW, {0, 0, 0, 0}, CHAT_E_ADMIN_ONLY},
+    {"an ADMIN sees the bans", MODERATION_VIEW, {1, 0, 0, 0}, CHAT_OK},
 };
 
 static void every_moderation_rule(void **state) {

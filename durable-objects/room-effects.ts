@@ -1,0 +1,206 @@
+/**
+ * The effect applier of a room object: carries out, in order, the effects of one
+ * event of the room's core (wasm/room.h ROOM_EFFECTS) on the sockets, the room's
+ * own storage (room-storage.ts), D1 (the directory's last activity, the
+ * conversation index, in order through one queue), the users' hubs and the flush
+ * timer. Its switch is exhaustive: an effect the C list gains and this file does
+ * not handle fails to compile.
+ *
+ * One-way (the re-entrancy rule of wasm/room.h): while applying, it calls the core
+ * only to answer the query that ends an event's effects (RoomCore.answer), and
+ * carries on with the answer's effects. Everything an effect announces has already
+ * happened in the core: a "close" comes with the socket forgotten there, so
+ * nothing is reported back.
+ */
+import { closeSocket } from "../worker/close";
+import { unreachable, type Effects, type RoomQuery, type StoredMessage } from "../worker/core";
+import type { Env, PublicUser, SocketFacts } from "../worker/env";
+import type { RoomStorage } from "./room-storage";
+
+/** What each socket carries through hibernation: its id, the core's data, and the
+ * session and address it was opened with (what a revocation matches). */
+export interface Attachment extends Pick<SocketFacts, "session" | "ip"> {
+  conn: number;
+  data: { user: PublicUser } & Record<string, unknown>;
+  /** Set when the room closed the socket itself (and told the hub): such a socket
+   * is never restored, even while the runtime still lists it. */
+  closed?: true;
+}
+
+/** The only calls into the core an applier makes. */
+export interface RoomCore {
+  /** Answers the core's pending query from storage: the effects of the answer. */
+  answer(q: RoomQuery): Effects;
+  /** A flush_at effect's time has come: the core's ROOM_FLUSH event (later, from a timer). */
+  flush(): void;
+}
+
+export class RoomEffects {
+  /** The sockets the core knows, by conn id. */
+  readonly sockets = new Map<number, WebSocket>();
+  /** Each known socket's conn id, so a frame needs no attachment read. */
+  private readonly connOf = new WeakMap<WebSocket, number>();
+  /** The timer of a flush_at effect: broadcasts wait in the core's outbox until it
+   * fires (at most CHAT_FLUSH_INTERVAL_MS; a pending timer keeps the object awake
+   * that long, never longer). */
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Accepted messages may wait in the core's outbox (a flush was asked for and has
+   * not run since): losing the core now loses them unacknowledged. */
+  waiting = false;
+  /** D1 writes of this object, one after another so they land in order. */
+  private d1Queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly ctx: DurableObjectState, private readonly env: Env,
+              private readonly storage: RoomStorage, private readonly core: RoomCore) {}
+
+  /** Remembers a socket the core knows as `conn` (a restored one). */
+  remember(conn: number, ws: WebSocket): void {
+    this.sockets.set(conn, ws);
+    this.connOf.set(ws, conn);
+  }
+
+  /** The conn id of a socket, if the core knows this very socket now: one the room
+   * closed or forgot may share its id with a newer socket. */
+  connOfKnown(ws: WebSocket): number | undefined {
+    const conn = this.connOf.get(ws) ?? (ws.deserializeAttachment() as Attachment | null)?.conn;
+    return conn !== undefined && this.sockets.get(conn) === ws ? conn : undefined;
+  }
+
+  /** Forgets every socket and the flush timer (the core is gone). Returns whether
+   * accepted messages were waiting in its outbox. */
+  reset(): boolean {
+    this.sockets.clear();
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    const waiting = this.waiting;
+    this.waiting = false;
+    return waiting;
+  }
+
+  /** The flush timer fired; the flush event runs next. */
+  timerFired(): void {
+    this.flushTimer = null;
+  }
+
+  /** The flush event went through: messages wait only if it asked for another. */
+  settled(): void {
+    this.waiting = this.flushTimer !== null;
+  }
+
+  /** Closes a socket the room ended: it is marked closed first (never restored),
+   * and its user's hub counts one socket fewer. */
+  closeSocket(conn: number, ws: WebSocket, code: number, reason: string): void {
+    this.sockets.delete(conn);
+    ws.serializeAttachment({ ...(ws.deserializeAttachment() as Attachment), closed: true } satisfies Attachment);
+    this.leftHub(ws);
+    closeSocket(ws, code, reason);
+  }
+
+  /** Tells the socket's user's hub that this object holds one socket fewer of theirs. */
+  leftHub(ws: WebSocket): void {
+    const att = ws.deserializeAttachment() as Attachment | null;
+    const object = this.storage.meta<string>("object");
+    if (!att || !object) return;
+    this.ctx.waitUntil(this.hub(att.data.user.id).presence(object, -1).catch((err) => console.error("presence", err)));
+  }
+
+  hub(userId: number) {
+    return this.env.USER_HUB.get(this.env.USER_HUB.idFromName(String(userId)));
+  }
+
+  /** Runs D1 writes in order, after the ones before, without holding the event. */
+  private d1(write: () => Promise<unknown>): void {
+    this.d1Queue = this.d1Queue.then(write).catch((err) => console.error("D1 write failed", err));
+    this.ctx.waitUntil(this.d1Queue);
+  }
+
+  /**
+   * Carries out the effects of one event, in order, and those of the answers to
+   * its query. `opening` is a socket accepted in this event but not known by id
+   * yet. Returns the body of a "reply" effect, if any.
+   */
+  apply(effects: Effects, opening?: { ws: WebSocket; facts: SocketFacts }): string | undefined {
+    let reply: string | undefined;
+    const stores: StoredMessage[] = [];
+    for (;;) {
+      let next: Effects | undefined;
+      for (const e of effects.list) {
+        if (e.op !== "store" && stores.length) this.storage.store(stores.splice(0));
+        switch (e.op) {
+          case "attach": {
+            const ws = this.sockets.get(e.conn) ?? opening!.ws;
+            const { session, ip } = this.sockets.has(e.conn) ? ws.deserializeAttachment() as Attachment : opening!.facts;
+            ws.serializeAttachment({ conn: e.conn, data: e.data as Attachment["data"], session, ip } satisfies Attachment);
+            this.remember(e.conn, ws);
+            break;
+          }
+          case "send": {
+            const text = effects.frame(e.frame);
+            for (const conn of e.to) {
+              try {
+                this.sockets.get(conn)?.send(text);
+              } catch {
+                // closing or closed: its close event will tell the core
+              }
+            }
+            break;
+          }
+          case "close": {
+            const ws = this.sockets.get(e.conn);
+            if (ws) this.closeSocket(e.conn, ws, e.code, e.reason);
+            break;
+          }
+          case "store": // a flush's stores come together: one statement for them all
+            stores.push(e.message);
+            break;
+          case "tombstone":
+            this.storage.tombstone(e.seq, e.at);
+            break;
+          case "activity": {
+            const id = this.storage.roomId();
+            this.d1(() => this.env.DB.prepare("UPDATE rooms SET last_activity_at = ? WHERE id = ?").bind(e.at, id).run());
+            break;
+          }
+          case "dm_message": {
+            const id = this.storage.roomId();
+            this.d1(() => this.env.DB.prepare(`UPDATE dm_conversations SET last_seq = ?2, last_at = ?3,
+                last_user_id = ?4, last_body = ?5, unread_a = unread_a + (user_a = ?6),
+                unread_b = unread_b + (user_b = ?6) WHERE id = ?1`)
+              .bind(id, e.seq, e.at, e.user_id, e.body, e.unread_for ?? 0).run());
+            break;
+          }
+          case "dm_read": {
+            const id = this.storage.roomId();
+            this.d1(() => this.env.DB.prepare(`UPDATE dm_conversations
+                SET unread_a = CASE WHEN user_a = ?2 THEN 0 ELSE unread_a END,
+                    unread_b = CASE WHEN user_b = ?2 THEN 0 ELSE unread_b END WHERE id = ?1`)
+              .bind(id, e.user_id).run());
+            break;
+          }
+          case "notify": {
+            const text = effects.frame(e.frame);
+            this.ctx.waitUntil(this.hub(e.user_id).deliver(text).catch((err) => console.error("notify failed", err)));
+            break;
+          }
+          case "flush_at":
+            this.waiting = true;
+            if (this.flushTimer === null) {
+              this.flushTimer = setTimeout(() => this.core.flush(), Math.max(0, e.at - Date.now()));
+            }
+            break;
+          case "reply":
+            reply = e.body;
+            break;
+          case "query": // always the last effect: its answer's effects come next
+            next = this.core.answer(e);
+            break;
+          default:
+            unreachable(e);
+        }
+      }
+      if (stores.length) this.storage.store(stores.splice(0));
+      if (!next) return reply;
+      effects = next;
+    }
+  }
+}

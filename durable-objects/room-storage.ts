@@ -1,0 +1,109 @@
+/**
+ * A room object's own SQLite storage (ctx.storage.sql): the message log, what the
+ * object is (meta), and whom each user with a socket here blocks. The room's core
+ * asks its questions of this log (wasm/room.h ROOM_QUERIES) and tells what to
+ * write ("store", "tombstone" effects); nothing here decides.
+ *
+ * DO SQLite: writes are synchronous and the runtime's output gate holds outgoing
+ * messages until they are durable, so a "store" before a "send" is durable before
+ * anyone sees the message. Schema changes are append-only, with a version check in
+ * `meta` (there is no PRAGMA user_version).
+ */
+import { unreachable, type RoomQuery, type StoredMessage } from "../worker/core";
+
+const MESSAGE_COLUMNS = "seq, user_id, username, body, client_id, created_at, deleted_at";
+
+export class RoomStorage {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(`CREATE TABLE IF NOT EXISTS messages (
+      seq        INTEGER PRIMARY KEY,   -- gap-free, from 1
+      user_id    INTEGER NOT NULL,
+      username   TEXT    NOT NULL,
+      body       TEXT    NOT NULL,
+      client_id  TEXT    NOT NULL,
+      created_at INTEGER NOT NULL,      -- ms since the Unix epoch
+      deleted_at INTEGER,               -- tombstone: set when deleted
+      UNIQUE (user_id, client_id)       -- a retried send is stored once
+    )`);
+    // room_id (its id in D1), object (its name, as in idFromName), config (a
+    // conversation's RoomConfig)
+    sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)");
+    // Whom each user with a socket here blocks, as last told: the core needs it
+    // again after a wake, and it can be longer than an attachment may be.
+    sql.exec("CREATE TABLE IF NOT EXISTS user_blocks (user_id INTEGER PRIMARY KEY, blocks TEXT NOT NULL)");
+  }
+
+  meta<T extends string | number>(key: string): T | undefined {
+    return this.sql.exec<{ value: T }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value;
+  }
+
+  setMeta(key: string, value: string | number): void {
+    this.sql.exec("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2", key, value);
+  }
+
+  /** The room's id in the D1 directory (or the conversation's), set by the Worker. */
+  roomId(): number {
+    const id = this.meta<number>("room_id");
+    if (id === undefined) throw new Error("room id unknown");
+    return id;
+  }
+
+  /** The seq the next stored message gets. */
+  nextSeq(): number {
+    const last = this.sql.exec<{ last: number | null }>("SELECT max(seq) AS last FROM messages").one().last;
+    return (last ?? 0) + 1;
+  }
+
+  blocksOf(userId: number): number[] {
+    const row = this.sql.exec<{ blocks: string }>("SELECT blocks FROM user_blocks WHERE user_id = ?", userId).toArray()[0];
+    return row ? (JSON.parse(row.blocks) as number[]) : [];
+  }
+
+  setBlocks(userId: number, blocks: number[]): void {
+    this.sql.exec("INSERT INTO user_blocks (user_id, blocks) VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET blocks = ?2",
+      userId, JSON.stringify(blocks));
+  }
+
+  /** Replaces the blocks of a user who has had a socket here; false for a stranger. */
+  updateBlocks(userId: number, blocks: number[]): boolean {
+    const known = this.sql.exec("SELECT 1 FROM user_blocks WHERE user_id = ?", userId).toArray().length > 0;
+    if (known) this.sql.exec("UPDATE user_blocks SET blocks = ? WHERE user_id = ?", JSON.stringify(blocks), userId);
+    return known;
+  }
+
+  /** The answer to one of the core's questions (wasm/room.h ROOM_QUERIES). */
+  answer(q: RoomQuery): object {
+    switch (q.what) {
+      case "dedup": // which of these messages are stored already (retries)
+        return { rows: this.sql.exec<StoredMessage>(
+          `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE (user_id, client_id) IN
+             (SELECT json_extract(value, '$.user_id'), json_extract(value, '$.client_id') FROM json_each(?))`,
+          JSON.stringify(q.messages)).toArray() };
+      case "message":
+        return { row: this.sql.exec<StoredMessage>(
+          `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq = ?`, q.seq).toArray()[0] ?? null };
+      case "history":
+        return { rows: this.sql.exec<StoredMessage>(
+          `SELECT ${MESSAGE_COLUMNS} FROM messages
+           WHERE seq > ? AND seq < ? AND (? OR deleted_at IS NULL)
+             AND user_id NOT IN (SELECT value FROM json_each(?))
+           ORDER BY seq DESC LIMIT ?`,
+          q.after ?? 0, q.before ?? Number.MAX_SAFE_INTEGER, q.include_deleted ? 1 : 0,
+          JSON.stringify(q.exclude_users), q.limit).toArray() };
+      default:
+        return unreachable(q);
+    }
+  }
+
+  /** Inserts messages into the log, in order, with one statement. */
+  store(rows: StoredMessage[]): void {
+    this.sql.exec(`INSERT INTO messages (seq, user_id, username, body, client_id, created_at)
+      SELECT value ->> 'seq', value ->> 'user_id', value ->> 'username', value ->> 'body', value ->> 'client_id',
+             value ->> 'created_at' FROM json_each(?)`, JSON.stringify(rows));
+  }
+
+  /** Marks message seq deleted at `at` (once). */
+  tombstone(seq: number, at: number): void {
+    this.sql.exec("UPDATE messages SET deleted_at = ? WHERE seq = ? AND deleted_at IS NULL", at, seq);
+  }
+}

@@ -1,0 +1,203 @@
+/* Frames from clients (ping, join_room, a new message, delete_message) and the
+ * answers of storage that finish them (room.h; shared state: room_internal.h).
+ * Bad input from a client is never an error of the event: it gets an error frame. */
+#include <string.h>
+
+#include "chat_error.h"
+#include "chat_frames.h"
+#include "json_in.h"
+#include "json_out.h"
+#include "message.h"
+#include "room_internal.h"
+
+/* Rate limit (room_admit_frame): every frame costs a token; refused frames cost
+ * flood tokens, and a client out of those is disconnected. Returns 1 to go on, 0
+ * when handled (with the result in *rc). */
+static int admit(room *r, effects *e, room_change *c, const room_member *m, double now, int *rc) {
+  room_user *l = room_find_user(r, m->user_id);
+  *rc = CHAT_OK;
+  if (!l) return 1;
+  c->limit = l;
+  c->before = *l;
+  switch (room_admit_frame(&l->rate, &l->flood, r->rate_burst, r->rate_per_second, now)) {
+    case ROOM_ADMIT: return 1;
+    case ROOM_REFUSE: *rc = effects_error(e, m->conn, CHAT_E_RATE_LIMITED, NULL); return 0;
+    case ROOM_EVICT: *rc = room_close_socket(e, c, m->conn, CHAT_CLOSE_POLICY, "rate limit exceeded"); return 0;
+  }
+  return 1;
+}
+
+static int pong(effects *e, int64_t conn, const room_pending *p) {
+  cJSON *f = cJSON_CreateObject();
+  if (!f || json_add_str(f, "type", CHAT_FRAME(pong)) < 0 || (p->has_ref && json_add_str(f, "ref", p->ref) < 0)) {
+    cJSON_Delete(f);
+    return CHAT_E_NOMEM;
+  }
+  return effects_send_one(e, conn, f);
+}
+
+/* join_room {since?}: asks storage for the history to send (the last page, or
+ * everything after `since`), leaving out authors the user blocks. */
+static int on_join(const room *r, effects *e, room_change *c, const room_member *m, const cJSON *f, room_pending *p) {
+  const cJSON *s = cJSON_GetObjectItemCaseSensitive(f, "since");
+  if (s && !cJSON_IsNull(s)) {
+    if (json_get_uint53(s, &p->since) < 0) return CHAT_E_SEQ_INVALID;
+    p->has_since = 1;
+  }
+  p->kind = ROOM_P_JOIN;
+  p->limit = CHAT_HISTORY_PAGE + 1; /* one more than a page tells whether more are missing */
+  return room_ask(e, c, room_history_query(p->has_since ? &p->since : NULL, NULL, p->limit,
+                                           room_blocks_json(r, m->user_id)), p);
+}
+
+/* A new message: validate, shed past the room's rate, and queue it (a retry of a
+ * message already waiting is dropped: its acknowledgement is on its way). */
+static int on_send(room *r, effects *e, room_change *c, const room_member *m, const cJSON *f, double now) {
+  const char *body, *cid;
+  size_t blen, clen;
+  int rc;
+  if ((rc = json_get_string(f, "body", &body, &blen)) < 0 ||
+      (rc = json_get_string(f, "client_id", &cid, &clen)) < 0)
+    return rc;
+  if (!message_valid_client_id(cid, clen)) return CHAT_E_CLIENT_ID_INVALID;
+  if ((rc = message_check_body(body, blen)) < 0) return rc;
+  if (room_outbox_holds(r, m->user_id, cid)) return CHAT_OK;
+  /* Load shedding: past the room's rate a message is refused before any storage
+   * work. No flood token is taken: the sender kept to its own limit. */
+  c->room_before = r->room_rate;
+  c->room_drawn = 1;
+  if (!room_accepts_message(&r->room_rate, r->room_burst, r->room_per_second, now)) return CHAT_E_RATE_LIMITED;
+  cJSON *msg = cJSON_CreateObject();
+  if (!msg || json_add_num(msg, "user_id", (double)m->user_id) < 0 || json_add_str(msg, "username", m->username) < 0 ||
+      json_add_str(msg, "body", body) < 0 || json_add_str(msg, "client_id", cid) < 0 ||
+      json_add_num(msg, "created_at", now) < 0) {
+    cJSON_Delete(msg);
+    return CHAT_E_NOMEM;
+  }
+  c->q = (room_outbox_entry){NULL, 0, m->user_id, msg, m->conn};
+  /* its size once a frame, at most: the body escaped (a control character takes 6
+   * bytes, \u0001), and the other fields */
+  return room_enqueue(r, e, c, 6 * blen + 512, now);
+}
+
+/* delete_message {seq}: asks storage for the message; the answer decides. */
+static int on_delete(effects *e, room_change *c, const cJSON *f, room_pending *p) {
+  const cJSON *s = cJSON_GetObjectItemCaseSensitive(f, "seq");
+  int rc = s ? json_get_uint53(s, &p->seq) : CHAT_E_FIELD_MISSING;
+  if (rc < 0) return rc == CHAT_E_FIELD_MISSING ? rc : CHAT_E_SEQ_INVALID;
+  cJSON *q = room_query(ROOM_QUERY(message));
+  if (!q || json_add_num(q, "seq", (double)p->seq) < 0) {
+    cJSON_Delete(q);
+    return CHAT_E_NOMEM;
+  }
+  p->kind = ROOM_P_DELETE;
+  return room_ask(e, c, q, p);
+}
+
+int room_on_frame(room *r, effects *e, room_change *c, int64_t conn, const unsigned char *in, size_t len,
+                  double now) {
+  const room_member *m = room_find_member(r, conn);
+  cJSON *f = NULL;
+  room_pending p = {0};
+  const char *type = NULL, *message_type = room_message_type(&r->kind);
+  size_t n;
+  int rc;
+  if (!m) return CHAT_E_MISUSE;
+  if (!admit(r, e, c, m, now, &rc)) return rc;
+  p.conn = conn;
+  rc = len > CHAT_FRAME_MAX ? CHAT_E_FRAME_TOO_LARGE : json_parse_object(in, len, &f);
+  if (rc >= 0) {
+    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(f, "ref");
+    if (ref && (!cJSON_IsString(ref) || strlen(ref->valuestring) > CHAT_REF_MAX)) {
+      rc = CHAT_E_REF_INVALID;
+    } else if (ref) {
+      strcpy(p.ref, ref->valuestring);
+      p.has_ref = 1;
+    }
+  }
+  if (rc >= 0) rc = json_get_string(f, "type", &type, &n);
+  if (rc >= 0) {
+    if (strcmp(type, CHAT_FRAME(ping)) == 0) rc = pong(e, conn, &p);
+    else if (strcmp(type, CHAT_FRAME(join_room)) == 0) rc = on_join(r, e, c, m, f, &p);
+    else if (strcmp(type, message_type) == 0) {
+      if ((rc = room_may_post(&r->kind, m->joined)) >= 0) rc = on_send(r, e, c, m, f, now);
+    } else if (strcmp(type, CHAT_FRAME(delete_message)) == 0) {
+      if ((rc = room_may_ask_delete(m->joined)) >= 0) rc = on_delete(e, c, f, &p);
+    } else {
+      rc = CHAT_E_UNKNOWN_TYPE;
+    }
+  }
+  cJSON_Delete(f);
+  if (rc >= 0 || rc == CHAT_E_NOMEM) return rc;
+  /* Bad input from the client: an error frame to it, and nothing else. */
+  return effects_error(e, conn, rc, p.has_ref ? p.ref : NULL);
+}
+
+/* ---- answers ------------------------------------------------------------------ */
+
+/* The message to delete, from storage: the rule (room_may_delete) decides, then a
+ * tombstone now and a message_deleted broadcast through the outbox. */
+int room_answer_delete(room *r, effects *e, room_change *c, const room_pending *p, const cJSON *a, double now) {
+  const cJSON *found = cJSON_GetObjectItemCaseSensitive(a, "row");
+  const room_member *m = room_find_member(r, p->conn);
+  const char *ref = p->has_ref ? p->ref : NULL;
+  message_row w;
+  int rc;
+  if (!m) return CHAT_E_MISUSE;
+  if (!found || cJSON_IsNull(found)) return effects_error(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
+  if ((rc = message_read(found, &w)) < 0) return rc;
+  if (w.deleted) return effects_error(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
+  if ((rc = room_may_delete(m->user_id, m->role, w.user_id)) < 0) return effects_error(e, p->conn, rc, ref);
+  cJSON *t = effects_add(e, ROOM_EFFECT(tombstone)), *f = cJSON_CreateObject();
+  if (!t || json_add_num(t, "seq", (double)w.seq) < 0 || json_add_num(t, "at", now) < 0 || !f ||
+      json_add_str(f, "type", CHAT_FRAME(message_deleted)) < 0 ||
+      json_add_num(f, room_id_key(&r->kind), (double)r->id) < 0 || json_add_num(f, "seq", (double)w.seq) < 0 ||
+      json_add_num(f, "deleted_by", (double)m->user_id) < 0) {
+    cJSON_Delete(f);
+    return CHAT_E_NOMEM;
+  }
+  char *text = cJSON_PrintUnformatted(f);
+  cJSON_Delete(f);
+  if (!text) return CHAT_E_NOMEM;
+  c->q = (room_outbox_entry){text, strlen(text), 0, NULL, m->conn};
+  return room_enqueue(r, e, c, c->q.len, now);
+}
+
+/* The history to join with, from storage: the history frame, and from now on the
+ * socket receives messages (an attach remembers it). */
+int room_answer_join(room *r, effects *e, room_change *c, const room_pending *p, const cJSON *a) {
+  const cJSON *rows = cJSON_GetObjectItemCaseSensitive(a, "rows");
+  const room_member *m = room_find_member(r, p->conn);
+  int rc;
+  if (!m) return CHAT_E_MISUSE;
+  if (!cJSON_IsArray(rows)) return CHAT_E_FIELD_TYPE;
+  cJSON *f = cJSON_CreateObject();
+  rc = f ? json_add_str(f, "type", CHAT_FRAME(history)) : CHAT_E_NOMEM;
+  if (rc >= 0) rc = room_fill_page(r, f, rows, CHAT_HISTORY_PAGE);
+  if (rc >= 0) rc = json_add_item(f, "since", p->has_since ? cJSON_CreateNumber((double)p->since) : cJSON_CreateNull());
+  /* the newest seq so far (every seq given is stored), so a client can tell a
+   * `since` ahead of the room; messages waiting in the outbox come after it */
+  if (rc >= 0) rc = json_add_num(f, "last_seq", (double)(r->next_seq - 1));
+  if (rc >= 0 && p->has_ref) rc = json_add_str(f, "ref", p->ref);
+  if (rc < 0) {
+    cJSON_Delete(f);
+    return rc;
+  }
+  if (!m->joined) { /* from now on this socket receives messages; remember it */
+    room_member joined = *m;
+    joined.joined = 1;
+    if ((rc = room_attach(e, &joined)) < 0) {
+      cJSON_Delete(f);
+      return rc;
+    }
+    c->joined = m->conn;
+  }
+  if (r->kind.dm) { /* looking at the conversation: nothing in it is unread any more */
+    cJSON *o = effects_add(e, ROOM_EFFECT(dm_read));
+    if (!o || json_add_num(o, "user_id", (double)m->user_id) < 0) {
+      cJSON_Delete(f);
+      return CHAT_E_NOMEM;
+    }
+  }
+  return effects_send_one(e, p->conn, f);
+}

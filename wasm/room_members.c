@@ -1,0 +1,254 @@
+/* Sockets and users of a room: open, restore, blocks, configuration, bans, and the
+ * departure of a socket (room.h; shared state: room_internal.h). */
+#include <string.h>
+
+#include "chat_alloc.h"
+#include "chat_error.h"
+#include "chat_frames.h"
+#include "json_in.h"
+#include "json_out.h"
+#include "room_internal.h"
+
+/* ---- facts about users ---------------------------------------------------------- */
+
+int room_read_blocks(const cJSON *facts, int64_t **out, size_t *n, int *present) {
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive(facts, "blocks"), *it;
+  *out = NULL;
+  *n = 0;
+  *present = list != NULL;
+  if (!list) return CHAT_OK;
+  if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > CHAT_BLOCKS_MAX) return CHAT_E_FIELD_TYPE;
+  size_t count = (size_t)cJSON_GetArraySize(list);
+  if (!count) return CHAT_OK;
+  if (!(*out = chat_malloc(count * sizeof **out))) return CHAT_E_NOMEM;
+  cJSON_ArrayForEach(it, list) {
+    if (json_get_uint53(it, &(*out)[*n]) < 0) {
+      chat_free(*out);
+      *out = NULL;
+      *n = 0;
+      return CHAT_E_FIELD_TYPE;
+    }
+    (*n)++;
+  }
+  return CHAT_OK;
+}
+
+cJSON *room_user_json(int64_t id, const char *username, const char *role) {
+  cJSON *u = cJSON_CreateObject();
+  if (!u || json_add_num(u, "id", (double)id) < 0 || json_add_str(u, "username", username) < 0 ||
+      (role && json_add_str(u, "role", role) < 0)) {
+    cJSON_Delete(u);
+    return NULL;
+  }
+  return u;
+}
+
+int room_attach(effects *e, const room_member *m) {
+  cJSON *o = effects_add(e, ROOM_EFFECT(attach)), *data = cJSON_CreateObject();
+  if (!o || !data || json_add_num(data, "conn", (double)m->conn) < 0 ||
+      json_add_item(data, "user", room_user_json(m->user_id, m->username, room_role_name(m->role))) < 0 ||
+      json_add_bool(data, "joined", m->joined) < 0) {
+    cJSON_Delete(data);
+    return CHAT_E_NOMEM;
+  }
+  int rc = json_add_num(o, "conn", (double)m->conn);
+  return rc < 0 ? (cJSON_Delete(data), rc) : json_add_item(o, "data", data);
+}
+
+int room_close_socket(effects *e, room_change *c, int64_t conn, int code, const char *reason) {
+  cJSON *o = effects_add(e, ROOM_EFFECT(close));
+  if (!o || json_add_num(o, "conn", (double)conn) < 0 || json_add_num(o, "code", code) < 0 ||
+      json_add_str(o, "reason", reason) < 0)
+    return CHAT_E_NOMEM;
+  return room_change_remove(c, conn);
+}
+
+/* Reads {"id","username","role"} into m. */
+static int read_member(const cJSON *u, room_member *m) {
+  const char *name, *role;
+  size_t nlen, rlen;
+  int rc, parsed;
+  if (!cJSON_IsObject(u)) return CHAT_E_FIELD_TYPE;
+  if ((rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(u, "id"), &m->user_id)) < 0 ||
+      (rc = json_get_string(u, "username", &name, &nlen)) < 0 ||
+      (rc = json_get_string(u, "role", &role, &rlen)) < 0)
+    return rc;
+  if (nlen > CHAT_USERNAME_MAX || (parsed = room_role_parse(role, rlen)) < 0) return CHAT_E_FIELD_TYPE;
+  memcpy(m->username, name, nlen + 1);
+  m->role = (room_role)parsed;
+  return CHAT_OK;
+}
+
+/* Grows an array of `size`-byte items to hold one more. */
+static int reserve(void **items, size_t n, size_t *cap, size_t size) {
+  if (n < *cap) return CHAT_OK;
+  size_t c = *cap ? *cap * 2 : 8;
+  void *p = chat_malloc(c * size);
+  if (!p) return CHAT_E_NOMEM;
+  if (n) memcpy(p, *items, n * size);
+  chat_free(*items);
+  *items = p;
+  *cap = c;
+  return CHAT_OK;
+}
+
+/* Whether `user` may hold one more socket here (room_may_open), and room for it
+ * (and its user's state), changing nothing observable: room_commit adds it. */
+static int reserve_member(room *r, int64_t user_id) {
+  size_t mine = 0;
+  for (size_t i = 0; i < r->n_members; i++) mine += r->members[i].user_id == user_id;
+  int rc = room_may_open(&r->kind, user_id, r->n_members, mine);
+  if (rc < 0) return rc;
+  if (reserve((void **)&r->users, r->n_users, &r->cap_users, sizeof *r->users) < 0 ||
+      reserve((void **)&r->members, r->n_members, &r->cap_members, sizeof *r->members) < 0)
+    return CHAT_E_NOMEM;
+  return CHAT_OK;
+}
+
+/* Reads the user of a socket and their block list into the change. */
+static int read_user(const cJSON *u, room_change *c) {
+  int present, rc = read_member(u, &c->m);
+  if (rc < 0 || (rc = room_read_blocks(u, &c->blocks, &c->n_blocks, &present)) < 0) return rc;
+  c->set_blocks = present;
+  c->blocks_user = c->m.user_id;
+  return CHAT_OK;
+}
+
+/* ---- events ------------------------------------------------------------------- */
+
+/* A new socket: its attachment, and the connection frame, which tells the client
+ * what the rules let it do here (room_rules.h): the message frame type of the
+ * room's kind, and whether it may delete any message. */
+int room_on_open(room *r, effects *e, room_change *c, const unsigned char *in, size_t len, double now) {
+  cJSON *u = NULL, *f, *where;
+  int rc = json_parse_object(in, len, &u);
+  (void)now;
+  if (rc >= 0) rc = read_user(u, c);
+  cJSON_Delete(u);
+  if (rc < 0 || (rc = reserve_member(r, c->m.user_id)) < 0) return rc;
+  c->m.conn = r->next_conn;
+  if (!(f = cJSON_CreateObject()) || json_add_str(f, "type", CHAT_FRAME(connection)) < 0 ||
+      json_add_str(f, "protocol", CHAT_WS_PROTOCOL) < 0 ||
+      json_add_item(f, "user", room_user_json(c->m.user_id, c->m.username, room_role_name(c->m.role))) < 0 ||
+      !(where = cJSON_CreateObject()) || json_add_item(f, r->kind.dm ? "conversation" : "room", where) < 0 ||
+      json_add_num(where, "id", (double)r->id) < 0 || json_add_str(f, "message_type", room_message_type(&r->kind)) < 0 ||
+      json_add_bool(f, "may_delete_any", room_may_delete_any(c->m.role)) < 0 || room_attach(e, &c->m) < 0) {
+    cJSON_Delete(f);
+    return CHAT_E_NOMEM;
+  }
+  c->add = 1;
+  return effects_send_one(e, c->m.conn, f);
+}
+
+int room_on_restore(room *r, room_change *c, const unsigned char *in, size_t len) {
+  cJSON *a = NULL;
+  int rc = json_parse_object(in, len, &a);
+  if (rc >= 0) rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(a, "conn"), &c->m.conn);
+  if (rc >= 0) rc = read_user(cJSON_GetObjectItemCaseSensitive(a, "user"), c);
+  if (rc >= 0) rc = room_find_member(r, c->m.conn) ? CHAT_E_MISUSE : reserve_member(r, c->m.user_id);
+  c->m.joined = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "joined"));
+  cJSON_Delete(a);
+  c->add = rc >= 0;
+  return rc;
+}
+
+/* {"user_id", "blocks": [...]}: whom a user blocks changed. Their sockets here
+ * hear of it, so a client can hide or reload what it shows. */
+int room_on_blocks(room *r, effects *e, room_change *c, const unsigned char *in, size_t len) {
+  cJSON *facts = NULL, *f = NULL, *to = NULL;
+  int present, rc = json_parse_object(in, len, &facts);
+  if (rc >= 0) rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, "user_id"), &c->blocks_user);
+  if (rc >= 0) rc = room_read_blocks(facts, &c->blocks, &c->n_blocks, &present);
+  if (rc >= 0 && !present) rc = CHAT_E_FIELD_MISSING;
+  if (rc >= 0 && room_find_user(r, c->blocks_user)) {
+    c->set_blocks = 1;
+    if (!(f = cJSON_CreateObject()) || !(to = cJSON_CreateArray()) ||
+        json_add_str(f, "type", CHAT_FRAME(blocks_changed)) < 0 ||
+        json_add_copy(f, "blocks", cJSON_GetObjectItemCaseSensitive(facts, "blocks")) < 0) {
+      rc = CHAT_E_NOMEM;
+    }
+    for (size_t i = 0; rc >= 0 && i < r->n_members; i++)
+      if (r->members[i].user_id == c->blocks_user && json_push(to, cJSON_CreateNumber((double)r->members[i].conn)) < 0)
+        rc = CHAT_E_NOMEM;
+    if (rc >= 0) rc = effects_send(e, f, to);
+    else cJSON_Delete(f), cJSON_Delete(to);
+  }
+  cJSON_Delete(facts);
+  return rc;
+}
+
+/* A bucket's size from the facts ({"burst", "per_second"}), or the default. */
+static void read_rate(const cJSON *rate, double *burst, double *per_second, double burst0, double per_second0) {
+  const cJSON *b = cJSON_GetObjectItemCaseSensitive(rate, "burst");
+  const cJSON *p = cJSON_GetObjectItemCaseSensitive(rate, "per_second");
+  *burst = cJSON_IsNumber(b) && b->valuedouble >= 1 ? b->valuedouble : burst0;
+  *per_second = cJSON_IsNumber(p) && p->valuedouble > 0 ? p->valuedouble : per_second0;
+}
+
+/* {"kind": "room"|"dm", "members": [a, b], "open": bool}: what this room is. */
+int room_on_config(room_change *c, const unsigned char *in, size_t len) {
+  cJSON *facts = NULL;
+  const char *kind;
+  size_t n;
+  int rc = json_parse_object(in, len, &facts);
+  if (rc >= 0 && (rc = json_get_string(facts, "kind", &kind, &n)) >= 0) {
+    c->kind.dm = strcmp(kind, "dm") == 0;
+    c->kind.open = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(facts, "open"));
+    /* "rate": {"burst", "per_second"} replaces the per-user limit, and "room_rate"
+     * the room's load-shedding bucket, for load tests of a deployment (CHAT_RATE_*
+     * and CHAT_ROOM_RATE_* otherwise) */
+    read_rate(cJSON_GetObjectItemCaseSensitive(facts, "rate"), &c->rate_burst, &c->rate_per_second,
+              CHAT_RATE_BURST, CHAT_RATE_PER_SECOND);
+    read_rate(cJSON_GetObjectItemCaseSensitive(facts, "room_rate"), &c->room_burst, &c->room_per_second,
+              CHAT_ROOM_RATE_BURST, CHAT_ROOM_RATE_PER_SECOND);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(facts, "members");
+    if (c->kind.dm && (cJSON_GetArraySize(m) != 2 || json_get_uint53(cJSON_GetArrayItem(m, 0), &c->kind.members[0]) < 0 ||
+                       json_get_uint53(cJSON_GetArrayItem(m, 1), &c->kind.members[1]) < 0))
+      rc = CHAT_E_FIELD_TYPE;
+    else if (!c->kind.dm && strcmp(kind, "room") != 0)
+      rc = CHAT_E_FIELD_TYPE;
+    c->config = rc >= 0;
+  }
+  cJSON_Delete(facts);
+  return rc;
+}
+
+/* {"user_id", "reason"}: the user was banned; each of their sockets is closed. */
+int room_on_kick(room *r, effects *e, room_change *c, const unsigned char *in, size_t len) {
+  cJSON *facts = NULL;
+  const char *reason;
+  size_t n;
+  int64_t user;
+  int rc = json_parse_object(in, len, &facts);
+  if (rc >= 0) rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, "user_id"), &user);
+  if (rc >= 0) rc = json_get_string(facts, "reason", &reason, &n);
+  for (size_t i = 0; rc >= 0 && i < r->n_members; i++)
+    if (r->members[i].user_id == user) rc = room_close_socket(e, c, r->members[i].conn, CHAT_CLOSE_BANNED, reason);
+  cJSON_Delete(facts);
+  return rc;
+}
+
+/* ---- departures ----------------------------------------------------------------- */
+
+void room_remove_member(room *r, int64_t conn) {
+  room_member *m = room_find_member(r, conn);
+  if (!m) return;
+  /* The user's rate-limit state stays, even after their last socket here closed (a
+   * reconnect must not refill the buckets); room_prune_departed drops it once it
+   * has refilled. */
+  *m = r->members[--r->n_members];
+}
+
+void room_prune_departed(room *r, double now_ms) {
+  for (size_t i = 0; i < r->n_users;) {
+    room_user *u = &r->users[i];
+    int present = 0;
+    for (size_t k = 0; k < r->n_members && !present; k++) present = r->members[k].user_id == u->user_id;
+    if (present || !room_limits_refilled(&u->rate, &u->flood, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, now_ms)) {
+      i++;
+      continue;
+    }
+    chat_free(u->blocks);
+    *u = r->users[--r->n_users];
+  }
+}

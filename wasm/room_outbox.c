@@ -1,0 +1,321 @@
+/* The outbox: broadcasts waiting to be sent, the flush that stores waiting messages
+ * and sends everything, and the fan-out to each joined socket, less what its user
+ * blocks (room.h "Coalescing"; shared state: room_internal.h). */
+#include <string.h>
+
+#include "buf.h"
+#include "chat_error.h"
+#include "chat_frames.h"
+#include "json_out.h"
+#include "message.h"
+#include "room_internal.h"
+
+void room_outbox_entry_free(room_outbox_entry *f) {
+  cJSON_free(f->text);
+  cJSON_Delete(f->message);
+}
+
+/* Whether message `m` (an outbox message or a stored row, cJSON) is the one `user`
+ * sent with client id `cid`. */
+static int is_message_of(const cJSON *m, int64_t user, const char *cid) {
+  const cJSON *u = cJSON_GetObjectItemCaseSensitive(m, "user_id");
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "client_id");
+  return cJSON_IsNumber(u) && (int64_t)u->valuedouble == user && cJSON_IsString(id) && strcmp(id->valuestring, cid) == 0;
+}
+
+int room_outbox_holds(const room *r, int64_t user, const char *cid) {
+  for (size_t i = 0; i < r->n_outbox; i++)
+    if (r->outbox[i].message && is_message_of(r->outbox[i].message, user, cid)) return 1;
+  return 0;
+}
+
+/* A message as a frame to sockets: "new_chat_message" (or "new_direct_message"). */
+static cJSON *message_frame(const room *r, const message_row *w) {
+  cJSON *f = cJSON_CreateObject();
+  if (!f || json_add_str(f, "type", room_message_type(&r->kind)) < 0 ||
+      json_add_num(f, room_id_key(&r->kind), (double)r->id) < 0 || message_add_fields(f, w) < 0) {
+    cJSON_Delete(f);
+    return NULL;
+  }
+  return f;
+}
+
+/* ---- fan-out -------------------------------------------------------------------- */
+
+/* Recipients with the same selection of outbox entries, and their conn ids as raw
+ * JSON text ("[1,2,3]"): cJSON would print each number with %1.15g and read it
+ * back, which for a room of 100 was a third of the instructions per message. */
+typedef struct {
+  uint64_t mask; /* bit j: outbox entry j */
+  buf to;
+} group;
+
+static int append_conn(buf *to, int64_t conn) {
+  char digits[24], *p = digits + sizeof digits;
+  uint64_t v = (uint64_t)conn;
+  do *--p = (char)('0' + v % 10); while (v /= 10);
+  int rc = buf_append(to, to->len ? "," : "[", 1);
+  return rc < 0 ? rc : buf_append(to, p, (size_t)(digits + sizeof digits - p));
+}
+
+/* Outbox entry i, counting the one this event adds after those waiting. */
+static const room_outbox_entry *entry_at(const room *r, const room_change *c, size_t i) {
+  return i < r->n_outbox ? &r->outbox[i] : &c->q;
+}
+
+static size_t entries(const room *r, const room_change *c) { return r->n_outbox + (c->queue ? 1 : 0); }
+
+/* The frame texts of one flush: entry j's is text[j] (len[j] bytes), when bit j of
+ * `live` is set. */
+typedef struct {
+  const char *text[CHAT_BATCH_MAX];
+  size_t len[CHAT_BATCH_MAX];
+  char *owned[CHAT_BATCH_MAX]; /* those made by the flush (messages' frames) */
+  int64_t seq[CHAT_BATCH_MAX];  /* the seq each stored message got */
+  uint64_t live, stored;
+} flush_frames;
+
+/* Writes one send effect per group: the frame itself for a group selecting one,
+ * else {"type":"batch","frames":[f, ...]} with the selected frames in order,
+ * encoded once for the whole group. */
+static int send_group(effects *e, const flush_frames *ff, group *g) {
+  buf batch = {0};
+  const char *text;
+  size_t len;
+  int rc = buf_append(&g->to, "]", 2); /* with the NUL cJSON_CreateRaw reads to */
+  if (rc < 0) return rc;
+  if ((g->mask & (g->mask - 1)) == 0) { /* one frame */
+    size_t j = (size_t)__builtin_ctzll(g->mask);
+    text = ff->text[j], len = ff->len[j];
+  } else {
+    const char *type = CHAT_FRAME(batch);
+    rc = buf_append(&batch, "{\"type\":\"", 9);
+    if (rc >= 0) rc = buf_append(&batch, type, strlen(type));
+    if (rc >= 0) rc = buf_append(&batch, "\",\"frames\":[", 12);
+    for (size_t j = 0, first = 1; rc >= 0 && j < CHAT_BATCH_MAX; j++) {
+      if (!(g->mask >> j & 1)) continue;
+      if (!first) rc = buf_append(&batch, ",", 1);
+      if (rc >= 0) rc = buf_append(&batch, ff->text[j], ff->len[j]);
+      first = 0;
+    }
+    if (rc >= 0) rc = buf_append(&batch, "]}", 2);
+    text = (const char *)batch.data, len = batch.len;
+  }
+  cJSON *to = rc >= 0 ? cJSON_CreateRaw((const char *)g->to.data) : NULL;
+  rc = to ? effects_send_text(e, text, len, to) : CHAT_E_NOMEM;
+  buf_free(&batch);
+  return rc;
+}
+
+/* Sends the live frames to each joined member, less those by authors it blocks.
+ * Members who get them all (most) share one encoding, a batch. Each of the others
+ * (users who block an author here) gets its frames one by one, each encoded once for
+ * all who get it: so a flush's output is at most twice the outbox, however many
+ * different block lists its members have. */
+static int send_frames(const room *r, effects *e, const room_change *c, const flush_frames *ff) {
+  size_t k = entries(r, c);
+  group g[1 + CHAT_BATCH_MAX]; /* g[0]: every live frame; g[1 + j]: frame j alone */
+  int rc = CHAT_OK;
+  if (!ff->live) return CHAT_OK;
+  memset(g, 0, sizeof g);
+  g[0].mask = ff->live;
+  for (size_t j = 0; j < k; j++) g[1 + j].mask = (uint64_t)1 << j;
+  for (size_t i = 0; rc >= 0 && i < r->n_members; i++) {
+    const room_member *m = &r->members[i];
+    if (!m->joined) continue;
+    uint64_t mask = ff->live;
+    const room_user *u = room_find_user(r, m->user_id);
+    for (size_t j = 0; u && u->n_blocks && j < k; j++) { /* most users block no one */
+      const room_outbox_entry *f = entry_at(r, c, j);
+      for (size_t b = 0; f->author && b < u->n_blocks; b++)
+        if (u->blocks[b] == f->author) mask &= ~((uint64_t)1 << j);
+    }
+    if (mask == ff->live) {
+      rc = append_conn(&g[0].to, m->conn);
+      continue;
+    }
+    for (size_t j = 0; rc >= 0 && j < k; j++)
+      if (mask >> j & 1) rc = append_conn(&g[1 + j].to, m->conn);
+  }
+  for (size_t i = 0; rc >= 0 && i < 1 + k; i++)
+    if (g[i].to.len) rc = send_group(e, ff, &g[i]);
+  for (size_t i = 0; i < 1 + k; i++) buf_free(&g[i].to);
+  return rc;
+}
+
+/* ---- the flush ------------------------------------------------------------------ */
+
+/* The stored row among `rows` that `message` (an outbox message) repeats, if any. */
+static const cJSON *stored_original(const cJSON *rows, const cJSON *message) {
+  const cJSON *row;
+  int64_t user = (int64_t)cJSON_GetObjectItemCaseSensitive(message, "user_id")->valuedouble;
+  const char *cid = cJSON_GetObjectItemCaseSensitive(message, "client_id")->valuestring;
+  cJSON_ArrayForEach(row, rows) if (is_message_of(row, user, cid)) return row;
+  return NULL;
+}
+
+/* A retry of a stored message: acknowledged with the stored original, to the
+ * sender only (if its socket is still here). */
+static int ack_duplicate(room *r, effects *e, int64_t conn, const cJSON *row) {
+  message_row w;
+  int rc = message_read(row, &w);
+  if (rc < 0 || !room_find_member(r, conn)) return rc < 0 ? rc : CHAT_OK;
+  cJSON *f = message_frame(r, &w);
+  if (!f || json_add_bool(f, "duplicate", 1) < 0) {
+    cJSON_Delete(f);
+    return CHAT_E_NOMEM;
+  }
+  return effects_send_one(e, conn, f);
+}
+
+/* Whether user has a joined connection here (is looking at the conversation). */
+static int user_joined(const room *r, int64_t user) {
+  for (size_t i = 0; i < r->n_members; i++)
+    if (r->members[i].user_id == user && r->members[i].joined) return 1;
+  return 0;
+}
+
+/* After a direct message is stored: the conversation list's last message and the
+ * other person's unread count, and their personal sockets if they are not looking
+ * at this conversation (with the same frame bytes). */
+static int dm_delivered(const room *r, effects *e, const message_row *w, const char *text, size_t len) {
+  int64_t other = r->kind.members[0] == w->user_id ? r->kind.members[1] : r->kind.members[0];
+  int looking = user_joined(r, other);
+  cJSON *o = effects_add(e, ROOM_EFFECT(dm_message));
+  if (!o || json_add_num(o, "seq", (double)w->seq) < 0 || json_add_num(o, "at", w->created_at) < 0 ||
+      json_add_num(o, "user_id", (double)w->user_id) < 0 || json_add_str(o, "body", w->body) < 0 ||
+      json_add_item(o, "unread_for", looking ? cJSON_CreateNull() : cJSON_CreateNumber((double)other)) < 0)
+    return CHAT_E_NOMEM;
+  return looking ? CHAT_OK : effects_notify_text(e, other, text, len);
+}
+
+/* An outbox message as a row with the given seq (pointing into its JSON). */
+static message_row row_of(const cJSON *m, int64_t seq) {
+  return (message_row){seq, (int64_t)cJSON_GetObjectItemCaseSensitive(m, "user_id")->valuedouble,
+                       cJSON_GetObjectItemCaseSensitive(m, "username")->valuestring,
+                       cJSON_GetObjectItemCaseSensitive(m, "body")->valuestring,
+                       cJSON_GetObjectItemCaseSensitive(m, "client_id")->valuestring,
+                       cJSON_GetObjectItemCaseSensitive(m, "created_at")->valuedouble, 0};
+}
+
+/* Gives message entry j the next seq: its store effect, then its frame. */
+static int store_message(const room *r, effects *e, const room_outbox_entry *f, int64_t seq, flush_frames *ff,
+                         size_t j) {
+  const cJSON *m = f->message;
+  message_row w = row_of(m, seq);
+  cJSON *row = cJSON_Duplicate(m, 1), *store = effects_add(e, ROOM_EFFECT(store));
+  if (!row || !store || json_add_num(row, "seq", (double)seq) < 0) {
+    cJSON_Delete(row);
+    return CHAT_E_NOMEM;
+  }
+  int rc = json_add_item(store, "message", row);
+  cJSON *frame = rc >= 0 ? message_frame(r, &w) : NULL;
+  char *text = frame ? cJSON_PrintUnformatted(frame) : NULL;
+  cJSON_Delete(frame);
+  if (!text) return CHAT_E_NOMEM;
+  ff->owned[j] = text;
+  ff->text[j] = text;
+  ff->len[j] = strlen(text);
+  ff->seq[j] = seq;
+  ff->live |= (uint64_t)1 << j;
+  ff->stored |= (uint64_t)1 << j;
+  return CHAT_OK;
+}
+
+/* After the sends: for a conversation, what each stored message changes in the
+ * conversation list; for a room, the directory's last activity (at most every
+ * CHAT_ACTIVITY_REPORT_MS). */
+static int after_store(const room *r, effects *e, room_change *c, const flush_frames *ff, double now) {
+  int rc = CHAT_OK;
+  if (!ff->stored) return CHAT_OK;
+  for (size_t j = 0; r->kind.dm && rc >= 0 && j < CHAT_BATCH_MAX; j++) {
+    if (!(ff->stored >> j & 1)) continue;
+    message_row w = row_of(entry_at(r, c, j)->message, ff->seq[j]);
+    rc = dm_delivered(r, e, &w, ff->text[j], ff->len[j]);
+  }
+  if (r->kind.dm || now - r->last_activity_report < CHAT_ACTIVITY_REPORT_MS) return rc;
+  cJSON *o = effects_add(e, ROOM_EFFECT(activity));
+  if (!o || json_add_num(o, "at", now) < 0) return CHAT_E_NOMEM;
+  c->reported = 1;
+  c->at = now;
+  return CHAT_OK;
+}
+
+/* Once storage said which waiting messages are retries of stored ones (`rows`,
+ * NULL when none waited): the others get their seqs and are stored, in order, all
+ * in this one event (one storage transaction however many), and then everything
+ * is sent. The messages were not in storage before, so members who joined since
+ * they were accepted get them too: the history they joined with ends before them. */
+int room_finish_flush(room *r, effects *e, room_change *c, const cJSON *rows, double now) {
+  flush_frames ff = {0};
+  size_t k = entries(r, c);
+  int64_t seq = r->next_seq;
+  int rc = CHAT_OK;
+  for (size_t j = 0; rc >= 0 && j < k; j++) {
+    const room_outbox_entry *f = entry_at(r, c, j);
+    const cJSON *orig = f->message ? stored_original(rows, f->message) : NULL;
+    if (!f->message) {
+      ff.text[j] = f->text, ff.len[j] = f->len, ff.live |= (uint64_t)1 << j;
+    } else if (orig) {
+      rc = ack_duplicate(r, e, f->conn, orig);
+    } else if ((rc = store_message(r, e, f, seq, &ff, j)) >= 0) {
+      seq++;
+    }
+  }
+  if (rc >= 0) rc = send_frames(r, e, c, &ff);
+  if (rc >= 0) rc = after_store(r, e, c, &ff, now);
+  for (size_t j = 0; j < k; j++) cJSON_free(ff.owned[j]);
+  c->flushed = 1;
+  c->flush_ms = now;
+  c->n_stored = seq - r->next_seq;
+  return rc;
+}
+
+/* Sends what waits in the outbox (and this event's entry): first, if messages
+ * wait, one question to storage for all of them (which are retries of stored
+ * messages: {"what":"dedup","messages":[{"user_id","client_id"}, ...]}); its answer
+ * finishes the flush. */
+int room_start_flush(room *r, effects *e, room_change *c, double now) {
+  size_t k = entries(r, c);
+  cJSON *q = NULL, *list = NULL;
+  int rc = CHAT_OK;
+  for (size_t j = 0; rc >= 0 && j < k; j++) {
+    const room_outbox_entry *f = entry_at(r, c, j);
+    if (!f->message) continue;
+    if (!q && (!(q = room_query(ROOM_QUERY(dedup))) || !(list = cJSON_AddArrayToObject(q, "messages")))) {
+      rc = CHAT_E_NOMEM;
+      break;
+    }
+    cJSON *one = cJSON_CreateObject();
+    if (json_push(list, one) < 0 ||
+        json_add_copy(one, "user_id", cJSON_GetObjectItemCaseSensitive(f->message, "user_id")) < 0 ||
+        json_add_copy(one, "client_id", cJSON_GetObjectItemCaseSensitive(f->message, "client_id")) < 0)
+      rc = CHAT_E_NOMEM;
+  }
+  if (rc < 0) {
+    cJSON_Delete(q);
+    return rc;
+  }
+  if (!q) return room_finish_flush(r, e, c, NULL, now);
+  room_pending p = {0};
+  p.kind = ROOM_P_FLUSH;
+  return room_ask(e, c, q, &p);
+}
+
+/* A quiet room sends the entry at once; a room that sent less than
+ * CHAT_FLUSH_INTERVAL_MS ago keeps it in the outbox and asks the shell for a
+ * ROOM_FLUSH when the interval ends (one flush_at effect per interval). A full
+ * outbox is sent at once, and a conversation always sends at once (two members:
+ * nothing to save). */
+int room_enqueue(room *r, effects *e, room_change *c, size_t bytes, double now) {
+  c->queue = 1;
+  c->q_bytes = bytes;
+  int quiet = !r->flush_due && now - r->last_flush_ms >= CHAT_FLUSH_INTERVAL_MS;
+  if (r->kind.dm || quiet || r->n_outbox + 1 >= CHAT_BATCH_MAX || r->outbox_bytes + bytes >= CHAT_BATCH_BYTES_MAX)
+    return room_start_flush(r, e, c, now);
+  if (r->flush_due) return CHAT_OK;
+  cJSON *o = effects_add(e, ROOM_EFFECT(flush_at));
+  if (!o || json_add_num(o, "at", r->last_flush_ms + CHAT_FLUSH_INTERVAL_MS) < 0) return CHAT_E_NOMEM;
+  c->schedule = 1;
+  return CHAT_OK;
+}

@@ -1,0 +1,58 @@
+#include "room_rules.h"
+
+#include <string.h>
+
+#include "chat_error.h"
+#include "chat_frames.h"
+#include "chat_limits.h"
+
+int room_role_parse(const char *name, size_t len) {
+  if (len == 4 && memcmp(name, "USER", 4) == 0) return ROOM_ROLE_USER;
+  if (len == 5 && memcmp(name, "ADMIN", 5) == 0) return ROOM_ROLE_ADMIN;
+  return -1;
+}
+
+const char *room_role_name(room_role role) { return role == ROOM_ROLE_ADMIN ? "ADMIN" : "USER"; }
+
+int room_may_open(const room_kind *k, int64_t user, size_t sockets, size_t mine) {
+  if (k->dm && user != k->members[0] && user != k->members[1]) return CHAT_E_NOT_MEMBER;
+  if (sockets >= CHAT_ROOM_CONNS_MAX) return CHAT_E_ROOM_FULL;
+  if (mine >= CHAT_USER_CONNS_MAX) return CHAT_E_TOO_MANY_CONNECTIONS;
+  return CHAT_OK;
+}
+
+int room_may_post(const room_kind *k, int joined) {
+  if (!joined) return CHAT_E_NOT_JOINED;
+  return k->dm && !k->open ? CHAT_E_DM_CLOSED : CHAT_OK;
+}
+
+int room_may_ask_delete(int joined) { return joined ? CHAT_OK : CHAT_E_NOT_JOINED; }
+
+int room_may_delete_any(room_role role) { return role == ROOM_ROLE_ADMIN; }
+
+int room_may_delete(int64_t actor, room_role role, int64_t author) {
+  return actor == author || room_may_delete_any(role) ? CHAT_OK : CHAT_E_FORBIDDEN;
+}
+
+room_admission room_admit_frame(ratelimit_bucket *rate, ratelimit_bucket *flood, double burst,
+                                double per_second, double now) {
+  if (ratelimit_take(rate, burst, per_second, now)) return ROOM_ADMIT;
+  return ratelimit_take(flood, CHAT_FLOOD_BURST, CHAT_FLOOD_PER_SECOND, now) ? ROOM_REFUSE : ROOM_EVICT;
+}
+
+int room_accepts_message(ratelimit_bucket *room_rate, double burst, double per_second, double now) {
+  return ratelimit_take(room_rate, burst, per_second, now);
+}
+
+int room_limits_refilled(const ratelimit_bucket *rate, const ratelimit_bucket *flood, double burst,
+                         double per_second, double now) {
+  const double rate_ms = 1000.0 * burst / per_second;
+  const double flood_ms = 1000.0 * CHAT_FLOOD_BURST / CHAT_FLOOD_PER_SECOND;
+  return now - rate->last_ms >= rate_ms && now - flood->last_ms >= flood_ms;
+}
+
+const char *room_message_type(const room_kind *k) {
+  return k->dm ? CHAT_FRAME(new_direct_message) : CHAT_FRAME(new_chat_message);
+}
+
+const char *room_id_key(const room_kind *k) { return k->dm ? "conversation_id" : "room_id"; }

@@ -1,0 +1,93 @@
+/*
+ * room_rules.h -- every rule of a room and of a direct-message conversation, as
+ * pure functions over facts (as social.h and moderation.h list theirs).
+ *
+ * The state machine (room.h) gathers the facts (who the socket's user is, whether
+ * it joined, what the room is, the buckets) and applies these answers; nothing
+ * else in the room decides. Pure: no allocation, no I/O, time passed in (ms).
+ * Limits are chat_limits.h's.
+ *
+ * - Who may open a socket: in a conversation only its two members; nobody past
+ *   CHAT_ROOM_CONNS_MAX sockets in the room or CHAT_USER_CONNS_MAX of their own.
+ * - Who may post: a socket that sent join_room; in a conversation, only while it is
+ *   open, which is social.h's social_dm_open (friends, and neither blocks the
+ *   other), told to the room by the shell (ROOM_CONFIG "open").
+ * - Who may delete: the author, and an ADMIN any message (room_may_delete_any, which
+ *   the connection frame tells the client).
+ * - How fast: every frame takes a token of the user's rate bucket; a frame without
+ *   one is refused and takes a flood token; without a flood token the socket is
+ *   closed (CHAT_CLOSE_POLICY). New messages also take a token of the room's bucket
+ *   (load shedding), with no flood penalty.
+ * - What a socket is told: the message frame type of the room's kind.
+ */
+#ifndef ROOM_RULES_H
+#define ROOM_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ratelimit.h"
+
+typedef enum { ROOM_ROLE_USER, ROOM_ROLE_ADMIN } room_role;
+
+/* The role named by `name` (len bytes: "USER" or "ADMIN"), or -1. */
+int room_role_parse(const char *name, size_t len);
+
+/* "USER" or "ADMIN". */
+const char *room_role_name(room_role role);
+
+/* What a room is, as far as the rules care. */
+typedef struct {
+  int dm;             /* a direct-message conversation */
+  int64_t members[2]; /* its two users (dm only) */
+  int open;           /* new messages allowed (dm only: social_dm_open) */
+} room_kind;
+
+/* Whether `user` may open one more socket, with `sockets` open in the room and
+ * `mine` of them the user's. CHAT_OK, CHAT_E_NOT_MEMBER, CHAT_E_ROOM_FULL or
+ * CHAT_E_TOO_MANY_CONNECTIONS. */
+int room_may_open(const room_kind *k, int64_t user, size_t sockets, size_t mine);
+
+/* Whether a socket may post a new message: CHAT_OK, CHAT_E_NOT_JOINED (send
+ * join_room first) or CHAT_E_DM_CLOSED. */
+int room_may_post(const room_kind *k, int joined);
+
+/* Whether a socket may ask to delete a message (before it is looked up): CHAT_OK
+ * or CHAT_E_NOT_JOINED. */
+int room_may_ask_delete(int joined);
+
+/* Whether a user with `role` may delete any message, not only their own: 1 or 0. */
+int room_may_delete_any(room_role role);
+
+/* Whether `actor` (with `role`) may delete a message by `author`: CHAT_OK or
+ * CHAT_E_FORBIDDEN. */
+int room_may_delete(int64_t actor, room_role role, int64_t author);
+
+/* What a frame from a socket costs, and what happens past the limits. */
+typedef enum {
+  ROOM_ADMIT,  /* a rate token was taken: act on the frame */
+  ROOM_REFUSE, /* no rate token; a flood token was taken: refuse with rate_limited */
+  ROOM_EVICT   /* neither: close the socket with CHAT_CLOSE_POLICY */
+} room_admission;
+
+/* One frame of a user at now_ms against their buckets (rate: `burst` tokens,
+ * `per_second` back; flood: CHAT_FLOOD_*), which it updates. */
+room_admission room_admit_frame(ratelimit_bucket *rate, ratelimit_bucket *flood, double burst,
+                                double per_second, double now_ms);
+
+/* Whether the room takes one more new message now (load shedding: a token of its
+ * bucket, `burst` and `per_second`, is taken): 1, or 0 for rate_limited. */
+int room_accepts_message(ratelimit_bucket *room_rate, double burst, double per_second, double now_ms);
+
+/* Whether a user with no socket left may be forgotten at now_ms: both their
+ * buckets (rate: `burst`, `per_second`) would be full again, as a new user's are. */
+int room_limits_refilled(const ratelimit_bucket *rate, const ratelimit_bucket *flood, double burst,
+                         double per_second, double now_ms);
+
+/* The frame type of messages in a room of this kind ("new_chat_message" or
+ * "new_direct_message"), and the key of its id in frames ("room_id" or
+ * "conversation_id"). Static strings. */
+const char *room_message_type(const room_kind *k);
+const char *room_id_key(const room_kind *k);
+
+#endif
