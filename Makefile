@@ -165,7 +165,12 @@ $(BUILD)/native/room_messages: tests/bench/room_messages.c $(CORE_SRC) $(CORE_HD
 $(BUILD)/native/frame_cost: tests/bench/frame_cost.c $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a
 	gcc -std=c11 -O2 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $(UTF8PROC_FLAGS) $< $(CORE_SRC) $(CJSON)/cJSON.c \
 	  $(UTF8PROC)/utf8proc.c $(BUILD)/native/libsodium.a -o $@
-callgrind: $(BUILD)/native/room_messages $(BUILD)/native/frame_cost | valgrind
+# And the cost of an open (issue 13: O(1) or O(log n), not O(users x members)):
+# sockets of 500 hoarding users that never join (tests/bench/room_opens.c).
+$(BUILD)/native/room_opens: tests/bench/room_opens.c $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a
+	gcc -std=c11 -O2 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $(UTF8PROC_FLAGS) $< $(CORE_SRC) $(CJSON)/cJSON.c \
+	  $(UTF8PROC)/utf8proc.c $(BUILD)/native/libsodium.a -o $@
+callgrind: $(BUILD)/native/room_messages $(BUILD)/native/frame_cost $(BUILD)/native/room_opens | valgrind
 	@for rate in 1 1600; do \
 	  for k in 0 1000; do valgrind --tool=callgrind --callgrind-out-file=$(BUILD)/callgrind.$$rate.$$k.out \
 	    $(BUILD)/native/room_messages 100 $$k $$rate >/dev/null 2>&1 || exit 1; done; \
@@ -175,6 +180,12 @@ callgrind: $(BUILD)/native/room_messages $(BUILD)/native/frame_cost | valgrind
 	done
 	@echo "instructions per byte of an inbound frame, room of 1 (callgrind):"
 	@tests/bench/frame_cost.sh $(BUILD)/native/frame_cost $(BUILD)
+	@for n in 1000 5000; do valgrind --tool=callgrind --callgrind-out-file=$(BUILD)/callgrind.opens.$$n.out \
+	  $(BUILD)/native/room_opens $$n >/dev/null 2>&1 || exit 1; done; \
+	a=$$(grep -m1 '^summary:' $(BUILD)/callgrind.opens.1000.out | cut -d' ' -f2); \
+	b=$$(grep -m1 '^summary:' $(BUILD)/callgrind.opens.5000.out | cut -d' ' -f2); \
+	echo "opening the 1 001st to 5 000th socket of a room (20 per user, none joined): $$(( (b - a) / 4000 )) instructions per open (callgrind)"
+	@$(BUILD)/native/room_opens 10000 --time
 
 # ---- fuzzing (tests/fuzz/README.md) ---------------------------------------------
 # libFuzzer targets, built with Debian's clang: the strict JSON reader, every API

@@ -65,7 +65,7 @@ export class ChatRoom extends DurableObject<Env> {
         // while it closes, even as OPEN if its close failed; its id may be given to
         // a new socket, so it must never come back.
         if (!att || att.closed || ws.readyState !== WebSocket.OPEN) continue;
-        const data = { ...att.data, user: { ...att.data.user, blocks: this.storage.blocksOf(att.data.user.id) } };
+        const data = { ...att.data, user: { ...att.data.user, ...this.storage.userFacts(att.data.user.id) } };
         try {
           this.core.roomEvent(room, "restore", 0, data);
         } catch (e) {
@@ -218,9 +218,9 @@ export class ChatRoom extends DurableObject<Env> {
    */
   override async fetch(request: Request): Promise<Response> {
     const facts = JSON.parse(request.headers.get(FACTS_HEADER)!) as Required<SocketFacts>;
-    const user = { ...facts.user, blocks: facts.blocks };
     this.identify(facts.room.id, facts.room.object);
-    this.storage.setBlocks(user.id, user.blocks);
+    this.storage.setBlocks(facts.user.id, facts.blocks);
+    const user = { ...facts.user, ...this.storage.userFacts(facts.user.id) };
     // The user's hub counts the socket first (their budget of sockets across every
     // object), and so knows of it before we answer: a block made right after this
     // socket opens already reaches it.

@@ -188,6 +188,9 @@ export class RoomEffects {
               this.flushTimer = setTimeout(() => this.core.flush(), Math.max(0, e.at - Date.now()));
             }
             break;
+          case "limits": // the flood bucket outlives the core's memory
+            this.storage.setFlood(e.user_id, e.flood);
+            break;
           case "reply":
             reply = e.body;
             break;

@@ -9,7 +9,7 @@
  * anyone sees the message. Schema changes are append-only, with a version check in
  * `meta` (there is no PRAGMA user_version).
  */
-import { unreachable, type RoomQuery, type StoredMessage } from "../worker/core";
+import { unreachable, type FloodBucket, type RoomQuery, type StoredMessage } from "../worker/core";
 
 const MESSAGE_COLUMNS = "seq, user_id, username, body, client_id, created_at, deleted_at";
 
@@ -31,6 +31,9 @@ export class RoomStorage {
     // Whom each user with a socket here blocks, as last told: the core needs it
     // again after a wake, and it can be longer than an attachment may be.
     sql.exec("CREATE TABLE IF NOT EXISTS user_blocks (user_id INTEGER PRIMARY KEY, blocks TEXT NOT NULL)");
+    // Each user's flood bucket as the core last gave it (a limits effect): it takes
+    // 30 s to refill, longer than the core's memory lives in an idle room.
+    sql.exec("CREATE TABLE IF NOT EXISTS user_limits (user_id INTEGER PRIMARY KEY, flood TEXT NOT NULL)");
   }
 
   meta<T extends string | number>(key: string): T | undefined {
@@ -69,6 +72,19 @@ export class RoomStorage {
     const known = this.sql.exec("SELECT 1 FROM user_blocks WHERE user_id = ?", userId).toArray().length > 0;
     if (known) this.sql.exec("UPDATE user_blocks SET blocks = ? WHERE user_id = ?", JSON.stringify(blocks), userId);
     return known;
+  }
+
+  /** The user's facts a room keeps for the core: whom they block, and their flood
+   * bucket if the core ever gave it (wasm/room.h ROOM_OPEN, ROOM_RESTORE). */
+  userFacts(userId: number): { blocks: number[]; flood?: FloodBucket } {
+    const row = this.sql.exec<{ flood: string }>("SELECT flood FROM user_limits WHERE user_id = ?", userId).toArray()[0];
+    return { blocks: this.blocksOf(userId), ...(row ? { flood: JSON.parse(row.flood) as FloodBucket } : {}) };
+  }
+
+  /** Keeps a user's flood bucket (a limits effect). */
+  setFlood(userId: number, flood: FloodBucket): void {
+    this.sql.exec("INSERT INTO user_limits (user_id, flood) VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET flood = ?2",
+      userId, JSON.stringify(flood));
   }
 
   /** The answer to one of the core's questions (wasm/room.h ROOM_QUERIES). */

@@ -190,6 +190,19 @@
  * one account cannot fill a room. */
 #define CHAT_USER_CONNS_MAX 20
 
+/* How long a room socket may stay open without sending join_room, in ms; past it
+ * the room closes it (CHAT_CLOSE_UNJOINED) when another socket opens, so sockets
+ * that never join (500 accounts x 20 of them) cannot hold a room full for good.
+ * 45 s is Socket.IO's connectTimeout default ("the number of ms before
+ * disconnecting a client that has not successfully joined a namespace"); our
+ * client joins right after the connection frame. */
+#define CHAT_UNJOINED_TIMEOUT_MS 45000
+
+/* WebSocket close code of an unjoined socket past CHAT_UNJOINED_TIMEOUT_MS: 4408,
+ * in the application range of RFC 6455 section 7.4.2, echoing HTTP's 408 Request
+ * Timeout. A client that gets it reconnects (and joins). */
+#define CHAT_CLOSE_UNJOINED 4408
+
 /* The room directory's "last activity" is written to D1 at most this often, in ms:
  * a D1 write per message would make the one database the bottleneck. */
 #define CHAT_ACTIVITY_REPORT_MS 10000

@@ -41,6 +41,9 @@ void room_free(room *r) {
   chat_free(r->outbox);
   chat_free(r->members);
   chat_free(r->users);
+  room_index_free(&r->member_at);
+  room_index_free(&r->user_at);
+  room_deadlines_free(&r->unjoined);
   chat_free(r->unread);
   chat_free(r);
 }
@@ -104,12 +107,7 @@ static void commit(room *r, room_change *c, int ok) {
     }
     if (c->schedule) r->flush_due = 1;
     if (c->unschedule) r->flush_due = 0;
-    if (c->add) {
-      if (!room_find_user(r, c->m.user_id))
-        r->users[r->n_users++] = (room_user){c->m.user_id, {0, 0, 0}, {0, 0, 0}, NULL, 0};
-      r->members[r->n_members++] = c->m;
-      if (c->m.conn >= r->next_conn) r->next_conn = c->m.conn + 1;
-    }
+    if (c->add) room_add_member(r, c);
     room_user *u = c->set_blocks ? room_find_user(r, c->blocks_user) : NULL;
     if (u) { /* the latest facts about whom the user blocks win */
       chat_free(u->blocks);
@@ -126,11 +124,11 @@ static void commit(room *r, room_change *c, int ok) {
       r->room_per_second = c->room_per_second;
     }
     for (size_t i = 0; i < c->n_removed; i++) room_remove_member(r, c->removed[i]);
+    /* the evicted sockets were among the removed: their deadlines go too */
+    while (c->evicting && r->unjoined.n && r->unjoined.items[0].opened_at <= c->evict_before)
+      room_deadlines_pop(&r->unjoined);
     if (c->reported) r->last_activity_report = c->at;
-    if (c->joined) {
-      room_member *m = room_find_member(r, c->joined);
-      if (m) m->joined = 1;
-    }
+    if (c->joined) room_member_joined(r, c->joined);
     if (c->ask) r->p = c->p;
   }
   if (c->removed != c->removed_inline) chat_free(c->removed);
@@ -182,7 +180,7 @@ int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t 
       room_prune_departed(r, now_ms); /* no observable change: safe before the event */
       rc = room_on_open(r, &e, &c, in, in_len, now_ms);
       break;
-    case ROOM_RESTORE: rc = room_on_restore(r, &c, in, in_len); break;
+    case ROOM_RESTORE: rc = room_on_restore(r, &c, in, in_len, now_ms); break;
     case ROOM_FRAME: rc = room_on_frame(r, &e, &c, conn, in, in_len, now_ms); break;
     case ROOM_CLOSE: rc = room_change_remove(&c, conn); break;
     case ROOM_PAGE: rc = room_on_page(&e, &c, in, in_len); break;

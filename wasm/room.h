@@ -45,19 +45,29 @@
  * overtake broadcasts waiting in the outbox. Past CHAT_ROOM_RATE_PER_SECOND new
  * messages are refused with rate_limited (load shedding).
  *
+ * Limits of one client (room_rules.h; PROTOCOL.md): a user's rate bucket lives in
+ * memory and restarts full after a wake (it refills in 4 s anyway); their flood
+ * bucket is handed to the shell in a limits effect at every refusal and comes back
+ * in their facts, so a hibernation or a reconnect gives no fresh allowance. A
+ * socket that has not joined CHAT_UNJOINED_TIMEOUT_MS after it opened (its
+ * attachment keeps opened_at) is closed with CHAT_CLOSE_UNJOINED by the next open.
+ *
  * Invariants: seq numbers are gap-free and increase by one per stored message; a
  * message is in a "store" effect before any "send" that carries it; a connection
- * receives messages only after join_room. Rate-limit buckets live in memory and
- * restart full after a wake (documented in PROTOCOL.md).
+ * receives messages only after join_room; a socket named by a close effect is
+ * already forgotten.
  *
- * Workload: one room per Durable Object; a few hundred members, tens to thousands
- * of frames a second. Member lookups are linear: fan-out is linear anyway.
+ * Workload: one room per Durable Object; up to CHAT_ROOM_CONNS_MAX sockets, tens to
+ * thousands of frames a second. Sockets and users are found in O(1) (room_index.h),
+ * so an open costs O(1) but for the unjoined sockets' heap, O(log n), however many
+ * users and sockets the room holds; fan-out is linear in the joined sockets.
  *
  * Files: room.c (the event entry point, state and its commit), room_members.c
  * (sockets and users: open, restore, close, blocks, configuration, bans),
  * room_frames.c (frames from clients and the answers that finish them),
  * room_outbox.c (the outbox, fan-out and flush), room_history.c (history pages),
- * room_rules.c (the rules), sharing private types through room_internal.h.
+ * room_rules.c (the rules), room_index.c (its lookups), sharing private types
+ * through room_internal.h.
  */
 #ifndef ROOM_H
 #define ROOM_H
@@ -72,9 +82,10 @@ typedef struct room room;
 /* Event kinds of room_event(): X(symbol, ABI number, wire name, what goes in).
  * Numbers are part of the Wasm ABI: append, never renumber. */
 #define ROOM_EVENTS(X)                                                                        \
-  X(ROOM_OPEN, 1, open, "user facts {\"id\",\"username\",\"role\",\"blocks\"?: [ids]}")         \
+  X(ROOM_OPEN, 1, open, "user facts {\"id\",\"username\",\"role\",\"blocks\"?: [ids], "       \
+    "\"flood\"?: the last limits effect's}")                                                   \
   X(ROOM_RESTORE, 2, restore, "an attachment's data after the object woke, with the user's "   \
-    "current \"blocks\" added to its \"user\"")                                                \
+    "current \"blocks\" (and \"flood\") added to its \"user\"")                                \
   X(ROOM_FRAME, 3, frame, "the bytes of a frame from socket `conn`")                          \
   X(ROOM_CLOSE, 4, close, "socket `conn` closed (nothing when the room closed it itself)")    \
   X(ROOM_ANSWER, 5, answer, "the answer to the pending query")                                \
@@ -111,6 +122,8 @@ typedef enum {
   X(notify, "{user_id, frame: [offset, length]}: deliver this frame to u's personal "         \
     "sockets (u is not looking here)")                                                         \
   X(flush_at, "{at}: broadcasts wait in the outbox: send ROOM_FLUSH at that time (a timer)")  \
+  X(limits, "{user_id, flood: {tokens, last_ms}}: keep the user's flood bucket (room "         \
+    "storage); give it back as the \"flood\" of their facts at open and restore")            \
   X(reply, "{body}: the answer to an HTTP request")                                           \
   X(query, "{what, ...}: a question (ROOM_QUERIES); always the last effect. The shell "       \
     "answers it with ROOM_ANSWER before any other event")

@@ -11,9 +11,12 @@
 #include "room_internal.h"
 
 /* Rate limit (room_admit_frame): every frame costs a token; refused frames cost
- * flood tokens, and a client out of those is disconnected. Returns 1 to go on, 0
+ * flood tokens, and a client out of those is disconnected. A refusal echoes the
+ * frame's ref (when it has a valid one), and the user's flood bucket, which takes
+ * 30 s to refill, is kept by the shell (a limits effect) so that neither a
+ * hibernation nor a reconnect hands back a full allowance. Returns 1 to go on, 0
  * when handled (with the result in *rc). */
-static int admit(room *r, effects *e, room_change *c, const room_member *m, double now, int *rc) {
+static int admit(room *r, effects *e, room_change *c, const room_member *m, const char *ref, double now, int *rc) {
   room_user *l = room_find_user(r, m->user_id);
   *rc = CHAT_OK;
   if (!l) return 1;
@@ -21,10 +24,11 @@ static int admit(room *r, effects *e, room_change *c, const room_member *m, doub
   c->before = *l;
   switch (room_admit_frame(&l->rate, &l->flood, r->rate_burst, r->rate_per_second, now)) {
     case ROOM_ADMIT: return 1;
-    case ROOM_REFUSE: *rc = effects_error(e, m->conn, CHAT_E_RATE_LIMITED, NULL); return 0;
-    case ROOM_EVICT: *rc = room_close_socket(e, c, m->conn, CHAT_CLOSE_POLICY, "rate limit exceeded"); return 0;
+    case ROOM_REFUSE: *rc = effects_error(e, m->conn, CHAT_E_RATE_LIMITED, ref); break;
+    case ROOM_EVICT: *rc = room_close_socket(e, c, m->conn, CHAT_CLOSE_POLICY, "rate limit exceeded"); break;
   }
-  return 1;
+  if (*rc >= 0) *rc = room_limits_effect(e, l);
+  return 0;
 }
 
 static int pong(effects *e, int64_t conn, const room_pending *p) {
@@ -103,9 +107,9 @@ int room_on_frame(room *r, effects *e, room_change *c, int64_t conn, const unsig
   size_t n;
   int rc;
   if (!m) return CHAT_E_MISUSE;
-  if (!admit(r, e, c, m, now, &rc)) return rc;
   p.conn = conn;
   rc = len > CHAT_FRAME_MAX ? CHAT_E_FRAME_TOO_LARGE : json_parse_object(in, len, &f);
+  if (rc == CHAT_E_NOMEM) return rc;
   if (rc >= 0) {
     const cJSON *ref = cJSON_GetObjectItemCaseSensitive(f, "ref");
     if (ref && (!cJSON_IsString(ref) || strlen(ref->valuestring) > CHAT_REF_MAX)) {
@@ -114,6 +118,12 @@ int room_on_frame(room *r, effects *e, room_change *c, int64_t conn, const unsig
       strcpy(p.ref, ref->valuestring);
       p.has_ref = 1;
     }
+  }
+  /* every frame, bad ones too, takes its token before it is acted on */
+  int go_on_rc;
+  if (!admit(r, e, c, m, p.has_ref ? p.ref : NULL, now, &go_on_rc)) {
+    cJSON_Delete(f);
+    return go_on_rc;
   }
   if (rc >= 0) rc = json_get_string(f, "type", &type, &n);
   if (rc >= 0) {

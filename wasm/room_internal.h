@@ -21,6 +21,7 @@
 #include "effects.h"
 #include "ratelimit.h"
 #include "room.h"
+#include "room_index.h"
 #include "room_rules.h"
 
 /* ---- state ------------------------------------------------------------------ */
@@ -31,15 +32,18 @@ typedef struct {
   int64_t user_id;
   char username[CHAT_USERNAME_MAX + 1];
   room_role role;
-  int joined; /* receives messages only after join_room */
+  int joined;       /* receives messages only after join_room */
+  double opened_at; /* ms; an unjoined socket is closed CHAT_UNJOINED_TIMEOUT_MS later */
 } room_member;
 
-/* Per user (not per socket): rate-limit buckets and whom the user blocks. */
+/* Per user (not per socket): rate-limit buckets, whom the user blocks, and how many
+ * sockets (joined ones among them) the user holds here. */
 typedef struct {
   int64_t user_id;
   ratelimit_bucket rate, flood;
   int64_t *blocks; /* user ids this user blocks (owned; NULL when none) */
   size_t n_blocks;
+  uint32_t n_conns, n_joined;
 } room_user;
 
 /* A broadcast waiting in the outbox: a deletion's encoded frame, or a message not
@@ -71,10 +75,14 @@ struct room {
   int64_t id;
   int64_t next_seq;
   int64_t next_conn;
-  room_member *members;
+  room_member *members;    /* in no order; member_at finds one by conn id */
   size_t n_members, cap_members;
-  room_user *users;
-  size_t n_users, cap_users;
+  room_index member_at;
+  room_user *users;        /* those with a socket here, and departed ones whose */
+  size_t n_users, cap_users; /* buckets have not refilled yet; user_at finds one */
+  room_index user_at;
+  size_t prune_next;       /* where room_prune_departed looks next */
+  room_deadlines unjoined; /* every socket opened or restored unjoined, earliest first */
   room_kind kind;          /* a room, or a conversation (ROOM_CONFIG) */
   double rate_burst;       /* the per-user token bucket: CHAT_RATE_* unless configured */
   double rate_per_second;
@@ -95,6 +103,10 @@ struct room {
 typedef struct {
   int add;             /* add `m` (capacity was reserved by the handler) */
   room_member m;
+  int has_flood;       /* the facts of m's user carry their flood bucket */
+  ratelimit_bucket flood;
+  double evict_before; /* unjoined sockets opened at or before this are evicted */
+  int evicting;        /* (their heap entries popped at commit) */
   int64_t removed_inline[4]; /* sockets the event removes (closed, or a close effect) */
   int64_t *removed;    /* removed_inline, or owned when more */
   size_t n_removed, cap_removed;
@@ -124,18 +136,16 @@ typedef struct {
   int unschedule;      /* the ROOM_FLUSH that flush_at asked for arrived */
 } room_change;
 
-/* ---- lookups (inline: the fan-out calls them once per member) ----------------- */
+/* ---- lookups: O(1) (inline: the fan-out calls them once per member) ---------- */
 
 static inline room_member *room_find_member(const room *r, int64_t conn) {
-  for (size_t i = 0; i < r->n_members; i++)
-    if (r->members[i].conn == conn) return &r->members[i];
-  return NULL;
+  uint32_t i = room_index_get(&r->member_at, conn);
+  return i == ROOM_INDEX_NONE ? NULL : &r->members[i];
 }
 
 static inline room_user *room_find_user(const room *r, int64_t user_id) {
-  for (size_t i = 0; i < r->n_users; i++)
-    if (r->users[i].user_id == user_id) return &r->users[i];
-  return NULL;
+  uint32_t i = room_index_get(&r->user_at, user_id);
+  return i == ROOM_INDEX_NONE ? NULL : &r->users[i];
 }
 
 /* ---- room.c: the pending query and the change --------------------------------- */
@@ -153,7 +163,7 @@ int room_change_remove(room_change *c, int64_t conn);
 /* ---- room_members.c: sockets, users, blocks, configuration, bans ---------------- */
 
 int room_on_open(room *r, effects *e, room_change *c, const unsigned char *in, size_t len, double now);
-int room_on_restore(room *r, room_change *c, const unsigned char *in, size_t len);
+int room_on_restore(room *r, room_change *c, const unsigned char *in, size_t len, double now);
 int room_on_blocks(room *r, effects *e, room_change *c, const unsigned char *in, size_t len);
 int room_on_config(room_change *c, const unsigned char *in, size_t len);
 int room_on_kick(room *r, effects *e, room_change *c, const unsigned char *in, size_t len);
@@ -173,13 +183,24 @@ cJSON *room_user_json(int64_t id, const char *username, const char *role);
  * CHAT_BLOCKS_MAX or for a non-id. */
 int room_read_blocks(const cJSON *facts, int64_t **out, size_t *n, int *present);
 
+/* Adds the member of the change, and its user if new (capacity was reserved by
+ * room_on_open or room_on_restore). */
+void room_add_member(room *r, const room_change *c);
+
 /* Forgets socket conn (nothing if unknown); its user's buckets stay until
  * room_prune_departed finds them refilled. */
 void room_remove_member(room *r, int64_t conn);
 
-/* Forgets users with no socket here whose buckets are full again by now_ms. No
- * observable change. */
+/* The socket conn joined: it receives messages from now on. */
+void room_member_joined(room *r, int64_t conn);
+
+/* Forgets a few users with no socket here whose buckets are full again by now_ms
+ * (a constant number per call, so an open costs O(1): users cannot pile up faster
+ * than sockets open). No observable change. */
 void room_prune_departed(room *r, double now_ms);
+
+/* Writes the limits effect of a user whose flood bucket changed. */
+int room_limits_effect(effects *e, const room_user *u);
 
 /* ---- room_frames.c: frames from clients, and the answers that finish them ------ */
 

@@ -47,7 +47,7 @@ int room_attach(effects *e, const room_member *m) {
   cJSON *o = effects_add(e, ROOM_EFFECT(attach)), *data = cJSON_CreateObject();
   if (!o || !data || json_add_num(data, "conn", (double)m->conn) < 0 ||
       json_add_item(data, "user", room_user_json(m->user_id, m->username, room_role_name(m->role))) < 0 ||
-      json_add_bool(data, "joined", m->joined) < 0) {
+      json_add_bool(data, "joined", m->joined) < 0 || (!m->joined && json_add_num(data, "opened_at", m->opened_at) < 0)) {
     cJSON_Delete(data);
     return CHAT_E_NOMEM;
   }
@@ -79,6 +79,16 @@ static int read_member(const cJSON *u, room_member *m) {
   return CHAT_OK;
 }
 
+int room_limits_effect(effects *e, const room_user *u) {
+  cJSON *o = effects_add(e, ROOM_EFFECT(limits)), *flood = cJSON_CreateObject();
+  if (!o || !flood || json_add_num(flood, "tokens", u->flood.tokens) < 0 ||
+      json_add_num(flood, "last_ms", u->flood.last_ms) < 0 || json_add_num(o, "user_id", (double)u->user_id) < 0) {
+    cJSON_Delete(flood);
+    return CHAT_E_NOMEM;
+  }
+  return json_add_item(o, "flood", flood);
+}
+
 /* Grows an array of `size`-byte items to hold one more. */
 static int reserve(void **items, size_t n, size_t *cap, size_t size) {
   if (n < *cap) return CHAT_OK;
@@ -92,26 +102,60 @@ static int reserve(void **items, size_t n, size_t *cap, size_t size) {
   return CHAT_OK;
 }
 
-/* Whether `user` may hold one more socket here (room_may_open), and room for it
- * (and its user's state), changing nothing observable: room_commit adds it. */
-static int reserve_member(room *r, int64_t user_id) {
-  size_t mine = 0;
-  for (size_t i = 0; i < r->n_members; i++) mine += r->members[i].user_id == user_id;
-  int rc = room_may_open(&r->kind, user_id, r->n_members, mine);
+/* Whether `user` may hold one more socket here (room_may_open), with `evicted` of
+ * the sockets (`evicted_mine` of theirs) leaving in this event, and room for it
+ * (and its user's state), changing nothing observable: the commit adds it. */
+static int reserve_member(room *r, int64_t user_id, size_t evicted, size_t evicted_mine) {
+  const room_user *u = room_find_user(r, user_id);
+  int rc = room_may_open(&r->kind, user_id, r->n_members - evicted, (u ? u->n_conns : 0) - evicted_mine);
   if (rc < 0) return rc;
   if (reserve((void **)&r->users, r->n_users, &r->cap_users, sizeof *r->users) < 0 ||
-      reserve((void **)&r->members, r->n_members, &r->cap_members, sizeof *r->members) < 0)
+      reserve((void **)&r->members, r->n_members, &r->cap_members, sizeof *r->members) < 0 ||
+      room_index_reserve(&r->user_at, r->n_users + 1) < 0 || room_index_reserve(&r->member_at, r->n_members + 1) < 0 ||
+      room_deadlines_reserve(&r->unjoined, r->unjoined.n + 1) < 0)
     return CHAT_E_NOMEM;
   return CHAT_OK;
 }
 
-/* Reads the user of a socket and their block list into the change. */
+/* Reads a flood bucket {"tokens", "last_ms"} (a limits effect's) into the change. */
+static int read_flood(const cJSON *f, room_change *c) {
+  const cJSON *t = cJSON_GetObjectItemCaseSensitive(f, "tokens"), *l = cJSON_GetObjectItemCaseSensitive(f, "last_ms");
+  if (!f || cJSON_IsNull(f)) return CHAT_OK;
+  if (!cJSON_IsNumber(t) || !cJSON_IsNumber(l) || t->valuedouble < 0 || t->valuedouble > CHAT_FLOOD_BURST)
+    return CHAT_E_FIELD_TYPE;
+  c->has_flood = 1;
+  c->flood = (ratelimit_bucket){t->valuedouble, l->valuedouble, 1};
+  return CHAT_OK;
+}
+
+/* Reads the user of a socket, their block list and flood bucket into the change. */
 static int read_user(const cJSON *u, room_change *c) {
   int present, rc = read_member(u, &c->m);
-  if (rc < 0 || (rc = room_read_blocks(u, &c->blocks, &c->n_blocks, &present)) < 0) return rc;
+  if (rc < 0 || (rc = room_read_blocks(u, &c->blocks, &c->n_blocks, &present)) < 0 ||
+      (rc = read_flood(cJSON_GetObjectItemCaseSensitive(u, "flood"), c)) < 0)
+    return rc;
   c->set_blocks = present;
   c->blocks_user = c->m.user_id;
   return CHAT_OK;
+}
+
+/* What the eviction of stale unjoined sockets needs to know, and counts. */
+typedef struct {
+  room *r;
+  effects *e;
+  room_change *c;
+  int64_t user;        /* the user opening a socket */
+  size_t evicted, mine; /* sockets evicted, and how many of them are that user's */
+  int rc;
+} eviction;
+
+static void evict(void *arg, const room_deadline *d) {
+  eviction *x = arg;
+  const room_member *m = x->rc < 0 ? NULL : room_find_member(x->r, d->conn);
+  if (!m || m->joined || m->opened_at != d->opened_at) return; /* joined or gone since */
+  x->rc = room_close_socket(x->e, x->c, m->conn, CHAT_CLOSE_UNJOINED, "join_room not sent in time");
+  x->evicted++;
+  x->mine += m->user_id == x->user;
 }
 
 /* ---- events ------------------------------------------------------------------- */
@@ -122,11 +166,18 @@ static int read_user(const cJSON *u, room_change *c) {
 int room_on_open(room *r, effects *e, room_change *c, const unsigned char *in, size_t len, double now) {
   cJSON *u = NULL, *f, *where;
   int rc = json_parse_object(in, len, &u);
-  (void)now;
   if (rc >= 0) rc = read_user(u, c);
   cJSON_Delete(u);
-  if (rc < 0 || (rc = reserve_member(r, c->m.user_id)) < 0) return rc;
+  if (rc < 0) return rc;
+  /* Sockets open for CHAT_UNJOINED_TIMEOUT_MS without join_room go first (the
+   * earliest entries of the unjoined heap: O(k) for k of them, each evicted once). */
+  eviction x = {r, e, c, c->m.user_id, 0, 0, CHAT_OK};
+  c->evict_before = now - CHAT_UNJOINED_TIMEOUT_MS;
+  c->evicting = 1;
+  room_deadlines_each_before(&r->unjoined, c->evict_before, evict, &x);
+  if ((rc = x.rc) < 0 || (rc = reserve_member(r, c->m.user_id, x.evicted, x.mine)) < 0) return rc;
   c->m.conn = r->next_conn;
+  c->m.opened_at = now;
   if (!(f = cJSON_CreateObject()) || json_add_str(f, "type", CHAT_FRAME(connection)) < 0 ||
       json_add_str(f, "protocol", CHAT_WS_PROTOCOL) < 0 ||
       json_add_item(f, "user", room_user_json(c->m.user_id, c->m.username, room_role_name(c->m.role))) < 0 ||
@@ -140,13 +191,17 @@ int room_on_open(room *r, effects *e, room_change *c, const unsigned char *in, s
   return effects_send_one(e, c->m.conn, f);
 }
 
-int room_on_restore(room *r, room_change *c, const unsigned char *in, size_t len) {
+int room_on_restore(room *r, room_change *c, const unsigned char *in, size_t len, double now) {
   cJSON *a = NULL;
   int rc = json_parse_object(in, len, &a);
   if (rc >= 0) rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(a, "conn"), &c->m.conn);
   if (rc >= 0) rc = read_user(cJSON_GetObjectItemCaseSensitive(a, "user"), c);
-  if (rc >= 0) rc = room_find_member(r, c->m.conn) ? CHAT_E_MISUSE : reserve_member(r, c->m.user_id);
+  if (rc >= 0) rc = room_find_member(r, c->m.conn) ? CHAT_E_MISUSE : reserve_member(r, c->m.user_id, 0, 0);
   c->m.joined = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "joined"));
+  /* an unjoined socket's timeout runs from when it opened (from now for an
+   * attachment written before opened_at was kept) */
+  const cJSON *opened = cJSON_GetObjectItemCaseSensitive(a, "opened_at");
+  c->m.opened_at = cJSON_IsNumber(opened) ? opened->valuedouble : now;
   cJSON_Delete(a);
   c->add = rc >= 0;
   return rc;
@@ -230,25 +285,64 @@ int room_on_kick(room *r, effects *e, room_change *c, const unsigned char *in, s
 
 /* ---- departures ----------------------------------------------------------------- */
 
+/* ---- the member table (called by the commit: never fails) ----------------------- */
+
+void room_add_member(room *r, const room_change *c) {
+  room_user *u = room_find_user(r, c->m.user_id);
+  if (!u) {
+    u = &r->users[r->n_users];
+    memset(u, 0, sizeof *u);
+    u->user_id = c->m.user_id;
+    if (c->has_flood) u->flood = c->flood; /* what the last limits effect kept */
+    room_index_put(&r->user_at, u->user_id, (uint32_t)r->n_users++);
+  }
+  u->n_conns++;
+  u->n_joined += c->m.joined ? 1 : 0;
+  r->members[r->n_members] = c->m;
+  room_index_put(&r->member_at, c->m.conn, (uint32_t)r->n_members++);
+  if (!c->m.joined) room_deadlines_push(&r->unjoined, (room_deadline){c->m.opened_at, c->m.conn});
+  if (c->m.conn >= r->next_conn) r->next_conn = c->m.conn + 1;
+}
+
 void room_remove_member(room *r, int64_t conn) {
-  room_member *m = room_find_member(r, conn);
-  if (!m) return;
+  uint32_t i = room_index_get(&r->member_at, conn);
+  if (i == ROOM_INDEX_NONE) return;
+  room_user *u = room_find_user(r, r->members[i].user_id);
+  u->n_conns--;
+  u->n_joined -= r->members[i].joined ? 1 : 0;
   /* The user's rate-limit state stays, even after their last socket here closed (a
    * reconnect must not refill the buckets); room_prune_departed drops it once it
-   * has refilled. */
-  *m = r->members[--r->n_members];
+   * has refilled. An unjoined socket's deadline stays in the heap, and is skipped. */
+  room_index_del(&r->member_at, conn);
+  if (i != r->n_members - 1) {
+    r->members[i] = r->members[r->n_members - 1];
+    room_index_put(&r->member_at, r->members[i].conn, i);
+  }
+  r->n_members--;
+}
+
+void room_member_joined(room *r, int64_t conn) {
+  room_member *m = room_find_member(r, conn);
+  if (!m || m->joined) return;
+  m->joined = 1;
+  room_find_user(r, m->user_id)->n_joined++;
 }
 
 void room_prune_departed(room *r, double now_ms) {
-  for (size_t i = 0; i < r->n_users;) {
-    room_user *u = &r->users[i];
-    int present = 0;
-    for (size_t k = 0; k < r->n_members && !present; k++) present = r->members[k].user_id == u->user_id;
-    if (present || !room_limits_refilled(&u->rate, &u->flood, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, now_ms)) {
-      i++;
+  enum { LOOKS_PER_CALL = 2 }; /* more than the one user an open can add */
+  for (int k = 0; k < LOOKS_PER_CALL && r->n_users; k++) {
+    if (r->prune_next >= r->n_users) r->prune_next = 0;
+    room_user *u = &r->users[r->prune_next];
+    if (u->n_conns || !room_limits_refilled(&u->rate, &u->flood, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, now_ms)) {
+      r->prune_next++;
       continue;
     }
     chat_free(u->blocks);
-    *u = r->users[--r->n_users];
+    room_index_del(&r->user_at, u->user_id);
+    if (r->prune_next != r->n_users - 1) {
+      *u = r->users[r->n_users - 1];
+      room_index_put(&r->user_at, u->user_id, (uint32_t)r->prune_next);
+    }
+    r->n_users--;
   }
 }

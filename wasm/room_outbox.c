@@ -170,9 +170,8 @@ static int ack_duplicate(room *r, effects *e, int64_t conn, const cJSON *row) {
 
 /* Whether user has a joined connection here (is looking at the conversation). */
 static int user_joined(const room *r, int64_t user) {
-  for (size_t i = 0; i < r->n_members; i++)
-    if (r->members[i].user_id == user && r->members[i].joined) return 1;
-  return 0;
+  const room_user *u = room_find_user(r, user);
+  return u && u->n_joined > 0;
 }
 
 /* After a direct message is stored: the conversation list's last message and the

@@ -34,6 +34,7 @@ interface EffectFields {
   tombstone: { seq: number; at: number };
   activity: { at: number };
   flush_at: { at: number };
+  limits: { user_id: number; flood: FloodBucket };
   reply: { body: string };
   dm_message: { seq: number; at: number; user_id: number; body: string; unread_for: number | null };
   dm_read: { user_id: number };
@@ -61,6 +62,10 @@ export type Effect = { [Op in RoomEffectOp]: { op: Op } & EffectFields[Op] }[Roo
 
 /** One question of a room to storage. */
 export type RoomQuery = { [W in RoomQueryWhat]: { what: W } & QueryFields[W] }[RoomQueryWhat];
+
+/** A user's flood bucket, as a limits effect gives it and the user's facts give it
+ * back (wasm/room.h). */
+export type FloodBucket = { tokens: number; last_ms: number };
 
 /** A message row as the room's storage holds it. */
 export type StoredMessage = {

@@ -211,6 +211,109 @@ static void a_flood_is_rate_limited_then_disconnected(void **state) {
   room_free(r);
 }
 
+/* Issue 13 (4): the web client matches refusals by ref; a rate_limited refusal
+ * without it left a message "Sending..." until the next reconnect. */
+static void a_rate_limited_refusal_echoes_the_frames_ref(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  char frame[128];
+  int refused = 0;
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  int64_t a = join(r, ALICE, 0);
+  for (int i = 0; i < CHAT_RATE_BURST + 5; i++) {
+    snprintf(frame, sizeof frame, "{\"type\":\"new_chat_message\",\"body\":\"x\",\"client_id\":\"c%d\",\"ref\":\"c%d\"}", i, i);
+    assert_true(room_run(r, ROOM_FRAME, a, frame, 0, &fx) >= 0);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, fx) {
+      if (strcmp(op_of(e), "send") != 0) continue;
+      cJSON *f = frame_of(e);
+      if (strcmp(str(f, "type"), "error") == 0) {
+        char want[16];
+        snprintf(want, sizeof want, "c%d", i);
+        assert_string_equal(str(f, "code"), "rate_limited");
+        assert_non_null(cJSON_GetObjectItem(f, "ref"));
+        assert_string_equal(str(f, "ref"), want);
+        refused++;
+      }
+      cJSON_Delete(f);
+    }
+    if (cJSON_GetArraySize(fx) && strcmp(op_of(cJSON_GetArrayItem(fx, cJSON_GetArraySize(fx) - 1)), "query") == 0) {
+      cJSON_Delete(fx);
+      assert_true(room_run(r, ROOM_ANSWER, 0, NO_ROWS, 0, &fx) >= 0);
+    }
+    cJSON_Delete(fx);
+  }
+  assert_int_equal(refused, 6); /* join_room took one of the CHAT_RATE_BURST tokens */
+  room_free(r);
+}
+
+/* The last limits effect of fx (asserting there is one), as the user's facts'
+ * "flood" to give back: {"tokens","last_ms"}. */
+static void last_flood(const cJSON *fx, char *facts, size_t cap) {
+  const cJSON *e, *limits = NULL;
+  cJSON_ArrayForEach(e, fx) if (strcmp(op_of(e), "limits") == 0) limits = e;
+  assert_non_null(limits);
+  assert_int_equal(num(limits, "user_id"), 1);
+  char *text = cJSON_PrintUnformatted(cJSON_GetObjectItem(limits, "flood"));
+  snprintf(facts, cap, "{\"id\":1,\"username\":\"alice\",\"role\":\"USER\",\"flood\":%s}", text);
+  free(text);
+}
+
+/* Floods socket conn with pings at time `now` until it is closed; returns how many
+ * were refused before, and the last limits effect's facts in `facts`. */
+static int flood_until_closed(room *r, int64_t conn, double now, char *facts, size_t cap) {
+  int refused = 0;
+  for (int i = 0; i < 200; i++) {
+    cJSON *fx;
+    assert_true(room_run(r, ROOM_FRAME, conn, "{\"type\":\"ping\"}", now, &fx) > 0);
+    int closed = strcmp(op_of(cJSON_GetArrayItem(fx, 0)), "close") == 0;
+    if (!closed) {
+      cJSON *f = frame_of(cJSON_GetArrayItem(fx, 0));
+      refused += strcmp(str(f, "type"), "error") == 0;
+      cJSON_Delete(f);
+    }
+    if (strcmp(op_of(cJSON_GetArrayItem(fx, cJSON_GetArraySize(fx) - 1)), "limits") == 0) last_flood(fx, facts, cap);
+    cJSON_Delete(fx);
+    if (closed) return refused;
+  }
+  fail_msg("never closed");
+  return refused;
+}
+
+/* Issue 13 (5): a socket closed with 1008 let the room hibernate (about 10 s) and
+ * came back with a full flood allowance, 30 refusals instead of about 10. The core
+ * hands the flood bucket to the shell (a limits effect), which gives it back with
+ * the user's facts when the room is rebuilt: at open and at restore. */
+static void the_flood_penalty_outlives_the_room_in_memory(void **state) {
+  (void)state;
+  room *r;
+  char facts[256], restore[512];
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  int64_t a = join(r, ALICE, 0);
+  assert_int_equal(flood_until_closed(r, a, 1000, facts, sizeof facts), CHAT_FLOOD_BURST);
+  room_free(r); /* hibernation: the core's memory is gone */
+
+  /* 10 s later, a new socket in the rebuilt room: the flood bucket holds the 10
+   * tokens 10 s gave back, not 30 */
+  const double later = 1000 + 10000;
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  int64_t again = join(r, facts, later);
+  int refused = flood_until_closed(r, again, later, facts, sizeof facts);
+  assert_int_equal(refused, 10 * CHAT_FLOOD_PER_SECOND);
+  room_free(r);
+
+  /* the same through a restored socket of the user */
+  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  snprintf(restore, sizeof restore, "{\"conn\":3,\"user\":%s,\"joined\":true}", facts);
+  assert_true(room_run(r, ROOM_RESTORE, 0, restore, later + 5000, NULL) >= 0);
+  assert_int_equal(flood_until_closed(r, 3, later + 5000, facts, sizeof facts), 5 * CHAT_FLOOD_PER_SECOND);
+  /* facts the core did not write are refused */
+  assert_int_equal(room_run(r, ROOM_OPEN, 0, "{\"id\":1,\"username\":\"alice\",\"role\":\"USER\",\"flood\":{\"tokens\":99}}",
+                            later, NULL), CHAT_E_FIELD_TYPE);
+  room_free(r);
+}
+
 static void a_client_that_slows_down_is_served_again(void **state) {
   (void)state;
   room *r;
@@ -336,6 +439,8 @@ int main(void) {
       cmocka_unit_test(only_joined_connections_receive_messages),
       cmocka_unit_test(delete_rules_author_and_admin_may_others_may_not),
       cmocka_unit_test(a_flood_is_rate_limited_then_disconnected),
+      cmocka_unit_test(a_rate_limited_refusal_echoes_the_frames_ref),
+      cmocka_unit_test(the_flood_penalty_outlives_the_room_in_memory),
       cmocka_unit_test(a_client_that_slows_down_is_served_again),
       cmocka_unit_test(reconnecting_does_not_refill_the_rate_limit),
       cmocka_unit_test(a_message_is_not_sent_to_those_who_block_its_author),

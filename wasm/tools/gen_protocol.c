@@ -49,6 +49,7 @@ int main(int argc, char **argv) {
   printf("  closeSessionEnded: %d,\n  closeReasonMax: %d,\n", CHAT_CLOSE_SESSION_ENDED, CHAT_CLOSE_REASON_MAX);
   printf("  listPage: %d,\n  blocksMax: %d,\n", CHAT_LIST_PAGE, CHAT_BLOCKS_MAX);
   printf("  roomConnsMax: %d,\n  userConnsMax: %d,\n", CHAT_ROOM_CONNS_MAX, CHAT_USER_CONNS_MAX);
+  printf("  unjoinedTimeoutMs: %d,\n  closeUnjoined: %d,\n", CHAT_UNJOINED_TIMEOUT_MS, CHAT_CLOSE_UNJOINED);
   printf("  loginReserveTries: %d,\n", CHAT_LOGIN_RESERVE_TRIES);
   printf("  closePolicy: %d,\n  activityReportMs: %d,\n", CHAT_CLOSE_POLICY, CHAT_ACTIVITY_REPORT_MS);
   printf("  coreOutInitialBytes: %d,\n", CHAT_OUT_INITIAL);
