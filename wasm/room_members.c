@@ -169,10 +169,10 @@ int room_on_open(room *r, effects *e, room_change *c, const unsigned char *in, s
   if (rc >= 0) rc = read_user(u, c);
   cJSON_Delete(u);
   if (rc < 0) return rc;
-  /* Sockets open for CHAT_UNJOINED_TIMEOUT_MS without join_room go first (the
-   * earliest entries of the unjoined heap: O(k) for k of them, each evicted once). */
+  /* Overdue unjoined sockets go first (the earliest entries of the unjoined heap:
+   * O(k) for k of them, each evicted once). */
   eviction x = {r, e, c, c->m.user_id, 0, 0, CHAT_OK};
-  c->evict_before = now - CHAT_UNJOINED_TIMEOUT_MS;
+  c->evict_before = room_unjoined_overdue_before(now);
   c->evicting = 1;
   room_deadlines_each_before(&r->unjoined, c->evict_before, evict, &x);
   if ((rc = x.rc) < 0 || (rc = reserve_member(r, c->m.user_id, x.evicted, x.mine)) < 0) return rc;

@@ -51,6 +51,8 @@ int room_limits_refilled(const ratelimit_bucket *rate, const ratelimit_bucket *f
   return now - rate->last_ms >= rate_ms && now - flood->last_ms >= flood_ms;
 }
 
+double room_unjoined_overdue_before(double now) { return now - CHAT_UNJOINED_TIMEOUT_MS; }
+
 const char *room_message_type(const room_kind *k) {
   return k->dm ? CHAT_FRAME(new_direct_message) : CHAT_FRAME(new_chat_message);
 }

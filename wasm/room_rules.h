@@ -18,6 +18,8 @@
  *   one is refused and takes a flood token; without a flood token the socket is
  *   closed (CHAT_CLOSE_POLICY). New messages also take a token of the room's bucket
  *   (load shedding), with no flood penalty.
+ * - How long a socket may stay without joining: CHAT_UNJOINED_TIMEOUT_MS after it
+ *   opened it is overdue, and the next open closes it (CHAT_CLOSE_UNJOINED).
  * - What a socket is told: the message frame type of the room's kind.
  */
 #ifndef ROOM_RULES_H
@@ -83,6 +85,10 @@ int room_accepts_message(ratelimit_bucket *room_rate, double burst, double per_s
  * buckets (rate: `burst`, `per_second`) would be full again, as a new user's are. */
 int room_limits_refilled(const ratelimit_bucket *rate, const ratelimit_bucket *flood, double burst,
                          double per_second, double now_ms);
+
+/* Sockets that have not joined by now_ms and opened at or before the time this
+ * returns are overdue (CHAT_UNJOINED_TIMEOUT_MS). */
+double room_unjoined_overdue_before(double now_ms);
 
 /* The frame type of messages in a room of this kind ("new_chat_message" or
  * "new_direct_message"), and the key of its id in frames ("room_id" or

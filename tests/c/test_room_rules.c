@@ -73,6 +73,12 @@ static void a_room_sheds_new_messages_past_its_own_rate(void **state) {
   assert_true(room_accepts_message(&b, 3, 1, 1000));
 }
 
+static void a_socket_is_overdue_once_the_unjoined_timeout_has_passed(void **state) {
+  (void)state;
+  assert_true(room_unjoined_overdue_before(CHAT_UNJOINED_TIMEOUT_MS + 10) == 10);
+  assert_true(room_unjoined_overdue_before(0) < 0);
+}
+
 static void the_message_frame_type_follows_the_kind(void **state) {
   (void)state;
   room_kind room = {0, {0, 0}, 0}, dm = {1, {1, 2}, 1};
@@ -109,6 +115,7 @@ int main(void) {
       cmocka_unit_test(the_author_deletes_their_own_and_an_admin_any),
       cmocka_unit_test(frames_past_the_rate_are_refused_then_the_socket_is_evicted),
       cmocka_unit_test(a_room_sheds_new_messages_past_its_own_rate),
+      cmocka_unit_test(a_socket_is_overdue_once_the_unjoined_timeout_has_passed),
       cmocka_unit_test(the_message_frame_type_follows_the_kind),
       cmocka_unit_test(room_names_follow_the_rules),
   };
