@@ -86,12 +86,13 @@
  *                                                    last_seq|null,last_at,     unread}]}
  *                                                    last_user_id,last_body,
  *                                                    unread}]}
- *   CHAT_OP_BUDGET          -                        {"budget": name, and       {"allowed": true, "counter"?}
- *                                                    "counter":{count,          or {"allowed": false,
- *                                                    window_start} for a rate,  "budget", "limit",
- *                                                    "held": n for a count}     "retry_after_ms": n|null}
- *                                                    (budget.h)                 (budget.h; the counter to
- *                                                                               store, for a rate)
+ *   CHAT_OP_BUDGET          -                        {"budget": name, and       {"allowed": true, and for a
+ *                                                    "counter":{count,          rate "counter" (to store) and
+ *                                                    window_start} and          "ceiling" (the count its
+ *                                                    "scale"? (>= 1) for a      window may reach)}, or
+ *                                                    rate, "held": n for a      {"allowed": false, "budget",
+ *                                                    count} (budget.h)          "limit", "retry_after_ms":
+ *                                                                               n|null} (budget.h)
  *   CHAT_OP_NOTIFY_CHECK    a frame the core made    {"blocks": [ids]}: whom    {"deliver": bool}
  *                           for a personal socket    that socket's user blocks
  *                           (its author in "user")

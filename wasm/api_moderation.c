@@ -106,10 +106,10 @@ int api_op_budget(const unsigned char *aux, size_t aux_len, double now, cJSON *o
     goto done;
   }
   budget_counter c = {0, 0};
+  int64_t scale = 1;
   if (budget_window_ms((budget)b) > 0) {
     throttle_counter t = read_counter(cJSON_GetObjectItemCaseSensitive(f, "counter"));
     const cJSON *sc = cJSON_GetObjectItemCaseSensitive(f, "scale");
-    int64_t scale = 1;
     c = (budget_counter){t.count, t.window_start};
     if (!sc || (rc = json_get_uint53(sc, &scale)) >= 0) rc = budget_spend((budget)b, scale, &c, now, &retry);
   } else if ((rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(f, "held"), &held)) >= 0) {
@@ -120,7 +120,11 @@ int api_op_budget(const unsigned char *aux, size_t aux_len, double now, cJSON *o
         (rc = json_add_num(out, "limit", (double)budget_limit((budget)b))) >= 0)
       rc = retry >= 0 ? json_add_num(out, "retry_after_ms", retry) : json_add_null(out, "retry_after_ms");
   } else if (rc >= 0 && (rc = json_add_bool(out, "allowed", 1)) >= 0 && budget_window_ms((budget)b) > 0) {
-    rc = add_counter(out, "counter", (throttle_counter){c.count, c.window_start});
+    /* The counter to store, and the count this window may reach: under concurrency
+     * the shell may store the use as "count + 1 while below the ceiling" in the same
+     * window, one atomic statement, instead of swapping the whole counter. */
+    if ((rc = add_counter(out, "counter", (throttle_counter){c.count, c.window_start})) >= 0)
+      rc = json_add_num(out, "ceiling", (double)budget_limit((budget)b) * (double)scale);
   }
 done:
   cJSON_Delete(f);

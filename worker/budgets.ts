@@ -8,11 +8,11 @@
 import type { CoreHost } from "./core";
 import { CoreError } from "./core";
 import type { Env } from "./env";
-import { LIMITS, type BudgetName } from "./generated/core";
+import { BUDGETS, LIMITS, type BudgetName } from "./generated/core";
 
 type Counter = { count: number; window_start: number };
 type Answer =
-  | { allowed: true; counter?: Counter }
+  | { allowed: true; counter?: Counter; ceiling?: number }
   | { allowed: false; budget: BudgetName; limit: number; retry_after_ms: number | null };
 
 /** The error a refused budget answers with. */
@@ -36,10 +36,12 @@ export function allow(core: CoreHost, budget: BudgetName, held: number): void {
 
 /**
  * One use of a rate budget by `subject` (an address, an account id), counted
- * before the work it pays for; throws LimitReached. The counter is stored with a
- * compare-and-swap (D1 runs one statement at a time and has no interactive
- * transactions): a use that lost a race reads again and asks again, at most
- * LIMITS.loginReserveTries times, then is refused for a second.
+ * before the work it pays for; throws LimitReached. D1 runs one statement at a time
+ * and has no interactive transactions, so the core's answer is stored atomically:
+ * within the window the counter is in, as "count + 1 while below the core's
+ * ceiling" (concurrent uses never conflict); a new window (or a new subject) with a
+ * compare-and-swap, read again and asked again when another use got there first,
+ * at most LIMITS.loginReserveTries times, then refused for a second.
  */
 export async function spend(core: CoreHost, env: Pick<Env, "DB" | "CHAT_BUDGET_SCALE">, budget: BudgetName,
                             subject: string | number): Promise<void> {
@@ -51,15 +53,19 @@ export async function spend(core: CoreHost, env: Pick<Env, "DB" | "CHAT_BUDGET_S
     const a = core.call<Answer>("budget", undefined, { budget, scale, counter: old ?? { count: 0, window_start: 0 } }, Date.now());
     if (!a.allowed) refuse(a);
     const next = a.counter!;
-    const stored = old
-      ? await db.prepare(`UPDATE budget_counters SET count = ?1, window_start = ?2
-                          WHERE key = ?3 AND count = ?4 AND window_start = ?5`)
-        .bind(next.count, next.window_start, key, old.count, old.window_start).run()
-      : await db.prepare("INSERT INTO budget_counters (key, count, window_start) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-        .bind(key, next.count, next.window_start).run();
+    const stored = old && old.window_start === next.window_start
+      ? await db.prepare(`UPDATE budget_counters SET count = count + 1
+                          WHERE key = ?1 AND window_start = ?2 AND count < ?3`)
+        .bind(key, next.window_start, a.ceiling!).run()
+      : old
+        ? await db.prepare(`UPDATE budget_counters SET count = ?1, window_start = ?2
+                            WHERE key = ?3 AND count = ?4 AND window_start = ?5`)
+          .bind(next.count, next.window_start, key, old.count, old.window_start).run()
+        : await db.prepare("INSERT INTO budget_counters (key, count, window_start) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+          .bind(key, next.count, next.window_start).run();
     if (stored.meta.changes === 1) return;
   }
-  throw new LimitReached(budget, 0, 1000);
+  throw new LimitReached(budget, BUDGETS[budget].limit, 1000);
 }
 
 /**

@@ -1,7 +1,7 @@
 // Count budgets (wasm/budget.h) in the Workers runtime, with D1 filled directly to
 // the edge of a budget: blocks, pending requests and friends; paged friend lists;
 // the personal socket's rate. Each case is named after the abuse it stops.
-import { SELF, env } from "cloudflare:test";
+import { SELF, env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { BUDGETS, LIMITS } from "../../worker/generated/core";
 import { BASE, connect, createRoom, joinRoom, post, signup, type Account } from "./helpers";
@@ -64,6 +64,32 @@ describe("count budgets", () => {
     const res = await post("/users/add", { username: full.user.username }, auth(me)); // accepting it
     expect(res.status).toBe(429);
     expect(await res.json()).toMatchObject({ error: { code: "limit_reached", budget: "friends" } });
+  });
+});
+
+describe("sockets per account", () => {
+  it("a user holding 100 sockets across objects is refused one more anywhere, and gets it back when one closes", async () => {
+    const me = await signup("hoarder");
+    const room = await createRoom(me);
+    const hub = env.USER_HUB.get(env.USER_HUB.idFromName(String(me.user.id)));
+    // 99 sockets held elsewhere, as the presence register of the user's hub counts them.
+    await runInDurableObject(hub, async (_obj, state) => {
+      state.storage.sql.exec("INSERT INTO presence (object, sockets) VALUES ('room:elsewhere', 99)");
+    });
+    const last = await connect("/ws", me.token); // the 100th
+    expect((await last.next()).type).toBe("connection");
+    for (const path of ["/ws", `/rooms/${room.id}/ws`]) {
+      const res = await SELF.fetch(`${BASE}${path}`, {
+        headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": `chat.v1, bearer.${me.token}` } });
+      expect(res.status, path).toBe(429);
+      expect(await res.json()).toMatchObject({ error: { code: "limit_reached", budget: "sockets_per_account", limit: 100 } });
+    }
+    await runInDurableObject(hub, async (_obj, state) => {
+      state.storage.sql.exec("UPDATE presence SET sockets = 98 WHERE object = 'room:elsewhere'");
+    });
+    const { c } = await joinRoom(room.id, me);
+    c.send({ type: "ping", ref: "in" });
+    expect((await c.nextOf("pong")).ref).toBe("in");
   });
 });
 
