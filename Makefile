@@ -39,7 +39,7 @@ INCLUDES := -Iwasm -I$(CJSON) -I$(SODIUM_SRC)/include -I$(UTF8PROC)
 WASM     := $(BUILD)/chat.wasm
 GEN_TS   := worker/generated/core.ts
 
-.PHONY: admin bench bots callgrind test-load build deps emscripten cmocka chromium valgrind node test test-c test-worker test-e2e \
+.PHONY: admin bench bench-abuse bots callgrind test-load build deps emscripten cmocka chromium valgrind node test test-c test-worker test-e2e \
         test-browser dev migrate-local dry-run clean
 
 build: node $(WASM) $(GEN_TS)
@@ -221,6 +221,12 @@ fuzz: $(FUZZ_BINS) $(BUILD)/fuzz/seeds/.made
 test-fuzz: $(FUZZ_BINS) $(BUILD)/fuzz/seeds/.made
 	@tests/fuzz/run.sh $(BUILD) $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 
+# The abuse benchmark (README "Load"): a normal room's latency alone and beside
+# abusive clients (worst-case frames at the rate limit, socket hoarders, a signup
+# script), against a fresh wrangler dev with the real budgets. Figures, not tests.
+bench-abuse: build
+	node tests/load/abuse.mjs --runs $(or $(RUNS),3)
+
 # Chat bots against any server (README "Load"): make bots BASE=http://127.0.0.1:8787
 # USERS=100 ROOMS=1 SENDERS=0.1 RATE=20 DURATION=10
 bots: build
@@ -247,10 +253,12 @@ migrate-local: build
 
 # The site and the API on one origin, http://127.0.0.1:$(DEV_PORT)/ (README "The web
 # client"): the built site as static assets in front of the Worker, whose
-# WebSockets accept pages of that origin.
+# WebSockets accept pages of that origin. BUDGET_SCALE=1000 raises every rate
+# budget (wasm/budget.h) for bots, whose sign-ups all come from one address.
 dev: migrate-local site
 	wrangler dev --ip 127.0.0.1 --port $(DEV_PORT) --assets $(SITE_DIR) \
-	  --var "CHAT_ALLOWED_ORIGINS:http://127.0.0.1:$(DEV_PORT) http://localhost:$(DEV_PORT)"
+	  --var "CHAT_ALLOWED_ORIGINS:http://127.0.0.1:$(DEV_PORT) http://localhost:$(DEV_PORT)" \
+	  $(if $(BUDGET_SCALE),--var CHAT_BUDGET_SCALE:$(BUDGET_SCALE))
 
 # Make a user an ADMIN (the first one, or any): make admin NAME=<username>
 # against local dev; add REMOTE=1 for the deployed database (after `wrangler login`),
