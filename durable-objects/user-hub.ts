@@ -13,7 +13,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { closeSocket, echoClose, revokes } from "../worker/close";
-import { allow, LimitReached, spendHere } from "../worker/budgets";
+import { allow, checkHere, LimitReached, spendHere } from "../worker/budgets";
 import { CoreHost, coreLost } from "../worker/core";
 import { errorResponse } from "../worker/errors";
 import { FACTS_HEADER, type Env, type Revocation, type SocketFacts } from "../worker/env";
@@ -47,6 +47,20 @@ export class UserHub extends DurableObject<Env> {
   private admitOne(): void {
     allow(this.core, "sockets_per_account", this.held());
     spendHere(this.core, this.ctx.storage.sql, this.env.CHAT_BUDGET_SCALE, "socket_opens_per_account", "me");
+  }
+
+  /** Whether one more socket would fit the user's budgets, without counting it:
+   * null, or the budget it would break (the Worker refuses early, before the
+   * queries and the object a socket costs). */
+  async mayOpen(): Promise<{ budget: BudgetName; limit: number; retry_after_ms: number | null } | null> {
+    try {
+      allow(this.core, "sockets_per_account", this.held());
+      checkHere(this.core, this.ctx.storage.sql, this.env.CHAT_BUDGET_SCALE, "socket_opens_per_account", "me");
+      return null;
+    } catch (e) {
+      if (e instanceof LimitReached) return { budget: e.budget, limit: e.limit, retry_after_ms: e.retryAfter ? e.retryAfter * 1000 : null };
+      throw e;
+    }
   }
 
   /**

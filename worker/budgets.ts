@@ -76,12 +76,21 @@ export async function spend(core: CoreHost, env: Pick<Env, "DB" | "CHAT_BUDGET_S
  */
 export function spendHere(core: CoreHost, sql: SqlStorage, scaleVar: string | undefined, budget: BudgetName,
                           subject: string | number): void {
+  const key = `${budget}:${subject}`;
+  const next = checkHere(core, sql, scaleVar, budget, subject);
+  sql.exec(`INSERT INTO budget_counters (key, count, window_start) VALUES (?1, ?2, ?3)
+            ON CONFLICT (key) DO UPDATE SET count = ?2, window_start = ?3`, key, next.count, next.window_start);
+}
+
+/** spendHere without storing the use: throws LimitReached if it would not fit,
+ * else answers the counter the use would leave. */
+export function checkHere(core: CoreHost, sql: SqlStorage, scaleVar: string | undefined, budget: BudgetName,
+                          subject: string | number): Counter {
   sql.exec("CREATE TABLE IF NOT EXISTS budget_counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, window_start INTEGER NOT NULL)");
   const key = `${budget}:${subject}`;
   const old = sql.exec<Counter>("SELECT count, window_start FROM budget_counters WHERE key = ?", key).toArray()[0];
   const a = core.call<Answer>("budget", undefined,
     { budget, scale: Number(scaleVar ?? 1), counter: old ?? { count: 0, window_start: 0 } }, Date.now());
   if (!a.allowed) refuse(a);
-  sql.exec(`INSERT INTO budget_counters (key, count, window_start) VALUES (?1, ?2, ?3)
-            ON CONFLICT (key) DO UPDATE SET count = ?2, window_start = ?3`, key, a.counter!.count, a.counter!.window_start);
+  return a.counter!;
 }

@@ -106,6 +106,10 @@ async function socketSession(c: Context<App>) {
   const { token_hash } = core.call<{ token_hash: string }>(
     "ws_protocol", c.req.header("Sec-WebSocket-Protocol") ?? "");
   const s = await liveSession(c.env.DB, token_hash);
+  // A socket past the user's budgets is refused here, before any more work (the
+  // object that takes a socket counts it for good: UserHub.admit).
+  const refused = await hub(c.env, s.user.id).mayOpen();
+  if (refused) throw new LimitReached(refused.budget, refused.limit, refused.retry_after_ms);
   c.executionCtx.waitUntil(recordIp(c.env.DB, s.user.id, clientIp(c.req.raw)));
   return s;
 }
