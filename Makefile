@@ -17,7 +17,7 @@ DEPS     := $(BUILD)/deps
 JOBS     := $(shell nproc)
 DEV_PORT ?= 8787
 
-CORE_SRC := $(wildcard wasm/api*.c) wasm/auth.c wasm/budget.c wasm/buf.c wasm/chat_alloc.c wasm/chat_error.c wasm/effects.c \
+CORE_SRC := $(wildcard wasm/api*.c) wasm/audit.c wasm/auth.c wasm/budget.c wasm/buf.c wasm/chat_alloc.c wasm/chat_error.c wasm/effects.c \
             wasm/json_in.c wasm/json_out.c wasm/message.c wasm/query.c \
             wasm/moderation.c wasm/ratelimit.c wasm/social.c wasm/throttle.c wasm/utf8.c \
             $(wildcard wasm/room*.c)
@@ -264,20 +264,26 @@ dev: migrate-local site
 # against local dev; add REMOTE=1 for the deployed database (after `wrangler login`),
 # ENV=staging|production to pick a wrangler environment, PERSIST=<dir> for a local
 # state directory other than .wrangler/state. The promotion is logged in the audit
-# trail with no actor ("make admin").
+# trail with no actor ("make admin"), linked into its hash chain like the Worker's
+# rows (deploy/audit.mjs, with the core in build/chat.wasm).
 D1_WHERE = $(if $(REMOTE),--remote,--local) $(if $(filter command line,$(origin ENV)),--env $(ENV)) $(if $(PERSIST),--persist-to $(PERSIST))
 # The name is checked, and keyed, by the core's own rule (wasm/tools/username_key.c);
 # it reaches the recipe through the environment (a command-line variable is
 # exported), never pasted into a shell or SQL line.
-admin: node $(BUILD)/native/username_key
+admin: build $(BUILD)/native/username_key
 	@key=$$($(BUILD)/native/username_key "$$NAME") || { echo "usage: make admin NAME=<username>" >&2; exit 2; }; \
-	wrangler d1 execute DB $(D1_WHERE) --json --command "SELECT id FROM users WHERE username_key = '$$key'" \
-	  | grep -q '"id"' || { echo "no user named $$NAME" >&2; exit 1; }; \
-	wrangler d1 execute DB $(D1_WHERE) --command "UPDATE users SET role = 'ADMIN' WHERE username_key = '$$key'; \
-	  INSERT INTO moderation_log (action, target_id, actor_id, reason, created_at) \
-	  SELECT 'promote', id, NULL, 'make admin', CAST(strftime('%s', 'now') AS INTEGER) * 1000 \
-	  FROM users WHERE username_key = '$$key'" >/dev/null; \
-	echo "$$NAME is now an ADMIN"
+	node deploy/audit.mjs promote "$$key" $(D1_WHERE) && echo "$$NAME is now an ADMIN"
+
+# The audit trail's hash chain (README "Moderation"), read with wrangler d1 execute
+# and checked by the core: make audit-verify [REMOTE=1] [ENV=...] [PERSIST=...]
+# prints {"ok":true,"rows","head","head_id"} or {"ok":false,"broken_at","why"} (and
+# fails); ANCHOR=<file> also checks that the log still holds a head exported
+# earlier with make audit-head > <file> (keep that file away from the database).
+.PHONY: audit-verify audit-head
+audit-verify: build
+	@node deploy/audit.mjs verify $(if $(ANCHOR),--anchor $(ANCHOR)) $(D1_WHERE)
+audit-head: build
+	@node deploy/audit.mjs head $(D1_WHERE)
 
 $(BUILD)/native/username_key: wasm/tools/username_key.c $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a
 	@mkdir -p $(BUILD)/native

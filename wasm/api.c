@@ -375,6 +375,8 @@ int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char
     case CHAT_OP_DMS_PAGE: rc = api_op_dms_page(aux, aux_len, answer); break;
     case CHAT_OP_NOTIFY_CHECK: rc = api_op_notify_check(in, in_len, aux, aux_len, answer); break;
     case CHAT_OP_BUDGET: rc = api_op_budget(aux, aux_len, now_ms, answer); break;
+    case CHAT_OP_AUDIT_LINK: rc = api_op_audit_link(aux, aux_len, answer); break;
+    case CHAT_OP_AUDIT_VERIFY: rc = api_op_audit_verify(aux, aux_len, answer); break;
     default: rc = CHAT_E_UNKNOWN_OP; break;
   }
   if (rc >= 0) rc = json_write(answer, out, cap, out_len);

@@ -96,6 +96,15 @@
  *   CHAT_OP_NOTIFY_CHECK    a frame the core made    {"blocks": [ids]}: whom    {"deliver": bool}
  *                           for a personal socket    that socket's user blocks
  *                           (its author in "user")
+ *   CHAT_OP_AUDIT_LINK      -                        {"prev": hex|null, "row":  {"hash": hex}: the hash a
+ *                                                    {id,action,target_id,      new moderation_log row
+ *                                                    actor_id,reason,ip,ips,    carries (audit.h)
+ *                                                    created_at}}
+ *   CHAT_OP_AUDIT_VERIFY    -                        {"state"|null, "anchor"?,  {"ok":false,"broken_at","why"},
+ *                                                    "rows": [row JSON texts],  {"ok":true,"state"} (pass it
+ *                                                    "end": bool}: one page of  back with the next page), or
+ *                                                    moderation_log in id       {"ok":true,"rows","head",
+ *                                                    order (audit.h)            "head_id"}
  *
  * THROTTLE's login attempt (moderation.h): "reserve" counts it against both
  * counters before the password is verified, or refuses it (allowed false, the
@@ -153,7 +162,9 @@
   X(CHAT_OP_DMS_PAGE, 21, "dms_page")        \
   X(CHAT_OP_NOTIFY_CHECK, 22, "notify_check") \
   X(CHAT_OP_BUDGET, 23, "budget")            \
-  X(CHAT_OP_DM_CONFIG, 24, "dm_config")
+  X(CHAT_OP_DM_CONFIG, 24, "dm_config")      \
+  X(CHAT_OP_AUDIT_LINK, 30, "audit_link")    \
+  X(CHAT_OP_AUDIT_VERIFY, 31, "audit_verify")
 
 typedef enum {
 #define CHAT_OP_ENUM(sym, num, name) sym = (num),

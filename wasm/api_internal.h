@@ -2,7 +2,8 @@
  * api_internal.h -- the operations of api.h's table, as the files that implement
  * them share them with the dispatcher (api.c, api_call): api.c (accounts, sockets,
  * the room directory), api_social.c (people: targets, friendships, blocks,
- * conversations, notifications), api_moderation.c (bans, throttling, budgets).
+ * conversations, notifications), api_moderation.c (bans, throttling, budgets),
+ * api_audit.c (the moderation log's hash chain).
  * Each takes the untrusted bytes (in) and the shell's facts (aux) of api_call and
  * fills `out`; returns CHAT_OK or a negative chat_error. Not part of the core's API.
  */
@@ -24,5 +25,8 @@ int api_op_mod_request(const unsigned char *in, size_t len, cJSON *out);
 int api_op_moderate(const unsigned char *aux, size_t aux_len, cJSON *out);
 int api_op_budget(const unsigned char *aux, size_t aux_len, double now, cJSON *out);
 int api_op_throttle(const unsigned char *aux, size_t aux_len, double now, cJSON *out);
+
+int api_op_audit_link(const unsigned char *aux, size_t aux_len, cJSON *out);
+int api_op_audit_verify(const unsigned char *aux, size_t aux_len, cJSON *out);
 
 #endif

@@ -281,6 +281,19 @@
  * the steady state costs no D1 query per request. */
 #define CHAT_IP_BAN_CACHE_MS 10000
 
+/* The moderation log's hash chain (audit.h). The shell reads the log in pages of
+ * this many rows to verify it: one D1 query and one core call each, so a log of
+ * up to 1000 pages (half a million rows) fits in one Worker request's 1000 D1
+ * queries (Workers Paid limits); a page of 500 rows with reasons at their longest
+ * (CHAT_REASON_MAX) is about 1 MB of JSON. make audit-verify has no such cap. */
+#define CHAT_AUDIT_PAGE_ROWS 500
+
+/* How many times the shell tries to append a row to the moderation log before it
+ * gives up (500 internal): each row names its id and the hash of the row before,
+ * so two concurrent appends collide on the id and the loser reads the new head and
+ * tries again. 8 covers bursts of concurrent moderation by several ADMINs. */
+#define CHAT_AUDIT_APPEND_TRIES 8
+
 /* Largest output one core call may produce, in bytes: the shell's first output
  * buffer; a call that needs more reports the size and the shell retries. */
 #define CHAT_OUT_INITIAL 65536

@@ -15,7 +15,7 @@ import { defensiveHeaders } from "./headers";
 import { BUDGETS, LIMITS } from "./generated/core";
 import { conversationConfig, listConversations, myConversation, openConversation } from "./dms";
 import { createRoom, listRooms, roomStub } from "./rooms";
-import { ban, clientIp, ipBanned, listBans, promote, recordIp, unban } from "./moderation";
+import { ban, clientIp, ipBanned, listBans, promote, recordIp, unban, verifyBans } from "./moderation";
 import { act, blockList, conversationStub, friendsOf, hub } from "./social";
 import { originAllowed } from "./origin";
 
@@ -193,6 +193,11 @@ for (const [action, run] of Object.entries(moderation)) {
 
 route("/bans", {
   GET: [async (c) => c.json(await listBans(core, c.env.DB, (await auth(c)).user))],
+});
+
+// The audit trail's hash chain, checked from the first row (worker/audit.ts).
+route("/bans/verify", {
+  GET: [async (c) => c.json(await verifyBans(core, c.env.DB, (await auth(c)).user))],
 });
 
 route("/friends", {

@@ -3,6 +3,7 @@
  * trail, the IP-ban gate at the front of the Worker, and login throttling. The
  * core decides who may do what (wasm/moderation.h); this file stores and enforces.
  */
+import { appendLog, sealTail, verifyLog } from "./audit";
 import type { CoreHost } from "./core";
 import { CoreError } from "./core";
 import type { Env, PublicUser } from "./env";
@@ -73,14 +74,13 @@ export async function ban(core: CoreHost, env: Env, actor: PublicUser, body: Uin
   const ips = req.ip
     ? (await env.DB.prepare("SELECT ip FROM user_ips WHERE user_id = ?").bind(t.id).all<{ ip: string }>()).results.map((r) => r.ip)
     : [];
-  await env.DB.batch([
+  await appendLog(core, env.DB, { action: "ban", target_id: t.id, actor_id: actor.id, reason: req.reason,
+    ip: req.ip ? 1 : 0, ips: JSON.stringify(ips), created_at: now }, [
     env.DB.prepare("INSERT INTO user_bans (user_id, banned_by, reason, created_at) VALUES (?, ?, ?, ?)")
       .bind(t.id, actor.id, req.reason, now),
     env.DB.prepare("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL").bind(now, t.id),
     ...ips.map((ip) => env.DB.prepare("INSERT OR IGNORE INTO ip_bans (ip, user_id, created_at) VALUES (?, ?, ?)")
       .bind(ip, t.id, now)),
-    env.DB.prepare(`INSERT INTO moderation_log (action, target_id, actor_id, reason, ip, ips, created_at)
-                    VALUES ('ban', ?, ?, ?, ?, ?, ?)`).bind(t.id, actor.id, req.reason, req.ip ? 1 : 0, JSON.stringify(ips), now),
   ]);
   if (banned) for (const ip of ips) banned.ips.add(ip);
   await hub(env, t.id).ban(t.id, req.reason ? `banned: ${req.reason}` : "banned");
@@ -105,11 +105,10 @@ async function closeFromAddresses(env: Env, bannedId: number, ips: string[]) {
  * an address another ban in force also names stays banned (migration 0006). */
 export async function unban(core: CoreHost, env: Env, actor: PublicUser, body: Uint8Array) {
   const { req, target: t } = await decide(core, env.DB, actor, "unban", body);
-  await env.DB.batch([
+  await appendLog(core, env.DB, { action: "unban", target_id: t.id, actor_id: actor.id, reason: req.reason,
+    ip: 0, ips: null, created_at: Date.now() }, [
     env.DB.prepare("DELETE FROM user_bans WHERE user_id = ?").bind(t.id),
     env.DB.prepare("DELETE FROM ip_bans WHERE user_id = ?").bind(t.id),
-    env.DB.prepare(`INSERT INTO moderation_log (action, target_id, actor_id, reason, created_at)
-                    VALUES ('unban', ?, ?, ?, ?)`).bind(t.id, actor.id, req.reason, Date.now()),
   ]);
   banned = null; // reload: the lifted addresses are allowed again at once here
   return { unbanned: { id: t.id, username: t.username } };
@@ -118,12 +117,23 @@ export async function unban(core: CoreHost, env: Env, actor: PublicUser, body: U
 /** POST /users/promote {username}: makes a USER an ADMIN. */
 export async function promote(core: CoreHost, env: Env, actor: PublicUser, body: Uint8Array) {
   const { req, target: t } = await decide(core, env.DB, actor, "promote", body);
-  await env.DB.batch([
+  await appendLog(core, env.DB, { action: "promote", target_id: t.id, actor_id: actor.id, reason: req.reason,
+    ip: 0, ips: null, created_at: Date.now() }, [
     env.DB.prepare("UPDATE users SET role = 'ADMIN' WHERE id = ?").bind(t.id),
-    env.DB.prepare(`INSERT INTO moderation_log (action, target_id, actor_id, reason, created_at)
-                    VALUES ('promote', ?, ?, ?, ?)`).bind(t.id, actor.id, req.reason, Date.now()),
   ]);
   return { promoted: { id: t.id, username: t.username, role: "ADMIN" } };
+}
+
+/**
+ * GET /bans/verify (ADMIN): checks the audit trail's hash chain (worker/audit.ts),
+ * after sealing the rows written without a hash (from before the chain, or by
+ * `make admin` on an older checkout). {"ok": true, "rows", "head", "head_id"}, or
+ * {"ok": false, "broken_at": the first broken row's id, "why"}.
+ */
+export async function verifyBans(core: CoreHost, db: D1Database, actor: PublicUser) {
+  core.call("moderate", undefined, { action: "view", actor: { id: actor.id, role: actor.role } });
+  await sealTail(core, db);
+  return verifyLog(core, db);
 }
 
 /** GET /bans (ADMIN): the bans in force and the whole audit trail, newest first. */

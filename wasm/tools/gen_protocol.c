@@ -51,6 +51,7 @@ int main(int argc, char **argv) {
   printf("  roomConnsMax: %d,\n  userConnsMax: %d,\n", CHAT_ROOM_CONNS_MAX, CHAT_USER_CONNS_MAX);
   printf("  unjoinedTimeoutMs: %d,\n  closeUnjoined: %d,\n", CHAT_UNJOINED_TIMEOUT_MS, CHAT_CLOSE_UNJOINED);
   printf("  loginReserveTries: %d,\n", CHAT_LOGIN_RESERVE_TRIES);
+  printf("  auditPageRows: %d,\n  auditAppendTries: %d,\n", CHAT_AUDIT_PAGE_ROWS, CHAT_AUDIT_APPEND_TRIES);
   printf("  closePolicy: %d,\n  activityReportMs: %d,\n", CHAT_CLOSE_POLICY, CHAT_ACTIVITY_REPORT_MS);
   printf("  coreOutInitialBytes: %d,\n", CHAT_OUT_INITIAL);
   printf("  wsProtocol: "); str(CHAT_WS_PROTOCOL); puts(",");
