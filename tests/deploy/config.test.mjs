@@ -28,6 +28,7 @@ const LANDED_D1_MIGRATIONS = {
   "0005_normalize_credentials.sql": "e451ee996061685702c6dac2fcb9baf3a1593a25a1310065e2ee8650fe170ac6",
   "0006_rekey_ip_bans.sql": "c088442ad47b127c93052cc4808366b6e4d43f42877fdd20d047d97366672027",
   "0007_create_budget_counters.sql": "36fd693384845b28c57299d685ae2846bedee1b6d901fd1d69221716874af23d",
+  "0008_chain_moderation_log.sql": "351435fc9ce8c877ffa2e941e8511ac90569f8ff21379eddbe443fb5fc083c8e",
 };
 
 describe("wrangler.toml environments", () => {
