@@ -136,7 +136,7 @@ test-c: cmocka
 run-c-tests: $(C_TESTS)
 	@for t in $(C_TESTS); do echo "== $$t"; $$t || exit 1; done
 
-test-worker: build
+test-worker: build check-types
 	tsc --noEmit -p .
 	vitest run --config tests/worker/vitest.config.ts
 
@@ -289,6 +289,26 @@ $(BUILD)/native/username_key: wasm/tools/username_key.c $(CORE_SRC) $(CORE_HDR) 
 	@mkdir -p $(BUILD)/native
 	gcc -std=c11 -O1 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $(UTF8PROC_FLAGS) $< $(CORE_SRC) $(CJSON)/cJSON.c \
 	  $(UTF8PROC)/utf8proc.c $(BUILD)/native/libsodium.a -o $@
+
+# ---- the Worker's Env types, generated from wrangler.toml -----------------------
+# `make types` writes worker/worker-configuration.d.ts with `wrangler types` (the
+# global ChatEnv that worker/env.ts extends; commit it). `make check-types`, run by
+# test-worker (so by make test), fails when the committed file is not what the
+# configuration gives: wrangler's own --check (the configuration changed since),
+# and a fresh generation compared with it (the file was edited by hand).
+TYPES_FILE  := worker/worker-configuration.d.ts
+TYPES_FLAGS := --include-runtime=false --strict-vars=false --env-interface ChatEnv
+.PHONY: types check-types
+types: node
+	wrangler types $(TYPES_FILE) $(TYPES_FLAGS)
+check-types: node
+	@out=$$(wrangler types $(TYPES_FILE) $(TYPES_FLAGS) --check 2>&1) || { echo "$$out" >&2; \
+	  echo "check-types: $(TYPES_FILE) is out of date with wrangler.toml: run 'make types' and commit it" >&2; exit 1; }
+	@mkdir -p $(BUILD) && dir=$$(mktemp -d $(BUILD)/types.XXXXXX) && \
+	  wrangler types $$dir/env.d.ts $(TYPES_FLAGS) >/dev/null 2>&1 && \
+	  sed -e 1,2d -e 's|"\.\./\.\./worker/|"./|g' $$dir/env.d.ts | diff - <(sed 1,2d $(TYPES_FILE)) >&2; \
+	  rc=$$?; rm -rf $$dir; [ $$rc = 0 ] || { echo "check-types: $(TYPES_FILE) differs from what wrangler types writes (edited by hand?): run 'make types'" >&2; exit 1; }
+	@echo "check-types: $(TYPES_FILE) matches wrangler.toml"
 
 dry-run: build
 	wrangler deploy --dry-run --outdir $(BUILD)/dry-run/dev --env ""

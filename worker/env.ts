@@ -1,13 +1,16 @@
-/** Bindings of the Worker (wrangler.toml). */
-export interface Env {
-  DB: D1Database;
-  USER_HUB: DurableObjectNamespace<import("../durable-objects/user-hub").UserHub>;
-  CHAT_ROOM: DurableObjectNamespace<import("../durable-objects/chat-room").ChatRoom>;
-  /** "1" only in tests: enables /__test/* routes (never set in wrangler.toml). */
+/**
+ * The Worker's bindings. ChatEnv (D1, the Durable Object namespaces, the vars) is
+ * generated from wrangler.toml by `make types` (`wrangler types`, into
+ * worker/worker-configuration.d.ts, committed); `make test` fails when that file
+ * differs from what the configuration gives. Added here by hand: the variables that
+ * only tests and load tests pass to `wrangler dev` with --var, which wrangler.toml
+ * never sets (the deploy checks keep them out), so wrangler types cannot see them.
+ */
+export interface Env extends ChatEnv {
+  /** "1" only in tests: enables /__test/* routes. */
   CHAT_TEST_HOOKS?: string;
   /** Load tests only: replace the per-user rate limit of every room (frames per
-   * second, and burst). Never set in wrangler.toml; `make bench` passes them to
-   * `wrangler dev` with --var. */
+   * second, and burst); `make bench` passes them. */
   CHAT_RATE_PER_SECOND?: string;
   CHAT_RATE_BURST?: string;
   /** Load tests only: replace each room's load-shedding limit (new messages per
@@ -15,11 +18,9 @@ export interface Env {
   CHAT_ROOM_RATE_PER_SECOND?: string;
   CHAT_ROOM_RATE_BURST?: string;
   /** Tests only: multiplies every rate budget's limit (budget.h), since every test
-   * client comes from one loopback address. Never set in wrangler.toml; the test
-   * harness passes it to `wrangler dev` with --var, except where budgets are tested. */
+   * client comes from one loopback address; the test harness passes it, except
+   * where budgets are tested. */
   CHAT_BUDGET_SCALE?: string;
-  /** The origins whose pages may open WebSockets, separated by spaces (worker/origin.ts). */
-  CHAT_ALLOWED_ORIGINS?: string;
 }
 
 /** A user as the API shows it. */
