@@ -260,6 +260,26 @@ dev: migrate-local site
 	  --var "CHAT_ALLOWED_ORIGINS:http://127.0.0.1:$(DEV_PORT) http://localhost:$(DEV_PORT)" \
 	  $(if $(BUDGET_SCALE),--var CHAT_BUDGET_SCALE:$(BUDGET_SCALE))
 
+# The production topology on this machine (README "The web client"): the site on
+# http://127.0.0.1:$(PAGES_PORT)/ served by `wrangler pages dev` from pages/ (its
+# files, _routes.json, _headers and the Pages Function), whose service binding API
+# reaches the Worker that `wrangler dev` runs on $(DEV_PORT) (edge-chat-dev,
+# pages/wrangler.toml), as Pages reaches the Worker in production. The two find
+# each other in a registry of dev servers of this checkout's own
+# (.wrangler/registry), so another checkout's Worker of the same name cannot answer.
+# The Worker accepts WebSockets from the site's origin only. Ctrl-C stops both.
+PAGES_PORT   ?= 8788
+DEV_REGISTRY := $(CURDIR)/.wrangler/registry
+.PHONY: dev-pages
+dev-pages: migrate-local site
+	@mkdir -p $(DEV_REGISTRY)
+	@export WRANGLER_REGISTRY_PATH=$(DEV_REGISTRY); \
+	wrangler dev --ip 127.0.0.1 --port $(DEV_PORT) \
+	  --var "CHAT_ALLOWED_ORIGINS:http://127.0.0.1:$(PAGES_PORT) http://localhost:$(PAGES_PORT)" \
+	  $(if $(BUDGET_SCALE),--var CHAT_BUDGET_SCALE:$(BUDGET_SCALE)) & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	cd pages && wrangler pages dev dist --ip 127.0.0.1 --port $(PAGES_PORT)
+
 # Make a user an ADMIN (the first one, or any): make admin NAME=<username>
 # against local dev; add REMOTE=1 for the deployed database (after `wrangler login`),
 # ENV=staging|production to pick a wrangler environment, PERSIST=<dir> for a local

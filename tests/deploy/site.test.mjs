@@ -1,21 +1,34 @@
 // The site for Cloudflare Pages: `make site` writes the web client's build to
-// pages/dist; its Pages Function (pages/functions) compiles into a Worker; and
+// pages/dist; its Pages Function (pages/functions) compiles into a Worker that,
+// run in workerd, hands every request to the API binding as it came; and
 // the pieces that make the site and the API one origin agree with each other:
 // _routes.json keeps the site's own files away from the Function and sends every
 // other path to the API, pages/wrangler.toml binds each Pages environment to the
 // Worker of the matching wrangler.toml environment, and that Worker lets the
 // site's origin open WebSockets.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { it } from "node:test";
 import { experimental_readRawConfig } from "wrangler";
+import WebSocket from "ws";
 import { configFor, offlineEnv, root } from "./util.mjs";
 
 const dist = path.join(root, "pages/dist");
 const functions = path.join(root, "pages/functions");
+
+/** A free TCP port on the loopback address. */
+const freePort = () => new Promise((resolve, reject) => {
+  const srv = net.createServer();
+  srv.once("error", reject);
+  srv.listen(0, "127.0.0.1", () => {
+    const { port } = srv.address();
+    srv.close(() => resolve(port));
+  });
+});
 
 /** Every file under dir, as a URL path ("/assets/x.js"). */
 function files(dir, prefix = "") {
@@ -115,16 +128,97 @@ it("binds each Pages environment to the Worker of its wrangler.toml environment,
   }
 });
 
-it("builds the Pages Function", { skip: !existsSync(functions) && "no pages/functions" }, () => {
-  const out = mkdtempSync(path.join(os.tmpdir(), "chat-pages-functions-"));
-  try {
-    const { compatibility_date } = configFor(undefined);
-    const r = spawnSync(path.join(root, "node_modules/.bin/wrangler"),
-      ["pages", "functions", "build", functions, "--outdir", out, "--compatibility-date", compatibility_date],
-      { cwd: path.join(root, "pages"), env: offlineEnv(), encoding: "utf8" });
-    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
-    assert.ok(readdirSync(out).some((f) => f.endsWith(".js")), "a Worker script was written");
-  } finally {
-    rmSync(out, { recursive: true, force: true });
+// A stand-in for the chat Worker behind the service binding: it describes each
+// request it gets, and accepts WebSocket upgrades with an echo.
+const STAND_IN_API = `export default {
+  async fetch(request) {
+    if (request.headers.get("Upgrade") === "websocket") {
+      const [client, server] = Object.values(new WebSocketPair());
+      server.accept();
+      server.addEventListener("message", (e) => server.send("api heard " + e.data));
+      const protocol = request.headers.get("Sec-WebSocket-Protocol").split(",")[0].trim();
+      return new Response(null, { status: 101, webSocket: client, headers: { "Sec-WebSocket-Protocol": protocol } });
+    }
+    return Response.json({ method: request.method, url: request.url, body: await request.text(),
+      headers: Object.fromEntries(request.headers) }, { status: 418, headers: { "X-From": "api" } });
+  },
+};`;
+
+/** Waits until `url` answers at all (any status). */
+async function listening(url, child, log) {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${log()}`);
+    try {
+      await fetch(url);
+      return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 200));
   }
-});
+  throw new Error(`wrangler dev did not start:\n${log()}`);
+}
+
+it("builds the Pages Function and runs it: every request reaches the API binding as it came, WebSocket upgrades included",
+  { skip: !existsSync(functions) && "no pages/functions" }, async () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), "chat-pages-functions-"));
+    const work = mkdtempSync(path.join(os.tmpdir(), "chat-pages-run-"));
+    let child;
+    try {
+      const { compatibility_date } = configFor(undefined);
+      const r = spawnSync(path.join(root, "node_modules/.bin/wrangler"),
+        ["pages", "functions", "build", functions, "--outdir", out, "--compatibility-date", compatibility_date],
+        { cwd: path.join(root, "pages"), env: offlineEnv(), encoding: "utf8" });
+      assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+      assert.ok(existsSync(path.join(out, "index.js")), "a Worker script was written");
+      // The built script as it is (no second bundling) in workerd, with `wrangler dev`
+      // running it and the stand-in in one process, its API binding pointing at the
+      // stand-in as Pages binds it to the chat Worker.
+      // (Each in a folder of its own: without bundling, wrangler attaches every file
+      // beside the main module.)
+      const dir = (name) => { mkdirSync(path.join(work, name)); return path.join(work, name); };
+      const site = dir("site"), api = dir("api");
+      copyFileSync(path.join(out, "index.js"), path.join(site, "index.js"));
+      writeFileSync(path.join(api, "index.js"), STAND_IN_API);
+      writeFileSync(path.join(work, "site.toml"), `name = "site-under-test"\nmain = "site/index.js"\nno_bundle = true
+compatibility_date = "${compatibility_date}"\n[[services]]\nbinding = "API"\nservice = "api-stand-in"\n`);
+      writeFileSync(path.join(work, "api.toml"), `name = "api-stand-in"\nmain = "api/index.js"\ncompatibility_date = "${compatibility_date}"\n`);
+      const port = await freePort();
+      let log = "";
+      child = spawn(path.join(root, "node_modules/.bin/wrangler"), ["dev", "-c", "site.toml", "-c", "api.toml", "--ip", "127.0.0.1",
+        "--port", String(port), "--inspector-port", String(await freePort()), "--persist-to", dir("state")],
+      { cwd: work, env: offlineEnv({ WRANGLER_REGISTRY_PATH: dir("registry") }), detached: true, stdio: ["ignore", "pipe", "pipe"] });
+      child.stdout.on("data", (d) => { log += d; });
+      child.stderr.on("data", (d) => { log += d; });
+      const base = `http://127.0.0.1:${port}`;
+      await listening(base, child, () => log);
+
+      const body = JSON.stringify({ username: "alice", password: "correct horse" });
+      const res = await fetch(`${base}/signup?x=1`, {
+        method: "POST", body, headers: { "Content-Type": "application/json", Authorization: "Bearer t0ken" },
+      });
+      assert.equal(res.status, 418, "the API's own status");
+      assert.equal(res.headers.get("X-From"), "api", "and its headers");
+      const seen = await res.json();
+      assert.equal(seen.method, "POST");
+      assert.equal(seen.url, `${base}/signup?x=1`, "the same URL: the API owns the site's paths");
+      assert.equal(seen.body, body);
+      assert.equal(seen.headers.authorization, "Bearer t0ken");
+      assert.equal(seen.headers["content-type"], "application/json");
+      assert.ok(seen.headers["cf-connecting-ip"], "the client's address, which the Worker's IP bans and budgets read");
+
+      const ws = new WebSocket(`${base.replace("http", "ws")}/rooms/3/ws`, ["chat.v1", "bearer.t0ken"]);
+      await new Promise((resolve, reject) => { ws.once("open", resolve); ws.once("error", reject); });
+      assert.equal(ws.protocol, "chat.v1");
+      const heard = new Promise((resolve) => ws.once("message", (d) => resolve(String(d))));
+      ws.send("hello");
+      assert.equal(await heard, "api heard hello");
+      ws.close();
+    } finally {
+      if (child && child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        process.kill(-child.pid, "SIGTERM");
+        await exited;
+      }
+      rmSync(out, { recursive: true, force: true });
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
