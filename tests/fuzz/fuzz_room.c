@@ -641,7 +641,7 @@ static void run_one(fuzz_in *f) {
       if (i < 0) break;
       int how = fuzz_byte(f);
       char cid[8], *body = fuzz_string(f, 48, how & 0x80);
-      snprintf(cid, sizeof cid, "c%d", how % 6);
+      snprintf(cid, sizeof cid, "c%d", (how & 0x1f) % 24);
       cJSON *msg = cJSON_CreateObject();
       cJSON_AddStringToObject(msg, "type", how & 0x40 ? "new_chat_message" : message_type());
       cJSON_AddStringToObject(msg, "body", body);

@@ -119,4 +119,20 @@ for (const config of [NO_RATE_LIMITS, 0, 1 | 2 | NO_RATE_LIMITS]) {
     EV.wake, 0, ...say(1, 0, "after a wake"), EV.page, 0, 0, 1, 0, EV.kick, 1, EV.time, 200,
     EV.open, 3, EV.join, 1, 1, ...say(1, 1, "admin"), EV.del, 0, 2, EV.close, 0]));
 }
+// A busy room: three members send 70 messages within one flush interval, so the
+// outbox fills (CHAT_BATCH_MAX) and flushes by itself, then the timer flushes the rest.
+{
+  const bytes = [NO_RATE_LIMITS, EV.open, 0, EV.open, 1, EV.open, 2, EV.join, 0, 0, EV.join, 1, 0, EV.join, 2, 0];
+  for (let k = 0; k < 70; k++) bytes.push(...say(k % 3, Math.floor(k / 3), `m${k}`));
+  bytes.push(EV.time, 20, EV.del, 0, 3, EV.time, 20);
+  write("room", Buffer.from(bytes));
+}
+// Socket hoarding: one user opens past CHAT_USER_CONNS_MAX (20), none joins, time
+// passes, and the next opens find them idle.
+{
+  const bytes = [0];
+  for (let k = 0; k < 22; k++) bytes.push(EV.open, 0);
+  bytes.push(EV.time, 127 + 60, EV.open, 1, EV.time, 127 + 60, EV.open, 0, EV.join, 0, 0);
+  write("room", Buffer.from(bytes));
+}
 console.log(Object.entries(counts).map(([t, n]) => `${t}: ${n}`).join(", "), `seed files in ${out}`);
