@@ -106,6 +106,15 @@
  *                                                    moderation_log in id       {"ok":true,"rows","head",
  *                                                    order (audit.h)            "head_id"}
  *
+ *   CHAT_OP_PASSWORD_CHANGE body {current, new}      - (check only: {"ok":     {"password_hash"}: a hash of
+ *                                                    true}), or the stored      new's NFKC form; new obeys
+ *                                                    {"password_hash",          the signup rules (checked
+ *                                                    "password_nfkc"}           before current is verified);
+ *                                                                               a wrong current is
+ *                                                                               wrong_password
+ *   CHAT_OP_CLIENT_DESCRIBE User-Agent value         -                          {"client": "Firefox on
+ *                                                                               Linux"} (account.h)
+ *
  * THROTTLE's login attempt (moderation.h): "reserve" counts it against both
  * counters before the password is verified, or refuses it (allowed false, the
  * counters unchanged); "success" gives the counters after a correct password, with
@@ -164,7 +173,9 @@
   X(CHAT_OP_BUDGET, 23, "budget")            \
   X(CHAT_OP_DM_CONFIG, 24, "dm_config")      \
   X(CHAT_OP_AUDIT_LINK, 30, "audit_link")    \
-  X(CHAT_OP_AUDIT_VERIFY, 31, "audit_verify")
+  X(CHAT_OP_AUDIT_VERIFY, 31, "audit_verify") \
+  X(CHAT_OP_PASSWORD_CHANGE, 40, "password_change") \
+  X(CHAT_OP_CLIENT_DESCRIBE, 41, "client_describe")
 
 typedef enum {
 #define CHAT_OP_ENUM(sym, num, name) sym = (num),

@@ -166,7 +166,9 @@ typedef enum { CHAT_REFUSAL, CHAT_FATAL } chat_error_class;
   X(CHAT_E_ORIGIN_NOT_ALLOWED, -67, "origin_not_allowed", REFUSAL,                                     \
     "This site may not open sockets here.")                                                            \
   X(CHAT_E_LIMIT_REACHED, -68, "limit_reached", REFUSAL,                                               \
-    "You have reached a limit of this service; the answer names it.")
+    "You have reached a limit of this service; the answer names it.")                               \
+  X(CHAT_E_WRONG_PASSWORD, -69, "wrong_password", REFUSAL,                                             \
+    "The current password is not right.")
 
 typedef enum {
   CHAT_OK = 0,

@@ -294,6 +294,17 @@
  * tries again. 8 covers bursts of concurrent moderation by several ADMINs. */
 #define CHAT_AUDIT_APPEND_TRIES 8
 
+/* Accounts (issue 20, account.h). A session's "last seen" time is written at most
+ * once per this many ms (5 minutes), not on every request: one D1 write per
+ * session per 5 minutes at most, and a list of sessions is still accurate to
+ * minutes, which is what a person deciding which device to log out needs. */
+#define CHAT_SESSION_SEEN_REFRESH_MS 300000
+
+/* How many bytes of a User-Agent header the client description reads
+ * (account_describe_client): browsers put their names in the first 200 or so;
+ * the scan is linear in this, whatever the header's length. */
+#define CHAT_USER_AGENT_SCAN 512
+
 /* Largest output one core call may produce, in bytes: the shell's first output
  * buffer; a call that needs more reports the size and the shell retries. */
 #define CHAT_OUT_INITIAL 65536

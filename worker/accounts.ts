@@ -24,12 +24,15 @@ export interface SessionBody {
   expires_at: number;
 }
 
-async function newSession(core: CoreHost, db: D1Database, userId: number): Promise<SessionFacts> {
+/** A new session of the user, described by the core from its User-Agent (a coarse
+ * "Firefox on Linux", never the header itself: account.h). */
+async function newSession(core: CoreHost, db: D1Database, userId: number, userAgent: string): Promise<SessionFacts> {
   const now = Date.now();
   const s = core.call<SessionFacts>("session_new", undefined, undefined, now);
+  const { client } = core.call<{ client: string }>("client_describe", userAgent);
   await db
-    .prepare("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
-    .bind(s.token_hash, userId, now, s.expires_at)
+    .prepare("INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, client) VALUES (?, ?, ?, ?, ?, ?)")
+    .bind(s.token_hash, userId, now, s.expires_at, now, client)
     .run();
   return s;
 }
@@ -37,7 +40,7 @@ async function newSession(core: CoreHost, db: D1Database, userId: number): Promi
 /** POST /signup: body {username, password}. 201 with a session, or a CoreError.
  * A name is taken when its key (case) or its skeleton (look-alike characters) is
  * (auth.h); the hash is of the password's NFKC form (password_nfkc = 1). */
-export async function signup(core: CoreHost, env: Env, body: Uint8Array, ip: string): Promise<SessionBody> {
+export async function signup(core: CoreHost, env: Env, body: Uint8Array, ip: string, userAgent = ""): Promise<SessionBody> {
   const db = env.DB;
   // A taken name is refused before argon2id spends ~60 ms on it; the INSERT below
   // still settles races between two signups of one name or of two look-alikes:
@@ -62,7 +65,7 @@ export async function signup(core: CoreHost, env: Env, body: Uint8Array, ip: str
     .first<PublicUser>();
   if (!row) throw new CoreError("username_taken");
   await recordIp(db, row.id, ip);
-  const s = await newSession(core, db, row.id);
+  const s = await newSession(core, db, row.id, userAgent);
   return { user: row, token: s.token, expires_at: s.expires_at };
 }
 
@@ -71,7 +74,7 @@ export async function signup(core: CoreHost, env: Env, body: Uint8Array, ip: str
  * every attempt is counted per username and per address before the password is
  * verified, and a correct one is given back (throttleReserve); a banned account
  * is refused after its password checks out. */
-export async function login(core: CoreHost, db: D1Database, body: Uint8Array, ip: string): Promise<SessionBody> {
+export async function login(core: CoreHost, db: D1Database, body: Uint8Array, ip: string, userAgent = ""): Promise<SessionBody> {
   const { username_key } = core.call<{ username_key: string }>("login_begin", body);
   const attempt = await throttleReserve(core, db, username_key, ip);
   const row = await db
@@ -92,7 +95,7 @@ export async function login(core: CoreHost, db: D1Database, body: Uint8Array, ip
   // two old look-alikes keeps NULL (OR IGNORE: the skeleton is taken).
   await db.prepare("UPDATE OR IGNORE users SET username_skeleton = ? WHERE id = ? AND username_skeleton IS NULL")
     .bind(username_skeleton, user.id).run();
-  const s = await newSession(core, db, user.id);
+  const s = await newSession(core, db, user.id, userAgent);
   return { user, token: s.token, expires_at: s.expires_at };
 }
 
@@ -107,15 +110,21 @@ export interface LiveSession {
 /** The live session of a token hash (from the core's "bearer" or "ws_protocol"
  * operation), or CoreError("unauthorized"). */
 export async function liveSession(db: D1Database, tokenHash: string): Promise<LiveSession> {
+  const now = Date.now();
   const row = await db
     .prepare(
-      `SELECT s.rowid AS session, u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+      `SELECT s.rowid AS session, s.last_seen_at, u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
        WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?
          AND NOT EXISTS (SELECT 1 FROM user_bans b WHERE b.user_id = u.id)`,
     )
-    .bind(tokenHash, Date.now())
-    .first<PublicUser & { session: number }>();
+    .bind(tokenHash, now)
+    .first<PublicUser & { session: number; last_seen_at: number | null }>();
   if (!row) throw new CoreError("unauthorized");
+  // "Last seen" is written at most once per CHAT_SESSION_SEEN_REFRESH_MS, so that
+  // most requests cost no D1 write (chat_limits.h).
+  if (row.last_seen_at === null || now - row.last_seen_at >= LIMITS.sessionSeenRefreshMs) {
+    await db.prepare("UPDATE sessions SET last_seen_at = ? WHERE rowid = ?").bind(now, row.session).run();
+  }
   return { user: { id: row.id, username: row.username, role: row.role }, session: row.session, tokenHash };
 }
 

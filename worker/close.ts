@@ -51,9 +51,11 @@ export function echoClose(ws: WebSocket, code: number, reason: string): void {
 }
 
 /** Whether a revocation ends a socket opened with these facts: one of the session's
- * (a logout), one opened from a listed address (an IP ban), or (empty) any. */
+ * (a logout), one opened from a listed address (an IP ban), one of any session but
+ * the one excepted (a password change), or (empty) any. */
 export function revokes(r: Revocation, socket: Pick<SocketFacts, "session" | "ip">): boolean {
   if (r.session !== undefined && socket.session !== r.session) return false;
+  if (r.except !== undefined && socket.session === r.except) return false;
   if (r.ips !== undefined && !r.ips.includes(socket.ip)) return false;
   return true;
 }

@@ -53,8 +53,10 @@ export interface SocketFacts {
 export const FACTS_HEADER = "X-Chat-Facts";
 
 /** Which sockets of a user a revocation ends: those of one session, or those
- * opened from some addresses (an IP ban), or (empty) all of them. */
+ * opened from some addresses (an IP ban), or those of every session but one (a
+ * password change, "log out everywhere else"), or (empty) all of them. */
 export interface Revocation {
   session?: number;
   ips?: string[];
+  except?: number;
 }

@@ -75,6 +75,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   reason_too_long: 400,
   origin_not_allowed: 403,
   limit_reached: 429,
+  wrong_password: 403,
 };
 
 /** A JSON error response for a code, with its status and the core's message;

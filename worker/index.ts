@@ -7,6 +7,7 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { authenticate, liveSession, login, logout, signup, type LiveSession } from "./accounts";
+import { changePassword, listSessions, revokeOthers, revokeSession } from "./account";
 import { LimitReached } from "./budgets";
 import { CoreError, CoreHost, CoreTrap } from "./core";
 import { FACTS_HEADER, type Env, type SocketFacts } from "./env";
@@ -62,7 +63,7 @@ const limitBody = bodyLimit({
   onError: () => errorResponse("payload_too_large"),
 });
 
-type Method = "GET" | "POST";
+type Method = "GET" | "POST" | "DELETE";
 
 /** Registers handlers for `path`, one list per method, and 405 for other methods. */
 function route(path: string, methods: Partial<Record<Method, MiddlewareHandler<App>[]>>) {
@@ -78,11 +79,11 @@ const auth = async (c: Context<App>) =>
   authenticate(core, c.env.DB, c.req.header("Authorization") ?? null);
 
 route("/signup", {
-  POST: [limitBody, async (c) => c.json(await signup(core, c.env, await jsonBody(c), clientIp(c.req.raw)), 201)],
+  POST: [limitBody, async (c) => c.json(await signup(core, c.env, await jsonBody(c), clientIp(c.req.raw), c.req.header("User-Agent") ?? ""), 201)],
 });
 
 route("/login", {
-  POST: [limitBody, async (c) => c.json(await login(core, c.env.DB, await jsonBody(c), clientIp(c.req.raw)), 200)],
+  POST: [limitBody, async (c) => c.json(await login(core, c.env.DB, await jsonBody(c), clientIp(c.req.raw), c.req.header("User-Agent") ?? ""), 200)],
 });
 
 route("/logout", {
@@ -94,6 +95,23 @@ route("/logout", {
 
 route("/account", {
   GET: [async (c) => c.json({ user: (await auth(c)).user })],
+});
+
+// What a person controls about their own account (worker/account.ts, PROTOCOL.md).
+route("/account/password", {
+  POST: [limitBody, async (c) => c.json(await changePassword(core, c.env, await auth(c), await jsonBody(c), clientIp(c.req.raw)))],
+});
+
+route("/account/sessions", {
+  GET: [async (c) => c.json(await listSessions(c.env.DB, await auth(c)))],
+});
+
+route("/account/sessions/revoke-others", {
+  POST: [async (c) => c.json(await revokeOthers(c.env, await auth(c)))],
+});
+
+route("/account/sessions/:id{[0-9]{1,15}}", {
+  DELETE: [async (c) => c.json(await revokeSession(c.env, await auth(c), Number(c.req.param("id"))))],
 });
 
 /** The session of a WebSocket upgrade. Browsers cannot set headers on a WebSocket,

@@ -1,0 +1,167 @@
+// End-to-end: what a person controls about their own account (issue 20):
+// password change, sessions (list, revoke one, revoke the others), against the
+// real stack (`wrangler dev`) with real sockets.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { createRoom, joinRoom, openSocket, post, requestFrom, signup, startStack } from "./harness.mjs";
+
+const auth = (who) => ({ Authorization: `Bearer ${who.token}` });
+const CLOSE_SESSION_ENDED = 4001;
+const PASSWORD = "e2e password";
+
+let stack, base, room;
+before(async () => {
+  stack = await startStack();
+  base = stack.base;
+  room = await createRoom(base, await signup(base, "owner"));
+});
+after(async () => { await stack?.stop(); });
+
+async function request(method, path, who, body, headers = {}) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { "Content-Type": "application/json" }), ...(who ? auth(who) : {}), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+const login = async (username, password = PASSWORD, userAgent = "node") =>
+  request("POST", "/login", null, { username, password }, { "User-Agent": userAgent });
+
+/** A socket in the room and a personal one, opened with a session. */
+async function socketsOf(who) {
+  const personal = await openSocket(base, who.token, "/ws");
+  await personal.nextOf("connection");
+  const { c: inRoom } = await joinRoom(base, room.id, who);
+  return { personal, inRoom };
+}
+
+/** Waits for every socket to close; the slowest delay since `started` and the codes. */
+async function closedCodes(sockets, started) {
+  const entries = Object.entries(sockets);
+  const at = await Promise.all(entries.map(([, s]) => Promise.race([s.closing, new Promise((r) => setTimeout(() => r(Infinity), 5000))])));
+  const codes = await Promise.all(entries.map(([, s]) => Promise.race([s.closed.then((c) => c.code), new Promise((r) => setTimeout(() => r("open"), 3000))])));
+  return { slowest: Math.max(...at) - started, codes: Object.fromEntries(entries.map(([k], i) => [k, codes[i]])) };
+}
+
+const stillOpen = async (s) => {
+  s.send({ type: "new_chat_message", body: "still here", client_id: `k${Date.now()}${String(Math.random()).slice(2)}` });
+  for (;;) {
+    const f = await s.next();
+    if (f.type === "new_chat_message" && f.body === "still here") return true;
+    if (f.type !== "new_chat_message") throw new Error(`unexpected ${JSON.stringify(f)}`);
+  }
+};
+
+describe("password change", () => {
+  it("revokes every other session within a second (4001) and keeps the one that made it", async () => {
+    const me = await signup(base, "pw");
+    const other = (await login(me.user.username)).body;
+    const mine = await socketsOf(me);
+    const theirs = await socketsOf(other);
+    const started = Date.now();
+    const res = await request("POST", "/account/password", me, { current: PASSWORD, new: "a new password" });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { ok: true, revoked: 1 });
+    const { slowest, codes } = await closedCodes(theirs, started);
+    assert.deepEqual(codes, { personal: CLOSE_SESSION_ENDED, inRoom: CLOSE_SESSION_ENDED });
+    assert.ok(slowest < 1000, `closed within a second (${slowest} ms)`);
+    assert.ok(await stillOpen(mine.inRoom));
+    assert.equal((await request("GET", "/account", other)).status, 401);
+    assert.equal((await request("GET", "/account", me)).status, 200);
+    // The old password no longer logs in; the new one does, in any normal form.
+    assert.equal((await login(me.user.username)).status, 401);
+    assert.equal((await login(me.user.username, "a new password")).status, 200);
+    mine.personal.ws.close();
+    mine.inRoom.ws.close();
+  });
+
+  it("refuses a new password that breaks the signup rules, with a clear error", async () => {
+    const me = await signup(base, "pw");
+    const res = await request("POST", "/account/password", me, { current: PASSWORD, new: "short" });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, "password_too_short");
+    // NFKC: "①②③④⑤⑥⑦⑧" is "12345678", and logs in typed either way.
+    assert.equal((await request("POST", "/account/password", me, { current: PASSWORD, new: "①②③④⑤⑥⑦⑧" })).status, 200);
+    assert.equal((await login(me.user.username, "12345678")).status, 200);
+  });
+
+  it("counts a wrong current password as a failed login, and is throttled like logins", async () => {
+    const me = await signup(base, "pw");
+    const wrong = () => requestFrom("127.0.0.23", base, "POST", "/account/password", { current: "not it at all", new: "another password" }, auth(me));
+    const first = await wrong();
+    assert.equal(first.status, 403);
+    assert.equal(first.body.error.code, "wrong_password");
+    for (let i = 1; i < 10; i++) assert.equal((await wrong()).status, 403);
+    const locked = await wrong();
+    assert.equal(locked.status, 429);
+    assert.equal(locked.body.error.code, "too_many_attempts");
+    // The username's counter is the login's: a login is locked too.
+    assert.equal((await login(me.user.username)).status, 429);
+  });
+});
+
+describe("sessions", () => {
+  it("lists my sessions with a coarse client and times, never a token or its hash", async () => {
+    const me = await signup(base, "ss");
+    const firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+    const other = (await login(me.user.username, PASSWORD, firefox)).body;
+    const res = await request("GET", "/account/sessions", me);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.sessions.length, 2);
+    const [newest, oldest] = res.body.sessions;
+    assert.equal(newest.client, "Firefox on Linux");
+    assert.equal(newest.current, false);
+    assert.equal(oldest.current, true);
+    for (const s of res.body.sessions) {
+      assert.deepEqual(Object.keys(s).sort(), ["client", "created_at", "current", "id", "last_seen_at"]);
+      assert.ok(s.last_seen_at >= s.created_at);
+    }
+    const text = JSON.stringify(res.body);
+    assert.ok(!text.includes(other.token) && !text.includes(me.token));
+    assert.ok(!/[0-9a-f]{64}/.test(text), "no token hash");
+  });
+
+  it("DELETE /account/sessions/:id closes that session's sockets within a second, and no other's", async () => {
+    const me = await signup(base, "ss");
+    const other = (await login(me.user.username)).body;
+    const mine = await socketsOf(me);
+    const theirs = await socketsOf(other);
+    const list = (await request("GET", "/account/sessions", me)).body.sessions;
+    const target = list.find((s) => !s.current);
+    const started = Date.now();
+    assert.deepEqual((await request("DELETE", `/account/sessions/${target.id}`, me)).body, { ok: true });
+    const { slowest, codes } = await closedCodes(theirs, started);
+    assert.deepEqual(codes, { personal: CLOSE_SESSION_ENDED, inRoom: CLOSE_SESSION_ENDED });
+    assert.ok(slowest < 1000, `closed within a second (${slowest} ms)`);
+    assert.ok(await stillOpen(mine.inRoom));
+    assert.equal((await request("GET", "/account", other)).status, 401);
+    // Gone, or someone else's: not_found.
+    assert.equal((await request("DELETE", `/account/sessions/${target.id}`, me)).status, 404);
+    const stranger = await signup(base, "ss");
+    const theirList = (await request("GET", "/account/sessions", stranger)).body.sessions;
+    assert.equal((await request("DELETE", `/account/sessions/${theirList[0].id}`, me)).status, 404);
+    assert.equal((await request("GET", "/account", stranger)).status, 200);
+    mine.personal.ws.close();
+    mine.inRoom.ws.close();
+  });
+
+  it("revoke-others closes every other session's sockets and keeps this one", async () => {
+    const me = await signup(base, "ss");
+    const a = (await login(me.user.username)).body;
+    const b = (await login(me.user.username)).body;
+    const mine = await socketsOf(me);
+    const sa = await socketsOf(a);
+    const sb = await socketsOf(b);
+    const started = Date.now();
+    assert.deepEqual((await request("POST", "/account/sessions/revoke-others", me)).body, { ok: true, revoked: 2 });
+    const { slowest, codes } = await closedCodes({ a: sa.inRoom, ap: sa.personal, b: sb.inRoom, bp: sb.personal }, started);
+    assert.deepEqual(Object.values(codes), [4001, 4001, 4001, 4001]);
+    assert.ok(slowest < 1000, `closed within a second (${slowest} ms)`);
+    assert.ok(await stillOpen(mine.inRoom));
+    assert.equal((await request("GET", "/account/sessions", me)).body.sessions.length, 1);
+    mine.personal.ws.close();
+    mine.inRoom.ws.close();
+  });
+});

@@ -1,0 +1,68 @@
+/* The operations of a person's own account (api.h): a password change and the
+ * description of a session's client. */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "account.h"
+#include "api_internal.h"
+#include "auth.h"
+#include "chat_error.h"
+#include "json_in.h"
+#include "json_out.h"
+
+/* PASSWORD_CHANGE: new obeys the signup rules (its NFKC form, auth.h), checked
+ * first so that a refused new password costs no argon2id work and no failed
+ * login; then current is verified against the stored hash (a legacy hash, of the
+ * password as typed, when "password_nfkc" is false), as LOGIN_VERIFY does. */
+int api_op_password_change(const unsigned char *in, size_t len, const unsigned char *aux,
+                           size_t aux_len, cJSON *out) {
+  cJSON *body = NULL, *facts = NULL;
+  const char *current = NULL, *fresh = NULL, *stored = NULL;
+  size_t current_len = 0, fresh_len = 0, stored_len = 0, pw_len = 0, cur_len = 0;
+  char pw[CHAT_PASSWORD_MAX], cur[CHAT_PASSWORD_MAX], hash[AUTH_HASH_STR_BYTES];
+  int rehash = 0;
+  int rc = json_parse_object(in, len, &body);
+  if (rc < 0) return rc;
+  if ((rc = json_get_string(body, "current", &current, &current_len)) < 0 ||
+      (rc = json_get_string(body, "new", &fresh, &fresh_len)) < 0 ||
+      (rc = auth_normalize_password(fresh, fresh_len, pw, &pw_len)) < 0 ||
+      (rc = auth_check_password(pw, pw_len)) < 0)
+    goto done;
+  if (aux_len == 0) { /* check only */
+    rc = json_add_bool(out, "ok", 1);
+    goto done;
+  }
+  if ((rc = json_parse_object(aux, aux_len, &facts)) < 0 ||
+      (rc = json_get_string(facts, "password_hash", &stored, &stored_len)) < 0)
+    goto done;
+  const cJSON *nfkc = cJSON_GetObjectItemCaseSensitive(facts, "password_nfkc");
+  if (nfkc && !cJSON_IsBool(nfkc)) {
+    rc = CHAT_E_FIELD_TYPE;
+    goto done;
+  }
+  /* A current password too long to have been stored is simply wrong. */
+  if (auth_normalize_password(current, current_len, cur, &cur_len) < 0) {
+    rc = CHAT_E_WRONG_PASSWORD;
+    goto done;
+  }
+  rc = cJSON_IsFalse(nfkc)
+           ? auth_verify_password(current, current_len, stored, auth_default_params(), &rehash)
+           : auth_verify_password(cur, cur_len, stored, auth_default_params(), &rehash);
+  if (rc == CHAT_E_BAD_CREDENTIALS) rc = CHAT_E_WRONG_PASSWORD;
+  if (rc < 0) goto done;
+  if ((rc = auth_hash_password(pw, pw_len, auth_default_params(), hash)) >= 0)
+    rc = json_add_str(out, "password_hash", hash);
+done:
+  sodium_memzero(pw, sizeof pw);
+  sodium_memzero(cur, sizeof cur);
+  cJSON_Delete(facts);
+  cJSON_Delete(body);
+  return rc;
+}
+
+int api_op_client_describe(const unsigned char *in, size_t len, cJSON *out) {
+  char client[ACCOUNT_CLIENT_BYTES];
+  account_describe_client((const char *)in, len, client);
+  return json_add_str(out, "client", client);
+}
