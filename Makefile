@@ -128,7 +128,7 @@ $(BUILD)/native/test_%: tests/c/test_%.c tests/c/test_util.h tests/c/room_util.h
 	gcc -std=c11 -g -O1 -Wall -Wextra -Werror $(SAN) $(INCLUDES) -Itests/c $(CJSON_FLAGS) $(UTF8PROC_FLAGS) \
 	  $< $(CORE_SRC) $(CJSON)/cJSON.c $(UTF8PROC)/utf8proc.c $(BUILD)/native/libsodium.a -lcmocka -o $@
 
-test: build test-c test-fuzz test-worker test-e2e test-load test-deploy test-browser
+test: build test-c test-fuzz test-worker test-e2e test-load test-k6 test-deploy test-browser
 
 test-c: cmocka
 	@$(MAKE) --no-print-directory run-c-tests
@@ -145,6 +145,19 @@ test-e2e: build
 
 test-load: build
 	node --test --test-concurrency=1 "tests/load/*.test.mjs"
+
+# The k6 scripts (tests/load/k6/), each for a few seconds against the local stack,
+# their thresholds to pass; k6 is $$K6, or k6 from PATH, or the build shared beside
+# the repository (../shared/tools/k6/k6), and the output says which. Without any,
+# a loud notice and a skip. `make k6 SCRIPT=steady|spike BASE=<url>` runs one for
+# real against any server, full size unless K6_ENV="NAME=value ..." says otherwise
+# (parameters: the scripts' headers; README "Load").
+.PHONY: test-k6 k6
+test-k6: build
+	node tests/load/k6.mjs smoke
+k6: build
+	@test -n "$(SCRIPT)" -a -n "$(BASE)" || { echo 'usage: make k6 SCRIPT=steady|spike BASE=<url> [K6_ENV="NAME=value ..."]' >&2; exit 2; }
+	node tests/load/k6.mjs run $(SCRIPT) $(BASE) $(K6_ENV)
 
 # The fan-out benchmark (README "Load"): figures, not tests. RUNS=3 by default.
 # It also times argon2id natively (build/native/pwhash) against the Wasm build.

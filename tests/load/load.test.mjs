@@ -39,6 +39,15 @@ describe("k6 scripts", () => {
         const exec = s.value.properties.find((p) => p.key.name === "exec").value.value;
         assert.ok(exported.includes(exec), `scenario ${s.key.name} runs exported ${exec}`);
       }
+      // Durations, VUs and targets are parameters (k6 -e), not numbers written in.
+      const scenariosNode = options.properties.find((p) => p.key.name === "scenarios").value;
+      for (const node of walk(scenariosNode)) {
+        if (node.type !== "Property") continue;
+        const key = node.key.name ?? node.key.value;
+        if (["vus", "target", "duration", "maxDuration", "startTime"].includes(key) && node.value.value !== 0) {
+          assert.notEqual(node.value.type, "Literal", `${script}: ${key} is written in (${node.value.raw})`);
+        }
+      }
     });
   }
 

@@ -1,7 +1,19 @@
-// Shared pieces of the k6 scripts: accounts, rooms and the chat socket, in the
-// project's own protocol (the frame names and limits come from the generated
-// protocol module, never copied by hand). Grafana k6 conventions: the scripts
-// export `options` (scenarios, thresholds), `setup()` and a default function.
+// Shared pieces of the k6 scripts: parameters, accounts, rooms and the chat socket,
+// in the project's own protocol (the frame names and limits come from the
+// generated protocol module, never copied by hand). Grafana k6 conventions: the
+// scripts export `options` (scenarios, thresholds), `setup()` and the functions
+// their scenarios run. Every number is a parameter (`k6 run -e NAME=value`); the
+// defaults are the full-size runs, `tests/load/k6.mjs smoke` passes small ones.
+//
+//   BASE_URL    the server (default http://127.0.0.1:8787)
+//   BODY_BYTES  bytes of each message's body (default 32; at most the core's
+//               LIMITS.messageMaxChars characters)
+//   JOIN_SPREAD the time over which the VUs open their sockets (the scripts' defaults:
+//               a room fills over some seconds, as people arrive; 0s: all at once)
+//   RUN         a name for this run's accounts (default: the time): accounts are
+//               k6<RUN>_<n>, signed up, or logged in when they exist already, so that a
+//               run against a deployment can reuse accounts (an address may make 10
+//               accounts an hour there: PROTOCOL.md, "Limits")
 import http from "k6/http";
 import { check } from "k6";
 import { Counter, Trend } from "k6/metrics";
@@ -10,6 +22,28 @@ import { LIMITS } from "../../../worker/generated/core.js";
 
 export const BASE = (__ENV.BASE_URL || "http://127.0.0.1:8787").replace(/\/$/, "");
 const WS_BASE = BASE.replace(/^http/, "ws");
+const BODY_BYTES = Math.min(Number(__ENV.BODY_BYTES || 32), LIMITS.messageMaxChars);
+const RUN = __ENV.RUN || `${Date.now() % 1000000}`;
+const PASSWORD = "k6 password 1";
+
+/** A number parameter, or its default. */
+export function num(name, fallback) {
+  const v = __ENV[name];
+  return v === undefined || v === "" ? fallback : Number(v);
+}
+
+/** A k6 duration ("90s", "5m", "1m30s", "1h") in seconds. */
+export function seconds(duration) {
+  let total = 0;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  let m;
+  while ((m = re.exec(duration)) !== null) total += Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2]];
+  if (!(total > 0) && !/^0+(ms|s|m|h)?$/.test(duration)) throw new Error(`not a duration: ${duration}`);
+  return total;
+}
+
+/** A duration parameter ("30s"...), or its default. */
+export const duration = (name, fallback) => __ENV[name] || fallback;
 
 /** Send-to-receipt time of a VU's own messages (its acknowledgement), in ms. */
 export const deliveryLatency = new Trend("chat_delivery_latency", true);
@@ -20,39 +54,54 @@ export const delivered = new Counter("chat_messages_delivered");
 export const sent = new Counter("chat_messages_sent");
 export const refused = new Counter("chat_messages_refused");
 
-function post(path, body, token) {
+function post(path, body, token, expected = [200, 201]) {
   const headers = { "Content-Type": "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
-  return http.post(`${BASE}${path}`, JSON.stringify(body), { headers });
+  return http.post(`${BASE}${path}`, JSON.stringify(body), { headers, responseCallback: http.expectedStatuses(...expected) });
 }
 
-/** setup(): signs up `users` accounts and creates `rooms` rooms; returned data is
- * shared with every VU. */
+/** setup(): signs up (or logs in) `users` accounts and creates `rooms` rooms, each
+ * by another account (a budget limits the rooms one account makes an hour); the
+ * returned data is shared with every VU. */
 export function createUsersAndRooms(users, rooms) {
-  const run = `${Date.now() % 1000000}`;
   const accounts = [];
   for (let i = 0; i < users; i++) {
-    const res = post("/signup", { username: `k6${run}_${i}`.slice(0, LIMITS.usernameMax), password: "k6 password 1" });
-    check(res, { "signup 201": (r) => r.status === 201 });
+    const username = `k6${RUN}_${i}`.slice(0, LIMITS.usernameMax);
+    // 409: the account exists (a RUN reused), so log in (not a failed request)
+    let res = post("/signup", { username, password: PASSWORD }, null, [201, 409]);
+    if (res.status === 409) res = post("/login", { username, password: PASSWORD });
+    check(res, { "signed up or logged in": (r) => r.status === 201 || r.status === 200 });
     accounts.push(res.json("token"));
   }
   const roomIds = [];
   for (let r = 0; r < rooms; r++) {
-    const res = post("/rooms", { name: `k6 ${run} ${r}` }, accounts[0]);
+    const res = post("/rooms", { name: `k6 ${RUN} ${r} ${Date.now() % 100000}` }, accounts[r % accounts.length]);
     check(res, { "room 201": (r2) => r2.status === 201 });
     roomIds.push(res.json("room.id"));
   }
   return { accounts, roomIds };
 }
 
+/** A body of BODY_BYTES bytes that starts with the message's client_id. */
+function body(clientId) {
+  const text = `k6 says ${clientId} `;
+  return text.length >= BODY_BYTES ? text.slice(0, BODY_BYTES) : text + "x".repeat(BODY_BYTES - text.length);
+}
+
 /**
- * One VU's session: joins its room, and if it is a sender sends a message every
+ * One VU's session: joins its room (after its share of `spread` seconds: VUs open
+ * their sockets spread evenly over it), and if it is a sender sends a message every
  * `intervalMs` until `seconds` are over, then closes.
  */
-export function chat(data, { sender, intervalMs, seconds }) {
+export function chat(data, { sender, intervalMs, seconds: lifetime, spread = 0 }) {
   const i = (__VU - 1) % data.accounts.length;
   const token = data.accounts[i];
   const room = data.roomIds[i % data.roomIds.length];
+  const delay = (i / data.accounts.length) * spread * 1000;
+  setTimeout(() => open(token, room, { sender, intervalMs, lifetime: lifetime * 1000 - delay }), delay);
+}
+
+function open(token, room, { sender, intervalMs, lifetime }) {
   const ws = new WebSocket(`${WS_BASE}/rooms/${room}/ws`, [LIMITS.wsProtocol, `${LIMITS.wsBearerPrefix}${token}`]);
   const pending = {};
   let n = 0;
@@ -69,7 +118,7 @@ export function chat(data, { sender, intervalMs, seconds }) {
       timer = setInterval(() => {
         const clientId = `${__VU}-${__ITER}-${n++}`;
         pending[clientId] = Date.now();
-        ws.send(JSON.stringify({ type: "new_chat_message", body: `k6 says ${clientId}`, client_id: clientId }));
+        ws.send(JSON.stringify({ type: "new_chat_message", body: body(clientId), client_id: clientId }));
         sent.add(1);
       }, intervalMs);
     } else if (f.type === "new_chat_message") {
@@ -87,5 +136,5 @@ export function chat(data, { sender, intervalMs, seconds }) {
   setTimeout(() => {
     if (timer) clearInterval(timer);
     ws.close();
-  }, seconds * 1000);
+  }, Math.max(1000, lifetime));
 }
