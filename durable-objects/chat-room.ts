@@ -184,6 +184,20 @@ export class ChatRoom extends DurableObject<Env> {
     this.run("kick", 0, { user_id: userId, reason });
   }
 
+  /** Tells every socket here a frame the core made about a person (a profile's
+   * change: user_updated), as it is: it holds nothing a room decides. */
+  async tell(frame: string): Promise<void> {
+    if (this.storage.meta("room_id") === undefined) return;
+    this.ensureRoom();
+    for (const ws of this.effects.sockets.values()) {
+      try {
+        ws.send(frame);
+      } catch {
+        // closing: nothing to tell
+      }
+    }
+  }
+
   /** Some sockets of a user lost their right to stay (worker/close.ts, revokes):
    * each closes with `code`, and the core forgets it as if it had gone away. */
   async revoke(userId: number, r: Revocation, code: number, reason: string): Promise<void> {

@@ -132,6 +132,20 @@ export class UserHub extends DurableObject<Env> {
       .map(({ object }) => this.env.CHAT_ROOM.get(this.env.CHAT_ROOM.idFromName(object)));
   }
 
+  /** The user's profile changed: the core's user_updated frame reaches their own
+   * sockets and every room and conversation where they have one (the presence
+   * register), whose sockets show the new name at once. */
+  async profileChanged(frame: string): Promise<void> {
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.send(frame);
+      } catch {
+        // closing
+      }
+    }
+    await Promise.all(this.objects().map((room) => room.tell(frame)));
+  }
+
   /** Whom the user blocks changed: every room and conversation where they have a
    * socket filters at once. */
   async blocksChanged(userId: number, blocks: number[]): Promise<void> {

@@ -1,7 +1,7 @@
 /*
  * account.h -- rules of what a person controls about their own account (issue
- * 20): how a session's client is described, and (later in this file) display
- * names and the order of an account's deletion.
+ * 20): how a session's client is described, display names, and the order of
+ * an account's deletion.
  *
  * Pure functions over bytes and facts; no allocation, no clock. Limits are in
  * chat_limits.h. Password changes reuse auth.h's rules (api.h, PASSWORD_CHANGE).
@@ -27,5 +27,36 @@
  * are read (linear time). Writes a NUL-terminated string into out and returns its
  * length. Never fails. */
 size_t account_describe_client(const char *ua, size_t len, char out[ACCOUNT_CLIENT_BYTES]);
+
+/* Display names (issue 20): how a person appears beside their username, which
+ * stays their identity (unique, what others type to add or ban them). A display
+ * name is Unicode text, normalised to NFKC as passwords are (auth.h: utf8proc,
+ * UTF8PROC_STABLE, Unicode 15.0), so that "Ｊｏｅ" and "Joe", or "é" typed
+ * either way, are one name; white space (category Zs) at either end is trimmed
+ * from that form. The rules apply to the result:
+ *   - 1 to CHAT_DISPLAY_NAME_MAX characters (code points), so at most
+ *     4 * CHAT_DISPLAY_NAME_MAX bytes of UTF-8 (ACCOUNT_DISPLAY_NAME_BYTES);
+ *   - no control character (Cc: C0, DEL, C1; tabs and newlines included), no line
+ *     or paragraph separator (Zl, Zp), no format character (Cf: the bidirectional
+ *     controls U+061C, U+200E, U+200F, U+202A-U+202E embeddings and overrides,
+ *     U+2066-U+2069 isolates, and zero-width and invisible characters that could
+ *     make two names look alike or reorder the text around the name: "Trojan
+ *     Source", CVE-2021-42574) except U+200D ZERO WIDTH JOINER, which emoji
+ *     sequences need; no surrogate, private-use or unassigned code point (Cs, Co,
+ *     Cn), whose look no reader can know.
+ * Errors, in this order: CHAT_E_DISPLAY_NAME_INVALID (not valid UTF-8, a NUL, or a
+ * refused character), CHAT_E_DISPLAY_NAME_TOO_LONG, CHAT_E_DISPLAY_NAME_EMPTY
+ * (nothing left after trimming). No allocation: the work buffer is on the stack
+ * (ACCOUNT_NFKD_MAX_CODE_POINTS + 1 code points, about 4.5 KiB), and the time is
+ * linear in len: an input whose decomposition is longer than any name's can be is
+ * too long before it is composed. On success writes the normalised name into out
+ * (not NUL-terminated) and its length into *out_len. */
+#define ACCOUNT_DISPLAY_NAME_BYTES (4 * CHAT_DISPLAY_NAME_MAX)
+#define ACCOUNT_NFKD_MAX_CODE_POINTS (CHAT_DISPLAY_NAME_MAX * 18) /* AUTH_NFKD_MAX_EXPANSION */
+int account_check_display_name(const char *name, size_t len, char out[ACCOUNT_DISPLAY_NAME_BYTES],
+                               size_t *out_len);
+
+/* Whether one code point may appear in a display name (the rules above). */
+int account_display_char_allowed(int cp);
 
 #endif

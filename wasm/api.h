@@ -114,6 +114,10 @@
  *                                                                               wrong_password
  *   CHAT_OP_CLIENT_DESCRIBE User-Agent value         -                          {"client": "Firefox on
  *                                                                               Linux"} (account.h)
+ *   CHAT_OP_PROFILE         body {display_name:      {"id","username"}: the     {"display_name": s|null (its
+ *                           s|null}                  user                       NFKC form, account.h; null
+ *                                                                               clears it), "frame": the
+ *                                                                               user_updated frame's text}
  *
  * THROTTLE's login attempt (moderation.h): "reserve" counts it against both
  * counters before the password is verified, or refuses it (allowed false, the
@@ -175,7 +179,8 @@
   X(CHAT_OP_AUDIT_LINK, 30, "audit_link")    \
   X(CHAT_OP_AUDIT_VERIFY, 31, "audit_verify") \
   X(CHAT_OP_PASSWORD_CHANGE, 40, "password_change") \
-  X(CHAT_OP_CLIENT_DESCRIBE, 41, "client_describe")
+  X(CHAT_OP_CLIENT_DESCRIBE, 41, "client_describe") \
+  X(CHAT_OP_PROFILE, 42, "profile")
 
 typedef enum {
 #define CHAT_OP_ENUM(sym, num, name) sym = (num),

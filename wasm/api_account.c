@@ -1,5 +1,5 @@
-/* The operations of a person's own account (api.h): a password change and the
- * description of a session's client. */
+/* The operations of a person's own account (api.h): a password change, the
+ * description of a session's client, the profile. */
 #include <string.h>
 
 #include <sodium.h>
@@ -8,6 +8,7 @@
 #include "api_internal.h"
 #include "auth.h"
 #include "chat_error.h"
+#include "chat_frames.h"
 #include "json_in.h"
 #include "json_out.h"
 
@@ -65,4 +66,67 @@ int api_op_client_describe(const unsigned char *in, size_t len, cJSON *out) {
   char client[ACCOUNT_CLIENT_BYTES];
   account_describe_client((const char *)in, len, client);
   return json_add_str(out, "client", client);
+}
+
+/* PROFILE: the display name checked and normalised (account.h), and the frame
+ * that tells the rooms' sockets. */
+int api_op_profile(const unsigned char *in, size_t len, const unsigned char *aux, size_t aux_len,
+                   cJSON *out) {
+  cJSON *body = NULL, *facts = NULL, *frame = NULL, *user = NULL;
+  char name[ACCOUNT_DISPLAY_NAME_BYTES + 1];
+  size_t name_len = 0;
+  const char *username = NULL;
+  size_t username_len = 0;
+  int64_t id = 0;
+  int rc = json_parse_object(in, len, &body);
+  if (rc < 0) return rc;
+  const cJSON *dn = cJSON_GetObjectItemCaseSensitive(body, "display_name");
+  if (!dn) {
+    rc = CHAT_E_FIELD_MISSING;
+    goto done;
+  }
+  if (!cJSON_IsNull(dn)) {
+    if (!cJSON_IsString(dn)) {
+      rc = CHAT_E_FIELD_TYPE;
+      goto done;
+    }
+    const char *raw = NULL;
+    size_t raw_len = 0;
+    if ((rc = json_get_string(body, "display_name", &raw, &raw_len)) < 0 ||
+        (rc = account_check_display_name(raw, raw_len, name, &name_len)) < 0)
+      goto done;
+    name[name_len] = 0;
+  }
+  if ((rc = json_parse_object(aux, aux_len, &facts)) < 0 ||
+      (rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, "id"), &id)) < 0 ||
+      (rc = json_get_string(facts, "username", &username, &username_len)) < 0)
+    goto done;
+  if (!(frame = cJSON_CreateObject()) || !(user = cJSON_CreateObject())) {
+    rc = CHAT_E_NOMEM;
+    goto done;
+  }
+  if ((rc = json_add_str(frame, "type", CHAT_FRAME(user_updated))) < 0 ||
+      (rc = json_add_num(user, "id", (double)id)) < 0 ||
+      (rc = json_add_str(user, "username", username)) < 0 ||
+      (rc = dn && cJSON_IsNull(dn) ? json_add_null(user, "display_name")
+                                   : json_add_str(user, "display_name", name)) < 0)
+    goto done;
+  rc = json_add_item(frame, "user", user);
+  user = NULL; /* owned by frame, even on failure */
+  if (rc < 0) goto done;
+  if ((rc = cJSON_IsNull(dn) ? json_add_null(out, "display_name") : json_add_str(out, "display_name", name)) < 0)
+    goto done;
+  char *text = cJSON_PrintUnformatted(frame);
+  if (!text) {
+    rc = CHAT_E_NOMEM;
+    goto done;
+  }
+  rc = json_add_str(out, "frame", text);
+  cJSON_free(text);
+done:
+  cJSON_Delete(user);
+  cJSON_Delete(frame);
+  cJSON_Delete(facts);
+  cJSON_Delete(body);
+  return rc;
 }

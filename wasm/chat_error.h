@@ -168,7 +168,13 @@ typedef enum { CHAT_REFUSAL, CHAT_FATAL } chat_error_class;
   X(CHAT_E_LIMIT_REACHED, -68, "limit_reached", REFUSAL,                                               \
     "You have reached a limit of this service; the answer names it.")                               \
   X(CHAT_E_WRONG_PASSWORD, -69, "wrong_password", REFUSAL,                                             \
-    "The current password is not right.")
+    "The current password is not right.")                                                           \
+  X(CHAT_E_DISPLAY_NAME_EMPTY, -72, "display_name_empty", REFUSAL,                                     \
+    "A display name cannot be empty or only spaces.")                                                \
+  X(CHAT_E_DISPLAY_NAME_TOO_LONG, -73, "display_name_too_long", REFUSAL,                               \
+    "A display name has at most " CHAT_STR(CHAT_DISPLAY_NAME_MAX) " characters.")                    \
+  X(CHAT_E_DISPLAY_NAME_INVALID, -74, "display_name_invalid", REFUSAL,                                 \
+    "A display name cannot contain control, formatting or bidirectional-override characters.")
 
 typedef enum {
   CHAT_OK = 0,

@@ -30,7 +30,8 @@
   X(delete_message, "in")                 \
   X(message_deleted, "out")               \
   X(blocks_changed, "out")               \
-  X(batch, "out")
+  X(batch, "out")                         \
+  X(user_updated, "out")
 
 #define CHAT_FRAME_ENUM_(name, dir) CHAT_FRAME_ID_##name,
 enum chat_frame_id { CHAT_FRAMES(CHAT_FRAME_ENUM_) CHAT_FRAME_COUNT };

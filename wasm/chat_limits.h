@@ -305,6 +305,12 @@
  * the scan is linear in this, whatever the header's length. */
 #define CHAT_USER_AGENT_SCAN 512
 
+/* Display names (account.h): at most this many characters (code points) of the
+ * NFKC form. 64 is twice the username's 32 and Slack's display-name limit (80)
+ * rounded down: room for a full name in any script, short enough that a message
+ * list stays readable. */
+#define CHAT_DISPLAY_NAME_MAX 64
+
 /* Largest output one core call may produce, in bytes: the shell's first output
  * buffer; a call that needs more reports the size and the shell retries. */
 #define CHAT_OUT_INITIAL 65536

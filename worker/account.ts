@@ -81,3 +81,42 @@ export async function revokeOthers(env: Env, s: LiveSession): Promise<{ ok: true
   await hub(env, s.user.id).revoke(s.user.id, { except: s.session }, LIMITS.closeSessionEnded, "logged out elsewhere");
   return { ok: true, revoked: r.meta.changes };
 }
+
+/** A person as others see them: the username (the identity) and the display name
+ * beside it (null: none; the client shows initials of whichever it shows). */
+export interface Profile {
+  id: number;
+  username: string;
+  display_name: string | null;
+}
+
+/** GET /account: me, with my display name. */
+export async function accountView(db: D1Database, s: LiveSession): Promise<{ user: LiveSession["user"] & { display_name: string | null } }> {
+  const row = await db.prepare("SELECT display_name FROM users WHERE id = ?").bind(s.user.id).first<{ display_name: string | null }>();
+  return { user: { ...s.user, display_name: row?.display_name ?? null } };
+}
+
+/**
+ * PUT /account/profile {display_name: s|null}: the core checks and normalises the
+ * name (wasm/account.h) and makes the user_updated frame, which reaches every
+ * open socket of the user's rooms and conversations (UserHub.profileChanged).
+ */
+export async function setProfile(core: CoreHost, env: Env, s: LiveSession, body: Uint8Array): Promise<{ user: Profile }> {
+  const { display_name, frame } = core.call<{ display_name: string | null; frame: string }>("profile", body,
+    { id: s.user.id, username: s.user.username });
+  await env.DB.prepare("UPDATE users SET display_name = ? WHERE id = ?").bind(display_name, s.user.id).run();
+  await hub(env, s.user.id).profileChanged(frame);
+  return { user: { id: s.user.id, username: s.user.username, display_name } };
+}
+
+/** GET /users/profiles?ids=1,2,3: the profiles of up to LIMITS.listPage users (the
+ * client asks for the authors it shows); unknown ids are left out. */
+export async function profiles(db: D1Database, query: URLSearchParams): Promise<{ profiles: Profile[] }> {
+  const ids = query.get("ids") ?? "";
+  const list = ids.split(",");
+  if (!/^[0-9]{1,15}(,[0-9]{1,15})*$/.test(ids) || list.length > LIMITS.listPage) throw new CoreError("query_invalid");
+  const { results } = await db.prepare(
+    "SELECT id, username, display_name FROM users WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id")
+    .bind(JSON.stringify(list.map(Number))).all<Profile>();
+  return { profiles: results };
+}

@@ -76,6 +76,9 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   origin_not_allowed: 403,
   limit_reached: 429,
   wrong_password: 403,
+  display_name_empty: 400,
+  display_name_too_long: 400,
+  display_name_invalid: 400,
 };
 
 /** A JSON error response for a code, with its status and the core's message;

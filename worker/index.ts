@@ -7,7 +7,7 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { authenticate, liveSession, login, logout, signup, type LiveSession } from "./accounts";
-import { changePassword, listSessions, revokeOthers, revokeSession } from "./account";
+import { accountView, changePassword, listSessions, profiles, revokeOthers, revokeSession, setProfile } from "./account";
 import { LimitReached } from "./budgets";
 import { CoreError, CoreHost, CoreTrap } from "./core";
 import { FACTS_HEADER, type Env, type SocketFacts } from "./env";
@@ -63,7 +63,7 @@ const limitBody = bodyLimit({
   onError: () => errorResponse("payload_too_large"),
 });
 
-type Method = "GET" | "POST" | "DELETE";
+type Method = "GET" | "POST" | "PUT" | "DELETE";
 
 /** Registers handlers for `path`, one list per method, and 405 for other methods. */
 function route(path: string, methods: Partial<Record<Method, MiddlewareHandler<App>[]>>) {
@@ -94,12 +94,24 @@ route("/logout", {
 });
 
 route("/account", {
-  GET: [async (c) => c.json({ user: (await auth(c)).user })],
+  GET: [async (c) => c.json(await accountView(c.env.DB, await auth(c)))],
 });
 
 // What a person controls about their own account (worker/account.ts, PROTOCOL.md).
 route("/account/password", {
   POST: [limitBody, async (c) => c.json(await changePassword(core, c.env, await auth(c), await jsonBody(c), clientIp(c.req.raw)))],
+});
+
+route("/account/profile", {
+  PUT: [limitBody, async (c) => c.json(await setProfile(core, c.env, await auth(c), await jsonBody(c)))],
+});
+
+// Display names of the people a client shows: ?ids=1,2,3 (at most LIMITS.listPage).
+route("/users/profiles", {
+  GET: [async (c) => {
+    await auth(c);
+    return c.json(await profiles(c.env.DB, new URL(c.req.url).searchParams));
+  }],
 });
 
 route("/account/sessions", {

@@ -68,6 +68,112 @@ static void client_describe_answers_json(void **state) {
   assert_string_equal((char *)out, "{\"client\":\"Chrome on ChromeOS\"}");
 }
 
+
+/* The display name's check as a string: its normal form, or the error's name. */
+static const char *display(const char *name, size_t len) {
+  static char out[ACCOUNT_DISPLAY_NAME_BYTES + 1];
+  size_t n = 12345;
+  int rc = account_check_display_name(name, len, out, &n);
+  if (rc < 0) {
+    assert_int_equal(n, 0);
+    return chat_error_name(rc);
+  }
+  out[n] = 0;
+  return out;
+}
+#define D(lit) display(S(lit))
+
+static void a_display_name_is_unicode_text_in_nfkc_trimmed(void **state) {
+  (void)state;
+  assert_string_equal(D("Ada Lovelace"), "Ada Lovelace");
+  assert_string_equal(D("  Zo\xc3\xab  "), "Zo\xc3\xab"); /* trimmed */
+  assert_string_equal(D("Zoe\xcc\x88"), "Zo\xc3\xab"); /* NFD e + U+0308 composes */
+  assert_string_equal(D("\xef\xbc\xaa\xef\xbd\x8f\xef\xbd\x85"), "Joe"); /* full-width */
+  assert_string_equal(D("\xe6\x9d\x8e\xe5\xb0\x8f\xe9\xbe\x99"), "\xe6\x9d\x8e\xe5\xb0\x8f\xe9\xbe\x99"); /* CJK */
+  assert_string_equal(D("\xd9\x85\xd8\xb1\xd9\x8a\xd9\x85"), "\xd9\x85\xd8\xb1\xd9\x8a\xd9\x85"); /* Arabic */
+  /* an emoji family (ZWJ sequence) keeps its joiners */
+  assert_string_equal(D("\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7"), "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7");
+  /* the same normal form as a password: one spelling, one name */
+  char pw[CHAT_PASSWORD_MAX];
+  size_t pw_len;
+  assert_int_equal(auth_normalize_password(S("\xef\xbc\xaa\xef\xbd\x8f\xef\xbd\x85 Zoe\xcc\x88"), pw, &pw_len), CHAT_OK);
+  assert_memory_equal(pw, D("\xef\xbc\xaa\xef\xbd\x8f\xef\xbd\x85 Zoe\xcc\x88"), pw_len);
+}
+
+static void a_display_name_refuses_control_and_bidi_characters(void **state) {
+  (void)state;
+  static const char *refused[] = {
+      "a\tb", "a\nb", "a\x7f" "b", "a\xc2\x85" "b",          /* Cc: tab, LF, DEL, NEL (C1) */
+      "a\xe2\x80\xae" "b", "a\xe2\x80\xad" "b",               /* RLO, LRO */
+      "a\xe2\x80\xaa" "b", "a\xe2\x80\xac" "b",               /* LRE, PDF */
+      "a\xe2\x81\xa6" "b", "a\xe2\x81\xa9" "b",               /* LRI, PDI */
+      "a\xe2\x80\x8f" "b", "a\xd8\x9c" "b",                   /* RLM, ALM */
+      "a\xe2\x80\x8b" "b", "a\xef\xbb\xbf" "b",               /* ZWSP, BOM */
+      "a\xe2\x80\xa8" "b", "a\xe2\x80\xa9" "b",               /* LS, PS */
+      "a\xee\x80\x80" "b",                                   /* private use */
+      "a\xf1\x90\x80\x80" "b",                              /* unassigned in Unicode 15.0 (U+50000) */
+      "a\xff" "b", "a\xc0\xaf" "b", "a\xed\xa0\x80" "b",     /* not UTF-8 (overlong, surrogate) */
+  };
+  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+    assert_string_equal(display(refused[i], strlen(refused[i])), "display_name_invalid");
+  assert_string_equal(display("a\0b", 3), "display_name_invalid"); /* NUL */
+  /* U+2474 PARENTHESIZED DIGIT ONE is allowed: its NFKC "(1)" has no control */
+  assert_string_equal(D("\xe2\x91\xb4"), "(1)");
+}
+
+static void a_display_name_is_bounded_in_characters_at_its_edge(void **state) {
+  (void)state;
+  char name[4 * CHAT_DISPLAY_NAME_MAX + 8];
+  for (int i = 0; i < CHAT_DISPLAY_NAME_MAX; i++) memcpy(name + 3 * i, "\xe6\x9d\x8e", 3);
+  assert_string_not_equal(display(name, 3 * CHAT_DISPLAY_NAME_MAX), "display_name_too_long");
+  memcpy(name + 3 * CHAT_DISPLAY_NAME_MAX, "\xe6\x9d\x8e", 3);
+  assert_string_equal(display(name, 3 * (CHAT_DISPLAY_NAME_MAX + 1)), "display_name_too_long");
+  /* trimmed spaces do not count */
+  memset(name, ' ', 4);
+  memset(name + 4, 'a', CHAT_DISPLAY_NAME_MAX);
+  memset(name + 4 + CHAT_DISPLAY_NAME_MAX, ' ', 4);
+  assert_int_equal(strlen(display(name, CHAT_DISPLAY_NAME_MAX + 8)), CHAT_DISPLAY_NAME_MAX);
+  /* a character whose NFKC form is long: U+FDFA is 18 characters, too many at 4 */
+  char lig[16];
+  for (int i = 0; i < 4; i++) memcpy(lig + 3 * i, "\xef\xb7\xba", 3);
+  assert_string_equal(display(lig, 12), "display_name_too_long");
+  /* a huge input is refused in linear time, and a refused character still wins */
+  static char huge[100000];
+  memset(huge, 'a', sizeof huge);
+  assert_string_equal(display(huge, sizeof huge), "display_name_too_long");
+  memcpy(huge + sizeof huge - 3, "\xe2\x80\xae", 3);
+  assert_string_equal(display(huge, sizeof huge), "display_name_invalid");
+}
+
+static void a_display_name_cannot_be_empty_or_only_spaces(void **state) {
+  (void)state;
+  assert_string_equal(display("", 0), "display_name_empty");
+  assert_string_equal(D("   "), "display_name_empty");
+  assert_string_equal(D("\xe3\x80\x80\xc2\xa0"), "display_name_empty"); /* ideographic space, NBSP */
+}
+
+static void profile_answers_the_normal_form_and_the_frame_for_the_rooms(void **state) {
+  (void)state;
+  size_t n;
+  const char *me = "{\"id\":7,\"username\":\"zoe\"}";
+  assert_true(call(CHAT_OP_PROFILE, "{\"display_name\":\" Zoe\\u0308 \"}", me, &n) > 0);
+  assert_string_equal((char *)out,
+                      "{\"display_name\":\"Zo\xc3\xab\",\"frame\":\"{\\\"type\\\":\\\"user_updated\\\",\\\"user\\\":"
+                      "{\\\"id\\\":7,\\\"username\\\":\\\"zoe\\\",\\\"display_name\\\":\\\"Zo\xc3\xab\\\"}}\"}");
+  assert_true(call(CHAT_OP_PROFILE, "{\"display_name\":null}", me, &n) > 0);
+  assert_non_null(strstr((char *)out, "{\"display_name\":null,"));
+  assert_int_equal(call(CHAT_OP_PROFILE, "{\"display_name\":\"a\\u202eb\"}", me, &n), CHAT_E_DISPLAY_NAME_INVALID);
+  assert_int_equal(call(CHAT_OP_PROFILE, "{\"display_name\":3}", me, &n), CHAT_E_FIELD_TYPE);
+  assert_int_equal(call(CHAT_OP_PROFILE, "{}", me, &n), CHAT_E_FIELD_MISSING);
+  for (long i = 0;; i++) { /* every allocation failure is out of memory, nothing else */
+    fail_allocation_after(i);
+    int rc = call(CHAT_OP_PROFILE, "{\"display_name\":\"Zoe\"}", me, &n);
+    stop_failing_allocations();
+    if (rc > 0) break;
+    assert_int_equal(rc, CHAT_E_NOMEM);
+  }
+}
+
 /* A stored hash of "old password 1" (NFKC form), made with cheap parameters. */
 static char stored_aux[300];
 
@@ -152,6 +258,11 @@ int main(void) {
       cmocka_unit_test(a_client_is_described_by_browser_and_system_only),
       cmocka_unit_test(a_client_description_reads_only_the_first_bytes_of_the_header),
       cmocka_unit_test(client_describe_answers_json),
+      cmocka_unit_test(a_display_name_is_unicode_text_in_nfkc_trimmed),
+      cmocka_unit_test(a_display_name_refuses_control_and_bidi_characters),
+      cmocka_unit_test(a_display_name_is_bounded_in_characters_at_its_edge),
+      cmocka_unit_test(a_display_name_cannot_be_empty_or_only_spaces),
+      cmocka_unit_test(profile_answers_the_normal_form_and_the_frame_for_the_rooms),
       cmocka_unit_test(a_new_password_obeys_the_signup_rules_before_anything_is_verified),
       cmocka_unit_test(a_wrong_current_password_is_refused_as_wrong_password),
       cmocka_unit_test(a_right_current_password_gives_a_hash_of_the_new_one_in_nfkc),

@@ -165,3 +165,41 @@ describe("sessions", () => {
     mine.inRoom.ws.close();
   });
 });
+
+describe("display name", () => {
+  it("is normalised, reaches the open sockets of the user's rooms, and shows beside the username", async () => {
+    const me = await signup(base, "dn");
+    const other = await signup(base, "dn");
+    const { c: mine } = await joinRoom(base, room.id, me);
+    const { c: theirs } = await joinRoom(base, room.id, other);
+    const res = await request("PUT", "/account/profile", me, { display_name: "  Ｚoe\u0308 " });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.user, { id: me.user.id, username: me.user.username, display_name: "Zoë" });
+    const seen = await theirs.nextOf("user_updated", 1000);
+    assert.deepEqual(seen.user, { id: me.user.id, username: me.user.username, display_name: "Zoë" });
+    assert.equal((await mine.nextOf("user_updated", 1000)).user.display_name, "Zoë");
+    assert.equal((await request("GET", "/account", me)).body.user.display_name, "Zoë");
+    const list = await request("GET", `/users/profiles?ids=${me.user.id},${other.user.id},999999999`, other);
+    assert.deepEqual(list.body.profiles, [
+      { id: me.user.id, username: me.user.username, display_name: "Zoë" },
+      { id: other.user.id, username: other.user.username, display_name: null },
+    ]);
+    // Cleared: null again, and told.
+    assert.equal((await request("PUT", "/account/profile", me, { display_name: null })).body.user.display_name, null);
+    assert.equal((await theirs.nextOf("user_updated", 1000)).user.display_name, null);
+    mine.ws.close();
+    theirs.ws.close();
+  });
+
+  it("refuses control and bidi-override characters, empty and overlong names, with clear errors", async () => {
+    const me = await signup(base, "dn");
+    for (const [name, code] of [["a\u202Eb", "display_name_invalid"], ["a\nb", "display_name_invalid"],
+      ["a\u2066b", "display_name_invalid"], ["   ", "display_name_empty"], ["x".repeat(65), "display_name_too_long"]]) {
+      const res = await request("PUT", "/account/profile", me, { display_name: name });
+      assert.equal(res.status, 400, name);
+      assert.equal(res.body.error.code, code, name);
+    }
+    assert.equal((await request("PUT", "/account/profile", me, { display_name: "x".repeat(64) })).status, 200);
+    assert.equal((await request("GET", "/users/profiles?ids=1,x", me)).status, 400);
+  });
+});

@@ -195,7 +195,7 @@ describe("login, account, logout", () => {
     const auth = { Authorization: `Bearer ${u.token}` };
     const acct = await SELF.fetch(`${BASE}/account`, { headers: auth });
     expect(acct.status).toBe(200);
-    expect(await acct.json()).toEqual({ user: { id: u.user.id, username: u.username, role: "USER" } });
+    expect(await acct.json()).toEqual({ user: { id: u.user.id, username: u.username, role: "USER", display_name: null } });
     expect((await SELF.fetch(`${BASE}/logout`, { method: "POST", headers: auth })).status).toBe(200);
     const after = await SELF.fetch(`${BASE}/account`, { headers: auth });
     expect(after.status).toBe(401);

@@ -53,7 +53,7 @@ int main(int argc, char **argv) {
   printf("  loginReserveTries: %d,\n", CHAT_LOGIN_RESERVE_TRIES);
   printf("  auditPageRows: %d,\n  auditAppendTries: %d,\n", CHAT_AUDIT_PAGE_ROWS, CHAT_AUDIT_APPEND_TRIES);
   printf("  closePolicy: %d,\n  activityReportMs: %d,\n", CHAT_CLOSE_POLICY, CHAT_ACTIVITY_REPORT_MS);
-  printf("  sessionSeenRefreshMs: %d,\n", CHAT_SESSION_SEEN_REFRESH_MS);
+  printf("  sessionSeenRefreshMs: %d,\n  displayNameMax: %d,\n", CHAT_SESSION_SEEN_REFRESH_MS, CHAT_DISPLAY_NAME_MAX);
   printf("  coreOutInitialBytes: %d,\n", CHAT_OUT_INITIAL);
   printf("  wsProtocol: "); str(CHAT_WS_PROTOCOL); puts(",");
   printf("  wsBearerPrefix: "); str(CHAT_WS_BEARER_PREFIX); puts(",");
