@@ -30,6 +30,7 @@ const LANDED_D1_MIGRATIONS = {
   "0007_create_budget_counters.sql": "36fd693384845b28c57299d685ae2846bedee1b6d901fd1d69221716874af23d",
   "0008_chain_moderation_log.sql": "351435fc9ce8c877ffa2e941e8511ac90569f8ff21379eddbe443fb5fc083c8e",
   "0009_add_session_details.sql": "cb9c0d7e1152ab8bbeb931ec0e6046202365a60136ece8576f845a9ae1d5fac7",
+  "0010_add_display_name.sql": "03c26880236fba5e6cc000927ba323d6d230b52e971c26e8574a08efb013cf49",
 };
 
 describe("wrangler.toml environments", () => {
