@@ -19,7 +19,7 @@ import { FACTS_HEADER, type Env, type Revocation, type SocketFacts } from "../wo
 import { errorResponse } from "../worker/errors";
 import { BUDGETS, ERRORS, LIMITS, type BudgetName, type ErrorCode } from "../worker/generated/core";
 import { RoomEffects, type Attachment } from "./room-effects";
-import { RoomStorage } from "./room-storage";
+import { RoomStorage, type Standing } from "./room-storage";
 
 /** What this object is: a room, or a conversation between two users (the core's
  * ROOM_CONFIG; a conversation's is the core's CHAT_OP_DM_CONFIG answer). */
@@ -27,8 +27,27 @@ export interface RoomConfig {
   kind: "room" | "dm";
   members?: [number, number];
   open?: boolean;
+  private?: boolean;
   rate?: { burst: number; per_second: number };
   room_rate?: { burst: number; per_second: number };
+}
+
+/** The facts of a membership request the Worker looked up (api.h CHAT_OP_MEMBERSHIP);
+ * standings and the member count are this object's. */
+export interface MembershipRequest {
+  action: "join" | "leave" | "invite" | "kick" | "view";
+  room: { id: number; name: string; private: boolean; owner: number };
+  actor: { id: number; username: string; role: string };
+  target?: { id: number; username: string } | null;
+}
+
+/** What a membership request changed: whose standing, to what, and the frame
+ * (room_invite) for the target's personal sockets. */
+export interface MembershipAnswer {
+  user_id: number;
+  standing: Standing;
+  close: boolean;
+  tell: string | null;
 }
 
 export class ChatRoom extends DurableObject<Env> {
@@ -153,7 +172,8 @@ export class ChatRoom extends DurableObject<Env> {
    * room by an older version, which took it from a header, is ignored.) */
   private config(): RoomConfig | undefined {
     const stored = this.storage.meta<string>("object")?.startsWith("dm:") ? this.storage.meta<string>("config") : undefined;
-    const base: RoomConfig | undefined = stored ? (JSON.parse(stored) as RoomConfig) : undefined;
+    const base: RoomConfig | undefined = stored ? (JSON.parse(stored) as RoomConfig)
+      : this.storage.meta<number>("private") ? { kind: "room", private: true } : undefined;
     const { CHAT_RATE_PER_SECOND: user, CHAT_RATE_BURST: userBurst,
             CHAT_ROOM_RATE_PER_SECOND: room, CHAT_ROOM_RATE_BURST: roomBurst } = this.env;
     if (!user && !room) return base;
@@ -176,6 +196,42 @@ export class ChatRoom extends DurableObject<Env> {
     this.identify(roomId, `dm:${roomId}`);
     this.storage.setMeta("config", JSON.stringify(config));
     if (this.room !== null) this.run("config", 0, this.config()!);
+  }
+
+  /** A new room (POST /rooms): whether it is private, and its creator, its first
+   * member. */
+  async founded(roomId: number, isPrivate: boolean, owner: number): Promise<void> {
+    this.identify(roomId, `room:${roomId}`);
+    if (isPrivate) this.storage.setMeta("private", 1);
+    this.storage.setStanding(owner, "member", Date.now());
+    if (this.room !== null && isPrivate) this.run("config", 0, this.config()!);
+  }
+
+  /** Join, leave, invite, kick or view (whether the actor may read): the core
+   * decides over the standings kept here (api.h CHAT_OP_MEMBERSHIP); the answer is
+   * stored, and a kick (or leaving a private room) closes that user's sockets here
+   * through the ban's machinery (ROOM_KICK, CHAT_CLOSE_REMOVED). The Worker
+   * mirrors the answer to D1. */
+  async membership(req: MembershipRequest): Promise<MembershipAnswer | { error: ErrorCode }> {
+    if (this.storage.meta("room_id") === undefined) this.identify(req.room.id, `room:${req.room.id}`);
+    const facts = {
+      action: req.action,
+      room: { ...req.room, members: this.storage.memberCount() },
+      actor: { ...req.actor, standing: this.storage.standing(req.actor.id) },
+      target: req.target ? { ...req.target, standing: this.storage.standing(req.target.id) } : null,
+    };
+    let answer: MembershipAnswer;
+    try {
+      answer = this.core.call<MembershipAnswer>("membership", undefined, facts);
+    } catch (e) {
+      if (e instanceof CoreError && !e.fatal) return { error: e.code };
+      throw e;
+    }
+    if (req.action === "view") return answer;
+    this.storage.setStanding(answer.user_id, answer.standing, Date.now());
+    if (answer.close) this.run("kick", 0, { user_id: answer.user_id, removed: true,
+      reason: req.action === "kick" ? "removed from the room" : "left the room" });
+    return answer;
   }
 
   /** A ban: every socket of the user here closes. */
@@ -318,7 +374,7 @@ export class ChatRoom extends DurableObject<Env> {
       Promise<{ body: string } | { error: ErrorCode }> {
     if (this.storage.meta("room_id") === undefined) this.identify(roomId, object);
     try {
-      return { body: this.run("page", 0, { query, viewer })! };
+      return { body: this.run("page", 0, { query, viewer: { ...viewer, member: this.storage.standing(viewer.id) === "member" } })! };
     } catch (e) {
       if (e instanceof CoreError && !e.fatal) return { error: e.code };
       throw e;

@@ -11,6 +11,9 @@
  */
 import { unreachable, type FloodBucket, type RoomQuery, type StoredMessage } from "../worker/core";
 
+/** What a person is to a room (wasm/room_rules.h room_standing). */
+export type Standing = "none" | "invited" | "member";
+
 const MESSAGE_COLUMNS = "seq, user_id, username, body, client_id, created_at, deleted_at";
 
 export class RoomStorage {
@@ -34,6 +37,32 @@ export class RoomStorage {
     // Each user's flood bucket as the core last gave it (a limits effect): it takes
     // 30 s to refill, longer than the core's memory lives in an idle room.
     sql.exec("CREATE TABLE IF NOT EXISTS user_limits (user_id INTEGER PRIMARY KEY, flood TEXT NOT NULL)");
+    // The room's members and invitees (issue 15), as the core's membership
+    // decisions left them; D1's room_members mirrors it for "my rooms".
+    sql.exec(`CREATE TABLE IF NOT EXISTS members (
+      user_id  INTEGER PRIMARY KEY,
+      standing TEXT    NOT NULL,      -- 'member' or 'invited'
+      since    INTEGER NOT NULL       -- ms since the Unix epoch
+    )`);
+  }
+
+  /** What a user is to this room: "member", "invited" or "none". */
+  standing(userId: number): Standing {
+    return this.sql.exec<{ standing: Standing }>("SELECT standing FROM members WHERE user_id = ?", userId)
+      .toArray()[0]?.standing ?? "none";
+  }
+
+  /** Members and invitations, counted together (CHAT_ROOM_MEMBERS_MAX). */
+  memberCount(): number {
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM members").one().n;
+  }
+
+  /** Records a user's new standing ("none" forgets them). */
+  setStanding(userId: number, standing: Standing, at: number): void {
+    if (standing === "none") this.sql.exec("DELETE FROM members WHERE user_id = ?", userId);
+    else this.sql.exec(`INSERT INTO members (user_id, standing, since) VALUES (?1, ?2, ?3)
+      ON CONFLICT (user_id) DO UPDATE SET standing = ?2, since = CASE WHEN standing = ?2 THEN since ELSE ?3 END`,
+      userId, standing, at);
   }
 
   meta<T extends string | number>(key: string): T | undefined {
@@ -74,11 +103,13 @@ export class RoomStorage {
     return known;
   }
 
-  /** The user's facts a room keeps for the core: whom they block, and their flood
-   * bucket if the core ever gave it (wasm/room.h ROOM_OPEN, ROOM_RESTORE). */
-  userFacts(userId: number): { blocks: number[]; flood?: FloodBucket } {
+  /** The user's facts a room keeps for the core: whom they block, their flood
+   * bucket if the core ever gave it, and whether they are a member (wasm/room.h
+   * ROOM_OPEN, ROOM_RESTORE). */
+  userFacts(userId: number): { blocks: number[]; flood?: FloodBucket; member: boolean } {
     const row = this.sql.exec<{ flood: string }>("SELECT flood FROM user_limits WHERE user_id = ?", userId).toArray()[0];
-    return { blocks: this.blocksOf(userId), ...(row ? { flood: JSON.parse(row.flood) as FloodBucket } : {}) };
+    return { blocks: this.blocksOf(userId), ...(row ? { flood: JSON.parse(row.flood) as FloodBucket } : {}),
+      member: this.standing(userId) === "member" };
   }
 
   /** Keeps a user's flood bucket (a limits effect). */

@@ -18,6 +18,7 @@
 #include "query.h"
 #include "ratelimit.h"
 #include "room_name.h"
+#include "room_rules.h"
 
 int api_init(void) { return auth_init(); }
 
@@ -260,20 +261,61 @@ static int op_room_create(const unsigned char *in, size_t len, cJSON *out) {
   if (rc >= 0 && (rc = json_get_string(body, "name", &name, &n)) >= 0 &&
       (rc = room_check_name(name, n, key)) >= 0 && (rc = json_add_str(out, "name", name)) >= 0)
     rc = json_add_str(out, "name_key", key);
+  const cJSON *priv = cJSON_GetObjectItemCaseSensitive(body, "private");
+  if (rc >= 0 && priv && !cJSON_IsBool(priv)) rc = CHAT_E_FIELD_TYPE;
+  if (rc >= 0 && cJSON_IsTrue(priv)) rc = json_add_bool(out, "private", 1); /* members only (issue 15) */
   cJSON_Delete(body);
   return rc;
 }
 
-/* "limit=K&cursor=A.I": K rooms (1..CHAT_ROOMS_PAGE_MAX, default CHAT_ROOMS_PAGE),
- * after the room with last activity A and id I (the previous page's last room).
- * Other keys are ignored. */
+/* The name key of a search prefix (room_name.h's keys: ASCII letters lowercased),
+ * percent-decoded ('+' is a space), into key (CHAT_ROOM_SEARCH_MAX + 1 bytes).
+ * CHAT_E_QUERY_INVALID for a bad escape, a NUL, or more than CHAT_ROOM_SEARCH_MAX
+ * bytes. */
+static int search_key(const char *val, size_t vlen, char *key) {
+  size_t n = 0;
+  for (size_t i = 0; i < vlen; i++) {
+    unsigned c = (unsigned char)val[i];
+    if (c == '%') {
+      unsigned v = 0;
+      for (int k = 1; k <= 2; k++) {
+        char h = i + (size_t)k < vlen ? val[i + (size_t)k] : 0;
+        int d = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+        if (d < 0) return CHAT_E_QUERY_INVALID;
+        v = v * 16 + (unsigned)d;
+      }
+      c = v;
+      i += 2;
+    } else if (c == '+') {
+      c = ' ';
+    }
+    if (c == 0 || n == CHAT_ROOM_SEARCH_MAX) return CHAT_E_QUERY_INVALID;
+    key[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  }
+  key[n] = 0;
+  return CHAT_OK;
+}
+
+/* "limit=K&cursor=A.I&mine=1&q=P": K rooms (1..CHAT_ROOMS_PAGE_MAX, default
+ * CHAT_ROOMS_PAGE), after the room with last activity A and id I (the previous
+ * page's last room); mine=1: the rooms I am a member of or invited to, else the
+ * directory (public rooms), whose names start with P (search_key) when q is
+ * given. Other keys are ignored. */
 static int op_rooms_query(const unsigned char *in, size_t len, cJSON *out) {
   query_iter it = {(const char *)in, len, 0};
   const char *key, *val, *dot;
   size_t klen, vlen;
   int64_t limit = CHAT_ROOMS_PAGE, activity = 0, id = 0;
-  int has_cursor = 0, rc;
+  int has_cursor = 0, mine = 0, has_prefix = 0, rc;
+  char prefix[CHAT_ROOM_SEARCH_MAX + 1];
   while (query_next(&it, &key, &klen, &val, &vlen)) {
+    if (query_is(key, klen, "mine")) {
+      mine = vlen == 1 && val[0] == '1';
+      if (!mine && !(vlen == 1 && val[0] == '0')) return CHAT_E_QUERY_INVALID;
+    } else if (query_is(key, klen, "q")) {
+      if (search_key(val, vlen, prefix) < 0) return CHAT_E_QUERY_INVALID;
+      has_prefix = prefix[0] != 0;
+    }
     if (query_is(key, klen, "limit")) {
       if (query_uint(val, vlen, &limit) < 0 || limit < 1 || limit > CHAT_ROOMS_PAGE_MAX)
         return CHAT_E_QUERY_INVALID;
@@ -285,6 +327,9 @@ static int op_rooms_query(const unsigned char *in, size_t len, cJSON *out) {
     }
   }
   if ((rc = json_add_num(out, "limit", (double)limit)) < 0) return rc;
+  if ((mine || has_prefix) && ((rc = json_add_bool(out, "mine", mine)) < 0 ||
+                               (rc = has_prefix ? json_add_str(out, "prefix", prefix) : json_add_null(out, "prefix")) < 0))
+    return rc;
   if (!has_cursor) return json_add_null(out, "cursor");
   cJSON *c = cJSON_AddObjectToObject(out, "cursor");
   if (!c || (rc = json_add_num(c, "activity", (double)activity)) < 0) return CHAT_E_NOMEM;
@@ -331,6 +376,16 @@ static int op_rooms_page(const unsigned char *aux, size_t aux_len, cJSON *out) {
         (rc = json_add_num(r, "created_at", created->valuedouble)) < 0 ||
         (rc = json_add_num(r, "last_activity_at", act->valuedouble)) < 0)
       break;
+    /* membership (issue 15): whether the room is private, and my standing in it
+     * (rows of GET /rooms?mine=1), when the row has them */
+    const cJSON *priv = cJSON_GetObjectItemCaseSensitive(row, "private");
+    const cJSON *standing = cJSON_GetObjectItemCaseSensitive(row, "standing");
+    if (cJSON_IsNumber(priv) && (rc = json_add_bool(r, "private", priv->valuedouble != 0)) < 0) break;
+    if (cJSON_IsString(standing) && room_standing_parse(standing->valuestring) < 0) {
+      rc = CHAT_E_FIELD_TYPE;
+      break;
+    }
+    if (cJSON_IsString(standing) && (rc = json_add_str(r, "standing", standing->valuestring)) < 0) break;
     last_activity = act->valuedouble;
     last_id = id->valuedouble;
   }
@@ -377,6 +432,8 @@ int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char
     case CHAT_OP_BUDGET: rc = api_op_budget(aux, aux_len, now_ms, answer); break;
     case CHAT_OP_AUDIT_LINK: rc = api_op_audit_link(aux, aux_len, answer); break;
     case CHAT_OP_AUDIT_VERIFY: rc = api_op_audit_verify(aux, aux_len, answer); break;
+    case CHAT_OP_MEMBERSHIP: rc = api_op_membership(aux, aux_len, answer); break;
+    case CHAT_OP_MEMBERS_QUERY: rc = api_op_members_query(in, in_len, answer); break;
     case CHAT_OP_PASSWORD_CHANGE: rc = api_op_password_change(in, in_len, aux, aux_len, answer); break;
     case CHAT_OP_CLIENT_DESCRIBE: rc = api_op_client_describe(in, in_len, answer); break;
     case CHAT_OP_PROFILE: rc = api_op_profile(in, in_len, aux, aux_len, answer); break;

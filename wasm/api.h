@@ -35,9 +35,12 @@
  *                           socket                   {tokens,last_ms,started}    {"reply": frame text,
  *                                                    |null}: the socket's rate)  "bucket"}: rate_limited
  *                                                                               past CHAT_RATE_*)
- *   CHAT_OP_ROOM_CREATE     body {name}              -                          {"name","name_key"}
- *   CHAT_OP_ROOMS_QUERY     query string of GET      -                          {"limit","cursor":{"activity","id"}|null}
- *                           /rooms: limit=K&cursor=C
+ *   CHAT_OP_ROOM_CREATE     body {name, private?}    -                          {"name","name_key",
+ *                                                                               "private"?: true}
+ *   CHAT_OP_ROOMS_QUERY     query string of GET      -                          {"limit","cursor":{"activity","id"}|null,
+ *                           /rooms: limit=K&cursor=C                            "mine": bool, "prefix": the name
+ *                           &mine=1&q=P                                         key of P (percent-decoded,
+ *                                                                               ASCII letters lowercased)|null}
  *   CHAT_OP_ROOMS_PAGE      -                        {"limit", "rows": [{id,    {"rooms":[{id,name,creator:{id,
  *                                                    name,created_at,           username},created_at,
  *                                                    last_activity_at,          last_activity_at}],
@@ -119,6 +122,21 @@
  *                                                                               clears it), "frame": the
  *                                                                               user_updated frame's text}
  *
+ *   CHAT_OP_MEMBERSHIP      -                        {"action": join|leave|     {"user_id" (whose standing
+ *                                                    invite|kick|view,          changes: the actor, or the
+ *                                                    "room":{id,name,private,   target of invite and kick),
+ *                                                    owner,members (counting    "standing": none|invited|
+ *                                                    invitations)},"actor":     member, "close": bool (their
+ *                                                    {id,username,role,         sockets in the room close),
+ *                                                    standing},"target":{id,    "tell": room_invite frame
+ *                                                    username,standing}|null    text|null (for the target's
+ *                                                    (invite, kick)}            personal sockets)}; the
+ *                                                                               refusals of room_rules.h
+ *                                                                               (user_not_found: no target)
+ *   CHAT_OP_MEMBERS_QUERY   query string of GET      -                          {"limit","after":n|null}
+ *                           /rooms/:id/members:
+ *                           limit=K&after=U (1..CHAT_MEMBERS_PAGE_MAX, default CHAT_MEMBERS_PAGE)
+ *
  * THROTTLE's login attempt (moderation.h): "reserve" counts it against both
  * counters before the password is verified, or refuses it (allowed false, the
  * counters unchanged); "success" gives the counters after a correct password, with
@@ -178,6 +196,8 @@
   X(CHAT_OP_DM_CONFIG, 24, "dm_config")      \
   X(CHAT_OP_AUDIT_LINK, 30, "audit_link")    \
   X(CHAT_OP_AUDIT_VERIFY, 31, "audit_verify") \
+  X(CHAT_OP_MEMBERSHIP, 50, "membership")    \
+  X(CHAT_OP_MEMBERS_QUERY, 51, "members_query") \
   X(CHAT_OP_PASSWORD_CHANGE, 40, "password_change") \
   X(CHAT_OP_CLIENT_DESCRIBE, 41, "client_describe") \
   X(CHAT_OP_PROFILE, 42, "profile")

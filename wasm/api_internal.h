@@ -3,7 +3,8 @@
  * them share them with the dispatcher (api.c, api_call): api.c (accounts, sockets,
  * the room directory), api_social.c (people: targets, friendships, blocks,
  * conversations, notifications), api_moderation.c (bans, throttling, budgets),
- * api_audit.c (the moderation log's hash chain), api_account.c (what a person
+ * api_audit.c (the moderation log's hash chain), api_rooms.c (room membership),
+ * api_account.c (what a person
  * controls about their own account: password, sessions, profile, deletion).
  * Each takes the untrusted bytes (in) and the shell's facts (aux) of api_call and
  * fills `out`; returns CHAT_OK or a negative chat_error. Not part of the core's API.
@@ -29,6 +30,8 @@ int api_op_throttle(const unsigned char *aux, size_t aux_len, double now, cJSON 
 
 int api_op_audit_link(const unsigned char *aux, size_t aux_len, cJSON *out);
 int api_op_audit_verify(const unsigned char *aux, size_t aux_len, cJSON *out);
+int api_op_membership(const unsigned char *aux, size_t aux_len, cJSON *out);
+int api_op_members_query(const unsigned char *in, size_t len, cJSON *out);
 
 int api_op_password_change(const unsigned char *in, size_t len, const unsigned char *aux,
                            size_t aux_len, cJSON *out);

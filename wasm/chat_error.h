@@ -174,7 +174,11 @@ typedef enum { CHAT_REFUSAL, CHAT_FATAL } chat_error_class;
   X(CHAT_E_DISPLAY_NAME_TOO_LONG, -73, "display_name_too_long", REFUSAL,                               \
     "A display name has at most " CHAT_STR(CHAT_DISPLAY_NAME_MAX) " characters.")                    \
   X(CHAT_E_DISPLAY_NAME_INVALID, -74, "display_name_invalid", REFUSAL,                                 \
-    "A display name cannot contain control, formatting or bidirectional-override characters.")
+    "A display name cannot contain control, formatting or bidirectional-override characters.")                                                           \
+  X(CHAT_E_NOT_INVITED, -70, "not_invited", REFUSAL,                                                   \
+    "This room is private: only people its owner invited may join it.")                                \
+  X(CHAT_E_MEMBERS_FULL, -71, "members_full", REFUSAL,                                                 \
+    "This room has as many members as it may hold (" CHAT_STR(CHAT_ROOM_MEMBERS_MAX) ").")
 
 typedef enum {
   CHAT_OK = 0,

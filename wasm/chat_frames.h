@@ -31,6 +31,7 @@
   X(message_deleted, "out")               \
   X(blocks_changed, "out")               \
   X(batch, "out")                         \
+  X(room_invite, "out")                         \
   X(user_updated, "out")
 
 #define CHAT_FRAME_ENUM_(name, dir) CHAT_FRAME_ID_##name,

@@ -117,6 +117,27 @@
 #define CHAT_ROOMS_PAGE 50
 #define CHAT_ROOMS_PAGE_MAX 100
 
+/* ---- membership (issue 15) ---- */
+
+/* People one room may hold as members, invitations counted: as many as the
+ * sockets a room may hold at once (CHAT_ROOM_CONNS_MAX), so that every member
+ * can be there together. */
+#define CHAT_ROOM_MEMBERS_MAX 10000
+
+/* Members in one page of GET /rooms/:id/members: default and largest. */
+#define CHAT_MEMBERS_PAGE 100
+#define CHAT_MEMBERS_PAGE_MAX 500
+
+/* The name prefix of a directory search (GET /rooms?q=), in bytes once
+ * percent-decoded: a room name's longest UTF-8 (CHAT_ROOM_NAME_MAX code points of
+ * at most 4 bytes). */
+#define CHAT_ROOM_SEARCH_MAX (4 * CHAT_ROOM_NAME_MAX)
+
+/* WebSocket close code when a room's owner or an ADMIN removes a member (a kick):
+ * 4004, in the application range of RFC 6455 section 7.4.2, next to the ban's
+ * 4003. The client leaves the room and does not reconnect. */
+#define CHAT_CLOSE_REMOVED 4004
+
 /* Per-user rate limit in a room, a token bucket over every frame the user sends:
  * bursts of 20, 5 a second sustained. No standard exists; this is well above what a
  * person types (a fast typist sends about one message a second) and what a client

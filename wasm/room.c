@@ -183,7 +183,7 @@ int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t 
     case ROOM_RESTORE: rc = room_on_restore(r, &c, in, in_len, now_ms); break;
     case ROOM_FRAME: rc = room_on_frame(r, &e, &c, conn, in, in_len, now_ms); break;
     case ROOM_CLOSE: rc = room_change_remove(&c, conn); break;
-    case ROOM_PAGE: rc = room_on_page(&e, &c, in, in_len); break;
+    case ROOM_PAGE: rc = room_on_page(r, &e, &c, in, in_len); break;
     case ROOM_BLOCKS: rc = room_on_blocks(r, &e, &c, in, in_len); break;
     case ROOM_CONFIG: rc = room_on_config(&c, in, in_len); break;
     case ROOM_KICK: rc = room_on_kick(r, &e, &c, in, in_len); break;

@@ -19,6 +19,11 @@
  * Every change an effect announces has already happened in the core: a "close"
  * removes its member in the same event, so the shell never reports it back.
  *
+ * A private room (ROOM_CONFIG "private") opens its sockets and history to its
+ * members only: the shell tells whether a user is one ("member" in the facts of
+ * ROOM_OPEN and ROOM_PAGE), from the member table in the room's storage, which
+ * the membership operation (api.h CHAT_OP_MEMBERSHIP) decides.
+ *
  * A room is a public chat room unless ROOM_CONFIG makes it a direct-message
  * conversation ("dm"): then only its two members may open sockets, messages are
  * "new_direct_message" frames keyed by "conversation_id", and new ones are refused
@@ -83,20 +88,21 @@ typedef struct room room;
  * Numbers are part of the Wasm ABI: append, never renumber. */
 #define ROOM_EVENTS(X)                                                                        \
   X(ROOM_OPEN, 1, open, "user facts {\"id\",\"username\",\"role\",\"blocks\"?: [ids], "       \
-    "\"flood\"?: the last limits effect's}")                                                   \
+    "\"flood\"?: the last limits effect's, \"member\"?: bool (a private room's)}")                                                   \
   X(ROOM_RESTORE, 2, restore, "an attachment's data after the object woke, with the user's "   \
     "current \"blocks\" (and \"flood\") added to its \"user\"")                                \
   X(ROOM_FRAME, 3, frame, "the bytes of a frame from socket `conn`")                          \
   X(ROOM_CLOSE, 4, close, "socket `conn` closed (nothing when the room closed it itself)")    \
   X(ROOM_ANSWER, 5, answer, "the answer to the pending query")                                \
   X(ROOM_PAGE, 6, page, "{\"query\": query string of GET .../messages, \"viewer\": "          \
-    "{\"id\", \"blocks\"}}")                                                                   \
+    "{\"id\", \"blocks\", \"member\"?: bool}}")                                                                   \
   X(ROOM_BLOCKS, 7, blocks, "{\"user_id\", \"blocks\": [ids]}: whom a user blocks now")       \
   X(ROOM_CONFIG, 8, config, "{\"kind\": \"room\"|\"dm\", \"members\": [a, b], \"open\": bool, " \
+    "\"private\"?: bool (a room: members only), "                                                  \
     "\"rate\"?: {\"burst\", \"per_second\"}, \"room_rate\"?: {...}} (rate, room_rate: load "  \
     "tests only)")                                                                             \
-  X(ROOM_KICK, 9, kick, "{\"user_id\", \"reason\"}: close every socket of that user here "    \
-    "(a ban), with CHAT_CLOSE_BANNED")                                                         \
+  X(ROOM_KICK, 9, kick, "{\"user_id\", \"reason\", \"removed\"?: bool}: close every socket "   \
+    "of that user here, with CHAT_CLOSE_BANNED (a ban) or CHAT_CLOSE_REMOVED (removed: a kick)")                                                         \
   X(ROOM_FLUSH, 10, flush, "the time a flush_at effect named has come: send the outbox")
 
 typedef enum {

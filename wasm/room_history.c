@@ -46,7 +46,7 @@ cJSON *room_history_query(const int64_t *after, const int64_t *before, int limit
  * keys are optional (others are ignored); the page is at most K (1..
  * CHAT_HISTORY_PAGE, default CHAT_HISTORY_PAGE) messages before seq N, or the
  * latest, without those of users the viewer blocks. */
-int room_on_page(effects *e, room_change *c, const unsigned char *in, size_t in_len) {
+int room_on_page(const room *r, effects *e, room_change *c, const unsigned char *in, size_t in_len) {
   int64_t before = 0, limit = CHAT_HISTORY_PAGE, *excluded = NULL;
   int has_before = 0, present, rc;
   size_t len, n_excluded = 0;
@@ -54,6 +54,10 @@ int room_on_page(effects *e, room_change *c, const unsigned char *in, size_t in_
   cJSON *facts = NULL, *exclude;
   if ((rc = json_parse_object(in, in_len, &facts)) < 0 || (rc = json_get_string(facts, "query", &q, &len)) < 0 ||
       (rc = room_read_blocks(cJSON_GetObjectItemCaseSensitive(facts, "viewer"), &excluded, &n_excluded, &present)) < 0)
+    goto done;
+  /* a private room's history is its members' ("member": the room's storage) */
+  if ((rc = room_may_read(&r->kind, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+                                        cJSON_GetObjectItemCaseSensitive(facts, "viewer"), "member")))) < 0)
     goto done;
   query_iter it = {q, len, 0};
   const char *key, *val;

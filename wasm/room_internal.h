@@ -240,7 +240,7 @@ cJSON *room_blocks_json(const room *r, int64_t viewer);
 /* Adds the room's id, then message_add_page (at most `page` of `rows`), to o. */
 int room_fill_page(const room *r, cJSON *o, const cJSON *rows, int page);
 
-int room_on_page(effects *e, room_change *c, const unsigned char *in, size_t in_len);
+int room_on_page(const room *r, effects *e, room_change *c, const unsigned char *in, size_t in_len);
 int room_answer_page(room *r, effects *e, const room_pending *p, const cJSON *a);
 
 #endif

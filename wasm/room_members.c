@@ -167,6 +167,9 @@ int room_on_open(room *r, effects *e, room_change *c, const unsigned char *in, s
   cJSON *u = NULL, *f, *where;
   int rc = json_parse_object(in, len, &u);
   if (rc >= 0) rc = read_user(u, c);
+  /* a private room opens to its members only (room_may_read; "member": the
+   * room's storage, as the shell read it) */
+  if (rc >= 0) rc = room_may_read(&r->kind, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(u, "member")));
   cJSON_Delete(u);
   if (rc < 0) return rc;
   /* Overdue unjoined sockets go first (the earliest entries of the unjoined heap:
@@ -249,6 +252,7 @@ int room_on_config(room_change *c, const unsigned char *in, size_t len) {
   if (rc >= 0 && (rc = json_get_string(facts, "kind", &kind, &n)) >= 0) {
     c->kind.dm = strcmp(kind, "dm") == 0;
     c->kind.open = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(facts, "open"));
+    c->kind.is_private = !c->kind.dm && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(facts, "private"));
     /* "rate": {"burst", "per_second"} replaces the per-user limit, and "room_rate"
      * the room's load-shedding bucket, for load tests of a deployment (CHAT_RATE_*
      * and CHAT_ROOM_RATE_* otherwise) */
@@ -268,7 +272,9 @@ int room_on_config(room_change *c, const unsigned char *in, size_t len) {
   return rc;
 }
 
-/* {"user_id", "reason"}: the user was banned; each of their sockets is closed. */
+/* {"user_id", "reason", "removed"?}: the user was banned (or, with "removed": true,
+ * removed from this room by its owner or an ADMIN); each of their sockets is
+ * closed, with CHAT_CLOSE_BANNED (or CHAT_CLOSE_REMOVED). */
 int room_on_kick(room *r, effects *e, room_change *c, const unsigned char *in, size_t len) {
   cJSON *facts = NULL;
   const char *reason;
@@ -277,8 +283,9 @@ int room_on_kick(room *r, effects *e, room_change *c, const unsigned char *in, s
   int rc = json_parse_object(in, len, &facts);
   if (rc >= 0) rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, "user_id"), &user);
   if (rc >= 0) rc = json_get_string(facts, "reason", &reason, &n);
+  int code = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(facts, "removed")) ? CHAT_CLOSE_REMOVED : CHAT_CLOSE_BANNED;
   for (size_t i = 0; rc >= 0 && i < r->n_members; i++)
-    if (r->members[i].user_id == user) rc = room_close_socket(e, c, r->members[i].conn, CHAT_CLOSE_BANNED, reason);
+    if (r->members[i].user_id == user) rc = room_close_socket(e, c, r->members[i].conn, code, reason);
   cJSON_Delete(facts);
   return rc;
 }

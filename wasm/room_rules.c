@@ -21,6 +21,48 @@ int room_may_open(const room_kind *k, int64_t user, size_t sockets, size_t mine)
   return CHAT_OK;
 }
 
+int room_standing_parse(const char *name) {
+  if (strcmp(name, "none") == 0) return ROOM_STANDING_NONE;
+  if (strcmp(name, "invited") == 0) return ROOM_STANDING_INVITED;
+  if (strcmp(name, "member") == 0) return ROOM_STANDING_MEMBER;
+  return -1;
+}
+
+const char *room_standing_name(room_standing s) {
+  return s == ROOM_STANDING_MEMBER ? "member" : s == ROOM_STANDING_INVITED ? "invited" : "none";
+}
+
+int room_may_read(const room_kind *k, int member) {
+  return !k->dm && k->is_private && !member ? CHAT_E_NOT_MEMBER : CHAT_OK;
+}
+
+int room_may_join(const room_kind *k, room_standing s, size_t members) {
+  if (s != ROOM_STANDING_NONE) return CHAT_OK; /* a member, or an invitation already counted */
+  if (k->is_private) return CHAT_E_NOT_INVITED;
+  return members >= CHAT_ROOM_MEMBERS_MAX ? CHAT_E_MEMBERS_FULL : CHAT_OK;
+}
+
+int room_may_leave(room_standing s) { return s == ROOM_STANDING_NONE ? CHAT_E_NOT_MEMBER : CHAT_OK; }
+
+/* The owner of a room, or an ADMIN. */
+static int runs_room(int64_t actor, room_role role, int64_t owner) {
+  return actor == owner || role == ROOM_ROLE_ADMIN;
+}
+
+int room_may_invite(int64_t actor, room_role role, int64_t owner, int64_t target_id, room_standing target,
+                    size_t members) {
+  if (!runs_room(actor, role, owner)) return CHAT_E_FORBIDDEN;
+  if (actor == target_id) return CHAT_E_SELF;
+  if (target != ROOM_STANDING_NONE) return CHAT_OK;
+  return members >= CHAT_ROOM_MEMBERS_MAX ? CHAT_E_MEMBERS_FULL : CHAT_OK;
+}
+
+int room_may_kick(int64_t actor, room_role role, int64_t owner, int64_t target_id, room_standing target) {
+  if (actor == target_id) return CHAT_E_SELF;
+  if (!runs_room(actor, role, owner) || target_id == owner) return CHAT_E_FORBIDDEN;
+  return target == ROOM_STANDING_NONE ? CHAT_E_NOT_MEMBER : CHAT_OK;
+}
+
 int room_may_post(const room_kind *k, int joined) {
   if (!joined) return CHAT_E_NOT_JOINED;
   return k->dm && !k->open ? CHAT_E_DM_CLOSED : CHAT_OK;

@@ -21,6 +21,11 @@
  * - How long a socket may stay without joining: CHAT_UNJOINED_TIMEOUT_MS after it
  *   opened it is overdue, and the next open closes it (CHAT_CLOSE_UNJOINED).
  * - What a socket is told: the message frame type of the room's kind.
+ * - Membership (issue 15): anyone may join a public room and leave it; a private
+ *   room is joined only on an invitation, which its owner or an ADMIN gives; its
+ *   owner or an ADMIN removes anyone but the owner (a kick closes their sockets
+ *   there). Only members open a private room's sockets or read its history. A room
+ *   holds at most CHAT_ROOM_MEMBERS_MAX members and invitations.
  */
 #ifndef ROOM_RULES_H
 #define ROOM_RULES_H
@@ -43,7 +48,41 @@ typedef struct {
   int dm;             /* a direct-message conversation */
   int64_t members[2]; /* its two users (dm only) */
   int open;           /* new messages allowed (dm only: social_dm_open) */
+  int is_private;     /* a private room: members only (room only) */
 } room_kind;
+
+/* What a person is to a room. */
+typedef enum { ROOM_STANDING_NONE, ROOM_STANDING_INVITED, ROOM_STANDING_MEMBER } room_standing;
+
+/* The standing named by `name` ("none", "invited", "member"), or -1; and its name. */
+int room_standing_parse(const char *name);
+const char *room_standing_name(room_standing s);
+
+/* Whether someone may open a socket in a room of this kind or read its history:
+ * CHAT_OK, or CHAT_E_NOT_MEMBER for a non-member of a private room. */
+int room_may_read(const room_kind *k, int member);
+
+/* Whether someone of standing `s` may join (a room holding `members` members and
+ * invitations): CHAT_OK (a member joins again: nothing changes), CHAT_E_NOT_INVITED
+ * (a private room without an invitation) or CHAT_E_MEMBERS_FULL. An invitation
+ * counts already, so an invitee always finds room. */
+int room_may_join(const room_kind *k, room_standing s, size_t members);
+
+/* Whether someone of standing `s` may leave: CHAT_OK or CHAT_E_NOT_MEMBER (an
+ * invitee declines with leave too). */
+int room_may_leave(room_standing s);
+
+/* Whether `actor` (role `role`) may invite someone of standing `target` into a
+ * room owned by `owner` with `members` members and invitations: CHAT_OK (a member
+ * or an invitee: nothing changes), CHAT_E_FORBIDDEN (not the owner nor an ADMIN),
+ * CHAT_E_SELF, or CHAT_E_MEMBERS_FULL. */
+int room_may_invite(int64_t actor, room_role role, int64_t owner, int64_t target_id, room_standing target,
+                    size_t members);
+
+/* Whether `actor` (role `role`) may remove `target_id` (standing `target`) from a
+ * room owned by `owner`: CHAT_OK, CHAT_E_SELF (leave instead), CHAT_E_FORBIDDEN
+ * (not the owner nor an ADMIN, or the target is the owner) or CHAT_E_NOT_MEMBER. */
+int room_may_kick(int64_t actor, room_role role, int64_t owner, int64_t target_id, room_standing target);
 
 /* Whether `user` may open one more socket, with `sockets` open in the room and
  * `mine` of them the user's. CHAT_OK, CHAT_E_NOT_MEMBER, CHAT_E_ROOM_FULL or

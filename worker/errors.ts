@@ -75,6 +75,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   reason_too_long: 400,
   origin_not_allowed: 403,
   limit_reached: 429,
+  not_invited: 403,
+  members_full: 409,
   wrong_password: 403,
   display_name_empty: 400,
   display_name_too_long: 400,

@@ -15,7 +15,7 @@ import { errorResponse } from "./errors";
 import { defensiveHeaders } from "./headers";
 import { BUDGETS, LIMITS } from "./generated/core";
 import { conversationConfig, listConversations, myConversation, openConversation } from "./dms";
-import { createRoom, listRooms, roomStub } from "./rooms";
+import { changeMembership, createRoom, listMembers, listRooms, roomStub } from "./rooms";
 import { ban, clientIp, ipBanned, listBans, promote, recordIp, unban, verifyBans } from "./moderation";
 import { act, blockList, conversationStub, friendsOf, hub } from "./social";
 import { originAllowed } from "./origin";
@@ -171,13 +171,32 @@ route("/ws", {
 
 route("/rooms", {
   GET: [async (c) => {
-    await auth(c);
-    return c.json(await listRooms(core, c.env.DB, new URL(c.req.url).search.slice(1)));
+    const { user } = await auth(c);
+    return c.json(await listRooms(core, c.env.DB, user.id, new URL(c.req.url).search.slice(1)));
   }],
   POST: [limitBody, async (c) => {
     const { user } = await auth(c);
     return c.json(await createRoom(core, c.env, user, await jsonBody(c), clientIp(c.req.raw)), 201);
   }],
+});
+
+// Membership (issue 15): the room's object decides (the core's rules), D1 mirrors.
+for (const action of ["join", "leave"] as const) {
+  route(`/rooms/:id{[0-9]{1,15}}/${action}`, {
+    POST: [async (c) => c.json(await changeMembership(core, c.env, (await auth(c)).user, Number(c.req.param("id")), action))],
+  });
+}
+for (const action of ["invite", "kick"] as const) {
+  route(`/rooms/:id{[0-9]{1,15}}/${action}`, {
+    POST: [limitBody, async (c) => c.json(await changeMembership(core, c.env, (await auth(c)).user,
+      Number(c.req.param("id")), action, await jsonBody(c)))],
+  });
+}
+
+// Members, a page at a time: ?after=<user id>&limit=<1..500>.
+route("/rooms/:id{[0-9]{1,15}}/members", {
+  GET: [async (c) => c.json(await listMembers(core, c.env, (await auth(c)).user, Number(c.req.param("id")),
+    new URL(c.req.url).search.slice(1)))],
 });
 
 // A room's socket, held by its ChatRoom.

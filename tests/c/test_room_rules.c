@@ -18,7 +18,7 @@ static void roles_are_user_and_admin_only(void **state) {
 
 static void a_conversation_admits_its_two_members_and_a_room_its_limits(void **state) {
   (void)state;
-  room_kind room = {0, {0, 0}, 0}, dm = {1, {4, 9}, 1};
+  room_kind room = {0, {0, 0}, 0, 0}, dm = {1, {4, 9}, 1, 0};
   assert_int_equal(room_may_open(&room, 1, 0, 0), CHAT_OK);
   assert_int_equal(room_may_open(&dm, 4, 0, 0), CHAT_OK);
   assert_int_equal(room_may_open(&dm, 9, 1, 0), CHAT_OK);
@@ -31,7 +31,7 @@ static void a_conversation_admits_its_two_members_and_a_room_its_limits(void **s
 
 static void only_a_joined_socket_posts_and_only_while_a_conversation_is_open(void **state) {
   (void)state;
-  room_kind room = {0, {0, 0}, 0}, open = {1, {1, 2}, 1}, closed = {1, {1, 2}, 0};
+  room_kind room = {0, {0, 0}, 0, 0}, open = {1, {1, 2}, 1, 0}, closed = {1, {1, 2}, 0, 0};
   assert_int_equal(room_may_post(&room, 1), CHAT_OK);
   assert_int_equal(room_may_post(&room, 0), CHAT_E_NOT_JOINED);
   assert_int_equal(room_may_post(&open, 1), CHAT_OK);
@@ -81,7 +81,7 @@ static void a_socket_is_overdue_once_the_unjoined_timeout_has_passed(void **stat
 
 static void the_message_frame_type_follows_the_kind(void **state) {
   (void)state;
-  room_kind room = {0, {0, 0}, 0}, dm = {1, {1, 2}, 1};
+  room_kind room = {0, {0, 0}, 0, 0}, dm = {1, {1, 2}, 1, 0};
   assert_string_equal(room_message_type(&room), "new_chat_message");
   assert_string_equal(room_message_type(&dm), "new_direct_message");
   assert_string_equal(room_id_key(&room), "room_id");
