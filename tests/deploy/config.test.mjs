@@ -31,6 +31,7 @@ const LANDED_D1_MIGRATIONS = {
   "0008_chain_moderation_log.sql": "351435fc9ce8c877ffa2e941e8511ac90569f8ff21379eddbe443fb5fc083c8e",
   "0009_add_session_details.sql": "cb9c0d7e1152ab8bbeb931ec0e6046202365a60136ece8576f845a9ae1d5fac7",
   "0010_add_display_name.sql": "03c26880236fba5e6cc000927ba323d6d230b52e971c26e8574a08efb013cf49",
+  "0020_create_room_members.sql": "671421eb54fb1ab967f4d4d496553ced66d22a7c88634cdaf296ffc5071f9c33",
 };
 
 describe("wrangler.toml environments", () => {
@@ -84,10 +85,18 @@ describe("migrations only grow", () => {
     assert.deepEqual(migrations.slice(0, LANDED_DO_MIGRATIONS.length), LANDED_DO_MIGRATIONS);
   });
 
-  it("numbers D1 migrations NNNN_verb_noun.sql from 0001 without gaps, and keeps landed files unchanged", () => {
+  // Two series are numbered at once: 0001 on (issue 20's accounts work reserved
+  // 0009-0019), and 0020 on (issue 15, rooms). Each series is gap-free from its
+  // start; wrangler applies files by name, each once, and neither series touches
+  // the other's tables.
+  it("numbers D1 migrations NNNN_verb_noun.sql without gaps in each series (0001 on, 0020 on), and keeps landed files unchanged", () => {
     const dir = path.join(root, configFor(undefined).d1_databases[0].migrations_dir);
     const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
-    files.forEach((f, i) => assert.match(f, new RegExp(`^${String(i + 1).padStart(4, "0")}_[a-z0-9]+(_[a-z0-9]+)+\\.sql$`)));
+    for (const start of [1, 20]) {
+      const series = files.filter((f) => { const n = Number(f.slice(0, 4)); return n >= start && (start === 20 || n < 20); });
+      series.forEach((f, i) => assert.match(f, new RegExp(`^${String(start + i).padStart(4, "0")}_[a-z0-9]+(_[a-z0-9]+)+\\.sql$`)));
+    }
+    assert.equal(files.filter((f) => !/^\d{4}_/.test(f)).length, 0);
     for (const [file, sha256] of Object.entries(LANDED_D1_MIGRATIONS)) {
       const actual = createHash("sha256").update(readFileSync(path.join(dir, file))).digest("hex");
       assert.equal(actual, sha256, `${file} was edited after it landed: add a new migration instead`);
