@@ -254,6 +254,26 @@ export class ChatRoom extends DurableObject<Env> {
     }
   }
 
+  /** A page of a user's own messages here, for their export (room-storage.ts). */
+  async authored(userId: number, after: number, limit: number): Promise<{ room_id: number | null; messages: { seq: number; body: string; created_at: number }[] }> {
+    const roomId = this.storage.meta<number>("room_id");
+    return { room_id: roomId ?? null, messages: roomId === undefined ? [] : this.storage.authored(userId, after, limit) };
+  }
+
+  /**
+   * A user's account was deleted (wasm/account.h, erase_messages): what waits in
+   * the outbox is stored first, so that nothing of theirs lands after; then each
+   * of their messages here becomes a tombstone as a deletion is stored, and every
+   * socket here is told (the core's account_deleted frame).
+   */
+  async eraseUser(userId: number, at: number, tombstone: string, frame: string): Promise<void> {
+    if (this.storage.meta("room_id") === undefined) return;
+    this.ensureRoom();
+    this.flush();
+    this.storage.eraseUser(userId, at, tombstone, frame);
+    await this.tell(frame);
+  }
+
   /** Some sockets of a user lost their right to stay (worker/close.ts, revokes):
    * each closes with `code`, and the core forgets it as if it had gone away. */
   async revoke(userId: number, r: Revocation, code: number, reason: string): Promise<void> {
@@ -309,6 +329,9 @@ export class ChatRoom extends DurableObject<Env> {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     this.apply(effects, { ws: server, facts });
+    // Accounts deleted here while this client was away: a resuming client learns
+    // them as a live one did (the most recent LIMITS.listPage).
+    for (const frame of this.storage.erasedFrames(LIMITS.listPage)) server.send(frame);
     return new Response(null, {
       status: 101,
       webSocket: client,

@@ -34,6 +34,9 @@ export class RoomStorage {
     // Whom each user with a socket here blocks, as last told: the core needs it
     // again after a wake, and it can be longer than an attachment may be.
     sql.exec("CREATE TABLE IF NOT EXISTS user_blocks (user_id INTEGER PRIMARY KEY, blocks TEXT NOT NULL)");
+    // Accounts deleted whose messages here are tombstones, and the frame that told
+    // the sockets then, which every new socket gets too (a resuming client learns it).
+    sql.exec("CREATE TABLE IF NOT EXISTS erased_users (user_id INTEGER PRIMARY KEY, at INTEGER NOT NULL, frame TEXT NOT NULL)");
     // Each user's flood bucket as the core last gave it (a limits effect): it takes
     // 30 s to refill, longer than the core's memory lives in an idle room.
     sql.exec("CREATE TABLE IF NOT EXISTS user_limits (user_id INTEGER PRIMARY KEY, flood TEXT NOT NULL)");
@@ -147,6 +150,32 @@ export class RoomStorage {
     this.sql.exec(`INSERT INTO messages (seq, user_id, username, body, client_id, created_at)
       SELECT value ->> 'seq', value ->> 'user_id', value ->> 'username', value ->> 'body', value ->> 'client_id',
              value ->> 'created_at' FROM json_each(?)`, JSON.stringify(rows));
+  }
+
+  /** A deleted account: every message of the user becomes a tombstone (its body
+   * and name gone, deleted at `at` unless it was already), and what the room kept
+   * about them (blocks, flood bucket) goes. */
+  eraseUser(userId: number, at: number, tombstone: string, frame: string): void {
+    this.sql.exec("INSERT OR IGNORE INTO erased_users (user_id, at, frame) VALUES (?, ?, ?)", userId, at, frame);
+    this.sql.exec("UPDATE messages SET body = '', username = ?, deleted_at = coalesce(deleted_at, ?) WHERE user_id = ?",
+      tombstone, at, userId);
+    this.sql.exec("DELETE FROM user_blocks WHERE user_id = ?", userId);
+    this.sql.exec("DELETE FROM user_limits WHERE user_id = ?", userId);
+  }
+
+  /** A page of a user's own messages here (an export), in seq order after `after`;
+   * deleted ones are left out. */
+  authored(userId: number, after: number, limit: number): { seq: number; body: string; created_at: number }[] {
+    return this.sql.exec<{ seq: number; body: string; created_at: number }>(
+      `SELECT seq, body, created_at FROM messages WHERE user_id = ? AND seq > ? AND deleted_at IS NULL
+       ORDER BY seq LIMIT ?`, userId, after, limit).toArray();
+  }
+
+  /** The frames of the most recent account erasures here, oldest first. */
+  erasedFrames(limit: number): string[] {
+    return this.sql.exec<{ frame: string }>(
+      "SELECT frame FROM (SELECT frame, at, user_id FROM erased_users ORDER BY at DESC, user_id DESC LIMIT ?) ORDER BY at, user_id",
+      limit).toArray().map((r) => r.frame);
   }
 
   /** Marks message seq deleted at `at` (once). */

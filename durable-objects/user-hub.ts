@@ -32,6 +32,9 @@ export class UserHub extends DurableObject<Env> {
     super(ctx, env);
     // object name (as in idFromName) -> how many of the user's sockets it holds
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS presence (object TEXT PRIMARY KEY, sockets INTEGER NOT NULL)");
+    // Every room and conversation that ever admitted a socket of the user: where
+    // their messages can be (a message needs a socket), for an export or a deletion.
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS visited (object TEXT PRIMARY KEY)");
   }
 
   /** How many sockets the user holds now: their personal ones here, and those the
@@ -76,6 +79,7 @@ export class UserHub extends DurableObject<Env> {
       throw e;
     }
     await this.presence(object, 1);
+    this.ctx.storage.sql.exec("INSERT OR IGNORE INTO visited (object) VALUES (?)", object);
     return { ok: true };
   }
 
@@ -144,6 +148,19 @@ export class UserHub extends DurableObject<Env> {
       }
     }
     await Promise.all(this.objects().map((room) => room.tell(frame)));
+  }
+
+  /** A page of the objects the user ever had a socket in, by name, after `after`
+   * (at most `limit`): an export's or a deletion's pages of rooms. */
+  async visited(after: string, limit: number): Promise<string[]> {
+    return this.ctx.storage.sql.exec<{ object: string }>(
+      "SELECT object FROM visited WHERE object > ? ORDER BY object LIMIT ?", after, limit).toArray().map((r) => r.object);
+  }
+
+  /** The account was deleted: its presence register, its register of visited
+   * objects and its counters go (wasm/account.h, remove_presence). */
+  async erase(): Promise<void> {
+    await this.ctx.storage.deleteAll();
   }
 
   /** Whom the user blocks changed: every room and conversation where they have a

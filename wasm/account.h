@@ -59,4 +59,38 @@ int account_check_display_name(const char *name, size_t len, char out[ACCOUNT_DI
 /* Whether one code point may appear in a display name (the rules above). */
 int account_display_char_allowed(int cp);
 
+/* The deletion of an account (DELETE /account {password}, api.h ACCOUNT_DELETE):
+ * its effects, in the order the shell carries them out, X(name, what it does).
+ * The order is the rule:
+ *   1. Nothing new can start: every session is revoked and the password hash
+ *      replaced by one no password verifies (a login, a request or a new socket
+ *      made during the rest is refused), and the account is marked deleted.
+ *   2. Nothing open can write: every socket of the user closes (4001, "account
+ *      deleted"), in their hub and every room and conversation.
+ *   3. Then the user's messages are erased, in each room's and conversation's own
+ *      storage (a room's waiting outbox is flushed first, so no message of theirs
+ *      is stored after): body emptied, marked deleted, as a deletion is stored;
+ *      the room's sockets are told (account_deleted), and no route, history page,
+ *      resume or export gives them again. After 2, so nothing arrives after it.
+ *   4. Relations go: friendships, requests and blocks in both directions, the
+ *      addresses recorded for the account, conversation previews of their
+ *      messages. After 3, which finds the conversations through them.
+ *   5. Presence goes: the hub's register of rooms and its counters.
+ *   6. Last, the account's row becomes a tombstone: its name shown as
+ *      ACCOUNT_TOMBSTONE, no display name; its username stays taken until
+ *      release_at (CHAT_USERNAME_RELEASE_MS later), then any signup may take it.
+ *      The row itself stays, as does moderation_log, whose rows name it by id.
+ * Each effect is idempotent, so a deletion cut short is finished by running the
+ * list again from the start. */
+#define ACCOUNT_DELETION_STEPS(X)                                                         \
+  X(revoke_sessions, "revoke every session, make the password unusable, mark deleted") \
+  X(close_sockets, "close every socket of the user (4001)")                            \
+  X(erase_messages, "tombstone the user's messages in every room and conversation")     \
+  X(remove_relations, "friendships, requests, blocks (both ways), addresses, previews") \
+  X(remove_presence, "the hub's presence register and counters")                       \
+  X(tombstone_account, "the account row: shown as deleted, the name kept until release")
+
+/* What others see in place of a deleted account's name and messages. */
+#define ACCOUNT_TOMBSTONE "deleted account"
+
 #endif

@@ -437,6 +437,7 @@ int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char
     case CHAT_OP_PASSWORD_CHANGE: rc = api_op_password_change(in, in_len, aux, aux_len, answer); break;
     case CHAT_OP_CLIENT_DESCRIBE: rc = api_op_client_describe(in, in_len, answer); break;
     case CHAT_OP_PROFILE: rc = api_op_profile(in, in_len, aux, aux_len, answer); break;
+    case CHAT_OP_ACCOUNT_DELETE: rc = api_op_account_delete(in, in_len, aux, aux_len, now_ms, answer); break;
     default: rc = CHAT_E_UNKNOWN_OP; break;
   }
   if (rc >= 0) rc = json_write(answer, out, cap, out_len);

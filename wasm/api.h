@@ -121,6 +121,14 @@
  *                           s|null}                  user                       NFKC form, account.h; null
  *                                                                               clears it), "frame": the
  *                                                                               user_updated frame's text}
+ *   CHAT_OP_ACCOUNT_DELETE  body {password}          {"password_hash",          {"steps": [names, in order:
+ *                                                    "password_nfkc",           account.h ACCOUNT_DELETION_
+ *                                                    "user": {id}}              STEPS], "tombstone",
+ *                                                    (check only: none)         "release_at": now_ms +
+ *                                                                               CHAT_USERNAME_RELEASE_MS,
+ *                                                                               "frame": the account_deleted
+ *                                                                               frame's text}; a wrong
+ *                                                                               password is wrong_password
  *
  *   CHAT_OP_MEMBERSHIP      -                        {"action": join|leave|     {"user_id" (whose standing
  *                                                    invite|kick|view,          changes: the actor, or the
@@ -200,7 +208,8 @@
   X(CHAT_OP_MEMBERS_QUERY, 51, "members_query") \
   X(CHAT_OP_PASSWORD_CHANGE, 40, "password_change") \
   X(CHAT_OP_CLIENT_DESCRIBE, 41, "client_describe") \
-  X(CHAT_OP_PROFILE, 42, "profile")
+  X(CHAT_OP_PROFILE, 42, "profile") \
+  X(CHAT_OP_ACCOUNT_DELETE, 43, "account_delete")
 
 typedef enum {
 #define CHAT_OP_ENUM(sym, num, name) sym = (num),

@@ -36,6 +36,8 @@ int api_op_members_query(const unsigned char *in, size_t len, cJSON *out);
 int api_op_password_change(const unsigned char *in, size_t len, const unsigned char *aux,
                            size_t aux_len, cJSON *out);
 int api_op_client_describe(const unsigned char *in, size_t len, cJSON *out);
+int api_op_account_delete(const unsigned char *in, size_t len, const unsigned char *aux, size_t aux_len,
+                          double now, cJSON *out);
 int api_op_profile(const unsigned char *in, size_t len, const unsigned char *aux, size_t aux_len, cJSON *out);
 
 #endif

@@ -31,8 +31,9 @@
   X(message_deleted, "out")               \
   X(blocks_changed, "out")               \
   X(batch, "out")                         \
-  X(room_invite, "out")                         \
-  X(user_updated, "out")
+  X(room_invite, "out")                   \
+  X(user_updated, "out")                  \
+  X(account_deleted, "out")
 
 #define CHAT_FRAME_ENUM_(name, dir) CHAT_FRAME_ID_##name,
 enum chat_frame_id { CHAT_FRAMES(CHAT_FRAME_ENUM_) CHAT_FRAME_COUNT };

@@ -332,6 +332,21 @@
  * list stays readable. */
 #define CHAT_DISPLAY_NAME_MAX 64
 
+/* How long the username of a deleted account stays taken, in ms: 30 days. Were it
+ * free at once, someone could take it straight away and be taken for the person
+ * who left, by friends who still write to that name and by anyone reading old
+ * mentions of it. 30 days is as long as a session lives (CHAT_SESSION_TTL_MS), so
+ * no token of the old account was ever valid beside a new owner of the name, and
+ * it is the grace period large services give a deleted account (Twitter/X: 30
+ * days of deactivation before the name is released). */
+#define CHAT_USERNAME_RELEASE_MS (30.0 * 24 * 60 * 60 * 1000)
+
+/* An export (GET /account/export) reads a person's messages from each room's
+ * object in pages of this many: one RPC each, and a page of messages at their
+ * longest (CHAT_MESSAGE_MAX characters) is about 8 MB, well inside an object's
+ * 128 MB; rooms come a page of CHAT_LIST_PAGE objects at a time. */
+#define CHAT_EXPORT_PAGE 500
+
 /* Largest output one core call may produce, in bytes: the shell's first output
  * buffer; a call that needs more reports the size and the shell retries. */
 #define CHAT_OUT_INITIAL 65536

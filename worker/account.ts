@@ -7,9 +7,9 @@
  */
 import type { LiveSession } from "./accounts";
 import type { CoreHost } from "./core";
-import { CoreError } from "./core";
+import { CoreError, unreachable } from "./core";
 import type { Env } from "./env";
-import { LIMITS } from "./generated/core";
+import { LIMITS, type DeletionStep } from "./generated/core";
 import { throttleReserve, throttleSucceed } from "./moderation";
 import { hub } from "./social";
 
@@ -119,4 +119,144 @@ export async function profiles(db: D1Database, query: URLSearchParams): Promise<
     "SELECT id, username, display_name FROM users WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id")
     .bind(JSON.stringify(list.map(Number))).all<Profile>();
   return { profiles: results };
+}
+
+/** The names (as in idFromName) of every room and conversation where the user's
+ * messages can be, a page of at most LIMITS.listPage at a time: those the user's
+ * hub saw them open a socket in (UserHub.visited), then their conversations in D1
+ * (which the register may not know if it is younger than they are). */
+async function* objectPages(env: Env, userId: number): AsyncGenerator<string[]> {
+  const seen = new Set<string>();
+  for (let after = "";;) {
+    const page = await hub(env, userId).visited(after, LIMITS.listPage);
+    if (page.length === 0) break;
+    page.forEach((o) => seen.add(o));
+    yield page;
+    after = page[page.length - 1]!;
+  }
+  for (let after = 0;;) {
+    const { results } = await env.DB.prepare(
+      "SELECT id FROM dm_conversations WHERE (user_a = ?1 OR user_b = ?1) AND id > ?2 ORDER BY id LIMIT ?3")
+      .bind(userId, after, LIMITS.listPage).all<{ id: number }>();
+    if (results.length === 0) break;
+    const page = results.map((r) => `dm:${r.id}`).filter((o) => !seen.has(o));
+    if (page.length) yield page;
+    after = results[results.length - 1]!.id;
+  }
+}
+
+const objectStub = (env: Env, name: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(name));
+
+/**
+ * DELETE /account {password}: the password is verified (throttled like a login, a
+ * wrong one counted as a failed login), then the core's effects are carried out
+ * in the core's order (wasm/account.h ACCOUNT_DELETION_STEPS; PROTOCOL.md says
+ * what is deleted and kept). Each effect is idempotent.
+ */
+export async function deleteAccount(core: CoreHost, env: Env, s: LiveSession, body: Uint8Array, ip: string): Promise<{ ok: true; release_at: number }> {
+  const db = env.DB;
+  const id = s.user.id;
+  core.call("account_delete", body);
+  const row = await db.prepare("SELECT username_key, password_hash, password_nfkc FROM users WHERE id = ?")
+    .bind(id).first<{ username_key: string; password_hash: string; password_nfkc: number }>();
+  if (!row) throw new CoreError("unauthorized");
+  const attempt = await throttleReserve(core, db, row.username_key, ip);
+  const now = Date.now();
+  const plan = core.call<{ steps: DeletionStep[]; tombstone: string; release_at: number; frame: string }>(
+    "account_delete", body, { password_hash: row.password_hash, password_nfkc: row.password_nfkc !== 0, user: { id } }, now);
+  await throttleSucceed(core, db, attempt);
+  for (const step of plan.steps) {
+    switch (step) {
+      case "revoke_sessions":
+        await db.batch([
+          db.prepare("UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL").bind(now, id),
+          // No password verifies this (not an argon2id string): auth.h.
+          db.prepare("UPDATE users SET password_hash = '!deleted', deleted_at = coalesce(deleted_at, ?1) WHERE id = ?2").bind(now, id),
+        ]);
+        break;
+      case "close_sockets":
+        await hub(env, id).revoke(id, {}, LIMITS.closeSessionEnded, "account deleted");
+        break;
+      case "erase_messages":
+        for await (const page of objectPages(env, id)) {
+          await Promise.all(page.map((o) => objectStub(env, o).eraseUser(id, now, plan.tombstone, plan.frame)));
+        }
+        break;
+      case "remove_relations":
+        await db.batch([
+          db.prepare("DELETE FROM friendships WHERE user_id = ?1 OR friend_id = ?1").bind(id),
+          db.prepare("DELETE FROM friend_requests WHERE from_id = ?1 OR to_id = ?1").bind(id),
+          db.prepare("DELETE FROM blocks WHERE blocker_id = ?1 OR blocked_id = ?1").bind(id),
+          db.prepare("DELETE FROM user_ips WHERE user_id = ?1").bind(id),
+          db.prepare("UPDATE dm_conversations SET last_body = '' WHERE last_user_id = ?1").bind(id),
+        ]);
+        break;
+      case "remove_presence":
+        await hub(env, id).erase();
+        break;
+      case "tombstone_account":
+        await db.prepare("UPDATE users SET username = ?1, display_name = NULL, release_at = ?2 WHERE id = ?3")
+          .bind(plan.tombstone, plan.release_at, id).run();
+        break;
+      default:
+        unreachable(step);
+    }
+  }
+  return { ok: true, release_at: plan.release_at };
+}
+
+/**
+ * GET /account/export (GDPR Article 20): one JSON document, streamed, whose shape
+ * PROTOCOL.md documents: my account and sessions, friends, requests and blocks, the
+ * rooms I created, my conversations, and every message of mine still stored, room
+ * by room (a page of LIMITS.listPage objects at a time, each read a page of
+ * LIMITS.exportPage messages at a time through the object's RPC). Memory stays
+ * bounded by one page whatever the account's size.
+ */
+export function exportAccount(env: Env, s: LiveSession, waitUntil: (p: Promise<unknown>) => void): Response {
+  const db = env.DB;
+  const id = s.user.id;
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = writable.getWriter();
+  const enc = new TextEncoder();
+  const put = (text: string) => writer.write(enc.encode(text));
+  const list = async (sql: string, ...args: unknown[]) => (await db.prepare(sql).bind(...args).all()).results;
+  const write = async () => {
+    const account = await db.prepare("SELECT id, username, display_name, role, created_at FROM users WHERE id = ?").bind(id).first();
+    await put(`{"format":"chat-export/1","exported_at":${Date.now()},"account":${JSON.stringify(account)}`);
+    const sections: [string, string][] = [
+      ["sessions", "SELECT rowid AS id, created_at, last_seen_at, client FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL ORDER BY created_at"],
+      ["friends", "SELECT u.id, u.username, f.since FROM friendships f JOIN users u ON u.id = f.friend_id WHERE f.user_id = ?1 ORDER BY u.id"],
+      ["requests_sent", "SELECT u.id, u.username, r.created_at FROM friend_requests r JOIN users u ON u.id = r.to_id WHERE r.from_id = ?1 ORDER BY u.id"],
+      ["requests_received", "SELECT u.id, u.username, r.created_at FROM friend_requests r JOIN users u ON u.id = r.from_id WHERE r.to_id = ?1 ORDER BY u.id"],
+      ["blocks", "SELECT u.id, u.username, b.created_at FROM blocks b JOIN users u ON u.id = b.blocked_id WHERE b.blocker_id = ?1 ORDER BY u.id"],
+      ["rooms_created", "SELECT id, name, created_at FROM rooms WHERE created_by = ?1 ORDER BY id"],
+      ["conversations", `SELECT c.id, u.id AS with_id, u.username AS with_username, c.created_at FROM dm_conversations c
+                         JOIN users u ON u.id = CASE WHEN c.user_a = ?1 THEN c.user_b ELSE c.user_a END
+                         WHERE c.user_a = ?1 OR c.user_b = ?1 ORDER BY c.id`],
+    ];
+    for (const [name, sql] of sections) await put(`,${JSON.stringify(name)}:${JSON.stringify(await list(sql, id))}`);
+    await put(`,"messages":[`);
+    let first = true;
+    for await (const page of objectPages(env, id)) {
+      for (const object of page) {
+        const [kind] = object.split(":") as ["room" | "dm"];
+        for (let after = 0;;) {
+          const { room_id, messages } = await objectStub(env, object).authored(id, after, LIMITS.exportPage);
+          for (const m of messages) {
+            await put(`${first ? "" : ","}${JSON.stringify({ kind, [kind === "dm" ? "conversation_id" : "room_id"]: room_id, ...m })}`);
+            first = false;
+          }
+          if (messages.length < LIMITS.exportPage) break;
+          after = messages[messages.length - 1]!.seq;
+        }
+      }
+    }
+    await put("]}");
+    await writer.close();
+  };
+  waitUntil(write().catch((e) => writer.abort(e)));
+  return new Response(readable, {
+    headers: { "Content-Type": "application/json", "Content-Disposition": `attachment; filename="chat-export-${id}.json"` },
+  });
 }

@@ -47,6 +47,12 @@ export async function signup(core: CoreHost, env: Env, body: Uint8Array, ip: str
   // ON CONFLICT without a target covers both UNIQUE indexes.
   const { username_key, username_skeleton } =
     core.call<{ username_key: string; username_skeleton: string }>("signup_check", body);
+  // A deleted account's name is free once its release time has passed
+  // (CHAT_USERNAME_RELEASE_MS): its key and skeleton move aside ("deleted:<id>",
+  // which no username can be), and the tombstone row stays.
+  await db.prepare(`UPDATE users SET username_key = 'deleted:' || id, username_skeleton = NULL, release_at = NULL
+                    WHERE (username_key = ?1 OR username_skeleton = ?2) AND release_at <= ?3`)
+    .bind(username_key, username_skeleton, Date.now()).run();
   if (await db.prepare("SELECT 1 FROM users WHERE username_key = ? OR username_skeleton = ?")
     .bind(username_key, username_skeleton).first()) {
     throw new CoreError("username_taken");

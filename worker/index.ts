@@ -7,7 +7,7 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { authenticate, liveSession, login, logout, signup, type LiveSession } from "./accounts";
-import { accountView, changePassword, listSessions, profiles, revokeOthers, revokeSession, setProfile } from "./account";
+import { accountView, changePassword, deleteAccount, exportAccount, listSessions, profiles, revokeOthers, revokeSession, setProfile } from "./account";
 import { LimitReached } from "./budgets";
 import { CoreError, CoreHost, CoreTrap } from "./core";
 import { FACTS_HEADER, type Env, type SocketFacts } from "./env";
@@ -95,11 +95,17 @@ route("/logout", {
 
 route("/account", {
   GET: [async (c) => c.json(await accountView(c.env.DB, await auth(c)))],
+  DELETE: [limitBody, async (c) => c.json(await deleteAccount(core, c.env, await auth(c), await jsonBody(c), clientIp(c.req.raw)))],
 });
 
 // What a person controls about their own account (worker/account.ts, PROTOCOL.md).
 route("/account/password", {
   POST: [limitBody, async (c) => c.json(await changePassword(core, c.env, await auth(c), await jsonBody(c), clientIp(c.req.raw)))],
+});
+
+// Everything of mine, as one streamed JSON document (worker/account.ts, PROTOCOL.md).
+route("/account/export", {
+  GET: [async (c) => exportAccount(c.env, await auth(c), (p) => c.executionCtx.waitUntil(p))],
 });
 
 route("/account/profile", {

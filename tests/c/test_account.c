@@ -243,6 +243,51 @@ static void a_legacy_hash_verifies_the_current_password_as_typed(void **state) {
                    CHAT_E_WRONG_PASSWORD);
 }
 
+static void deletion_needs_the_right_password(void **state) {
+  (void)state;
+  size_t n;
+  char aux[400];
+  snprintf(aux, sizeof aux, "%.*s,\"user\":{\"id\":9}}", (int)strlen(stored_aux) - 1, stored_aux);
+  assert_int_equal(call(CHAT_OP_ACCOUNT_DELETE, "{\"password\":\"old password 2\"}", aux, &n), CHAT_E_WRONG_PASSWORD);
+  assert_int_equal(call(CHAT_OP_ACCOUNT_DELETE, "{}", aux, &n), CHAT_E_FIELD_MISSING);
+  assert_true(call(CHAT_OP_ACCOUNT_DELETE, "{\"password\":\"anything\"}", NULL, &n) > 0); /* check only */
+  assert_string_equal((char *)out, "{\"ok\":true}");
+  /* a deleted account's hash (what revoke_sessions stores) verifies nothing */
+  assert_int_equal(call(CHAT_OP_ACCOUNT_DELETE, "{\"password\":\"old password 1\"}",
+                        "{\"password_hash\":\"!deleted\",\"user\":{\"id\":9}}", &n),
+                   CHAT_E_WRONG_PASSWORD);
+}
+
+static void deletion_stops_new_work_then_open_sockets_then_erases_and_tombstones_last(void **state) {
+  (void)state;
+  size_t n;
+  char aux[400];
+  snprintf(aux, sizeof aux, "%.*s,\"user\":{\"id\":9}}", (int)strlen(stored_aux) - 1, stored_aux);
+  int rc = api_call(CHAT_OP_ACCOUNT_DELETE, (const unsigned char *)S("{\"password\":\"old password 1\"}"),
+                    (const unsigned char *)aux, strlen(aux), 1000, out, sizeof out - 1, &n);
+  assert_true(rc > 0);
+  out[n] = 0;
+  /* The order is the rule (account.h): sessions first (nothing new starts), then
+   * sockets (nothing open writes), then the messages (nothing arrives after),
+   * relations and presence, and the account's row last. */
+  assert_string_equal((char *)out,
+                      "{\"steps\":[\"revoke_sessions\",\"close_sockets\",\"erase_messages\",\"remove_relations\","
+                      "\"remove_presence\",\"tombstone_account\"],\"tombstone\":\"deleted account\","
+                      "\"release_at\":2592001000,"
+                      "\"frame\":\"{\\\"type\\\":\\\"account_deleted\\\",\\\"user_id\\\":9,"
+                      "\\\"tombstone\\\":\\\"deleted account\\\"}\"}");
+  /* The username is kept 30 days: as long as a session lives. */
+  assert_true(CHAT_USERNAME_RELEASE_MS >= CHAT_SESSION_TTL_MS);
+  for (long i = 0;; i++) { /* every allocation failure is out of memory, nothing else */
+    fail_allocation_after(i);
+    rc = api_call(CHAT_OP_ACCOUNT_DELETE, (const unsigned char *)S("{\"password\":\"old password 1\"}"),
+                  (const unsigned char *)aux, strlen(aux), 1000, out, sizeof out - 1, &n);
+    stop_failing_allocations();
+    if (rc > 0) break;
+    assert_int_equal(rc, CHAT_E_NOMEM);
+  }
+}
+
 static int setup(void **state) {
   (void)state;
   if (api_init() != CHAT_OK) return -1;
@@ -263,6 +308,8 @@ int main(void) {
       cmocka_unit_test(a_display_name_is_bounded_in_characters_at_its_edge),
       cmocka_unit_test(a_display_name_cannot_be_empty_or_only_spaces),
       cmocka_unit_test(profile_answers_the_normal_form_and_the_frame_for_the_rooms),
+      cmocka_unit_test(deletion_needs_the_right_password),
+      cmocka_unit_test(deletion_stops_new_work_then_open_sockets_then_erases_and_tombstones_last),
       cmocka_unit_test(a_new_password_obeys_the_signup_rules_before_anything_is_verified),
       cmocka_unit_test(a_wrong_current_password_is_refused_as_wrong_password),
       cmocka_unit_test(a_right_current_password_gives_a_hash_of_the_new_one_in_nfkc),

@@ -2,8 +2,16 @@
 // password change, sessions (list, revoke one, revoke the others), against the
 // real stack (`wrangler dev`) with real sockets.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createRoom, joinRoom, openSocket, post, requestFrom, signup, startStack } from "./harness.mjs";
+import { fileURLToPath } from "node:url";
+import { createRoom, joinRoom, openSocket, post, requestFrom, signup, startStack, toolEnv } from "./harness.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+/** SQL on the stack's D1, as an operator runs it. */
+const d1 = (sql) => JSON.parse(execFileSync(path.join(root, "node_modules/.bin/wrangler"), ["d1", "execute", "DB",
+  "--local", "--persist-to", stack.state, "--json", "--command", sql], { cwd: root, env: toolEnv, encoding: "utf8" }))[0].results;
 
 const auth = (who) => ({ Authorization: `Bearer ${who.token}` });
 const CLOSE_SESSION_ENDED = 4001;
@@ -201,5 +209,148 @@ describe("display name", () => {
     }
     assert.equal((await request("PUT", "/account/profile", me, { display_name: "x".repeat(64) })).status, 200);
     assert.equal((await request("GET", "/users/profiles?ids=1,x", me)).status, 400);
+  });
+});
+
+describe("account deletion", () => {
+  /** A user who wrote in a room and in a conversation with a friend, who watches both. */
+  async function leaver() {
+    const me = await signup(base, "del");
+    const friend = await signup(base, "fr");
+    await post(base, "/users/add", { username: friend.user.username }, auth(me));
+    await post(base, "/users/add", { username: me.user.username }, auth(friend));
+    const dm = (await post(base, "/dms", { username: friend.user.username }, auth(me))).body.conversation.id;
+    const personal = await openSocket(base, me.token, "/ws");
+    await personal.nextOf("connection");
+    const { c: inRoom } = await joinRoom(base, room.id, me);
+    const inDm = await openSocket(base, me.token, `/dms/${dm}/ws`);
+    await inDm.nextOf("connection");
+    inDm.send({ type: "join_room" });
+    await inDm.nextOf("history");
+    inRoom.send({ type: "new_chat_message", body: "secret in the room", client_id: "r1" });
+    await inRoom.nextOf("new_chat_message");
+    inDm.send({ type: "new_direct_message", body: "secret in the dm", client_id: "d1" });
+    await inDm.nextOf("new_direct_message");
+    const { c: watchRoom } = await joinRoom(base, room.id, friend);
+    const watchDm = await openSocket(base, friend.token, `/dms/${dm}/ws`);
+    await watchDm.nextOf("connection");
+    watchDm.send({ type: "join_room" });
+    const before = await watchDm.nextOf("history");
+    assert.ok(before.messages.some((m) => m.body === "secret in the dm"));
+    return { me, friend, dm, sockets: { personal, inRoom, inDm }, watchRoom, watchDm };
+  }
+
+  it("refuses a wrong password as a failed login, and changes nothing", async () => {
+    const me = await signup(base, "del");
+    const res = await request("DELETE", "/account", me, { password: "not my password" });
+    assert.equal(res.status, 403);
+    assert.equal(res.body.error.code, "wrong_password");
+    assert.equal((await request("GET", "/account", me)).status, 200);
+  });
+
+  it("closes every socket, tombstones every message in rooms and conversations, and keeps the name for the grace period", async () => {
+    const ctx = await leaver();
+    const { me, friend, dm } = ctx;
+    // An entry of the moderation log about the account (a promotion), to be kept.
+    const admin = await signup(base, "adm");
+    stack.makeAdmin(admin.user.username);
+    assert.equal((await post(base, "/users/promote", { username: me.user.username }, auth(admin))).status, 200);
+    const started = Date.now();
+    const res = await request("DELETE", "/account", me, { password: PASSWORD });
+    assert.equal(res.status, 200);
+    assert.ok(res.body.release_at >= started + 30 * 24 * 3600 * 1000);
+    const { slowest, codes } = await closedCodes(ctx.sockets, started);
+    assert.deepEqual(codes, { personal: CLOSE_SESSION_ENDED, inRoom: CLOSE_SESSION_ENDED, inDm: CLOSE_SESSION_ENDED });
+    assert.ok(slowest < 2000, `closed at once (${slowest} ms)`);
+    // The others are told, in the room and in the conversation.
+    assert.deepEqual(await ctx.watchRoom.nextOf("account_deleted", 2000), { type: "account_deleted", user_id: me.user.id, tombstone: "deleted account" });
+    assert.equal((await ctx.watchDm.nextOf("account_deleted", 2000)).user_id, me.user.id);
+    // Nothing of the messages through any route: history pages, a resume, the list of conversations.
+    for (const p of [`/rooms/${room.id}/messages?limit=50`, `/dms/${dm}/messages?limit=50`]) {
+      const page = await request("GET", p, p.startsWith("/dms") ? friend : await signup(base, "rd"));
+      assert.equal(page.status, 200, p);
+      assert.ok(!JSON.stringify(page.body).includes("secret"), `${p}: ${JSON.stringify(page.body)}`);
+      assert.ok(!page.body.messages.some((m) => m.user_id === me.user.id), p);
+    }
+    // A client that was away learns it when it comes back.
+    const back = await openSocket(base, friend.token, `/rooms/${room.id}/ws`);
+    await back.nextOf("connection");
+    assert.equal((await back.nextOf("account_deleted", 2000)).user_id, me.user.id);
+    back.send({ type: "join_room", since: 0 });
+    const history = await back.nextOf("history");
+    assert.ok(!history.messages.some((m) => m.user_id === me.user.id));
+    back.ws.close();
+    const list = await request("GET", "/dms", friend);
+    assert.ok(!JSON.stringify(list.body).includes("secret"), JSON.stringify(list.body));
+    // Relations are gone both ways; the account shows as a tombstone.
+    assert.deepEqual((await request("GET", "/friends", friend)).body.friends, []);
+    assert.deepEqual((await request("GET", `/users/profiles?ids=${me.user.id}`, friend)).body.profiles,
+      [{ id: me.user.id, username: "deleted account", display_name: null }]);
+    // No session, no login; the name stays taken for the grace period.
+    assert.equal((await request("GET", "/account", me)).status, 401);
+    assert.equal((await login(me.user.username)).status, 401);
+    const again2 = await post(base, "/signup", { username: me.user.username, password: "someone else" });
+    assert.equal(again2.status, 409);
+    assert.equal(again2.body.error.code, "username_taken");
+    // The moderation log keeps its entry about the account, by id.
+    const rows = d1(`SELECT action, target_id, actor_id FROM moderation_log WHERE target_id = ${me.user.id}`);
+    assert.deepEqual(rows, [{ action: "promote", target_id: me.user.id, actor_id: admin.user.id }]);
+    // Once the grace period is over (made so here), anyone may take the name.
+    d1(`UPDATE users SET release_at = ${Date.now() - 1} WHERE id = ${me.user.id}`);
+    const taken = await post(base, "/signup", { username: me.user.username, password: "someone else" });
+    assert.equal(taken.status, 201);
+    assert.notEqual(taken.body.user.id, me.user.id);
+    ctx.watchRoom.ws.close();
+    ctx.watchDm.ws.close();
+  });
+});
+
+describe("export", () => {
+  it("streams my account, relations, rooms and every message I wrote, as one documented JSON document", async () => {
+    const me = await signup(base, "ex");
+    const friend = await signup(base, "ex");
+    const blocked = await signup(base, "ex");
+    await post(base, "/users/add", { username: friend.user.username }, auth(me));
+    await post(base, "/users/add", { username: me.user.username }, auth(friend));
+    await post(base, "/users/block", { username: blocked.user.username }, auth(me));
+    const mine = await createRoom(base, me);
+    const dm = (await post(base, "/dms", { username: friend.user.username }, auth(me))).body.conversation.id;
+    const { c: inRoom } = await joinRoom(base, mine.id, me);
+    for (const [i, body] of ["first", "second", "to delete"].entries()) {
+      inRoom.send({ type: "new_chat_message", body, client_id: `x${i}` });
+      await inRoom.nextOf("new_chat_message");
+    }
+    inRoom.send({ type: "delete_message", seq: 3 });
+    await inRoom.nextOf("message_deleted");
+    const inDm = await openSocket(base, me.token, `/dms/${dm}/ws`);
+    await inDm.nextOf("connection");
+    inDm.send({ type: "join_room" });
+    await inDm.nextOf("history");
+    inDm.send({ type: "new_direct_message", body: "hello friend", client_id: "d0" });
+    await inDm.nextOf("new_direct_message");
+    // Someone else's message is not mine to export.
+    const { c: theirs } = await joinRoom(base, mine.id, friend);
+    theirs.send({ type: "new_chat_message", body: "not yours", client_id: "t0" });
+    await theirs.nextOf("new_chat_message");
+
+    const res = await fetch(`${base}/account/export`, { headers: auth(me) });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-disposition"), /^attachment; filename="chat-export-\d+\.json"$/);
+    const text = await res.text();
+    const doc = JSON.parse(text);
+    assert.equal(doc.format, "chat-export/1");
+    assert.deepEqual(Object.keys(doc), ["format", "exported_at", "account", "sessions", "friends", "requests_sent",
+      "requests_received", "blocks", "rooms_created", "conversations", "messages"]);
+    assert.equal(doc.account.username, me.user.username);
+    assert.deepEqual(doc.friends.map((f) => f.id), [friend.user.id]);
+    assert.deepEqual(doc.blocks.map((b) => b.id), [blocked.user.id]);
+    assert.deepEqual(doc.rooms_created.map((r) => r.id), [mine.id]);
+    assert.deepEqual(doc.conversations.map((c) => c.id), [dm]);
+    const bodies = doc.messages.map((m) => `${m.kind}:${m.body}`).sort();
+    assert.deepEqual(bodies, ["dm:hello friend", "room:first", "room:second"]);
+    assert.ok(doc.messages.every((m) => typeof m.seq === "number" && typeof m.created_at === "number"));
+    assert.ok(!text.includes(me.token) && !/[0-9a-f]{64}/.test(text), "no token or hash");
+    assert.equal((await fetch(`${base}/account/export`)).status, 401);
+    for (const s of [inRoom, inDm, theirs]) s.ws.close();
   });
 });

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../account.h"
 #include "../api.h"
 #include "../budget.h"
 #include "../room.h"
@@ -56,6 +57,7 @@ int main(int argc, char **argv) {
   printf("  auditPageRows: %d,\n  auditAppendTries: %d,\n", CHAT_AUDIT_PAGE_ROWS, CHAT_AUDIT_APPEND_TRIES);
   printf("  closePolicy: %d,\n  activityReportMs: %d,\n", CHAT_CLOSE_POLICY, CHAT_ACTIVITY_REPORT_MS);
   printf("  sessionSeenRefreshMs: %d,\n  displayNameMax: %d,\n", CHAT_SESSION_SEEN_REFRESH_MS, CHAT_DISPLAY_NAME_MAX);
+  printf("  usernameReleaseMs: %.0f,\n  exportPage: %d,\n", CHAT_USERNAME_RELEASE_MS, CHAT_EXPORT_PAGE);
   printf("  coreOutInitialBytes: %d,\n", CHAT_OUT_INITIAL);
   printf("  wsProtocol: "); str(CHAT_WS_PROTOCOL); puts(",");
   printf("  wsBearerPrefix: "); str(CHAT_WS_BEARER_PREFIX); puts(",");
@@ -129,5 +131,15 @@ int main(int argc, char **argv) {
   printf("]%s\n", as_const);
   puts("");
   if (!js) puts("export type RoomQueryWhat = (typeof ROOM_QUERIES)[number];");
+  puts("");
+  puts("/** The effects of an account's deletion, in the core's order (wasm/account.h");
+  puts(" * ACCOUNT_DELETION_STEPS). */");
+  puts("export const DELETION_STEPS = [");
+#define DS(name, doc) printf("  "), str(#name), puts(",");
+  ACCOUNT_DELETION_STEPS(DS)
+#undef DS
+  printf("]%s\n", as_const);
+  puts("");
+  if (!js) puts("export type DeletionStep = (typeof DELETION_STEPS)[number];");
   return 0;
 }
