@@ -31,6 +31,7 @@ const LANDED_D1_MIGRATIONS = {
   "0008_chain_moderation_log.sql": "351435fc9ce8c877ffa2e941e8511ac90569f8ff21379eddbe443fb5fc083c8e",
   "0009_add_session_details.sql": "cb9c0d7e1152ab8bbeb931ec0e6046202365a60136ece8576f845a9ae1d5fac7",
   "0010_add_display_name.sql": "03c26880236fba5e6cc000927ba323d6d230b52e971c26e8574a08efb013cf49",
+  "0011_mark_deleted_accounts.sql": "ffddd693bb5ea5f886f1f2c413a39d6a68f4165d760399431350d7e7470fff56",
   "0020_create_room_members.sql": "671421eb54fb1ab967f4d4d496553ced66d22a7c88634cdaf296ffc5071f9c33",
 };
 
