@@ -65,6 +65,7 @@ export class ChatRoom extends DurableObject<Env> {
     this.effects = new RoomEffects(ctx, env, this.storage, {
       answer: (q) => this.core.roomEvent(this.room!, "answer", 0, this.storage.answer(q)),
       flush: () => this.flush(),
+      call: (op, aux) => this.core.callText(op, undefined, aux),
     });
   }
 
@@ -229,9 +230,18 @@ export class ChatRoom extends DurableObject<Env> {
     }
     if (req.action === "view") return answer;
     this.storage.setStanding(answer.user_id, answer.standing, Date.now());
+    // a live room learns it at once: a marker is a member's (mark_read)
+    if (this.room !== null) this.run("member", 0, { user_id: answer.user_id, member: answer.standing === "member" });
     if (answer.close) this.run("kick", 0, { user_id: answer.user_id, removed: true,
       reason: req.action === "kick" ? "removed from the room" : "left the room" });
     return answer;
+  }
+
+  /** A member's counts here (GET /rooms?mine=1): the last seq, their unread
+   * messages and mentions after their read marker. */
+  async counts(userId: number): Promise<{ last_seq: number; unread: number; mentions: number }> {
+    if (this.storage.meta("room_id") === undefined) return { last_seq: 0, unread: 0, mentions: 0 };
+    return this.storage.counts(userId);
   }
 
   /** A ban: every socket of the user here closes. */

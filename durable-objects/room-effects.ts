@@ -13,7 +13,8 @@
  * nothing is reported back.
  */
 import { closeSocket } from "../worker/close";
-import { unreachable, type Effects, type RoomQuery, type StoredMessage } from "../worker/core";
+import { unreachable, type CoreOp, type Effects, type RoomQuery, type StoredMessage } from "../worker/core";
+import { LIMITS } from "../worker/generated/core";
 import type { Env, PublicUser, SocketFacts } from "../worker/env";
 import type { RoomStorage } from "./room-storage";
 
@@ -33,6 +34,8 @@ export interface RoomCore {
   answer(q: RoomQuery): Effects;
   /** A flush_at effect's time has come: the core's ROOM_FLUSH event (later, from a timer). */
   flush(): void;
+  /** One of the core's operations (api.h) that makes a frame: its answer's text. */
+  call(op: CoreOp, aux: object): string;
 }
 
 export class RoomEffects {
@@ -47,6 +50,13 @@ export class RoomEffects {
   /** Accepted messages may wait in the core's outbox (a flush was asked for and has
    * not run since): losing the core now loses them unacknowledged. */
   waiting = false;
+  /** Messages were stored since members were last told, and when that was (at
+   * most every LIMITS.roomActivityMs: a busy room tells them once a second). */
+  private activity = false;
+  /** Who is looking (a joined socket here), as the core's last list said. */
+  private looking = new Set<number>();
+  private activityTimer: ReturnType<typeof setTimeout> | null = null;
+  private activityToldAt = 0;
   /** D1 writes of this object, one after another so they land in order. */
   private d1Queue: Promise<unknown> = Promise.resolve();
 
@@ -70,6 +80,7 @@ export class RoomEffects {
    * accepted messages were waiting in its outbox. */
   reset(): boolean {
     this.sockets.clear();
+    this.looking.clear(); // the rebuilt core lists them again with its first room_activity
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     const waiting = this.waiting;
@@ -114,6 +125,61 @@ export class RoomEffects {
     this.ctx.waitUntil(this.d1Queue);
   }
 
+  /** Messages were stored: the members not looking will be told (a timer, at most
+   * once per LIMITS.roomActivityMs). */
+  private activitySoon(): void {
+    this.activity = true;
+    if (this.activityTimer !== null) return;
+    const wait = Math.max(0, this.activityToldAt + LIMITS.roomActivityMs - Date.now());
+    this.activityTimer = setTimeout(() => this.tellActivity(), wait);
+  }
+
+  /** Tells the members who are not looking (as the core's last room_activity
+   * listed them) the room's counts for them. */
+  private tellActivity(): void {
+    this.activityTimer = null;
+    this.activityToldAt = Date.now();
+    if (!this.activity) return;
+    this.activity = false;
+    this.tellCounts(this.storage.memberIds().filter((id) => !this.looking.has(id)));
+  }
+
+  /** Sends each user their counts here (room_activity, made by the core) on their
+   * personal sockets. */
+  private tellCounts(userIds: number[]): void {
+    if (!userIds.length || this.storage.meta<string>("object")?.startsWith("dm:")) return;
+    const roomId = this.storage.roomId();
+    for (const id of userIds) {
+      const frame = this.core.call("room_activity", { room_id: roomId, ...this.storage.counts(id) });
+      this.ctx.waitUntil(this.hub(id).deliver(frame).catch((err) => console.error("room_activity", err)));
+    }
+  }
+
+  /** A stored message mentions people (its store effect's keys): each one the
+   * core's room_mention_reaches lets it reach (a member of a private room, not
+   * blocking the author) counts it and gets a mention frame. Who they are and whom
+   * they block is D1's. */
+  private mentioned(row: StoredMessage & { mentions?: string[] }): void {
+    const roomId = this.storage.roomId();
+    const isPrivate = this.storage.meta<number>("private") === 1;
+    this.d1(async () => {
+      const people = await this.env.DB.prepare(`SELECT u.id, EXISTS (SELECT 1 FROM blocks b
+          WHERE b.blocker_id = u.id AND b.blocked_id = ?1) AS blocks_author
+          FROM users u WHERE u.username_key IN (SELECT value FROM json_each(?2))`)
+        .bind(row.user_id, JSON.stringify(row.mentions)).all<{ id: number; blocks_author: number }>();
+      for (const p of people.results) {
+        const { reaches, frame } = JSON.parse(this.core.call("mention_check", {
+          room_id: roomId, seq: row.seq, person: p.id, from: { id: row.user_id, username: row.username },
+          private: isPrivate, member: this.storage.standing(p.id) === "member", blocks_author: p.blocks_author === 1,
+        })) as { reaches: boolean; frame: string | null };
+        if (!reaches) continue;
+        this.storage.addMention(p.id, row.seq);
+        await this.hub(p.id).deliver(frame!);
+        this.tellCounts([p.id]);
+      }
+    });
+  }
+
   /**
    * Carries out the effects of one event, in order, and those of the answers to
    * its query. `opening` is a socket accepted in this event but not known by id
@@ -152,6 +218,16 @@ export class RoomEffects {
           }
           case "store": // a flush's stores come together: one statement for them all
             stores.push(e.message);
+            if (e.message.mentions) this.mentioned(e.message);
+            this.activitySoon();
+            break;
+          case "read_marker": {
+            this.storage.setReadMarker(e.user_id, e.seq);
+            this.tellCounts([e.user_id]); // the user's other tabs and devices
+            break;
+          }
+          case "room_activity":
+            this.looking = new Set(e.looking);
             break;
           case "tombstone":
             this.storage.tombstone(e.seq, e.at);

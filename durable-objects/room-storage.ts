@@ -47,6 +47,49 @@ export class RoomStorage {
       standing TEXT    NOT NULL,      -- 'member' or 'invited'
       since    INTEGER NOT NULL       -- ms since the Unix epoch
     )`);
+    // Each member's read marker (the last seq they have seen; mark_read moves it
+    // forward), added to the members table after it first shipped.
+    if (!sql.exec("SELECT 1 FROM pragma_table_info('members') WHERE name = 'last_read'").toArray().length) {
+      sql.exec("ALTER TABLE members ADD COLUMN last_read INTEGER NOT NULL DEFAULT 0");
+    }
+    // The mentions that reached someone (the core's room_mention_reaches): their
+    // count after their marker is the room's "mentions" for them.
+    sql.exec("CREATE TABLE IF NOT EXISTS mentions (user_id INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (user_id, seq))");
+  }
+
+  /** A member's read marker (0 for none). */
+  readMarker(userId: number): number {
+    return this.sql.exec<{ last_read: number }>("SELECT last_read FROM members WHERE user_id = ?", userId)
+      .toArray()[0]?.last_read ?? 0;
+  }
+
+  /** Keeps a member's new marker (the core moved it forward). */
+  setReadMarker(userId: number, seq: number): void {
+    this.sql.exec("UPDATE members SET last_read = max(last_read, ?) WHERE user_id = ?", seq, userId);
+  }
+
+  /** Keeps a mention that reached a member. */
+  addMention(userId: number, seq: number): void {
+    this.sql.exec("INSERT OR IGNORE INTO mentions (user_id, seq) VALUES (?, ?)", userId, seq);
+  }
+
+  /** The members, by id (not the invitees). */
+  memberIds(): number[] {
+    return this.sql.exec<{ user_id: number }>("SELECT user_id FROM members WHERE standing = 'member'").toArray()
+      .map((r) => r.user_id);
+  }
+
+  /** A member's counts from their marker: the last seq, the messages after the
+   * marker that are not theirs, not deleted and not by someone they block, and the
+   * mentions of them after it. */
+  counts(userId: number): { last_seq: number; unread: number; mentions: number } {
+    const read = this.readMarker(userId);
+    const row = this.sql.exec<{ unread: number }>(`SELECT count(*) AS unread FROM messages
+        WHERE seq > ?1 AND user_id != ?2 AND deleted_at IS NULL
+          AND user_id NOT IN (SELECT value FROM json_each(?3))`, read, userId, JSON.stringify(this.blocksOf(userId))).one();
+    const mentions = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM mentions WHERE user_id = ? AND seq > ?",
+      userId, read).one().n;
+    return { last_seq: this.nextSeq() - 1, unread: row.unread, mentions };
   }
 
   /** What a user is to this room: "member", "invited" or "none". */
@@ -109,10 +152,10 @@ export class RoomStorage {
   /** The user's facts a room keeps for the core: whom they block, their flood
    * bucket if the core ever gave it, and whether they are a member (wasm/room.h
    * ROOM_OPEN, ROOM_RESTORE). */
-  userFacts(userId: number): { blocks: number[]; flood?: FloodBucket; member: boolean } {
+  userFacts(userId: number): { blocks: number[]; flood?: FloodBucket; member: boolean; read: number } {
     const row = this.sql.exec<{ flood: string }>("SELECT flood FROM user_limits WHERE user_id = ?", userId).toArray()[0];
     return { blocks: this.blocksOf(userId), ...(row ? { flood: JSON.parse(row.flood) as FloodBucket } : {}),
-      member: this.standing(userId) === "member" };
+      member: this.standing(userId) === "member", read: this.readMarker(userId) };
   }
 
   /** Keeps a user's flood bucket (a limits effect). */

@@ -386,6 +386,14 @@ static int op_rooms_page(const unsigned char *aux, size_t aux_len, cJSON *out) {
       break;
     }
     if (cJSON_IsString(standing) && (rc = json_add_str(r, "standing", standing->valuestring)) < 0) break;
+    /* and my counts there: the last seq, unread messages and mentions after my
+     * read marker */
+    static const char *const counts[] = {"last_seq", "unread", "mentions"};
+    for (size_t k = 0; rc >= 0 && cJSON_IsString(standing) && k < 3; k++) {
+      const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, counts[k]);
+      if (cJSON_IsNumber(v)) rc = json_add_num(r, counts[k], v->valuedouble);
+    }
+    if (rc < 0) break;
     last_activity = act->valuedouble;
     last_id = id->valuedouble;
   }
@@ -434,6 +442,8 @@ int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char
     case CHAT_OP_AUDIT_VERIFY: rc = api_op_audit_verify(aux, aux_len, answer); break;
     case CHAT_OP_MEMBERSHIP: rc = api_op_membership(aux, aux_len, answer); break;
     case CHAT_OP_MEMBERS_QUERY: rc = api_op_members_query(in, in_len, answer); break;
+    case CHAT_OP_MENTION_CHECK: rc = api_op_mention_check(aux, aux_len, answer); break;
+    case CHAT_OP_ROOM_ACTIVITY: rc = api_op_room_activity(aux, aux_len, answer); break;
     case CHAT_OP_PASSWORD_CHANGE: rc = api_op_password_change(in, in_len, aux, aux_len, answer); break;
     case CHAT_OP_CLIENT_DESCRIBE: rc = api_op_client_describe(in, in_len, answer); break;
     case CHAT_OP_PROFILE: rc = api_op_profile(in, in_len, aux, aux_len, answer); break;

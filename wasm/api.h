@@ -121,14 +121,6 @@
  *                           s|null}                  user                       NFKC form, account.h; null
  *                                                                               clears it), "frame": the
  *                                                                               user_updated frame's text}
- *   CHAT_OP_ACCOUNT_DELETE  body {password}          {"password_hash",          {"steps": [names, in order:
- *                                                    "password_nfkc",           account.h ACCOUNT_DELETION_
- *                                                    "user": {id}}              STEPS], "tombstone",
- *                                                    (check only: none)         "release_at": now_ms +
- *                                                                               CHAT_USERNAME_RELEASE_MS,
- *                                                                               "frame": the account_deleted
- *                                                                               frame's text}; a wrong
- *                                                                               password is wrong_password
  *
  *   CHAT_OP_MEMBERSHIP      -                        {"action": join|leave|     {"user_id" (whose standing
  *                                                    invite|kick|view,          changes: the actor, or the
@@ -144,6 +136,21 @@
  *   CHAT_OP_MEMBERS_QUERY   query string of GET      -                          {"limit","after":n|null}
  *                           /rooms/:id/members:
  *                           limit=K&after=U (1..CHAT_MEMBERS_PAGE_MAX, default CHAT_MEMBERS_PAGE)
+ *   CHAT_OP_MENTION_CHECK   -                        {"room_id","seq","person", {"reaches": bool, "frame":
+ *                                                    "from":{id,username},      the mention frame's text
+ *                                                    "private","member",        |null} (room_mention_reaches)
+ *                                                    "blocks_author"}
+ *   CHAT_OP_ROOM_ACTIVITY   -                        {"room_id","last_seq",     the room_activity frame
+ *                                                    "unread","mentions"}
+ *
+ *   CHAT_OP_ACCOUNT_DELETE  body {password}          {"password_hash",          {"steps": [names, in order:
+ *                                                    "password_nfkc",           account.h ACCOUNT_DELETION_
+ *                                                    "user": {id}}              STEPS], "tombstone",
+ *                                                    (check only: none)         "release_at": now_ms +
+ *                                                                               CHAT_USERNAME_RELEASE_MS,
+ *                                                                               "frame": the account_deleted
+ *                                                                               frame's text}; a wrong
+ *                                                                               password is wrong_password
  *
  * THROTTLE's login attempt (moderation.h): "reserve" counts it against both
  * counters before the password is verified, or refuses it (allowed false, the
@@ -206,6 +213,8 @@
   X(CHAT_OP_AUDIT_VERIFY, 31, "audit_verify") \
   X(CHAT_OP_MEMBERSHIP, 50, "membership")    \
   X(CHAT_OP_MEMBERS_QUERY, 51, "members_query") \
+  X(CHAT_OP_MENTION_CHECK, 52, "mention_check") \
+  X(CHAT_OP_ROOM_ACTIVITY, 53, "room_activity") \
   X(CHAT_OP_PASSWORD_CHANGE, 40, "password_change") \
   X(CHAT_OP_CLIENT_DESCRIBE, 41, "client_describe") \
   X(CHAT_OP_PROFILE, 42, "profile") \

@@ -12,7 +12,7 @@
 #include "query.h"
 #include "room_rules.h"
 
-/* A person in the facts: {"id","username","role"?,"standing"}. */
+/* A person in the facts: {"id","username","role"?,"standing"?} (no standing: none). */
 typedef struct {
   int64_t id;
   const char *username;
@@ -31,7 +31,7 @@ static int read_person(const cJSON *o, person *p) {
       (rc = json_get_string(o, "username", &name, &n)) < 0)
     return rc;
   int r = cJSON_IsString(role) ? room_role_parse(role->valuestring, strlen(role->valuestring)) : ROOM_ROLE_USER;
-  int s = cJSON_IsString(standing) ? room_standing_parse(standing->valuestring) : -1;
+  int s = cJSON_IsString(standing) ? room_standing_parse(standing->valuestring) : standing ? -1 : ROOM_STANDING_NONE;
   if (r < 0 || s < 0) return CHAT_E_FIELD_TYPE;
   p->username = name;
   p->role = (room_role)r;
@@ -131,4 +131,60 @@ int api_op_members_query(const unsigned char *in, size_t len, cJSON *out) {
   }
   if ((rc = json_add_num(out, "limit", (double)limit)) < 0) return rc;
   return has_after ? json_add_num(out, "after", (double)after) : json_add_null(out, "after");
+}
+
+/* mention {room_id, seq, from: {id, username}} for the person's personal sockets,
+ * when room_mention_reaches says it reaches them. "user" is the author too, so the
+ * hub's NOTIFY_CHECK withholds it from a blocker whatever the room believed. */
+int api_op_mention_check(const unsigned char *aux, size_t aux_len, cJSON *out) {
+  cJSON *facts = NULL, *f = NULL;
+  int64_t room_id, seq, who_id;
+  person author;
+  int rc = json_parse_object(aux, aux_len, &facts);
+  if (rc < 0) return rc;
+  if ((rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, "room_id"), &room_id)) < 0 ||
+      (rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, "seq"), &seq)) < 0 ||
+      (rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, "person"), &who_id)) < 0)
+    goto done;
+  if ((rc = read_person(cJSON_GetObjectItemCaseSensitive(facts, "from"), &author)) < 0) goto done;
+  room_kind kind = {0, {0, 0}, 0, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(facts, "private"))};
+  int reaches = room_mention_reaches(&kind, who_id, author.id,
+                                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(facts, "member")),
+                                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(facts, "blocks_author")));
+  if ((rc = json_add_bool(out, "reaches", reaches)) < 0) goto done;
+  if (!reaches) {
+    rc = json_add_null(out, "frame");
+    goto done;
+  }
+  cJSON *who = cJSON_CreateObject();
+  char *text = NULL;
+  if ((f = cJSON_CreateObject()) && who && json_add_str(f, "type", CHAT_FRAME(mention)) >= 0 &&
+      json_add_num(f, "room_id", (double)room_id) >= 0 && json_add_num(f, "seq", (double)seq) >= 0 &&
+      json_add_num(who, "id", (double)author.id) >= 0 && json_add_str(who, "username", author.username) >= 0 &&
+      json_add_copy(f, "user", who) >= 0 && json_add_item(f, "from", who) >= 0) {
+    who = NULL;
+    text = cJSON_PrintUnformatted(f);
+  }
+  cJSON_Delete(who);
+  rc = text ? json_add_str(out, "frame", text) : CHAT_E_NOMEM;
+  cJSON_free(text);
+done:
+  cJSON_Delete(f);
+  cJSON_Delete(facts);
+  return rc;
+}
+
+/* room_activity {room_id, last_seq, unread, mentions}: a room's counts for one of
+ * its members, for their personal sockets. */
+int api_op_room_activity(const unsigned char *aux, size_t aux_len, cJSON *out) {
+  cJSON *facts = NULL;
+  static const char *const fields[] = {"room_id", "last_seq", "unread", "mentions"};
+  int64_t v;
+  int rc = json_parse_object(aux, aux_len, &facts);
+  if (rc >= 0) rc = json_add_str(out, "type", CHAT_FRAME(room_activity));
+  for (size_t i = 0; rc >= 0 && i < sizeof fields / sizeof *fields; i++)
+    if ((rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, fields[i]), &v)) >= 0)
+      rc = json_add_num(out, fields[i], (double)v);
+  cJSON_Delete(facts);
+  return rc;
 }

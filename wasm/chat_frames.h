@@ -32,6 +32,9 @@
   X(blocks_changed, "out")               \
   X(batch, "out")                         \
   X(room_invite, "out")                   \
+  X(mark_read, "in")                      \
+  X(room_activity, "out")                 \
+  X(mention, "out")                         \
   X(user_updated, "out")                  \
   X(account_deleted, "out")
 

@@ -138,6 +138,17 @@
  * 4003. The client leaves the room and does not reconnect. */
 #define CHAT_CLOSE_REMOVED 4004
 
+/* Distinct people one message may mention (@username): those past it are not
+ * told. Slack and Discord put no hard number on it; 20 covers a team's roll call,
+ * and bounds the lookups one message costs the room. */
+#define CHAT_MENTIONS_MAX 20
+
+/* How often a room tells its members who are not looking that it has new messages
+ * (room_activity on their personal sockets), at most, in ms: once a second per
+ * room whatever its rate, so a busy room's fan-out to personal sockets is its
+ * members once a second, not once per message. */
+#define CHAT_ROOM_ACTIVITY_MS 1000
+
 /* Per-user rate limit in a room, a token bucket over every frame the user sends:
  * bursts of 20, 5 a second sustained. No standard exists; this is well above what a
  * person types (a fast typist sends about one message a second) and what a client

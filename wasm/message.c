@@ -1,5 +1,7 @@
 #include "message.h"
 
+#include <string.h>
+
 #include "chat_error.h"
 #include "chat_limits.h"
 #include "json_in.h"
@@ -81,4 +83,41 @@ int message_add_page(cJSON *o, const cJSON *rows, int page) {
   }
   if ((rc = json_add_item(o, "messages", list)) < 0) return rc;
   return json_add_bool(o, "has_more", n > page);
+}
+
+/* A character of a username (auth.h). */
+static int name_char(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+}
+
+/* A character that may come right before the '@' of an e-mail address (its local
+ * part: letters, digits and RFC 5322's atext symbols), or any byte of a non-ASCII
+ * character: after one of these an '@' is not a mention. */
+static int address_char(unsigned char c) {
+  return name_char(c) || c >= 0x80 || (c && strchr("!#$%&'*+/=?^`{|}~", c));
+}
+
+int message_mentions(const char *body, size_t len, char keys[][CHAT_USERNAME_MAX + 1]) {
+  int n = 0;
+  for (size_t i = 0; i < len && n < CHAT_MENTIONS_MAX; i++) {
+    if (body[i] != '@' || (i > 0 && address_char((unsigned char)body[i - 1]))) continue;
+    size_t start = i + 1, end = start;
+    while (end < len && name_char((unsigned char)body[end])) end++;
+    if (end > start) i = end - 1;
+    size_t stop = end; /* a name ends before trailing punctuation: "@bob." is bob */
+    while (stop > start && (body[stop - 1] == '.' || body[stop - 1] == '-' || body[stop - 1] == '_')) stop--;
+    if (end < len && body[end] == '@') continue; /* "@a@b": an address, not a name */
+    size_t k = stop - start;
+    if (k < CHAT_USERNAME_MIN || k > CHAT_USERNAME_MAX) continue;
+    char key[CHAT_USERNAME_MAX + 1];
+    for (size_t j = 0; j < k; j++) {
+      char c = body[start + j];
+      key[j] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    key[k] = 0;
+    int seen = 0;
+    for (int j = 0; j < n && !seen; j++) seen = strcmp(keys[j], key) == 0;
+    if (!seen) memcpy(keys[n++], key, k + 1);
+  }
+  return n;
 }

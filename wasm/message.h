@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chat_limits.h"
+
 #include "cJSON.h"
 
 typedef struct {
@@ -27,6 +29,15 @@ int message_check_body(const char *body, size_t len);
 
 /* Whether a client_id is 1..CHAT_CLIENT_ID_MAX bytes of [A-Za-z0-9_-]. */
 int message_valid_client_id(const char *id, size_t len);
+
+/* The people a body (len bytes of UTF-8) mentions: each "@name" where name is a
+ * username (auth.h: CHAT_USERNAME_MIN..CHAT_USERNAME_MAX of [A-Za-z0-9_.-], a
+ * trailing '.', '-' or '_' left out as punctuation) and the '@' begins the body or
+ * follows a character that cannot be in an e-mail address's local part (so
+ * "bob@example.com" mentions nobody). Writes the distinct names' keys (lowercase)
+ * into keys, at most CHAT_MENTIONS_MAX, in order of first mention; returns how
+ * many. Linear in len. */
+int message_mentions(const char *body, size_t len, char keys[][CHAT_USERNAME_MAX + 1]);
 
 /* Reads a stored row. Errors: CHAT_E_NOT_OBJECT, CHAT_E_FIELD_MISSING,
  * CHAT_E_FIELD_TYPE. */

@@ -26,6 +26,7 @@ int room_new(int64_t id, int64_t next_seq, room **out) {
   r->room_burst = CHAT_ROOM_RATE_BURST;
   r->room_per_second = CHAT_ROOM_RATE_PER_SECOND;
   r->last_flush_ms = -CHAT_FLUSH_INTERVAL_MS;
+  r->looking_version = 1; /* the first room_activity lists who is looking */
   if (!(r->outbox = chat_malloc(CHAT_BATCH_MAX * sizeof *r->outbox))) {
     chat_free(r);
     return CHAT_E_NOMEM;
@@ -106,6 +107,7 @@ static void commit(room *r, room_change *c, int ok) {
       r->outbox_bytes += c->q_bytes;
     }
     if (c->schedule) r->flush_due = 1;
+    if (c->told_looking) r->looking_told = r->looking_version;
     if (c->unschedule) r->flush_due = 0;
     if (c->add) room_add_member(r, c);
     room_user *u = c->set_blocks ? room_find_user(r, c->blocks_user) : NULL;
@@ -129,6 +131,9 @@ static void commit(room *r, room_change *c, int ok) {
       room_deadlines_pop(&r->unjoined);
     if (c->reported) r->last_activity_report = c->at;
     if (c->joined) room_member_joined(r, c->joined);
+    room_user *mu = c->marked || c->set_member ? room_find_user(r, c->mark_user) : NULL;
+    if (mu && c->marked) mu->read_seq = c->mark_seq;
+    if (mu && c->set_member) mu->member = c->facts_member;
     if (c->ask) r->p = c->p;
   }
   if (c->removed != c->removed_inline) chat_free(c->removed);
@@ -187,6 +192,7 @@ int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t 
     case ROOM_BLOCKS: rc = room_on_blocks(r, &e, &c, in, in_len); break;
     case ROOM_CONFIG: rc = room_on_config(&c, in, in_len); break;
     case ROOM_KICK: rc = room_on_kick(r, &e, &c, in, in_len); break;
+    case ROOM_MEMBER: rc = room_on_member(&c, in, in_len); break;
     case ROOM_FLUSH:
       c.unschedule = 1;
       rc = r->n_outbox ? room_start_flush(r, &e, &c, now_ms) : CHAT_OK;

@@ -88,7 +88,7 @@ typedef struct room room;
  * Numbers are part of the Wasm ABI: append, never renumber. */
 #define ROOM_EVENTS(X)                                                                        \
   X(ROOM_OPEN, 1, open, "user facts {\"id\",\"username\",\"role\",\"blocks\"?: [ids], "       \
-    "\"flood\"?: the last limits effect's, \"member\"?: bool (a private room's)}")                                                   \
+    "\"flood\"?: the last limits effect's, \"member\"?: bool, \"read\"?: their read marker}")                                                   \
   X(ROOM_RESTORE, 2, restore, "an attachment's data after the object woke, with the user's "   \
     "current \"blocks\" (and \"flood\") added to its \"user\"")                                \
   X(ROOM_FRAME, 3, frame, "the bytes of a frame from socket `conn`")                          \
@@ -103,7 +103,9 @@ typedef struct room room;
     "tests only)")                                                                             \
   X(ROOM_KICK, 9, kick, "{\"user_id\", \"reason\", \"removed\"?: bool}: close every socket "   \
     "of that user here, with CHAT_CLOSE_BANNED (a ban) or CHAT_CLOSE_REMOVED (removed: a kick)")                                                         \
-  X(ROOM_FLUSH, 10, flush, "the time a flush_at effect named has come: send the outbox")
+  X(ROOM_FLUSH, 10, flush, "the time a flush_at effect named has come: send the outbox")       \
+  X(ROOM_MEMBER, 11, member, "{\"user_id\", \"member\": bool}: the user joined or left the "    \
+    "room (membership, issue 15)")
 
 typedef enum {
 #define ROOM_EVENT_ENUM_(sym, num, name, in) sym = (num),
@@ -118,8 +120,9 @@ typedef enum {
   X(send, "{to: [conn...], frame: [offset, length]}: send these exact bytes to each socket; " \
     "a frame is encoded once for all")                                                         \
   X(close, "{conn, code, reason}: close the socket; the room has forgotten it already")       \
-  X(store, "{message: {seq,user_id,username,body,client_id,created_at}}: insert into the "    \
-    "message log, always before the sends that reveal it")                                    \
+  X(store, "{message: {seq,user_id,username,body,client_id,created_at,mentions?}}: insert "    \
+    "into the message log, always before the sends that reveal it; mentions: the username "    \
+    "keys it names (message_mentions) but its author's and those looking here")                                    \
   X(tombstone, "{seq, at}: mark message seq deleted")                                         \
   X(activity, "{at}: update the directory's last activity")                                   \
   X(dm_message, "{seq, at, user_id, body, unread_for: u|null}: a direct message was stored: " \
@@ -127,6 +130,12 @@ typedef enum {
   X(dm_read, "{user_id}: u is looking: nothing unread for u")                                 \
   X(notify, "{user_id, frame: [offset, length]}: deliver this frame to u's personal "         \
     "sockets (u is not looking here)")                                                         \
+  X(read_marker, "{user_id, seq}: u's read marker moved forward to seq (mark_read): keep it "  \
+    "and tell u's personal sockets the room's counts")                                           \
+  X(room_activity, "{looking: [user ids]}: who has a joined socket here, after a flush that "   \
+    "stored messages when it changed since the last one: after stores, the members not "       \
+    "looking are told the room's counts (room_activity frames, at most every "                  \
+    "CHAT_ROOM_ACTIVITY_MS)")                                                         \
   X(flush_at, "{at}: broadcasts wait in the outbox: send ROOM_FLUSH at that time (a timer)")  \
   X(limits, "{user_id, flood: {tokens, last_ms}}: keep the user's flood bucket (room "         \
     "storage); give it back as the \"flood\" of their facts at open and restore")            \

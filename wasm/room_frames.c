@@ -84,6 +84,26 @@ static int on_send(room *r, effects *e, room_change *c, const room_member *m, co
   return room_enqueue(r, e, c, 6 * blen + 512, now);
 }
 
+/* mark_read {seq}: a member's read marker moves forward (room_marker_next), never
+ * past the last stored message; a marker that would not move changes nothing. */
+static int on_mark_read(const room *r, effects *e, room_change *c, const room_member *m, const cJSON *f) {
+  const cJSON *s = cJSON_GetObjectItemCaseSensitive(f, "seq");
+  const room_user *u = room_find_user(r, m->user_id);
+  int64_t seq;
+  int rc = s ? json_get_uint53(s, &seq) : CHAT_E_FIELD_MISSING;
+  if (rc < 0) return rc == CHAT_E_FIELD_MISSING ? rc : CHAT_E_SEQ_INVALID;
+  if ((rc = room_may_mark_read(u && u->member)) < 0) return rc;
+  int64_t next = room_marker_next(u->read_seq, seq, r->next_seq - 1);
+  if (next == u->read_seq) return CHAT_OK;
+  cJSON *o = effects_add(e, ROOM_EFFECT(read_marker));
+  if (!o || json_add_num(o, "user_id", (double)m->user_id) < 0 || json_add_num(o, "seq", (double)next) < 0)
+    return CHAT_E_NOMEM;
+  c->marked = 1;
+  c->mark_user = m->user_id;
+  c->mark_seq = next;
+  return CHAT_OK;
+}
+
 /* delete_message {seq}: asks storage for the message; the answer decides. */
 static int on_delete(effects *e, room_change *c, const cJSON *f, room_pending *p) {
   const cJSON *s = cJSON_GetObjectItemCaseSensitive(f, "seq");
@@ -131,6 +151,8 @@ int room_on_frame(room *r, effects *e, room_change *c, int64_t conn, const unsig
     else if (strcmp(type, CHAT_FRAME(join_room)) == 0) rc = on_join(r, e, c, m, f, &p);
     else if (strcmp(type, message_type) == 0) {
       if ((rc = room_may_post(&r->kind, m->joined)) >= 0) rc = on_send(r, e, c, m, f, now);
+    } else if (strcmp(type, CHAT_FRAME(mark_read)) == 0 && !r->kind.dm) {
+      rc = on_mark_read(r, e, c, m, f);
     } else if (strcmp(type, CHAT_FRAME(delete_message)) == 0) {
       if ((rc = room_may_ask_delete(m->joined)) >= 0) rc = on_delete(e, c, f, &p);
     } else {

@@ -44,6 +44,8 @@ typedef struct {
   int64_t *blocks; /* user ids this user blocks (owned; NULL when none) */
   size_t n_blocks;
   uint32_t n_conns, n_joined;
+  int member;       /* a member of the room (facts, ROOM_MEMBER) */
+  int64_t read_seq; /* their read marker (facts, then mark_read) */
 } room_user;
 
 /* A broadcast waiting in the outbox: a deletion's encoded frame, or a message not
@@ -93,6 +95,8 @@ struct room {
   size_t n_outbox, outbox_bytes;
   double last_flush_ms;    /* when broadcasts were last sent */
   int flush_due;           /* a flush_at effect is out: a ROOM_FLUSH will come */
+  uint64_t looking_version; /* changes whenever a user starts or stops looking */
+  uint64_t looking_told;   /* the version the last room_activity effect listed */
   room_pending p;
   unsigned char *unread; /* output that did not fit the caller's buffer */
   size_t unread_len;
@@ -105,6 +109,11 @@ typedef struct {
   room_member m;
   int has_flood;       /* the facts of m's user carry their flood bucket */
   ratelimit_bucket flood;
+  int facts_member;    /* the facts of m's user: a member, and their marker */
+  int64_t facts_read;
+  int marked;          /* user mark_user's marker moves to mark_seq */
+  int64_t mark_user, mark_seq;
+  int set_member;      /* user mark_user is a member (facts_member) or not now */
   double evict_before; /* unjoined sockets opened at or before this are evicted */
   int evicting;        /* (their heap entries popped at commit) */
   int64_t removed_inline[4]; /* sockets the event removes (closed, or a close effect) */
@@ -130,6 +139,7 @@ typedef struct {
   int queue;           /* a broadcast joins the outbox (or is sent by the flush) */
   room_outbox_entry q; /* owned by the change until committed */
   size_t q_bytes;      /* what it adds to the outbox's size */
+  int told_looking;    /* this event's room_activity listed who is looking */
   int flushed;         /* the outbox (and q) were sent at flush_ms */
   double flush_ms;
   int schedule;        /* a flush_at effect was written */
@@ -167,6 +177,7 @@ int room_on_restore(room *r, room_change *c, const unsigned char *in, size_t len
 int room_on_blocks(room *r, effects *e, room_change *c, const unsigned char *in, size_t len);
 int room_on_config(room_change *c, const unsigned char *in, size_t len);
 int room_on_kick(room *r, effects *e, room_change *c, const unsigned char *in, size_t len);
+int room_on_member(room_change *c, const unsigned char *in, size_t len);
 
 /* Writes a close effect for socket conn and removes it in the same event (room.h:
  * the shell does not report it back). */

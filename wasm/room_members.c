@@ -136,6 +136,10 @@ static int read_user(const cJSON *u, room_change *c) {
     return rc;
   c->set_blocks = present;
   c->blocks_user = c->m.user_id;
+  /* membership facts (issue 15): whether a member, and their read marker */
+  const cJSON *read = cJSON_GetObjectItemCaseSensitive(u, "read");
+  c->facts_member = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(u, "member"));
+  if (read && json_get_uint53(read, &c->facts_read) < 0) return CHAT_E_FIELD_TYPE;
   return CHAT_OK;
 }
 
@@ -290,6 +294,20 @@ int room_on_kick(room *r, effects *e, room_change *c, const unsigned char *in, s
   return rc;
 }
 
+/* {"user_id", "member": bool}: the user joined or left the room (issue 15). */
+int room_on_member(room_change *c, const unsigned char *in, size_t len) {
+  cJSON *facts = NULL;
+  int rc = json_parse_object(in, len, &facts);
+  if (rc >= 0) rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, "user_id"), &c->mark_user);
+  if (rc >= 0 && !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(facts, "member"))) rc = CHAT_E_FIELD_TYPE;
+  if (rc >= 0) {
+    c->set_member = 1;
+    c->facts_member = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(facts, "member"));
+  }
+  cJSON_Delete(facts);
+  return rc;
+}
+
 /* ---- departures ----------------------------------------------------------------- */
 
 /* ---- the member table (called by the commit: never fails) ----------------------- */
@@ -303,8 +321,11 @@ void room_add_member(room *r, const room_change *c) {
     if (c->has_flood) u->flood = c->flood; /* what the last limits effect kept */
     room_index_put(&r->user_at, u->user_id, (uint32_t)r->n_users++);
   }
+  u->member = c->facts_member; /* the latest facts win; a marker only moves forward */
+  if (c->facts_read > u->read_seq) u->read_seq = c->facts_read;
   u->n_conns++;
   u->n_joined += c->m.joined ? 1 : 0;
+  r->looking_version += c->m.joined && u->n_joined == 1; /* who is looking changed */
   r->members[r->n_members] = c->m;
   room_index_put(&r->member_at, c->m.conn, (uint32_t)r->n_members++);
   if (!c->m.joined) room_deadlines_push(&r->unjoined, (room_deadline){c->m.opened_at, c->m.conn});
@@ -317,6 +338,7 @@ void room_remove_member(room *r, int64_t conn) {
   room_user *u = room_find_user(r, r->members[i].user_id);
   u->n_conns--;
   u->n_joined -= r->members[i].joined ? 1 : 0;
+  r->looking_version += r->members[i].joined && u->n_joined == 0;
   /* The user's rate-limit state stays, even after their last socket here closed (a
    * reconnect must not refill the buckets); room_prune_departed drops it once it
    * has refilled. An unjoined socket's deadline stays in the heap, and is skipped. */
@@ -332,7 +354,7 @@ void room_member_joined(room *r, int64_t conn) {
   room_member *m = room_find_member(r, conn);
   if (!m || m->joined) return;
   m->joined = 1;
-  room_find_user(r, m->user_id)->n_joined++;
+  if (++room_find_user(r, m->user_id)->n_joined == 1) r->looking_version++;
 }
 
 void room_prune_departed(room *r, double now_ms) {

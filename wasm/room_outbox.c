@@ -197,6 +197,39 @@ static message_row row_of(const cJSON *m, int64_t seq) {
                        cJSON_GetObjectItemCaseSensitive(m, "created_at")->valuedouble, 0};
 }
 
+/* Whether a username is the one a key (its lowercase form) names. */
+static int same_name(const char *username, const char *key) {
+  size_t j = 0;
+  for (; username[j] && key[j]; j++) {
+    char c = username[j];
+    if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != key[j]) return 0;
+  }
+  return !username[j] && !key[j];
+}
+
+/* Whether `key` names a user with a joined socket here (who sees the message). */
+static int looking_by_name(const room *r, const char *key) {
+  for (size_t i = 0; i < r->n_members; i++)
+    if (r->members[i].joined && same_name(r->members[i].username, key)) return 1;
+  return 0;
+}
+
+/* The people a stored message mentions (message_mentions), for the shell to tell:
+ * "mentions" in its store effect, less its author and those looking here (they
+ * see it), when any are left. Who is reached is room_mention_reaches
+ * (CHAT_OP_MENTION_CHECK), over facts the shell looks up. */
+static int add_mentions(const room *r, cJSON *row, const message_row *w) {
+  char keys[CHAT_MENTIONS_MAX][CHAT_USERNAME_MAX + 1];
+  int n = message_mentions(w->body, strlen(w->body), keys);
+  cJSON *list = NULL;
+  for (int i = 0; i < n; i++) {
+    if (same_name(w->username, keys[i]) || looking_by_name(r, keys[i])) continue;
+    if (!list && !(list = cJSON_AddArrayToObject(row, "mentions"))) return CHAT_E_NOMEM;
+    if (json_push(list, cJSON_CreateString(keys[i])) < 0) return CHAT_E_NOMEM;
+  }
+  return CHAT_OK;
+}
+
 /* Gives message entry j the next seq: its store effect, then its frame. */
 static int store_message(const room *r, effects *e, const room_outbox_entry *f, int64_t seq, flush_frames *ff,
                          size_t j) {
@@ -208,6 +241,7 @@ static int store_message(const room *r, effects *e, const room_outbox_entry *f, 
     return CHAT_E_NOMEM;
   }
   int rc = json_add_item(store, "message", row);
+  if (rc >= 0 && !r->kind.dm) rc = add_mentions(r, row, &w);
   cJSON *frame = rc >= 0 ? message_frame(r, &w) : NULL;
   char *text = frame ? cJSON_PrintUnformatted(frame) : NULL;
   cJSON_Delete(frame);
@@ -221,6 +255,26 @@ static int store_message(const room *r, effects *e, const room_outbox_entry *f, 
   return CHAT_OK;
 }
 
+/* After messages are stored in a room, when who is looking (has a joined socket
+ * here) changed since the last one: room_activity {looking}. The shell keeps the
+ * list and, after stores, tells the other members their counts at most every
+ * CHAT_ROOM_ACTIVITY_MS. Nothing while nobody comes or goes: a busy room pays
+ * nothing per flush for it. */
+static int tell_activity(const room *r, effects *e, room_change *c) {
+  if (r->looking_told == r->looking_version) return CHAT_OK;
+  cJSON *o = effects_add(e, ROOM_EFFECT(room_activity));
+  buf looking = {0};
+  int rc = o ? CHAT_OK : CHAT_E_NOMEM;
+  c->told_looking = 1;
+  for (size_t i = 0; rc >= 0 && i < r->n_users; i++)
+    if (r->users[i].n_joined) rc = append_conn(&looking, r->users[i].user_id);
+  if (rc >= 0) rc = looking.len ? buf_append(&looking, "]", 2) : buf_append(&looking, "[]", 3);
+  cJSON *raw = rc >= 0 ? cJSON_CreateRaw((const char *)looking.data) : NULL;
+  rc = raw ? json_add_item(o, "looking", raw) : CHAT_E_NOMEM;
+  buf_free(&looking);
+  return rc;
+}
+
 /* After the sends: for a conversation, what each stored message changes in the
  * conversation list; for a room, the directory's last activity (at most every
  * CHAT_ACTIVITY_REPORT_MS). */
@@ -232,6 +286,7 @@ static int after_store(const room *r, effects *e, room_change *c, const flush_fr
     message_row w = row_of(entry_at(r, c, j)->message, ff->seq[j]);
     rc = dm_delivered(r, e, &w, ff->text[j], ff->len[j]);
   }
+  if (rc >= 0 && !r->kind.dm) rc = tell_activity(r, e, c);
   if (r->kind.dm || now - r->last_activity_report < CHAT_ACTIVITY_REPORT_MS) return rc;
   cJSON *o = effects_add(e, ROOM_EFFECT(activity));
   if (!o || json_add_num(o, "at", now) < 0) return CHAT_E_NOMEM;

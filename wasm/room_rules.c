@@ -63,6 +63,20 @@ int room_may_kick(int64_t actor, room_role role, int64_t owner, int64_t target_i
   return target == ROOM_STANDING_NONE ? CHAT_E_NOT_MEMBER : CHAT_OK;
 }
 
+int room_may_mark_read(int member) { return member ? CHAT_OK : CHAT_E_NOT_MEMBER; }
+
+int64_t room_marker_next(int64_t current, int64_t requested, int64_t last_seq) {
+  int64_t next = requested < last_seq ? requested : last_seq;
+  return next > current ? next : current;
+}
+
+int room_mention_reaches(const room_kind *k, int64_t person, int64_t author, int member, int blocks_author) {
+  if (person == author || blocks_author) return 0;
+  return !k->is_private || member;
+}
+
+int room_activity_due(double last_ms, double now_ms) { return now_ms - last_ms >= CHAT_ROOM_ACTIVITY_MS; }
+
 int room_may_post(const room_kind *k, int joined) {
   if (!joined) return CHAT_E_NOT_JOINED;
   return k->dm && !k->open ? CHAT_E_DM_CLOSED : CHAT_OK;

@@ -21,6 +21,11 @@
  * - How long a socket may stay without joining: CHAT_UNJOINED_TIMEOUT_MS after it
  *   opened it is overdue, and the next open closes it (CHAT_CLOSE_UNJOINED).
  * - What a socket is told: the message frame type of the room's kind.
+ * - Read markers: a member's marker (the last seq they have seen) only moves
+ *   forward, and never past the room's last stored message; only members have one.
+ * - Mentions (message_mentions): a mention reaches a person only if they do not
+ *   block its author, and, in a private room, only a member; the author's own name
+ *   is no mention.
  * - Membership (issue 15): anyone may join a public room and leave it; a private
  *   room is joined only on an invitation, which its owner or an ADMIN gives; its
  *   owner or an ADMIN removes anyone but the owner (a kick closes their sockets
@@ -83,6 +88,23 @@ int room_may_invite(int64_t actor, room_role role, int64_t owner, int64_t target
  * room owned by `owner`: CHAT_OK, CHAT_E_SELF (leave instead), CHAT_E_FORBIDDEN
  * (not the owner nor an ADMIN, or the target is the owner) or CHAT_E_NOT_MEMBER. */
 int room_may_kick(int64_t actor, room_role role, int64_t owner, int64_t target_id, room_standing target);
+
+/* Whether someone may move a read marker here: CHAT_OK, or CHAT_E_NOT_MEMBER. */
+int room_may_mark_read(int member);
+
+/* A marker at `current` asked to move to `requested` in a room whose last stored
+ * message is `last_seq`: the new marker (never behind current, never past
+ * last_seq). */
+int64_t room_marker_next(int64_t current, int64_t requested, int64_t last_seq);
+
+/* Whether a mention of `person` by `author` reaches them (counted, and told):
+ * 1 or 0. member: whether they are a member here; blocks_author: whether they
+ * block the author. */
+int room_mention_reaches(const room_kind *k, int64_t person, int64_t author, int member, int blocks_author);
+
+/* Whether a room that last told its members of activity at `last_ms` tells them
+ * again at now_ms (CHAT_ROOM_ACTIVITY_MS): 1 or 0. */
+int room_activity_due(double last_ms, double now_ms);
 
 /* Whether `user` may open one more socket, with `sockets` open in the room and
  * `mine` of them the user's. CHAT_OK, CHAT_E_NOT_MEMBER, CHAT_E_ROOM_FULL or

@@ -30,7 +30,8 @@ interface EffectFields {
   attach: { conn: number; data: unknown };
   send: { to: number[]; frame: FrameRange };
   close: { conn: number; code: number; reason: string };
-  store: { message: StoredMessage };
+  /** mentions: the username keys the message names (wasm/room.h) */
+  store: { message: StoredMessage & { mentions?: string[] } };
   tombstone: { seq: number; at: number };
   activity: { at: number };
   flush_at: { at: number };
@@ -39,6 +40,8 @@ interface EffectFields {
   dm_message: { seq: number; at: number; user_id: number; body: string; unread_for: number | null };
   dm_read: { user_id: number };
   notify: { user_id: number; frame: FrameRange };
+  read_marker: { user_id: number; seq: number };
+  room_activity: { looking: number[] };
   query: RoomQuery;
 }
 

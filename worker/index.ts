@@ -178,7 +178,7 @@ route("/ws", {
 route("/rooms", {
   GET: [async (c) => {
     const { user } = await auth(c);
-    return c.json(await listRooms(core, c.env.DB, user.id, new URL(c.req.url).search.slice(1)));
+    return c.json(await listRooms(core, c.env, user.id, new URL(c.req.url).search.slice(1)));
   }],
   POST: [limitBody, async (c) => {
     const { user } = await auth(c);

@@ -51,7 +51,8 @@ export async function createRoom(core: CoreHost, env: Env, user: PublicUser, bod
 /** GET /rooms?limit&cursor&mine&q: rooms by most recent activity, a page at a
  * time: the public directory (names starting with q, by key), or (mine=1) the
  * rooms I am a member of or invited to, with my standing. */
-export async function listRooms(core: CoreHost, db: D1Database, me: number, query: string) {
+export async function listRooms(core: CoreHost, env: Env, me: number, query: string) {
+  const db = env.DB;
   const q = core.call<{ limit: number; cursor: { activity: number; id: number } | null; mine?: boolean;
     prefix?: string | null }>("rooms_query", query);
   const page = "(?1 IS NULL OR (r.last_activity_at, r.id) < (?1, ?2)) ORDER BY r.last_activity_at DESC, r.id DESC LIMIT ?3";
@@ -61,7 +62,11 @@ export async function listRooms(core: CoreHost, db: D1Database, me: number, quer
     : await db.prepare(`${ROOM_SELECT} WHERE r.private = 0
         AND (?4 IS NULL OR (r.name_key >= ?4 AND substr(r.name_key, 1, length(?4)) = ?4)) AND ${page}`)
       .bind(q.cursor?.activity ?? null, q.cursor?.id ?? 0, q.limit + 1, q.prefix ?? null).all<RoomRow>();
-  return core.call("rooms_page", undefined, { limit: q.limit, rows: rows.results });
+  // my rooms carry my counts, from each room's markers (one call per room shown)
+  const results = q.mine
+    ? await Promise.all(rows.results.map(async (r) => ({ ...r, ...(await objectOf(env, r.id).counts(me)) })))
+    : rows.results;
+  return core.call("rooms_page", undefined, { limit: q.limit, rows: results });
 }
 
 /** The room's Durable Object, after checking the room exists. */
