@@ -137,8 +137,9 @@ export class UserHub extends DurableObject<Env> {
   }
 
   /** The user's profile changed: the core's user_updated frame reaches their own
-   * sockets and every room and conversation where they have one (the presence
-   * register), whose sockets show the new name at once. */
+   * sockets and the open sockets of every room and conversation they are in (have
+   * had a socket in: the visited register, a page of LIMITS.listPage at a time),
+   * whose clients show the new name at once. */
   async profileChanged(frame: string): Promise<void> {
     for (const ws of this.ctx.getWebSockets()) {
       try {
@@ -147,7 +148,12 @@ export class UserHub extends DurableObject<Env> {
         // closing
       }
     }
-    await Promise.all(this.objects().map((room) => room.tell(frame)));
+    for (let after = "";;) {
+      const page = await this.visited(after, LIMITS.listPage);
+      if (page.length === 0) break;
+      await Promise.all(page.map((o) => this.env.CHAT_ROOM.get(this.env.CHAT_ROOM.idFromName(o)).tell(frame)));
+      after = page[page.length - 1]!;
+    }
   }
 
   /** A page of the objects the user ever had a socket in, by name, after `after`

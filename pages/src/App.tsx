@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { Account } from "./Account";
 import { Admin } from "./Admin";
 import { api, ApiError, describeError } from "./api";
 import { Auth } from "./Auth";
@@ -179,7 +180,7 @@ function Signedin({ session, signOut, onUser }: { session: Session; signOut(m?: 
           <a className="brand" href="#/">Edge chat</a>
           {reconnecting && <span className="pill warn" role="status" data-testid="reconnecting">Reconnecting…</span>}
           <span className="spacer" />
-          <span className="whoami" data-testid="whoami">{me.username}{me.role === "ADMIN" && <small className="pill">ADMIN</small>}</span>
+          <a className="whoami" href="#/account" data-testid="whoami">{me.username}{me.role === "ADMIN" && <small className="pill">ADMIN</small>}</a>
           <button onClick={logout}>Log out</button>
         </header>
         <Sidebar route={route} rooms={rooms} more={roomsCursor ? moreRooms : null} />
@@ -187,6 +188,7 @@ function Signedin({ session, signOut, onUser }: { session: Session; signOut(m?: 
           {route.view === "room" && <ChatView kind="room" id={route.id} title={title} />}
           {route.view === "dm" && <ChatView kind="dm" id={route.id} title={title} />}
           {route.view === "friends" && <Friends />}
+          {route.view === "account" && <Account />}
           {route.view === "admin" && (me.role === "ADMIN" ? <Admin /> : <p className="page">Only an ADMIN may see this page.</p>)}
           {route.view === "home" && <p className="page empty welcome">Pick a room or a conversation, or create a room.</p>}
         </main>
@@ -253,6 +255,7 @@ function Sidebar({ route, rooms, more }: { route: Route; rooms: Room[]; more: ((
         <ul className="nav-list">
           <li><a href="#/friends" aria-current={current({ view: "friends" })}>Friends
             {incoming > 0 && <span className="badge" aria-label={`${incoming} requests`}>{incoming}</span>}</a></li>
+          <li><a href="#/account" aria-current={current({ view: "account" })}>Account</a></li>
           {chat.me.role === "ADMIN" && <li><a href="#/admin" aria-current={current({ view: "admin" })}>Moderation</a></li>}
         </ul>
       </section>

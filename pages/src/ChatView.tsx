@@ -86,7 +86,7 @@ function ChannelView({ channel, title, kind }: { channel: Channel; title: string
         {s.messages.map((m) => (
           <li key={m.seq} className={`message${m.user.id === chat.me.id ? " mine" : ""}`} data-testid="message" data-seq={m.seq}>
             <div className="meta">
-              <UserName user={m.user} />
+              <UserName user={m.user} display={s.names[m.user.id] ?? null} />
               <time dateTime={new Date(m.created_at).toISOString()}>{time(m.created_at)}</time>
               {canDelete(m) && (
                 <button className="link delete" onClick={() => channel.delete(m.seq)} aria-label={`Delete message ${m.seq}`}>
@@ -94,7 +94,7 @@ function ChannelView({ channel, title, kind }: { channel: Channel; title: string
                 </button>
               )}
             </div>
-            <p className="body">{m.body}</p>
+            {m.body === "" ? <p className="body tombstone">{m.user.username}</p> : <p className="body">{m.body}</p>}
           </li>
         ))}
         {s.pending.map((p) => <PendingItem key={p.client_id} p={p} onDiscard={() => channel.discard(p.client_id)} />)}

@@ -4,11 +4,27 @@ import type { UserRef } from "./protocol";
 
 /** A person's name; opening it offers what one can do about them: add as a
  * friend, write to them, block or unblock. The server says whether it may. */
-export function UserName({ user }: { user: UserRef }) {
+/** The initials of a name (an avatar until pictures exist): the first letter of
+ * its first two words. */
+export function initials(name: string): string {
+  return name.split(/\s+/u).filter(Boolean).slice(0, 2).map((w) => [...w][0]!.toUpperCase()).join("");
+}
+
+/** A person's display name (if any) beside their username, after their initials. */
+export function Shown({ user, display }: { user: UserRef; display: string | null }) {
+  return (
+    <>
+      <span className="avatar" aria-hidden="true">{initials(display ?? user.username)}</span>
+      {display ? <><span className="display-name">{display}</span> <small className="username">@{user.username}</small></> : user.username}
+    </>
+  );
+}
+
+export function UserName({ user, display = null }: { user: UserRef; display?: string | null }) {
   const chat = useChat();
   const details = useRef<HTMLDetailsElement>(null);
   const [error, setError] = useState<string | null>(null);
-  if (user.id === chat.me.id) return <span className="name me">{user.username}</span>;
+  if (user.id === chat.me.id) return <span className="name me"><Shown user={user} display={display} /></span>;
 
   const has = (list: UserRef[]) => list.some((u) => u.id === user.id);
   const friend = has(chat.friends.friends);
@@ -23,7 +39,7 @@ export function UserName({ user }: { user: UserRef }) {
   return (
     <details className="name-menu" ref={details}
              onKeyDown={(e) => { if (e.key === "Escape") { close(); details.current?.querySelector("summary")?.focus(); } }}>
-      <summary className="name" aria-label={`${user.username}: actions`}>{user.username}</summary>
+      <summary className="name" aria-label={`${user.username}: actions`}><Shown user={user} display={display} /></summary>
       <div className="menu">
         {friend
           ? <button onClick={() => run(chat.openDm(user.username))}>Message</button>

@@ -19,7 +19,7 @@
  *   shown once.
  */
 import { api } from "./api";
-import { errorMessage, type ClientFrame, type Message, type MessageType, type ServerFrame, type User } from "./protocol";
+import { errorMessage, type ClientFrame, type Message, type MessageType, type Profile, type ServerFrame, type User } from "./protocol";
 import { ResilientSocket, type SocketStatus } from "./socket";
 
 export interface PendingMessage { client_id: string; body: string; error?: string }
@@ -37,6 +37,8 @@ export interface ChannelState {
   notice: string | null;
   /** The server says I may delete any message here, not only mine. */
   mayDeleteAny: boolean;
+  /** Display names of the people shown (GET /users/profiles, then user_updated). */
+  names: Record<number, string | null>;
 }
 
 export interface ChannelHooks {
@@ -65,7 +67,7 @@ export class Channel {
   private listeners = new Set<() => void>();
   private state: ChannelState = {
     status: "connecting", joined: false, messages: [], pending: [], hasMore: false, loadingOlder: false, notice: null,
-    mayDeleteAny: false,
+    mayDeleteAny: false, names: {},
   };
 
   constructor(readonly kind: "room" | "dm", readonly id: number, private readonly token: string,
@@ -166,6 +168,7 @@ export class Channel {
         this.seen(f.last_seq);
         const hasMore = f.since === null || f.has_more ? f.has_more : this.state.hasMore;
         this.set({ joined: true, hasMore, messages: this.sorted() });
+        void this.learnNames();
         // Whatever is still pending was not stored (or its answer was lost): send
         // it again with its client_id; the server stores each client_id once.
         for (const p of this.state.pending) if (!p.error) this.transmit(p);
@@ -186,6 +189,20 @@ export class Channel {
         this.bySeq.delete(f.seq);
         this.set({ messages: this.sorted() });
         return;
+      case "user_updated":
+        this.set({ names: { ...this.state.names, [f.user.id]: f.user.display_name } });
+        return;
+      case "account_deleted": {
+        // Their messages are gone from the server; each shown one becomes a tombstone.
+        let changed = false;
+        for (const [seq, m] of this.bySeq) {
+          if (m.user.id !== f.user_id || m.body === "") continue;
+          this.bySeq.set(seq, { ...m, user: { id: m.user.id, username: f.tombstone }, body: "" });
+          changed = true;
+        }
+        if (changed) this.set({ messages: this.sorted(), names: { ...this.state.names, [f.user_id]: null } });
+        return;
+      }
       case "blocks_changed": {
         const before = this.blocks;
         this.blocks = new Set(f.blocks);
@@ -213,6 +230,18 @@ export class Channel {
       default:
         return;
     }
+  }
+
+  /** Fetches the display names of the authors shown whose names are not known. */
+  private async learnNames() {
+    const ids = [...new Set(this.state.messages.map((m) => m.user.id))].filter((id) => !(id in this.state.names)).slice(0, 100);
+    if (ids.length === 0) return;
+    try {
+      const { profiles } = await api<{ profiles: Profile[] }>("GET", `/users/profiles?ids=${ids.join(",")}`, this.token);
+      const names = { ...this.state.names };
+      for (const p of profiles) names[p.id] = p.display_name;
+      this.set({ names });
+    } catch { /* names are a nicety: the usernames stay */ }
   }
 
   private sorted(): Message[] {

@@ -12,6 +12,10 @@ export { ERRORS, FRAMES, LIMITS };
 export type { ErrorCode, FrameType };
 
 export interface UserRef { id: number; username: string }
+/** A person as shown: the username (the identity) and a display name beside it. */
+export interface Profile extends UserRef { display_name: string | null }
+/** One of my sessions (GET /account/sessions). */
+export interface SessionInfo { id: number; created_at: number; last_seen_at: number | null; client: string | null; current: boolean }
 export interface User extends UserRef { role: "USER" | "ADMIN" }
 
 export interface Message {
@@ -65,7 +69,9 @@ export type ServerFrame =
   | Frame<"history", { messages: Message[]; has_more: boolean; since: number | null; last_seq: number }>
   | Frame<MessageType, Message & { room_id?: number; conversation_id?: number; duplicate?: boolean }>
   | Frame<"message_deleted", { seq: number; deleted_by: number; room_id?: number; conversation_id?: number }>
-  | Frame<"blocks_changed", { blocks: number[] }>;
+  | Frame<"blocks_changed", { blocks: number[] }>
+  | Frame<"user_updated", { user: Profile }>
+  | Frame<"account_deleted", { user_id: number; tombstone: string }>;
 
 /** What arrives on a socket: a frame, or a busy room's broadcasts coalesced into
  * one "batch" frame that carries them in order (PROTOCOL.md). */

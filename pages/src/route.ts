@@ -10,13 +10,15 @@ export type Route =
   | { view: "room"; id: number }
   | { view: "dm"; id: number }
   | { view: "friends" }
-  | { view: "admin" };
+  | { view: "admin" }
+  | { view: "account" };
 
 export function parseRoute(hash: string): Route {
   const m = /^#\/(room|dm)\/(\d{1,15})$/.exec(hash);
   if (m) return { view: m[1] as "room" | "dm", id: Number(m[2]) };
   if (hash === "#/friends") return { view: "friends" };
   if (hash === "#/admin") return { view: "admin" };
+  if (hash === "#/account") return { view: "account" };
   return { view: "home" };
 }
 
