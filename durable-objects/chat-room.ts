@@ -244,8 +244,24 @@ export class ChatRoom extends DurableObject<Env> {
     return this.storage.counts(userId);
   }
 
+  /** Revocations that reached this room lately (kick, revoke), for a socket being
+   * admitted at the same moment (fetch): kept in memory, LIMITS.revocationRecallMs. */
+  private recentRevocations: { at: number; userId: number; r: Revocation; code: number; reason: string }[] = [];
+
+  private noteRevocation(userId: number, r: Revocation, code: number, reason: string): void {
+    const now = Date.now();
+    this.recentRevocations = this.recentRevocations.filter((x) => x.at >= now - LIMITS.revocationRecallMs);
+    this.recentRevocations.push({ at: now, userId, r, code, reason });
+  }
+
+  /** A revocation of this user's socket that arrived since `since`, if any. */
+  private revokedSince(since: number, userId: number, socket: Pick<SocketFacts, "session" | "ip">) {
+    return this.recentRevocations.find((x) => x.at >= since && x.userId === userId && revokes(x.r, socket)) ?? null;
+  }
+
   /** A ban: every socket of the user here closes. */
   async kick(userId: number, reason: string): Promise<void> {
+    this.noteRevocation(userId, {}, LIMITS.closeBanned, reason);
     if (this.storage.meta("room_id") === undefined) return;
     this.run("kick", 0, { user_id: userId, reason });
   }
@@ -287,6 +303,7 @@ export class ChatRoom extends DurableObject<Env> {
   /** Some sockets of a user lost their right to stay (worker/close.ts, revokes):
    * each closes with `code`, and the core forgets it as if it had gone away. */
   async revoke(userId: number, r: Revocation, code: number, reason: string): Promise<void> {
+    this.noteRevocation(userId, r, code, reason);
     if (this.storage.meta("room_id") === undefined) return;
     this.ensureRoom();
     for (const [conn, ws] of [...this.effects.sockets]) {
@@ -325,8 +342,17 @@ export class ChatRoom extends DurableObject<Env> {
     // object), and so knows of it before we answer: a block made right after this
     // socket opens already reaches it.
     const object = facts.room.object;
-    const admitted = await this.effects.hub(user.id).admit(object);
-    if (!admitted.ok) return errorResponse("limit_reached", undefined,
+    const asked = Date.now();
+    const admitted = await this.effects.hub(user.id).admit(object, facts);
+    // A session that ended while this socket was on its way is refused: by the hub
+    // if it knew first, or here if its revocation reached this room while we waited
+    // for the hub (after it had counted this socket).
+    const revoked = !admitted.ok && "revoked" in admitted ? admitted.revoked : this.revokedSince(asked, user.id, facts);
+    if (revoked) {
+      if (admitted.ok) this.ctx.waitUntil(this.effects.hub(user.id).presence(object, -1));
+      return errorResponse(revoked.code === LIMITS.closeBanned ? "banned" : "unauthorized");
+    }
+    if (!admitted.ok && "budget" in admitted) return errorResponse("limit_reached", undefined,
       { budget: admitted.budget, limit: admitted.limit, message: BUDGETS[admitted.budget as BudgetName].message });
     let effects: Effects;
     try {

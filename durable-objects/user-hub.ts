@@ -35,6 +35,38 @@ export class UserHub extends DurableObject<Env> {
     // Every room and conversation that ever admitted a socket of the user: where
     // their messages can be (a message needs a socket), for an export or a deletion.
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS visited (object TEXT PRIMARY KEY)");
+    // Revocations of the last LIMITS.revocationRecallMs: which sockets they end
+    // (a Revocation, as JSON), up to which session id (sessions made later are not
+    // concerned), with what close code and reason.
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS revocations (id INTEGER PRIMARY KEY, rule TEXT NOT NULL,
+      through INTEGER NOT NULL, code INTEGER NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL)`);
+  }
+
+  /**
+   * Remembers a revocation, so that a socket whose opening began before it (its
+   * session checked in D1 just before the session ended) is refused when it
+   * arrives after it: sockets are admitted here (admit, fetch), one event at a
+   * time, so either the socket was counted before the revocation (and is closed
+   * by it, wherever it is) or it arrives after and is refused.
+   */
+  private async remember(userId: number, r: Revocation, code: number, reason: string): Promise<void> {
+    if (r.ips !== undefined) return; // an address ban is enforced at the front of the Worker
+    const latest = await this.env.DB.prepare("SELECT max(rowid) AS s FROM sessions WHERE user_id = ?")
+      .bind(userId).first<{ s: number | null }>();
+    const now = Date.now();
+    const sql = this.ctx.storage.sql;
+    sql.exec("DELETE FROM revocations WHERE at < ?", now - LIMITS.revocationRecallMs);
+    sql.exec("INSERT INTO revocations (rule, through, code, reason, at) VALUES (?, ?, ?, ?, ?)",
+      JSON.stringify(r), r.session ?? latest?.s ?? Number.MAX_SAFE_INTEGER, code, reason, now);
+  }
+
+  /** The revocation that ends a socket of this session and address, if one does. */
+  private revokedBy(s: Pick<SocketFacts, "session" | "ip">): { code: number; reason: string } | null {
+    const rows = this.ctx.storage.sql.exec<{ rule: string; through: number; code: number; reason: string }>(
+      "SELECT rule, through, code, reason FROM revocations WHERE at >= ? AND through >= ? ORDER BY id",
+      Date.now() - LIMITS.revocationRecallMs, s.session).toArray();
+    const hit = rows.find((row) => revokes(JSON.parse(row.rule) as Revocation, s));
+    return hit ? { code: hit.code, reason: hit.reason } : null;
   }
 
   /** How many sockets the user holds now: their personal ones here, and those the
@@ -71,7 +103,10 @@ export class UserHub extends DurableObject<Env> {
    * counted at once (presence +1) if it fits the user's budget of sockets, else
    * the answer names the budget and the object refuses the socket.
    */
-  async admit(object: string): Promise<{ ok: true } | { ok: false; budget: string; limit: number }> {
+  async admit(object: string, socket: Pick<SocketFacts, "session" | "ip">):
+      Promise<{ ok: true } | { ok: false; budget: string; limit: number } | { ok: false; revoked: { code: number; reason: string } }> {
+    const revoked = this.revokedBy(socket);
+    if (revoked) return { ok: false, revoked };
     try {
       this.admitOne();
     } catch (e) {
@@ -113,6 +148,7 @@ export class UserHub extends DurableObject<Env> {
   /** The user was banned: every socket of theirs closes, here and in every room
    * and conversation, with CHAT_CLOSE_BANNED and the reason. */
   async ban(userId: number, reason: string): Promise<void> {
+    await this.remember(userId, {}, LIMITS.closeBanned, reason);
     for (const ws of this.ctx.getWebSockets()) closeSocket(ws, LIMITS.closeBanned, reason);
     await Promise.all(this.objects().map((room) => room.kick(userId, reason)));
   }
@@ -123,6 +159,7 @@ export class UserHub extends DurableObject<Env> {
    * room and conversation, closed with `code` and `reason`.
    */
   async revoke(userId: number, r: Revocation, code: number, reason: string): Promise<void> {
+    await this.remember(userId, r, code, reason);
     for (const ws of this.ctx.getWebSockets()) {
       const att = ws.deserializeAttachment() as Attachment | null;
       if (att && revokes(r, att)) closeSocket(ws, code, reason);
@@ -179,6 +216,9 @@ export class UserHub extends DurableObject<Env> {
    * only FACTS_HEADER (worker/index.ts, forwardSocket). */
   override async fetch(request: Request): Promise<Response> {
     const { user, session, ip } = JSON.parse(request.headers.get(FACTS_HEADER)!) as SocketFacts;
+    // A session that ended while this socket was on its way (remember) is refused.
+    const revoked = this.revokedBy({ session, ip });
+    if (revoked) return errorResponse(revoked.code === LIMITS.closeBanned ? "banned" : "unauthorized");
     try {
       this.admitOne();
     } catch (e) {

@@ -114,6 +114,42 @@ describe("revocation reaches live sockets", () => {
     ctx.watcher.ws.close();
   });
 
+  for (const mode of ["logout", "ban"]) {
+    it(`a socket on its way while the session ends (${mode}) is refused or closed, never kept`, async () => {
+      let survivors = 0, opened = 0;
+      for (let round = 0; round < 3; round++) {
+        const victim = await signup(base, "racer");
+        const owner = await signup(base, "owner");
+        // Fresh rooms: the victim has no socket there yet when the session ends.
+        const rooms = [];
+        for (let i = 0; i < 40; i++) rooms.push(await createRoom(base, owner));
+        const open = [];
+        let next = 0, stop = false;
+        const loop = async () => {
+          while (!stop && next < rooms.length) {
+            const r = rooms[next++];
+            try { open.push(await openSocket(base, victim.token, `/rooms/${r.id}/ws`)); } catch { /* refused */ }
+          }
+        };
+        const loops = Array.from({ length: 8 }, loop);
+        await new Promise((r) => setTimeout(r, 150 + Math.random() * 150));
+        const res = mode === "ban"
+          ? await post(base, "/users/ban", { username: victim.user.username }, auth(admin))
+          : await post(base, "/logout", {}, auth(victim));
+        assert.equal(res.status, 200);
+        await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 3000))]);
+        stop = true;
+        await new Promise((r) => setTimeout(r, 1000));
+        opened += open.length;
+        const alive = open.filter((s) => s.ws.readyState === 1);
+        survivors += alive.length;
+        for (const s of open) s.ws.terminate();
+      }
+      assert.ok(opened > 0, "some sockets opened before the session ended");
+      assert.equal(survivors, 0, `${survivors} of ${opened} sockets outlived the ${mode}`);
+    });
+  }
+
   it("logging out closes that session's sockets within a second (4001), and no other session's", async () => {
     const ctx = await victimWithSockets();
     // The same user on a second device: a session of its own, which stays.
