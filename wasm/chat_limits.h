@@ -283,6 +283,12 @@
  * echoing HTTP's 401. A client that gets it signs in again. */
 #define CHAT_CLOSE_SESSION_ENDED 4001
 
+/* How long a user's hub remembers a revocation (a logout, a ban, a password
+ * change), in ms, to refuse a socket whose opening started before it and arrives
+ * after it: a socket's way from the Worker's session check to the object that
+ * accepts it takes milliseconds; five minutes is far past any of them. */
+#define CHAT_REVOCATION_RECALL_MS (5.0 * 60 * 1000)
+
 /* Longest close reason, in bytes of UTF-8: a Close frame's payload is at most 125
  * bytes (a control frame, RFC 6455 section 5.5), two of which are the code
  * (section 5.5.1). The runtime throws on a longer one, and the socket stays open. */
