@@ -5,7 +5,7 @@
 import type { RoomConfig } from "../durable-objects/chat-room";
 import type { CoreHost } from "./core";
 import { CoreError } from "./core";
-import { allow, spend } from "./budgets";
+import { allow, LimitReached, spend } from "./budgets";
 import type { Env, PublicUser } from "./env";
 import { BUDGETS, LIMITS, type BudgetName } from "./generated/core";
 
@@ -46,9 +46,34 @@ export async function relation(db: D1Database, me: number, them: number): Promis
   return { state, i_block: !!r!.i_block, they_block: !!r!.they_block };
 }
 
-/** Stores a relation as the core decided it, in one transaction. */
-function storeRelation(db: D1Database, me: number, them: number, next: Relation, now: number) {
+/** How many of each count budget a user holds, as stored (SQL with ?1 = the user). */
+const HELD_SQL: Partial<Record<BudgetName, string>> = {
+  friends: "SELECT count(*) FROM friendships WHERE user_id = ?1",
+  pending_requests: "SELECT count(*) FROM friend_requests WHERE from_id = ?1",
+  blocks: "SELECT count(*) FROM blocks WHERE blocker_id = ?1",
+};
+
+/**
+ * A statement that fails, and so rolls back the batch it is in (a D1 batch is one
+ * transaction), when `user` already holds `limit` of `budget`: the check and the
+ * change are then one atomic step, and concurrent requests cannot pass a count
+ * budget between the core's answer and the write. It fails by asking SQLite for
+ * abs(-2^63), an integer overflow (SQLite's documented abs() behaviour), since a
+ * plain statement cannot raise an error of its own.
+ */
+function guard(db: D1Database, budget: BudgetName, user: number) {
+  return db.prepare(`SELECT CASE WHEN (${HELD_SQL[budget]!}) >= ?2 THEN abs(-9223372036854775807 - 1) END`)
+    .bind(user, BUDGETS[budget].limit);
+}
+
+/** Stores a relation as the core decided it, in one transaction, with a guard for
+ * each count budget the change uses (for a friendship, both people's). Throws
+ * LimitReached if a guard fails. */
+async function storeRelation(db: D1Database, me: number, them: number, next: Relation, now: number,
+                             counts: BudgetName[]) {
+  const guards = counts.flatMap((b) => (b === "friends" ? [guard(db, b, me), guard(db, b, them)] : [guard(db, b, me)]));
   const statements = [
+    ...guards,
     db.prepare(`DELETE FROM friend_requests WHERE (from_id = ?1 AND to_id = ?2) OR (from_id = ?2 AND to_id = ?1)`).bind(me, them),
     db.prepare(`DELETE FROM friendships WHERE (user_id = ?1 AND friend_id = ?2) OR (user_id = ?2 AND friend_id = ?1)`).bind(me, them),
     db.prepare("DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?").bind(me, them),
@@ -63,7 +88,15 @@ function storeRelation(db: D1Database, me: number, them: number, next: Relation,
   if (next.i_block) {
     statements.push(db.prepare("INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)").bind(me, them, now));
   }
-  return db.batch(statements);
+  try {
+    return await db.batch(statements);
+  } catch (e) {
+    if (guards.length && /integer overflow/i.test(String(e))) {
+      const budget = counts[0]!;
+      throw new LimitReached(budget, BUDGETS[budget].limit, null);
+    }
+    throw e;
+  }
 }
 
 /** What I hold of each count budget a social change can use (budget.h). */
@@ -115,7 +148,8 @@ export async function act(core: CoreHost, env: Env, me: PublicUser, action: Acti
   // hour's friend actions, counted before the change is stored.
   for (const s of d.spends) if (BUDGETS[s.budget].windowMs === 0) allow(core, s.budget, s.held!);
   for (const s of d.spends) if (BUDGETS[s.budget].windowMs > 0) await spend(core, env, s.budget, me.id);
-  await storeRelation(env.DB, me.id, other.id, d, Date.now());
+  await storeRelation(env.DB, me.id, other.id, d, Date.now(),
+    d.spends.filter((s) => BUDGETS[s.budget].windowMs === 0).map((s) => s.budget));
 
   const after: Promise<unknown>[] = [];
   if (d.tell) after.push(hub(env, other.id).deliver(d.tell));
@@ -156,7 +190,7 @@ export async function friendsOf(db: D1Database, me: number, query: URLSearchPara
   const list = query.get("list");
   const after = query.get("after") ?? "0";
   const keys = [...query.keys()];
-  if (keys.some((k) => k !== "list" && k !== "after") || (list !== null && !(list in FRIEND_LISTS)) ||
+  if (keys.some((k) => k !== "list" && k !== "after") || (list !== null && !Object.hasOwn(FRIEND_LISTS, list)) ||
       (list === null && query.has("after")) || !/^[0-9]{1,15}$/.test(after)) {
     throw new CoreError("query_invalid");
   }

@@ -56,6 +56,20 @@ describe("count budgets", () => {
     expect(await res.json()).toMatchObject({ error: { code: "limit_reached", budget: "pending_requests" } });
   });
 
+  it("concurrent friend requests cannot pass the pending requests budget", async () => {
+    const me = await signup("racer");
+    const limit = BUDGETS.pending_requests.limit;
+    await insertAll("INSERT INTO friend_requests (from_id, to_id, created_at) VALUES (?, ?, ?)", me.user.id,
+      await fillers(limit - 5, "pre"));
+    const targets = await fillers(25, "tgt");
+    const names = await env.DB.prepare(`SELECT username FROM users WHERE id IN (${targets.join(",")})`).all<{ username: string }>();
+    const answers = await Promise.all(names.results.map((t) => post("/users/add", { username: t.username }, auth(me))));
+    expect(answers.filter((r) => r.status === 200)).toHaveLength(5);
+    expect(answers.filter((r) => r.status === 429)).toHaveLength(20);
+    const held = await env.DB.prepare("SELECT count(*) AS n FROM friend_requests WHERE from_id = ?").bind(me.user.id).first<{ n: number }>();
+    expect(held!.n).toBe(limit);
+  });
+
   it("accepting a request past either one's friends budget is refused", async () => {
     const [me, full] = [await signup("me"), await signup("full")];
     await insertAll("INSERT INTO friendships (user_id, friend_id, since) VALUES (?, ?, ?)", full.user.id,
