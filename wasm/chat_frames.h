@@ -34,7 +34,10 @@
   X(room_invite, "out")                   \
   X(mark_read, "in")                      \
   X(room_activity, "out")                 \
-  X(mention, "out")                         \
+  X(mention, "out")                       \
+  X(presence, "out")                      \
+  X(presence_changed, "out")              \
+  X(typing, "both")                         \
   X(user_updated, "out")                  \
   X(account_deleted, "out")
 

@@ -149,6 +149,14 @@
  * members once a second, not once per message. */
 #define CHAT_ROOM_ACTIVITY_MS 1000
 
+/* Typing indicators (issue 15): a user's typing frames reach the room at most once
+ * per CHAT_TYPING_INTERVAL_MS (2 s; those between are dropped, not refused), and a
+ * client shows one for CHAT_TYPING_EXPIRES_MS (6 s) unless it is renewed: three
+ * renewals' worth, so one lost frame does not make it flicker (Slack's indicator
+ * works the same way). Never stored. */
+#define CHAT_TYPING_INTERVAL_MS 2000
+#define CHAT_TYPING_EXPIRES_MS 6000
+
 /* Per-user rate limit in a room, a token bucket over every frame the user sends:
  * bursts of 20, 5 a second sustained. No standard exists; this is well above what a
  * person types (a fast typist sends about one message a second) and what a client

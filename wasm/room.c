@@ -134,6 +134,8 @@ static void commit(room *r, room_change *c, int ok) {
     room_user *mu = c->marked || c->set_member ? room_find_user(r, c->mark_user) : NULL;
     if (mu && c->marked) mu->read_seq = c->mark_seq;
     if (mu && c->set_member) mu->member = c->facts_member;
+    room_user *tu = c->typed ? room_find_user(r, c->mark_user) : NULL;
+    if (tu) tu->typed_at = c->at, tu->typed = 1;
     if (c->ask) r->p = c->p;
   }
   if (c->removed != c->removed_inline) chat_free(c->removed);
@@ -153,7 +155,7 @@ static int on_answer(room *r, effects *e, room_change *c, const unsigned char *i
         break;
       }
       case ROOM_P_DELETE: rc = room_answer_delete(r, e, c, &r->p, a, now); break;
-      case ROOM_P_JOIN: rc = room_answer_join(r, e, c, &r->p, a); break;
+      case ROOM_P_JOIN: rc = room_answer_join(r, e, c, &r->p, a, now); break;
       case ROOM_P_PAGE: rc = room_answer_page(r, e, &r->p, a); break;
     }
   }
@@ -187,7 +189,7 @@ int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t 
       break;
     case ROOM_RESTORE: rc = room_on_restore(r, &c, in, in_len, now_ms); break;
     case ROOM_FRAME: rc = room_on_frame(r, &e, &c, conn, in, in_len, now_ms); break;
-    case ROOM_CLOSE: rc = room_change_remove(&c, conn); break;
+    case ROOM_CLOSE: rc = room_on_close(r, &e, &c, conn, now_ms); break;
     case ROOM_PAGE: rc = room_on_page(r, &e, &c, in, in_len); break;
     case ROOM_BLOCKS: rc = room_on_blocks(r, &e, &c, in, in_len); break;
     case ROOM_CONFIG: rc = room_on_config(&c, in, in_len); break;

@@ -78,7 +78,7 @@ static int on_send(room *r, effects *e, room_change *c, const room_member *m, co
     cJSON_Delete(msg);
     return CHAT_E_NOMEM;
   }
-  c->q = (room_outbox_entry){NULL, 0, m->user_id, msg, m->conn};
+  c->q = (room_outbox_entry){NULL, 0, m->user_id, msg, m->conn, 0};
   /* its size once a frame, at most: the body escaped (a control character takes 6
    * bytes, \u0001), and the other fields */
   return room_enqueue(r, e, c, 6 * blen + 512, now);
@@ -102,6 +102,45 @@ static int on_mark_read(const room *r, effects *e, room_change *c, const room_me
   c->mark_user = m->user_id;
   c->mark_seq = next;
   return CHAT_OK;
+}
+
+/* presence_changed {room_id, user_id, online} or typing {room_id, user_id,
+ * expires_in}, through the outbox (so it rides in a busy room's batches), with
+ * `user` as its author: a user who blocks them does not get it. */
+static int queue_about(room *r, effects *e, room_change *c, int64_t conn, int64_t user, int online, int typing,
+                       double now) {
+  cJSON *f = cJSON_CreateObject();
+  int rc = f ? json_add_str(f, "type", typing ? CHAT_FRAME(typing) : CHAT_FRAME(presence_changed)) : CHAT_E_NOMEM;
+  if (rc >= 0) rc = json_add_num(f, "room_id", (double)r->id);
+  if (rc >= 0) rc = json_add_num(f, "user_id", (double)user);
+  if (rc >= 0) rc = typing ? json_add_num(f, "expires_in", CHAT_TYPING_EXPIRES_MS) : json_add_bool(f, "online", online);
+  char *text = rc >= 0 ? cJSON_PrintUnformatted(f) : NULL;
+  cJSON_Delete(f);
+  if (!text) return CHAT_E_NOMEM;
+  /* typing and a departure are not for the user's own sockets (their last is closing) */
+  c->q = (room_outbox_entry){text, strlen(text), user, NULL, conn, typing || !online};
+  return room_broadcast(r, e, c, c->q.len, now);
+}
+
+/* typing {}: the room's other joined sockets hear it, at most once per user every
+ * CHAT_TYPING_INTERVAL_MS (the others are dropped); never stored. */
+static int on_typing(room *r, effects *e, room_change *c, const room_member *m, double now) {
+  const room_user *u = room_find_user(r, m->user_id);
+  int rc = room_may_type(m->joined);
+  if (rc < 0) return rc;
+  if (u->typed && !room_typing_due(u->typed_at, now)) return CHAT_OK;
+  c->typed = 1;
+  c->mark_user = m->user_id;
+  c->at = now;
+  return queue_about(r, e, c, m->conn, m->user_id, 1, 1, now);
+}
+
+int room_on_close(room *r, effects *e, room_change *c, int64_t conn, double now) {
+  const room_member *m = room_find_member(r, conn);
+  const room_user *u = m ? room_find_user(r, m->user_id) : NULL;
+  int rc = room_change_remove(c, conn);
+  if (rc < 0 || !u || r->kind.dm || !m->joined || u->n_joined != 1) return rc;
+  return queue_about(r, e, c, conn, m->user_id, 0, 0, now); /* their last joined socket: gone */
 }
 
 /* delete_message {seq}: asks storage for the message; the answer decides. */
@@ -151,6 +190,8 @@ int room_on_frame(room *r, effects *e, room_change *c, int64_t conn, const unsig
     else if (strcmp(type, CHAT_FRAME(join_room)) == 0) rc = on_join(r, e, c, m, f, &p);
     else if (strcmp(type, message_type) == 0) {
       if ((rc = room_may_post(&r->kind, m->joined)) >= 0) rc = on_send(r, e, c, m, f, now);
+    } else if (strcmp(type, CHAT_FRAME(typing)) == 0 && !r->kind.dm) {
+      rc = on_typing(r, e, c, m, now);
     } else if (strcmp(type, CHAT_FRAME(mark_read)) == 0 && !r->kind.dm) {
       rc = on_mark_read(r, e, c, m, f);
     } else if (strcmp(type, CHAT_FRAME(delete_message)) == 0) {
@@ -191,13 +232,39 @@ int room_answer_delete(room *r, effects *e, room_change *c, const room_pending *
   char *text = cJSON_PrintUnformatted(f);
   cJSON_Delete(f);
   if (!text) return CHAT_E_NOMEM;
-  c->q = (room_outbox_entry){text, strlen(text), 0, NULL, m->conn};
+  c->q = (room_outbox_entry){text, strlen(text), 0, NULL, m->conn, 0};
   return room_enqueue(r, e, c, c->q.len, now);
 }
 
 /* The history to join with, from storage: the history frame, and from now on the
  * socket receives messages (an attach remembers it). */
-int room_answer_join(room *r, effects *e, room_change *c, const room_pending *p, const cJSON *a) {
+/* presence {room_id, online: [user ids]}: who has a joined socket here, less those
+ * `viewer` blocks, and `viewer` itself (who is joining). */
+static int presence_frame(const room *r, effects *e, int64_t conn, int64_t viewer) {
+  const room_user *v = room_find_user(r, viewer);
+  cJSON *f = cJSON_CreateObject(), *online = cJSON_CreateArray();
+  int rc = f && online ? json_add_str(f, "type", CHAT_FRAME(presence)) : CHAT_E_NOMEM;
+  if (rc >= 0) rc = json_add_num(f, "room_id", (double)r->id);
+  if (rc >= 0) rc = json_push(online, cJSON_CreateNumber((double)viewer));
+  for (size_t i = 0; rc >= 0 && i < r->n_users; i++) {
+    const room_user *u = &r->users[i];
+    int hidden = !u->n_joined || u->user_id == viewer;
+    for (size_t b = 0; !hidden && v && b < v->n_blocks; b++) hidden = v->blocks[b] == u->user_id;
+    if (!hidden) rc = json_push(online, cJSON_CreateNumber((double)u->user_id));
+  }
+  if (rc >= 0) {
+    rc = json_add_item(f, "online", online);
+    online = NULL;
+  }
+  cJSON_Delete(online);
+  if (rc < 0) {
+    cJSON_Delete(f);
+    return rc;
+  }
+  return effects_send_one(e, conn, f);
+}
+
+int room_answer_join(room *r, effects *e, room_change *c, const room_pending *p, const cJSON *a, double now) {
   const cJSON *rows = cJSON_GetObjectItemCaseSensitive(a, "rows");
   const room_member *m = room_find_member(r, p->conn);
   int rc;
@@ -231,5 +298,9 @@ int room_answer_join(room *r, effects *e, room_change *c, const room_pending *p,
       return CHAT_E_NOMEM;
     }
   }
-  return effects_send_one(e, p->conn, f);
+  if ((rc = effects_send_one(e, p->conn, f)) < 0 || r->kind.dm || m->joined) return rc;
+  /* a room: who is here, and (their first joined socket) the others hear of them */
+  const room_user *u = room_find_user(r, m->user_id);
+  if ((rc = presence_frame(r, e, p->conn, m->user_id)) < 0 || u->n_joined) return rc;
+  return queue_about(r, e, c, p->conn, m->user_id, 1, 0, now);
 }

@@ -46,6 +46,8 @@ typedef struct {
   uint32_t n_conns, n_joined;
   int member;       /* a member of the room (facts, ROOM_MEMBER) */
   int64_t read_seq; /* their read marker (facts, then mark_read) */
+  double typed_at;  /* when their typing was last told (room_typing_due) */
+  int typed;        /* (typed_at is set) */
 } room_user;
 
 /* A broadcast waiting in the outbox: a deletion's encoded frame, or a message not
@@ -56,6 +58,7 @@ typedef struct {
   int64_t author; /* whose blockers do not get it; 0: everyone gets it */
   cJSON *message; /* a message (owned): {user_id,username,body,client_id,created_at} */
   int64_t conn;   /* the socket that sent the message */
+  int skip_author; /* not sent to the author's own sockets (typing) */
 } room_outbox_entry;
 
 /* What the pending query is for. */
@@ -140,6 +143,7 @@ typedef struct {
   room_outbox_entry q; /* owned by the change until committed */
   size_t q_bytes;      /* what it adds to the outbox's size */
   int told_looking;    /* this event's room_activity listed who is looking */
+  int typed;           /* user mark_user's typing was told at `at` */
   int flushed;         /* the outbox (and q) were sent at flush_ms */
   double flush_ms;
   int schedule;        /* a flush_at effect was written */
@@ -218,13 +222,23 @@ int room_limits_effect(effects *e, const room_user *u);
 int room_on_frame(room *r, effects *e, room_change *c, int64_t conn, const unsigned char *in, size_t len,
                   double now);
 int room_answer_delete(room *r, effects *e, room_change *c, const room_pending *p, const cJSON *a, double now);
-int room_answer_join(room *r, effects *e, room_change *c, const room_pending *p, const cJSON *a);
+int room_answer_join(room *r, effects *e, room_change *c, const room_pending *p, const cJSON *a, double now);
+
+/* A socket closes (ROOM_CLOSE): if it was its user's last joined one, the room
+ * hears they are gone (presence_changed, through the outbox). */
+int room_on_close(room *r, effects *e, room_change *c, int64_t conn, double now);
 
 /* ---- room_outbox.c: the outbox, fan-out and flush ------------------------------ */
 
 /* Adds this event's broadcast (c->q, `bytes` long) to the outbox, and sends the
  * outbox now (a quiet room, a full outbox, a conversation) or asks for a flush. */
 int room_enqueue(room *r, effects *e, room_change *c, size_t bytes, double now);
+
+/* A broadcast that is not a message (presence_changed, typing: c->q, a frame
+ * `bytes` long): sent at once when nothing waits in the outbox, without changing
+ * when the outbox flushes next; else it joins the outbox (room_enqueue) and rides
+ * in its batch. */
+int room_broadcast(room *r, effects *e, room_change *c, size_t bytes, double now);
 
 /* Sends what waits in the outbox: first one dedup query if messages wait. */
 int room_start_flush(room *r, effects *e, room_change *c, double now);

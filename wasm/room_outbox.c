@@ -116,7 +116,9 @@ static int send_frames(const room *r, effects *e, const room_change *c, const fl
   size_t k = entries(r, c);
   group g[1 + CHAT_BATCH_MAX]; /* g[0]: every live frame; g[1 + j]: frame j alone */
   int rc = CHAT_OK;
+  uint64_t own = 0; /* entries its author's sockets do not get back (typing) */
   if (!ff->live) return CHAT_OK;
+  for (size_t j = 0; j < k; j++) own |= (uint64_t)(entry_at(r, c, j)->skip_author != 0) << j;
   memset(g, 0, sizeof g);
   g[0].mask = ff->live;
   for (size_t j = 0; j < k; j++) g[1 + j].mask = (uint64_t)1 << j;
@@ -125,6 +127,8 @@ static int send_frames(const room *r, effects *e, const room_change *c, const fl
     if (!m->joined) continue;
     uint64_t mask = ff->live;
     const room_user *u = room_find_user(r, m->user_id);
+    for (size_t j = 0; own && j < k; j++)
+      if ((own >> j & 1) && entry_at(r, c, j)->author == m->user_id) mask &= ~((uint64_t)1 << j);
     for (size_t j = 0; u && u->n_blocks && j < k; j++) { /* most users block no one */
       const room_outbox_entry *f = entry_at(r, c, j);
       for (size_t b = 0; f->author && b < u->n_blocks; b++)
@@ -354,6 +358,18 @@ int room_start_flush(room *r, effects *e, room_change *c, double now) {
   room_pending p = {0};
   p.kind = ROOM_P_FLUSH;
   return room_ask(e, c, q, &p);
+}
+
+int room_broadcast(room *r, effects *e, room_change *c, size_t bytes, double now) {
+  if (r->flush_due || r->n_outbox || r->kind.dm) return room_enqueue(r, e, c, bytes, now);
+  /* nothing waits: sent now, leaving the outbox's timing as it was */
+  flush_frames ff = {0};
+  c->queue = 1;
+  ff.text[0] = c->q.text, ff.len[0] = c->q.len, ff.live = 1;
+  int rc = send_frames(r, e, c, &ff);
+  room_outbox_entry_free(&c->q);
+  c->queue = 0;
+  return rc;
 }
 
 /* A quiet room sends the entry at once; a room that sent less than

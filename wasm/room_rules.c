@@ -77,6 +77,10 @@ int room_mention_reaches(const room_kind *k, int64_t person, int64_t author, int
 
 int room_activity_due(double last_ms, double now_ms) { return now_ms - last_ms >= CHAT_ROOM_ACTIVITY_MS; }
 
+int room_may_type(int joined) { return joined ? CHAT_OK : CHAT_E_NOT_JOINED; }
+
+int room_typing_due(double last_ms, double now_ms) { return now_ms - last_ms >= CHAT_TYPING_INTERVAL_MS; }
+
 int room_may_post(const room_kind *k, int joined) {
   if (!joined) return CHAT_E_NOT_JOINED;
   return k->dm && !k->open ? CHAT_E_DM_CLOSED : CHAT_OK;

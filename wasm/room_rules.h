@@ -26,6 +26,10 @@
  * - Mentions (message_mentions): a mention reaches a person only if they do not
  *   block its author, and, in a private room, only a member; the author's own name
  *   is no mention.
+ * - Presence and typing: who is here is per user (a joined socket or more), told as
+ *   it changes; typing is a joined socket's, at most once per user every
+ *   CHAT_TYPING_INTERVAL_MS, and never stored. Neither reaches someone who blocks
+ *   that user (the fan-out's block filter), nor comes back to its own author.
  * - Membership (issue 15): anyone may join a public room and leave it; a private
  *   room is joined only on an invitation, which its owner or an ADMIN gives; its
  *   owner or an ADMIN removes anyone but the owner (a kick closes their sockets
@@ -105,6 +109,13 @@ int room_mention_reaches(const room_kind *k, int64_t person, int64_t author, int
 /* Whether a room that last told its members of activity at `last_ms` tells them
  * again at now_ms (CHAT_ROOM_ACTIVITY_MS): 1 or 0. */
 int room_activity_due(double last_ms, double now_ms);
+
+/* Whether a socket may say it is typing: CHAT_OK or CHAT_E_NOT_JOINED. */
+int room_may_type(int joined);
+
+/* Whether a user who last said they were typing at last_ms is told to the room
+ * again at now_ms (CHAT_TYPING_INTERVAL_MS): 1, or 0 (dropped). */
+int room_typing_due(double last_ms, double now_ms);
 
 /* Whether `user` may open one more socket, with `sockets` open in the room and
  * `mine` of them the user's. CHAT_OK, CHAT_E_NOT_MEMBER, CHAT_E_ROOM_FULL or

@@ -213,12 +213,16 @@ export function openSocket(base, token, path = "/ws", localAddress = undefined) 
   });
 }
 
-/** Opens a room socket and joins; resolves to { c, history }. */
+/** Opens a room socket and joins; resolves to { c, history, presence } (a room's
+ * presence frame, which follows the history). */
 export async function joinRoom(base, roomId, who, since) {
-  const c = await openSocket(base, who.token, `/rooms/${roomId}/ws`);
+  const path = `/rooms/${roomId}/ws`;
+  const c = await openSocket(base, who.token, path);
   const hello = await c.next();
   if (hello.type !== "connection") throw new Error(`expected connection, got ${JSON.stringify(hello)}`);
   c.send(since === undefined ? { type: "join_room" } : { type: "join_room", since });
   const history = await c.nextOf("history");
-  return { c, history };
+  // a room then says who is here (issue 15); a conversation does not
+  const presence = path.startsWith("/rooms/") ? await c.nextOf("presence") : undefined;
+  return { c, history, presence };
 }
