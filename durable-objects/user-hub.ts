@@ -25,8 +25,10 @@ type Attachment = Pick<SocketFacts, "user" | "session" | "ip">;
 
 export class UserHub extends DurableObject<Env> {
   private readonly core = new CoreHost();
-  /** Each personal socket's rate bucket, as the core last left it. */
-  private readonly buckets = new WeakMap<WebSocket, object>();
+  /** The user's rate and flood buckets over all their personal sockets (a hub is
+   * one user's), as the core last left them: in memory, so after hibernation
+   * (about 10 s idle) they start full, close to what 10 s of refill gives. */
+  private buckets: { bucket: object | null; flood: object | null } = { bucket: null, flood: null };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -241,13 +243,13 @@ export class UserHub extends DurableObject<Env> {
     if (ws.readyState !== WebSocket.OPEN) return;
     const bytes = typeof message === "string" ? message : new Uint8Array(message);
     try {
-      // Each socket's rate bucket (the core's: CHAT_RATE_*) lives in memory; after
-      // hibernation (about 10 s idle) it starts full, which is what 10 s of refill
-      // would give it anyway.
-      const { reply, bucket } = this.core.call<{ reply: string; bucket: object }>(
-        "user_frame", bytes, { bucket: this.buckets.get(ws) ?? null });
-      this.buckets.set(ws, bucket);
+      // One rate for the user however many personal sockets they hold (CHAT_RATE_*),
+      // and the socket that floods past refusals is closed (CHAT_FLOOD_*), as in rooms.
+      const { reply, bucket, flood, close } = this.core.call<{ reply: string; bucket: object; flood: object;
+        close?: { code: number; reason: string } }>("user_frame", bytes, this.buckets);
+      this.buckets = { bucket, flood };
       ws.send(reply);
+      if (close) closeSocket(ws, close.code, close.reason);
     } catch (e) {
       if (!coreLost(e)) throw e;
       // The core is gone (and will be rebuilt), so this one frame is encoded here.

@@ -198,11 +198,14 @@ static int add_bucket(cJSON *out, const char *key, ratelimit_bucket b) {
 static int user_frame_reply(const unsigned char *in, size_t len, int limited, cJSON *out);
 
 /* A frame on a personal socket: "ping" is answered with "pong"; later issues add
- * friend and DM notifications. With aux {"bucket"} (the socket's rate bucket, as
- * the last call left it, or null) the frame first takes a token of the per-user
- * rate (CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, as in rooms); without one it is
- * refused with rate_limited (echoing its ref), and the answer is
- * {"reply": frame text, "bucket"} for the shell to keep. */
+ * friend and DM notifications. With aux {"bucket", "flood"} (the user's rate and
+ * flood buckets over every personal socket of theirs, as the last call left them,
+ * or null) the frame first takes a token of the per-user rate (CHAT_RATE_BURST,
+ * CHAT_RATE_PER_SECOND, as in rooms); without one it is refused with rate_limited
+ * (echoing its ref) and takes a flood token (CHAT_FLOOD_*, as in rooms); without
+ * one of those either, the socket is to be closed: the answer is then
+ * {"reply", "bucket", "flood", "close": {"code": CHAT_CLOSE_POLICY, "reason"}},
+ * else {"reply": frame text, "bucket", "flood"}, for the shell to keep. */
 static int op_user_frame(const unsigned char *in, size_t len, const unsigned char *aux, size_t aux_len,
                          double now, cJSON *out) {
   if (!aux_len) return user_frame_reply(in, len, 0, out);
@@ -211,10 +214,23 @@ static int op_user_frame(const unsigned char *in, size_t len, const unsigned cha
   int rc = reply ? json_parse_object(aux, aux_len, &f) : CHAT_E_NOMEM;
   if (rc >= 0) {
     ratelimit_bucket b = read_bucket(cJSON_GetObjectItemCaseSensitive(f, "bucket"));
+    ratelimit_bucket flood = read_bucket(cJSON_GetObjectItemCaseSensitive(f, "flood"));
     int limited = !ratelimit_take(&b, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, now);
+    int evict = limited && !ratelimit_take(&flood, CHAT_FLOOD_BURST, CHAT_FLOOD_PER_SECOND, now);
     if ((rc = user_frame_reply(in, len, limited, reply)) >= 0)
       rc = (text = cJSON_PrintUnformatted(reply)) ? json_add_str(out, "reply", text) : CHAT_E_NOMEM;
     if (rc >= 0) rc = add_bucket(out, "bucket", b);
+    if (rc >= 0) rc = add_bucket(out, "flood", flood);
+    if (rc >= 0 && evict) {
+      cJSON *close = cJSON_CreateObject();
+      if (!close || json_add_num(close, "code", CHAT_CLOSE_POLICY) < 0 ||
+          json_add_str(close, "reason", "rate limit exceeded") < 0) {
+        cJSON_Delete(close);
+        rc = CHAT_E_NOMEM;
+      } else {
+        rc = json_add_item(out, "close", close);
+      }
+    }
   }
   cJSON_free(text);
   cJSON_Delete(reply);

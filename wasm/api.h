@@ -31,10 +31,12 @@
  *   CHAT_OP_BEARER          Authorization value      -                          {"token_hash"}
  *   CHAT_OP_WS_PROTOCOL     Sec-WebSocket-Protocol   -                          {"token_hash","protocol"}
  *   CHAT_OP_CONNECTION      -                        {"id","username","role"}   the `connection` frame
- *   CHAT_OP_USER_FRAME      a frame from a personal  - (or {"bucket":           the reply frame (or
+ *   CHAT_OP_USER_FRAME      a frame from a personal  - (or {"bucket","flood":   the reply frame (or
  *                           socket                   {tokens,last_ms,started}    {"reply": frame text,
- *                                                    |null}: the socket's rate)  "bucket"}: rate_limited
- *                                                                               past CHAT_RATE_*)
+ *                                                    |null}: the user's rate     "bucket", "flood",
+ *                                                    and flood buckets)          "close"?: {code, reason}}:
+ *                                                                               rate_limited past CHAT_RATE_*,
+ *                                                                               closed past CHAT_FLOOD_*)
  *   CHAT_OP_ROOM_CREATE     body {name, private?}    -                          {"name","name_key",
  *                                                                               "private"?: true}
  *   CHAT_OP_ROOMS_QUERY     query string of GET      -                          {"limit","cursor":{"activity","id"}|null,

@@ -143,4 +143,19 @@ describe("the personal socket", () => {
     expect(refused.length).toBeGreaterThan(0);
     expect(refused.every((f) => typeof f.ref === "string" && /^p\d+$/.test(f.ref))).toBe(true);
   });
+
+  it("closes a socket that keeps flooding past its refusals (1008), and the rate is the user's, not the socket's", async () => {
+    const me = await signup("flooder");
+    const [a, b] = [await connect("/ws", me.token), await connect("/ws", me.token)];
+    expect((await a.next()).type).toBe("connection");
+    expect((await b.next()).type).toBe("connection");
+    const closed = new Promise<number>((r) => b.ws.addEventListener("close", (e) => r(e.code)));
+    // A's burst empties the user's bucket: B's first frame is already refused.
+    for (let i = 0; i < LIMITS.rateBurst; i++) a.send({ type: "ping", ref: `a${i}` });
+    for (let i = 0; i < LIMITS.rateBurst; i++) expect((await a.next()).type).toBe("pong");
+    b.send({ type: "ping", ref: "b0" });
+    expect((await b.next()).code).toBe("rate_limited");
+    for (let i = 1; i <= LIMITS.floodBurst + 5; i++) b.send({ type: "ping", ref: `b${i}` });
+    expect(await closed).toBe(LIMITS.closePolicy);
+  });
 });
