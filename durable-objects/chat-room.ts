@@ -259,6 +259,15 @@ export class ChatRoom extends DurableObject<Env> {
     return this.recentRevocations.find((x) => x.at >= since && x.userId === userId && revokes(x.r, socket)) ?? null;
   }
 
+  /** How many open sockets of the user this object holds now (their hub checks
+   * its presence register against it: a restart drops sockets without a close). */
+  async socketsOf(userId: number): Promise<number> {
+    return this.ctx.getWebSockets().filter((ws) => {
+      const att = ws.deserializeAttachment() as Attachment | null;
+      return ws.readyState === WebSocket.OPEN && att && !att.closed && att.data.user.id === userId;
+    }).length;
+  }
+
   /** A ban: every socket of the user here closes. */
   async kick(userId: number, reason: string): Promise<void> {
     this.noteRevocation(userId, {}, LIMITS.closeBanned, reason);

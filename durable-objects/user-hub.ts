@@ -81,17 +81,39 @@ export class UserHub extends DurableObject<Env> {
   /** Whether one more socket fits the user's budgets (budget.h): the sockets held
    * (sockets_per_account) and those opened this minute (socket_opens_per_account,
    * counted here); throws LimitReached. */
-  private admitOne(): void {
-    allow(this.core, "sockets_per_account", this.held());
+  private async admitOne(userId: number): Promise<void> {
+    await this.allowOneMore(userId);
     spendHere(this.core, this.ctx.storage.sql, this.env.CHAT_BUDGET_SCALE, "socket_opens_per_account", "me");
+  }
+
+  /**
+   * Whether one more socket fits the sockets_per_account budget; throws
+   * LimitReached. At the limit, the presence register is first checked against the
+   * objects themselves: a restart or a deploy drops sockets without a close event,
+   * and their counts would otherwise stay here for good.
+   */
+  private async allowOneMore(userId: number): Promise<void> {
+    try {
+      allow(this.core, "sockets_per_account", this.held());
+      return;
+    } catch (e) {
+      if (!(e instanceof LimitReached)) throw e;
+    }
+    const sql = this.ctx.storage.sql;
+    const listed = sql.exec<{ object: string }>("SELECT object FROM presence").toArray();
+    const counts = await Promise.all(listed.map(({ object }) =>
+      this.env.CHAT_ROOM.get(this.env.CHAT_ROOM.idFromName(object)).socketsOf(userId)));
+    listed.forEach(({ object }, i) => sql.exec("UPDATE presence SET sockets = ? WHERE object = ?", counts[i], object));
+    sql.exec("DELETE FROM presence WHERE sockets = 0");
+    allow(this.core, "sockets_per_account", this.held());
   }
 
   /** Whether one more socket would fit the user's budgets, without counting it:
    * null, or the budget it would break (the Worker refuses early, before the
    * queries and the object a socket costs). */
-  async mayOpen(): Promise<{ budget: BudgetName; limit: number; retry_after_ms: number | null } | null> {
+  async mayOpen(userId: number): Promise<{ budget: BudgetName; limit: number; retry_after_ms: number | null } | null> {
     try {
-      allow(this.core, "sockets_per_account", this.held());
+      await this.allowOneMore(userId);
       checkHere(this.core, this.ctx.storage.sql, this.env.CHAT_BUDGET_SCALE, "socket_opens_per_account", "me");
       return null;
     } catch (e) {
@@ -105,12 +127,12 @@ export class UserHub extends DurableObject<Env> {
    * counted at once (presence +1) if it fits the user's budget of sockets, else
    * the answer names the budget and the object refuses the socket.
    */
-  async admit(object: string, socket: Pick<SocketFacts, "session" | "ip">):
+  async admit(object: string, socket: Pick<SocketFacts, "user" | "session" | "ip">):
       Promise<{ ok: true } | { ok: false; budget: string; limit: number } | { ok: false; revoked: { code: number; reason: string } }> {
     const revoked = this.revokedBy(socket);
     if (revoked) return { ok: false, revoked };
     try {
-      this.admitOne();
+      await this.admitOne(socket.user.id);
     } catch (e) {
       if (e instanceof LimitReached) return { ok: false, budget: e.budget, limit: e.limit };
       throw e;
@@ -222,7 +244,7 @@ export class UserHub extends DurableObject<Env> {
     const revoked = this.revokedBy({ session, ip });
     if (revoked) return errorResponse(revoked.code === LIMITS.closeBanned ? "banned" : "unauthorized");
     try {
-      this.admitOne();
+      await this.admitOne(user.id);
     } catch (e) {
       if (e instanceof LimitReached) return errorResponse("limit_reached", undefined, { budget: e.budget, limit: e.limit, message: BUDGETS[e.budget].message });
       throw e;

@@ -144,7 +144,7 @@ async function socketSession(c: Context<App>) {
   const s = await liveSession(c.env.DB, token_hash);
   // A socket past the user's budgets is refused here, before any more work (the
   // object that takes a socket counts it for good: UserHub.admit).
-  const refused = await hub(c.env, s.user.id).mayOpen();
+  const refused = await hub(c.env, s.user.id).mayOpen(s.user.id);
   if (refused) throw new LimitReached(refused.budget, refused.limit, refused.retry_after_ms);
   c.executionCtx.waitUntil(recordIp(c.env.DB, s.user.id, clientIp(c.req.raw)));
   return s;

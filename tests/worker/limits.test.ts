@@ -84,26 +84,39 @@ describe("count budgets", () => {
 describe("sockets per account", () => {
   it("a user holding 100 sockets across objects is refused one more anywhere, and gets it back when one closes", async () => {
     const me = await signup("hoarder");
-    const room = await createRoom(me);
-    const hub = env.USER_HUB.get(env.USER_HUB.idFromName(String(me.user.id)));
-    // 99 sockets held elsewhere, as the presence register of the user's hub counts them.
-    await runInDurableObject(hub, async (_obj, state) => {
-      state.storage.sql.exec("INSERT INTO presence (object, sockets) VALUES ('room:elsewhere', 99)");
-    });
-    const last = await connect("/ws", me.token); // the 100th
-    expect((await last.next()).type).toBe("connection");
-    for (const path of ["/ws", `/rooms/${room.id}/ws`]) {
+    const rooms = [];
+    for (let i = 0; i < 5; i++) rooms.push(await createRoom(me));
+    const held = [];
+    for (let i = 0; i < 99; i++) held.push(await connect(`/rooms/${rooms[i % 5]!.id}/ws`, me.token));
+    held.push(await connect("/ws", me.token)); // the 100th
+    for (const path of ["/ws", `/rooms/${rooms[0]!.id}/ws`]) {
       const res = await SELF.fetch(`${BASE}${path}`, {
         headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": `chat.v1, bearer.${me.token}` } });
       expect(res.status, path).toBe(429);
       expect(await res.json()).toMatchObject({ error: { code: "limit_reached", budget: "sockets_per_account", limit: 100 } });
     }
-    await runInDurableObject(hub, async (_obj, state) => {
-      state.storage.sql.exec("UPDATE presence SET sockets = 98 WHERE object = 'room:elsewhere'");
-    });
-    const { c } = await joinRoom(room.id, me);
+    const closed = held.shift()!;
+    closed.ws.close(1000, "done");
+    await new Promise((r) => setTimeout(r, 200));
+    const { c } = await joinRoom(rooms[0]!.id, me); // where one closed: 20 per room is its own limit
     c.send({ type: "ping", ref: "in" });
     expect((await c.nextOf("pong")).ref).toBe("in");
+    for (const h of [...held, c]) h.ws.close(1000, "done");
+  });
+
+  it("sockets a restart dropped without a close do not count for good", async () => {
+    const me = await signup("restarted");
+    const hub = env.USER_HUB.get(env.USER_HUB.idFromName(String(me.user.id)));
+    // The register says 100 sockets are open in a room that holds none of them now
+    // (as after a deploy, which drops every socket without a close event).
+    await runInDurableObject(hub, async (_obj, state) => {
+      state.storage.sql.exec("INSERT INTO presence (object, sockets) VALUES ('room:424242', 100)");
+    });
+    const c = await connect("/ws", me.token);
+    expect((await c.next()).type).toBe("connection");
+    await runInDurableObject(hub, async (_obj, state) => {
+      expect(state.storage.sql.exec("SELECT count(*) AS n FROM presence").one().n).toBe(0);
+    });
   });
 });
 
