@@ -28,10 +28,40 @@ static int hex4(const unsigned char *s, size_t len, size_t i, unsigned *u) {
   return 1;
 }
 
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+/* The end of the number that starts at s[i] (a '-' or a digit outside a string),
+ * by RFC 8259 section 6's grammar: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
+ * followed by whitespace, ',', ']', '}' or the end. Returns the index after it, or 0
+ * when the grammar is broken ("01", "1.", "-", "1e", "1.5.2": cJSON reads some of
+ * these by strtod's rules, which are not JSON's). */
+static size_t number_end(const unsigned char *s, size_t len, size_t i) {
+  if (s[i] == '-') i++;
+  if (i == len || !is_digit(s[i])) return 0;
+  if (s[i] == '0') i++;
+  else
+    while (i < len && is_digit(s[i])) i++;
+  if (i < len && s[i] == '.') {
+    if (++i == len || !is_digit(s[i])) return 0;
+    while (i < len && is_digit(s[i])) i++;
+  }
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    if (++i < len && (s[i] == '+' || s[i] == '-')) i++;
+    if (i == len || !is_digit(s[i])) return 0;
+    while (i < len && is_digit(s[i])) i++;
+  }
+  if (i < len && !strchr(" \t\n\r,]}", s[i])) return 0;
+  return i;
+}
+
 /* Checks, in one pass, what cJSON lets through but RFC 8259 (section 7) or we
  * forbid:
  *  - nesting deeper than CHAT_JSON_DEPTH_MAX levels of objects and arrays (cJSON
  *    recurses once per level);
+ *  - control characters outside strings other than the four of JSON's whitespace
+ *    (space, tab, line feed, carriage return: RFC 8259 section 2; cJSON skips every
+ *    byte up to 0x20, NUL included, as if it were whitespace);
+ *  - numbers outside RFC 8259 section 6's grammar (number_end);
  * and inside strings (member names included):
  *  - raw control characters U+0000..U+001F (they must be escaped; cJSON accepts
  *    them, and a raw NUL would cut a string short);
@@ -53,6 +83,12 @@ static int prepass_clean(const unsigned char *s, size_t len) {
       if (s[i] == '"') in_string = 1;
       else if ((s[i] == '{' || s[i] == '[') && ++depth > CHAT_JSON_DEPTH_MAX) return 0;
       else if ((s[i] == '}' || s[i] == ']') && depth) depth--;
+      else if (s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') return 0;
+      else if (s[i] == '-' || is_digit(s[i])) {
+        size_t end = number_end(s, len, i);
+        if (!end) return 0;
+        i = end - 1;
+      }
       continue;
     }
     if (s[i] < 0x20) return 0;

@@ -2,6 +2,8 @@
  * so is a document past a limit of chat_limits.h (members per object, nesting
  * depth, name length), each tested at its edge. The string cases run through the
  * Wasm build as golden vectors too (tests/golden/core.json). */
+#include <stdio.h>
+
 #include "chat_error.h"
 #include "chat_limits.h"
 #include "json_in.h"
@@ -299,6 +301,43 @@ static void a_32_kib_frame_of_full_objects_with_the_longest_names_is_read(void *
   assert_int_equal(parse(doc, len, "x", 1), CHAT_OK);
 }
 
+/* Parses a whole document; the error, or CHAT_OK. */
+static int parse_doc(const char *text, size_t len) {
+  cJSON *o = NULL;
+  int rc = json_parse_object((const unsigned char *)text, len, &o);
+  cJSON_Delete(o);
+  return rc;
+}
+
+static void a_control_byte_outside_strings_is_bad_json_but_json_whitespace_is_read(void **state) {
+  (void)state;
+  /* cJSON skips every byte up to 0x20 as whitespace, NUL included */
+  assert_int_equal(parse_doc(S("{\x01\"s\":\"x\"}")), CHAT_E_BAD_JSON);
+  assert_int_equal(parse_doc(S("{\"s\":\"x\"\x00}")), CHAT_E_BAD_JSON);
+  assert_int_equal(parse_doc(S("{\"s\":\"x\"}\x0b")), CHAT_E_BAD_JSON);
+  assert_int_equal(parse_doc(S("{\"s\"\x1f:\"x\"}")), CHAT_E_BAD_JSON);
+  assert_int_equal(parse_doc(S(" \t\r\n{ \t\r\n\"s\" \t\r\n: \"x\" \t\r\n} \n")), CHAT_OK);
+}
+
+static void a_number_outside_rfc_8259s_grammar_is_bad_json(void **state) {
+  (void)state;
+  static const char *const bad[] = {"01", "-01", "1.", "-", "1e", "1e+", "1.5.2", ".5", "+1", "00", "1x",
+                                    "0x10", "1E", "-.5", "1..2", "2-1", "Infinity", "NaN"};
+  static const char *const good[] = {"0", "-0", "1", "10", "-12", "1.5", "0.5", "1e5", "1E+2", "1e-2",
+                                     "-0.0e-1", "123456789012345"};
+  char doc[64];
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    int n = snprintf(doc, sizeof doc, "{\"n\":%s}", bad[i]);
+    if (parse_doc(doc, (size_t)n) != CHAT_E_BAD_JSON) fail_msg("%s was read", bad[i]);
+  }
+  for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+    int n = snprintf(doc, sizeof doc, "{\"n\":[%s, %s ],\"m\":%s}", good[i], good[i], good[i]);
+    if (parse_doc(doc, (size_t)n) != CHAT_OK) fail_msg("%s was refused", good[i]);
+  }
+  /* digits inside strings are text */
+  assert_int_equal(parse_doc(S("{\"01\":\"1.\"}")), CHAT_OK);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_u_escape_with_a_non_hex_first_digit_is_bad_json),
@@ -313,6 +352,8 @@ int main(void) {
       cmocka_unit_test(a_high_surrogate_without_a_low_one_after_it_is_bad_json),
       cmocka_unit_test(a_malformed_escape_in_a_member_name_or_nested_value_is_bad_json),
       cmocka_unit_test(every_escape_rfc_8259_lists_is_read),
+      cmocka_unit_test(a_control_byte_outside_strings_is_bad_json_but_json_whitespace_is_read),
+      cmocka_unit_test(a_number_outside_rfc_8259s_grammar_is_bad_json),
       cmocka_unit_test(an_escaped_backslash_before_u_is_plain_text),
       cmocka_unit_test(escapes_outside_strings_are_left_to_cjson),
       cmocka_unit_test(an_object_of_32_members_is_read_and_one_of_33_is_bad_json),
