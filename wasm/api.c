@@ -19,6 +19,7 @@
 #include "ratelimit.h"
 #include "room_name.h"
 #include "room_rules.h"
+#include "utf8.h"
 
 int api_init(void) { return auth_init(); }
 
@@ -309,7 +310,9 @@ static int search_key(const char *val, size_t vlen, char *key) {
     key[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
   }
   key[n] = 0;
-  return CHAT_OK;
+  /* percent-decoding can spell any byte: what it spells must be UTF-8 (RFC 3986
+   * section 2.5), or the answer that echoes the prefix would not be */
+  return utf8_valid((const unsigned char *)key, n) ? CHAT_OK : CHAT_E_QUERY_INVALID;
 }
 
 /* "limit=K&cursor=A.I&mine=1&q=P": K rooms (1..CHAT_ROOMS_PAGE_MAX, default
