@@ -291,6 +291,34 @@ static void check_frame(const cJSON *f, const cJSON *to, event_log *log) {
     cJSON_ArrayForEach(c, to) CHECK(m.socks[sock_index((int64_t)c->valuedouble)].user ==
                                         m.socks[sock_index((int64_t)cJSON_GetArrayItem(to, 0)->valuedouble)].user,
                                     "blocks_changed to sockets of two users");
+  } else if (strcmp(type, "presence") == 0) {
+    /* who is online, to one joined socket, without the users its user blocks */
+    CHECK(n_to == 1, "presence to %d sockets", n_to);
+    const sock *s = &m.socks[sock_index((int64_t)cJSON_GetArrayItem(to, 0)->valuedouble)];
+    CHECK(s->joined, "presence sent to a socket that has not joined");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(f, "online")) {
+      int u = (int)c->valuedouble;
+      /* (a user never blocks themselves: the service refuses it, the model may not) */
+      CHECK(u >= 1 && u <= USERS && (u == s->user || !m.blocks[s->user][u]), "presence shows user %d to user %d", u, s->user);
+    }
+  } else if (strcmp(type, "presence_changed") == 0 || strcmp(type, "typing") == 0) {
+    /* about one user, to joined sockets whose users do not block them; typing
+     * never back to its author */
+    int about = (int)num(f, "user_id");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, to) {
+      const sock *s = &m.socks[sock_index((int64_t)c->valuedouble)];
+      CHECK(s->joined, "%s sent to a socket that has not joined", type);
+      CHECK(about < 1 || about > USERS || about == s->user || !m.blocks[s->user][about],
+            "%s about user %d sent to user %d, who blocks them",
+            type, about, s->user);
+      CHECK(strcmp(type, "typing") != 0 || s->user != about, "typing sent back to its author");
+    }
+  } else if (strcmp(type, "room_activity") == 0 || strcmp(type, "user_updated") == 0 ||
+             strcmp(type, "account_deleted") == 0) {
+    /* counts for one member, a profile, a deleted account: nothing of a message's body */
+    CHECK(!cJSON_GetObjectItemCaseSensitive(f, "body"), "a %s frame carries a body", type);
   } else {
     CHECK(0, "a frame of unknown type %s", type);
   }
