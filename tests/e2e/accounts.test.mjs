@@ -25,7 +25,7 @@ describe("accounts over real HTTP against wrangler dev", () => {
 
     const acct = await fetch(`${base}/account`, { headers: auth });
     assert.equal(acct.status, 200);
-    assert.deepEqual(await acct.json(), { user: { id: up.body.user.id, username: "Erin", role: "USER" } });
+    assert.deepEqual(await acct.json(), { user: { id: up.body.user.id, username: "Erin", role: "USER", display_name: null } });
 
     const out = await post(base, "/logout", "", auth);
     assert.equal(out.status, 200);
