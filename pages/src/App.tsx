@@ -59,18 +59,29 @@ function Signedin({ session, signOut, onUser }: { session: Session; signOut(m?: 
     return false;
   }, [signOut]);
 
+  // My rooms (members and invitations, with my counts) and the directory (public
+  // rooms, by name prefix), in one list: the sidebar shows them apart.
+  const [search, setSearch] = useState("");
+  const searchRef = useRef("");
+  searchRef.current = search;
   const refreshRooms = useCallback(async () => {
     try {
-      const page = await api<{ rooms: Room[]; next_cursor: string | null }>("GET", "/rooms", token);
-      setRooms(page.rooms);
+      const q = searchRef.current ? `?q=${encodeURIComponent(searchRef.current)}` : "";
+      const [mine, page] = await Promise.all([
+        api<{ rooms: Room[] }>("GET", "/rooms?mine=1", token),
+        api<{ rooms: Room[]; next_cursor: string | null }>("GET", `/rooms${q}`, token),
+      ]);
+      setRooms([...mine.rooms, ...page.rooms.filter((r) => !mine.rooms.some((m) => m.id === r.id))]);
       setRoomsCursor(page.next_cursor);
     } catch (e) { ended(e); }
   }, [token, ended]);
+  useEffect(() => { void refreshRooms(); }, [search, refreshRooms]);
   const moreRooms = async () => {
     if (!roomsCursor) return;
     try {
+      const q = search ? `&q=${encodeURIComponent(search)}` : "";
       const page = await api<{ rooms: Room[]; next_cursor: string | null }>(
-        "GET", `/rooms?cursor=${encodeURIComponent(roomsCursor)}`, token);
+        "GET", `/rooms?cursor=${encodeURIComponent(roomsCursor)}${q}`, token);
       setRooms((r) => [...r, ...page.rooms.filter((x) => !r.some((y) => y.id === x.id))]);
       setRoomsCursor(page.next_cursor);
     } catch (e) { ended(e); }
@@ -119,6 +130,17 @@ function Signedin({ session, signOut, onUser }: { session: Session; signOut(m?: 
       onFrame: (f: ServerFrame) => {
         if (f.type === "new_direct_message") {
           void refreshDms();
+          notify(`${f.user.username} wrote to you`, f.body);
+        } else if (f.type === "room_activity") {
+          // my counts in one of my rooms, live
+          setRooms((rs) => rs.map((r) => (r.id === f.room_id && r.standing
+            ? { ...r, last_seq: f.last_seq, unread: f.unread, mentions: f.mentions } : r)));
+        } else if (f.type === "room_invite") {
+          say(`${f.user.username} invited you to ${f.room.name}.`);
+          void refreshRooms();
+        } else if (f.type === "mention") {
+          say(`${f.from.username} mentioned you.`);
+          notify(`${f.from.username} mentioned you`, "Open the room to read it.");
         } else if ("user" in f && f.type in names) {
           say(names[f.type]!(f.user.username));
           void refreshFriends();
@@ -157,6 +179,21 @@ function Signedin({ session, signOut, onUser }: { session: Session; signOut(m?: 
     }
   }, [token, refreshDms, ended]);
 
+  // The tab's title carries what is unread in my rooms and conversations.
+  useEffect(() => {
+    const unread = rooms.reduce((n, r) => n + (r.standing === "member" ? r.unread ?? 0 : 0), 0)
+      + dms.reduce((n, d) => n + d.unread, 0);
+    document.title = unread > 0 ? `(${unread}) Edge chat` : "Edge chat";
+  }, [rooms, dms]);
+
+  // Desktop notifications (mentions, direct messages) while the tab is hidden: the
+  // browser asks once.
+  useEffect(() => {
+    if (!("Notification" in window) || Notification.permission !== "default" || localStorage.getItem("notifications-asked")) return;
+    localStorage.setItem("notifications-asked", "1");
+    void Notification.requestPermission();
+  }, []);
+
   const logout = async () => {
     try { await api("POST", "/logout", token); } catch { /* the session ends here either way */ }
     location.hash = "";
@@ -183,7 +220,7 @@ function Signedin({ session, signOut, onUser }: { session: Session; signOut(m?: 
           <a className="whoami" href="#/account" data-testid="whoami">{me.username}{me.role === "ADMIN" && <small className="pill">ADMIN</small>}</a>
           <button onClick={logout}>Log out</button>
         </header>
-        <Sidebar route={route} rooms={rooms} more={roomsCursor ? moreRooms : null} />
+        <Sidebar route={route} rooms={rooms} more={roomsCursor ? moreRooms : null} search={search} onSearch={setSearch} />
         <main className="main">
           {route.view === "room" && <ChatView kind="room" id={route.id} title={title} />}
           {route.view === "dm" && <ChatView kind="dm" id={route.id} title={title} />}
@@ -200,17 +237,37 @@ function Signedin({ session, signOut, onUser }: { session: Session; signOut(m?: 
   );
 }
 
-function Sidebar({ route, rooms, more }: { route: Route; rooms: Room[]; more: (() => void) | null }) {
+/** A desktop notification, when the tab is hidden and the person allowed them. */
+function notify(title: string, body: string) {
+  if (!document.hidden || !("Notification" in window) || Notification.permission !== "granted") return;
+  new Notification(title, { body, tag: title });
+}
+
+function Sidebar({ route, rooms, more, search, onSearch }:
+    { route: Route; rooms: Room[]; more: (() => void) | null; search: string; onSearch(q: string): void }) {
   const chat = useChat();
   const [name, setName] = useState("");
+  const [isPrivate, setPrivate] = useState(false);
+  const mine = rooms.filter((r) => r.standing);
+  const directory = rooms.filter((r) => !r.standing);
+  async function join(id: number) {
+    try {
+      await api("POST", `/rooms/${id}/join`, chat.token);
+      await chat.refreshRooms();
+      go({ view: "room", id });
+    } catch (err) {
+      setError(describeError(err));
+    }
+  }
   const [error, setError] = useState<string | null>(null);
   const current = (r: Route) => (href(r) === href(route) ? "page" : undefined);
 
   async function create(e: FormEvent) {
     e.preventDefault();
     try {
-      const { room } = await api<{ room: Room }>("POST", "/rooms", chat.token, { name });
+      const { room } = await api<{ room: Room }>("POST", "/rooms", chat.token, isPrivate ? { name, private: true } : { name });
       setName("");
+      setPrivate(false);
       setError(null);
       await chat.refreshRooms();
       go({ view: "room", id: room.id });
@@ -223,18 +280,42 @@ function Sidebar({ route, rooms, more }: { route: Route; rooms: Room[]; more: ((
   return (
     <nav className="sidebar" aria-label="Rooms and conversations">
       <section aria-labelledby="rooms-h">
-        <h2 id="rooms-h">Rooms</h2>
+        <h2 id="rooms-h">My rooms</h2>
         <form className="create" onSubmit={create}>
           <input aria-label="New room name" placeholder="New room" value={name} onChange={(e) => setName(e.target.value)} required />
+          <label className="check"><input type="checkbox" checked={isPrivate} onChange={(e) => setPrivate(e.target.checked)} /> Private</label>
           <button type="submit">Create</button>
         </form>
         {error && <p className="error" role="alert">{error}</p>}
-        <ul className="nav-list" aria-label="Rooms">
-          {rooms.map((r) => (
-            <li key={r.id}><a href={href({ view: "room", id: r.id })} aria-current={current({ view: "room", id: r.id })}>{r.name}</a></li>
+        <ul className="nav-list" aria-label="My rooms">
+          {mine.map((r) => (
+            <li key={r.id} data-testid="my-room">
+              {r.standing === "invited"
+                ? <span className="invited">{r.name} <small>invited</small>
+                    <button className="link" onClick={() => void join(r.id)} aria-label={`Join ${r.name}`}>Join</button></span>
+                : <a href={href({ view: "room", id: r.id })} aria-current={current({ view: "room", id: r.id })}>
+                    {r.name}{r.private && <small className="pill private">private</small>}
+                    {(r.mentions ?? 0) > 0 && <span className="badge mention" aria-label={`${r.mentions} mentions`} data-testid="room-mentions">@{r.mentions}</span>}
+                    {(r.unread ?? 0) > 0 && <span className="badge" aria-label={`${r.unread} unread`} data-testid="room-unread">{r.unread}</span>}
+                  </a>}
+            </li>
           ))}
         </ul>
-        {rooms.length === 0 && <p className="empty">No rooms yet.</p>}
+        {mine.length === 0 && <p className="empty">No rooms yet: create one or join one below.</p>}
+      </section>
+      <section aria-labelledby="directory-h">
+        <h2 id="directory-h">Find rooms</h2>
+        <input className="search" aria-label="Search rooms" placeholder="Search by name" value={search}
+               onChange={(e) => onSearch(e.target.value)} />
+        <ul className="nav-list" aria-label="Rooms">
+          {directory.map((r) => (
+            <li key={r.id} data-testid="directory-room">
+              <a href={href({ view: "room", id: r.id })} aria-current={current({ view: "room", id: r.id })}>{r.name}</a>
+              <button className="link join" onClick={() => void join(r.id)} aria-label={`Join ${r.name}`}>Join</button>
+            </li>
+          ))}
+        </ul>
+        {directory.length === 0 && <p className="empty">{search ? "No room starts with that." : "No other rooms yet."}</p>}
         {more && <button className="link" onClick={more}>More rooms</button>}
       </section>
       <section aria-labelledby="dms-h">

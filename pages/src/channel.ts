@@ -19,7 +19,7 @@
  *   shown once.
  */
 import { api } from "./api";
-import { errorMessage, type ClientFrame, type Message, type MessageType, type Profile, type ServerFrame, type User } from "./protocol";
+import { errorMessage, LIMITS, type ClientFrame, type Message, type MessageType, type Profile, type ServerFrame, type User } from "./protocol";
 import { ResilientSocket, type SocketStatus } from "./socket";
 
 export interface PendingMessage { client_id: string; body: string; error?: string }
@@ -39,6 +39,11 @@ export interface ChannelState {
   mayDeleteAny: boolean;
   /** Display names of the people shown (GET /users/profiles, then user_updated). */
   names: Record<number, string | null>;
+  /** Rooms (issue 15): who is here (presence), and who is typing, until when (ms). */
+  online: number[];
+  typing: Record<number, number>;
+  /** Usernames of people online or typing who have no message shown. */
+  people: Record<number, string>;
 }
 
 export interface ChannelHooks {
@@ -50,6 +55,8 @@ export interface ChannelHooks {
 }
 
 const RATE_LIMITED_RETRY_MS = 1500;
+/** How long after the shown messages change my read marker follows them. */
+const MARK_READ_DELAY_MS = 1000;
 
 /** A fresh client_id: 1-64 of [A-Za-z0-9_-]. */
 function newClientId(): string {
@@ -67,8 +74,12 @@ export class Channel {
   private listeners = new Set<() => void>();
   private state: ChannelState = {
     status: "connecting", joined: false, messages: [], pending: [], hasMore: false, loadingOlder: false, notice: null,
-    mayDeleteAny: false, names: {},
+    mayDeleteAny: false, names: {}, online: [], typing: {}, people: {},
   };
+  /** When I last said I was typing, and the marker I last sent (rooms). */
+  private typedAt = 0;
+  private markedSeq = 0;
+  private markTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(readonly kind: "room" | "dm", readonly id: number, private readonly token: string,
               private readonly me: User, private readonly hooks: ChannelHooks) {
@@ -87,13 +98,41 @@ export class Channel {
   private get base() { return this.kind === "room" ? `/rooms/${this.id}` : `/dms/${this.id}`; }
 
   start() { this.socket.start(); }
-  stop() { this.socket.stop(); this.listeners.clear(); }
+  stop() {
+    if (this.markTimer !== null) this.sendMark(); // leaving: what was seen is read
+    this.socket.stop();
+    this.listeners.clear();
+  }
 
   readonly subscribe = (fn: () => void) => {
     this.listeners.add(fn);
     return () => { this.listeners.delete(fn); };
   };
   readonly getState = () => this.state;
+
+  /** I am typing: told at most once per LIMITS.typingIntervalMs (the server drops more). */
+  typing() {
+    if (this.kind !== "room" || !this.state.joined || Date.now() - this.typedAt < LIMITS.typingIntervalMs) return;
+    this.typedAt = Date.now();
+    this.socket.send({ type: "typing" });
+  }
+
+  /** I have seen everything shown: my read marker moves to the last message
+   * (rooms), once things settle: a frame costs a token of my rate in the room, so
+   * a burst of messages is marked with one mark_read, not one each. */
+  markRead() {
+    if (this.kind !== "room" || this.markTimer !== null) return;
+    this.markTimer = setTimeout(() => this.sendMark(), MARK_READ_DELAY_MS);
+  }
+
+  private sendMark() {
+    if (this.markTimer !== null) clearTimeout(this.markTimer);
+    this.markTimer = null;
+    const last = this.state.messages[this.state.messages.length - 1]?.seq ?? 0;
+    if (!this.state.joined || last <= this.markedSeq) return;
+    this.markedSeq = last;
+    this.socket.send({ type: "mark_read", seq: last });
+  }
 
   /** Queues a message; it is sent now if the socket is joined, else once it is. */
   send(body: string) {
@@ -182,7 +221,26 @@ export class Channel {
         this.seen(m.seq);
         this.acknowledge(m);
         if (!this.blocks.has(m.user.id)) this.bySeq.set(m.seq, m);
-        this.set({ messages: this.sorted() });
+        const { [m.user.id]: _typed, ...typing } = this.state.typing; // their message ends their typing
+        this.set({ messages: this.sorted(), typing });
+        return;
+      }
+      case "presence":
+        this.set({ online: f.online });
+        void this.learnPeople(f.online);
+        return;
+      case "presence_changed":
+        this.set({ online: f.online ? [...new Set([...this.state.online, f.user_id])] : this.state.online.filter((u) => u !== f.user_id) });
+        return;
+      case "typing": {
+        const until = Date.now() + f.expires_in;
+        this.set({ typing: { ...this.state.typing, [f.user_id]: until } });
+        void this.learnPeople([f.user_id]);
+        setTimeout(() => {
+          if (this.state.typing[f.user_id] !== until) return; // renewed since
+          const { [f.user_id]: _gone, ...typing } = this.state.typing;
+          this.set({ typing });
+        }, f.expires_in);
         return;
       }
       case "message_deleted":
@@ -230,6 +288,18 @@ export class Channel {
       default:
         return;
     }
+  }
+
+  /** Fetches the usernames of people online or typing here that are not known yet. */
+  private async learnPeople(ids: number[]) {
+    const unknown = ids.filter((id) => !(id in this.state.people) && id !== this.me.id).slice(0, 100);
+    if (unknown.length === 0) return;
+    try {
+      const { profiles } = await api<{ profiles: Profile[] }>("GET", `/users/profiles?ids=${unknown.join(",")}`, this.token);
+      const people = { ...this.state.people };
+      for (const p of profiles) people[p.id] = p.username;
+      this.set({ people });
+    } catch { /* a nicety: "Someone" stays */ }
   }
 
   /** Fetches the display names of the authors shown whose names are not known. */

@@ -32,6 +32,12 @@ export interface Room {
   creator: UserRef;
   created_at: number;
   last_activity_at: number;
+  /** Membership (issue 15): a private room; and, in my rooms, my standing and counts. */
+  private?: boolean;
+  standing?: "member" | "invited";
+  last_seq?: number;
+  unread?: number;
+  mentions?: number;
 }
 
 export interface Conversation {
@@ -71,7 +77,13 @@ export type ServerFrame =
   | Frame<"message_deleted", { seq: number; deleted_by: number; room_id?: number; conversation_id?: number }>
   | Frame<"blocks_changed", { blocks: number[] }>
   | Frame<"user_updated", { user: Profile }>
-  | Frame<"account_deleted", { user_id: number; tombstone: string }>;
+  | Frame<"account_deleted", { user_id: number; tombstone: string }>
+  | Frame<"room_activity", { room_id: number; last_seq: number; unread: number; mentions: number }>
+  | Frame<"mention", { room_id: number; seq: number; from: UserRef }>
+  | Frame<"room_invite", { room: { id: number; name: string }; user: UserRef }>
+  | Frame<"presence", { room_id: number; online: number[] }>
+  | Frame<"presence_changed", { room_id: number; user_id: number; online: boolean }>
+  | Frame<"typing", { room_id: number; user_id: number; expires_in: number }>;
 
 /** What arrives on a socket: a frame, or a busy room's broadcasts coalesced into
  * one "batch" frame that carries them in order (PROTOCOL.md). */
@@ -82,7 +94,9 @@ export type ClientFrame =
   | Frame<"ping">
   | Frame<"join_room", { since?: number }>
   | Frame<MessageType, { body: string; client_id: string }>
-  | Frame<"delete_message", { seq: number }>;
+  | Frame<"delete_message", { seq: number }>
+  | Frame<"typing">
+  | Frame<"mark_read", { seq: number }>;
 
 /** The message of an error code, as the server words it. */
 export function errorMessage(code: string): string {
