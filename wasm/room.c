@@ -193,7 +193,7 @@ int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t 
     case ROOM_PAGE: rc = room_on_page(r, &e, &c, in, in_len); break;
     case ROOM_BLOCKS: rc = room_on_blocks(r, &e, &c, in, in_len); break;
     case ROOM_CONFIG: rc = room_on_config(&c, in, in_len); break;
-    case ROOM_KICK: rc = room_on_kick(r, &e, &c, in, in_len); break;
+    case ROOM_KICK: rc = room_on_kick(r, &e, &c, in, in_len, now_ms); break;
     case ROOM_MEMBER: rc = room_on_member(&c, in, in_len); break;
     case ROOM_FLUSH:
       c.unschedule = 1;

@@ -25,7 +25,10 @@ static int admit(room *r, effects *e, room_change *c, const room_member *m, cons
   switch (room_admit_frame(&l->rate, &l->flood, r->rate_burst, r->rate_per_second, now)) {
     case ROOM_ADMIT: return 1;
     case ROOM_REFUSE: *rc = effects_error(e, m->conn, CHAT_E_RATE_LIMITED, ref); break;
-    case ROOM_EVICT: *rc = room_close_socket(e, c, m->conn, CHAT_CLOSE_POLICY, "rate limit exceeded"); break;
+    case ROOM_EVICT:
+      *rc = room_close_socket(e, c, m->conn, CHAT_CLOSE_POLICY, "rate limit exceeded");
+      if (*rc >= 0 && m->joined && l->n_joined == 1) *rc = room_departed(r, e, c, m->conn, m->user_id, now);
+      break;
   }
   if (*rc >= 0) *rc = room_limits_effect(e, l);
   return 0;
@@ -133,6 +136,10 @@ static int on_typing(room *r, effects *e, room_change *c, const room_member *m, 
   c->mark_user = m->user_id;
   c->at = now;
   return queue_about(r, e, c, m->conn, m->user_id, 1, 1, now);
+}
+
+int room_departed(room *r, effects *e, room_change *c, int64_t conn, int64_t user, double now) {
+  return r->kind.dm ? CHAT_OK : queue_about(r, e, c, conn, user, 0, 0, now);
 }
 
 int room_on_close(room *r, effects *e, room_change *c, int64_t conn, double now) {

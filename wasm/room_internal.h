@@ -180,7 +180,7 @@ int room_on_open(room *r, effects *e, room_change *c, const unsigned char *in, s
 int room_on_restore(room *r, room_change *c, const unsigned char *in, size_t len, double now);
 int room_on_blocks(room *r, effects *e, room_change *c, const unsigned char *in, size_t len);
 int room_on_config(room_change *c, const unsigned char *in, size_t len);
-int room_on_kick(room *r, effects *e, room_change *c, const unsigned char *in, size_t len);
+int room_on_kick(room *r, effects *e, room_change *c, const unsigned char *in, size_t len, double now);
 int room_on_member(room_change *c, const unsigned char *in, size_t len);
 
 /* Writes a close effect for socket conn and removes it in the same event (room.h:
@@ -227,6 +227,10 @@ int room_answer_join(room *r, effects *e, room_change *c, const room_pending *p,
 /* A socket closes (ROOM_CLOSE): if it was its user's last joined one, the room
  * hears they are gone (presence_changed, through the outbox). */
 int room_on_close(room *r, effects *e, room_change *c, int64_t conn, double now);
+
+/* The room closes every joined socket `user` has here in this event (a ban, a
+ * kick, a flood): the others hear they are gone (presence_changed). */
+int room_departed(room *r, effects *e, room_change *c, int64_t conn, int64_t user, double now);
 
 /* ---- room_outbox.c: the outbox, fan-out and flush ------------------------------ */
 

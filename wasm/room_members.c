@@ -279,7 +279,7 @@ int room_on_config(room_change *c, const unsigned char *in, size_t len) {
 /* {"user_id", "reason", "removed"?}: the user was banned (or, with "removed": true,
  * removed from this room by its owner or an ADMIN); each of their sockets is
  * closed, with CHAT_CLOSE_BANNED (or CHAT_CLOSE_REMOVED). */
-int room_on_kick(room *r, effects *e, room_change *c, const unsigned char *in, size_t len) {
+int room_on_kick(room *r, effects *e, room_change *c, const unsigned char *in, size_t len, double now) {
   cJSON *facts = NULL;
   const char *reason;
   size_t n;
@@ -290,6 +290,8 @@ int room_on_kick(room *r, effects *e, room_change *c, const unsigned char *in, s
   int code = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(facts, "removed")) ? CHAT_CLOSE_REMOVED : CHAT_CLOSE_BANNED;
   for (size_t i = 0; rc >= 0 && i < r->n_members; i++)
     if (r->members[i].user_id == user) rc = room_close_socket(e, c, r->members[i].conn, code, reason);
+  const room_user *u = rc >= 0 ? room_find_user(r, user) : NULL;
+  if (u && u->n_joined) rc = room_departed(r, e, c, 0, user, now); /* they were here: now gone */
   cJSON_Delete(facts);
   return rc;
 }

@@ -156,7 +156,9 @@ static void a_kick_closes_every_socket_of_that_user_only(void **state) {
   assert_int_equal(room_new(1, 1, &r), CHAT_OK);
   int64_t a1 = join(r, ALICE, 0), b = join(r, BOB, 0), a2 = join(r, ALICE, 0);
   assert_true(room_run(r, ROOM_KICK, 0, "{\"user_id\":1,\"reason\":\"banned: spam\"}", 0, &fx) > 0);
-  assert_int_equal(cJSON_GetArraySize(fx), 2);
+  /* two closes, and bob hears alice is gone (presence_changed, issue 15) */
+  assert_int_equal(cJSON_GetArraySize(fx), 3);
+  assert_non_null(strstr(str(fx_at(fx, 2, "send"), "frame"), "\"presence_changed\""));
   int64_t closed[2] = {(int64_t)num(fx_at(fx, 0, "close"), "conn"), (int64_t)num(fx_at(fx, 1, "close"), "conn")};
   assert_true((closed[0] == a1 && closed[1] == a2) || (closed[0] == a2 && closed[1] == a1));
   assert_int_equal(num(fx_at(fx, 0, "close"), "code"), CHAT_CLOSE_BANNED);

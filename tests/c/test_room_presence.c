@@ -138,11 +138,32 @@ static void in_a_busy_room_typing_rides_in_the_batch(void **state) {
   room_free(r);
 }
 
+static void a_ban_or_a_flood_that_closes_their_last_socket_tells_the_others(void **state) {
+  (void)state;
+  room *r;
+  char got[2048];
+  cJSON *fx;
+  int64_t a, b;
+  assert_int_equal(room_new(7, 1, &r), CHAT_OK);
+  cJSON_Delete(join_fx(r, ALICE, 0, &a));
+  cJSON_Delete(join_fx(r, BOB, 0, &b));
+  assert_true(room_run(r, ROOM_KICK, 0, "{\"user_id\":2,\"reason\":\"removed\",\"removed\":true}", 10, &fx) > 0);
+  frames_of(fx, "presence_changed", got, sizeof got);
+  assert_string_equal(got, "1:{\"type\":\"presence_changed\",\"room_id\":7,\"user_id\":2,\"online\":false};");
+  cJSON_Delete(fx);
+  /* a kick of someone not here says nothing */
+  assert_true(room_run(r, ROOM_KICK, 0, "{\"user_id\":9,\"reason\":\"x\"}", 20, &fx) >= 0);
+  assert_int_equal(cJSON_GetArraySize(fx), 0);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(presence_is_per_user_and_hides_whom_one_blocks),
       cmocka_unit_test(typing_reaches_the_others_at_most_every_interval_and_not_blockers),
       cmocka_unit_test(in_a_busy_room_typing_rides_in_the_batch),
+      cmocka_unit_test(a_ban_or_a_flood_that_closes_their_last_socket_tells_the_others),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
