@@ -164,6 +164,14 @@
 #define CHAT_RATE_BURST 20
 #define CHAT_RATE_PER_SECOND 5
 
+/* A frame costs one token of that rate per started CHAT_FRAME_TOKEN_BYTES bytes:
+ * reading a frame takes time in proportion to its bytes (make callgrind: a
+ * worst-case 32 KiB frame is some 14 million instructions), so a sender of big
+ * frames gets proportionally fewer of them, and one of more than a token's worth
+ * that the rate cannot pay is refused before it is read. Every message of up to
+ * about 1 300 characters costs one token; the longest, at most four. */
+#define CHAT_FRAME_TOKEN_BYTES 4096
+
 /* Flood: each refused frame takes a token from a second bucket (30, refilling 1 a
  * second); when it is empty the socket is closed with 1008 "policy violation"
  * (RFC 6455 section 7.4.1). A client that backs off when told is never closed. */

@@ -1,6 +1,10 @@
 #include "ratelimit.h"
 
 int ratelimit_take(ratelimit_bucket *b, double capacity, double per_second, double now_ms) {
+  return ratelimit_take_n(b, capacity, per_second, now_ms, 1.0);
+}
+
+int ratelimit_take_n(ratelimit_bucket *b, double capacity, double per_second, double now_ms, double n) {
   if (!b->started) {
     b->started = 1;
     b->tokens = capacity;
@@ -11,7 +15,7 @@ int ratelimit_take(ratelimit_bucket *b, double capacity, double per_second, doub
     if (b->tokens > capacity) b->tokens = capacity;
     b->last_ms = now_ms;
   }
-  if (b->tokens < 1.0) return 0;
-  b->tokens -= 1.0;
+  if (b->tokens < n) return 0;
+  b->tokens -= n;
   return 1;
 }

@@ -18,4 +18,7 @@ typedef struct {
  * empty (the caller refuses the action; nothing is taken). */
 int ratelimit_take(ratelimit_bucket *b, double capacity, double per_second, double now_ms);
 
+/* Take n tokens (n >= 1) at once, or none: 1 if there were n, else 0. */
+int ratelimit_take_n(ratelimit_bucket *b, double capacity, double per_second, double now_ms, double n);
+
 #endif

@@ -10,19 +10,22 @@
 #include "message.h"
 #include "room_internal.h"
 
-/* Rate limit (room_admit_frame): every frame costs a token; refused frames cost
- * flood tokens, and a client out of those is disconnected. A refusal echoes the
- * frame's ref (when it has a valid one), and the user's flood bucket, which takes
- * 30 s to refill, is kept by the shell (a limits effect) so that neither a
- * hibernation nor a reconnect hands back a full allowance. Returns 1 to go on, 0
- * when handled (with the result in *rc). */
-static int admit(room *r, effects *e, room_change *c, const room_member *m, const char *ref, double now, int *rc) {
+/* Rate limit (room_admit_frame): every frame costs a token per started
+ * CHAT_FRAME_TOKEN_BYTES (room_frame_cost); refused frames cost flood tokens, and a
+ * client out of those is disconnected. A refusal echoes the frame's ref (when it
+ * has a valid one; a frame of more than one token is weighed before it is read, so
+ * its refusal has none), and the user's flood bucket, which takes 30 s to refill,
+ * is kept by the shell (a limits effect) so that neither a hibernation nor a
+ * reconnect hands back a full allowance. Returns 1 to go on, 0 when handled (with
+ * the result in *rc). */
+static int admit(room *r, effects *e, room_change *c, const room_member *m, const char *ref, double cost, double now,
+                 int *rc) {
   room_user *l = room_find_user(r, m->user_id);
   *rc = CHAT_OK;
   if (!l) return 1;
   c->limit = l;
   c->before = *l;
-  switch (room_admit_frame(&l->rate, &l->flood, r->rate_burst, r->rate_per_second, now)) {
+  switch (room_admit_frame(&l->rate, &l->flood, cost, r->rate_burst, r->rate_per_second, now)) {
     case ROOM_ADMIT: return 1;
     case ROOM_REFUSE: *rc = effects_error(e, m->conn, CHAT_E_RATE_LIMITED, ref); break;
     case ROOM_EVICT:
@@ -174,6 +177,10 @@ int room_on_frame(room *r, effects *e, room_change *c, int64_t conn, const unsig
   int rc;
   if (!m) return CHAT_E_MISUSE;
   p.conn = conn;
+  /* A big frame is weighed before it is read: reading is what it would cost. */
+  const double cost = room_frame_cost(len);
+  int go_on_rc;
+  if (cost > 1 && !admit(r, e, c, m, NULL, cost, now, &go_on_rc)) return go_on_rc;
   rc = len > CHAT_FRAME_MAX ? CHAT_E_FRAME_TOO_LARGE : json_parse_object(in, len, &f);
   if (rc == CHAT_E_NOMEM) return rc;
   if (rc >= 0) {
@@ -186,8 +193,7 @@ int room_on_frame(room *r, effects *e, room_change *c, int64_t conn, const unsig
     }
   }
   /* every frame, bad ones too, takes its token before it is acted on */
-  int go_on_rc;
-  if (!admit(r, e, c, m, p.has_ref ? p.ref : NULL, now, &go_on_rc)) {
+  if (cost == 1 && !admit(r, e, c, m, p.has_ref ? p.ref : NULL, cost, now, &go_on_rc)) {
     cJSON_Delete(f);
     return go_on_rc;
   }

@@ -94,10 +94,16 @@ int room_may_delete(int64_t actor, room_role role, int64_t author) {
   return actor == author || room_may_delete_any(role) ? CHAT_OK : CHAT_E_FORBIDDEN;
 }
 
-room_admission room_admit_frame(ratelimit_bucket *rate, ratelimit_bucket *flood, double burst,
+room_admission room_admit_frame(ratelimit_bucket *rate, ratelimit_bucket *flood, double cost, double burst,
                                 double per_second, double now) {
-  if (ratelimit_take(rate, burst, per_second, now)) return ROOM_ADMIT;
+  if (ratelimit_take_n(rate, burst, per_second, now, cost)) return ROOM_ADMIT;
   return ratelimit_take(flood, CHAT_FLOOD_BURST, CHAT_FLOOD_PER_SECOND, now) ? ROOM_REFUSE : ROOM_EVICT;
+}
+
+double room_frame_cost(size_t len) {
+  /* a frame past CHAT_FRAME_MAX is refused unread: it costs what a small one does */
+  if (len <= CHAT_FRAME_TOKEN_BYTES || len > CHAT_FRAME_MAX) return 1.0;
+  return (double)((len + CHAT_FRAME_TOKEN_BYTES - 1) / CHAT_FRAME_TOKEN_BYTES);
 }
 
 int room_accepts_message(ratelimit_bucket *room_rate, double burst, double per_second, double now) {

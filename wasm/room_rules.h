@@ -145,9 +145,15 @@ typedef enum {
 } room_admission;
 
 /* One frame of a user at now_ms against their buckets (rate: `burst` tokens,
- * `per_second` back; flood: CHAT_FLOOD_*), which it updates. */
-room_admission room_admit_frame(ratelimit_bucket *rate, ratelimit_bucket *flood, double burst,
+ * `per_second` back; flood: CHAT_FLOOD_*), which it updates. The frame costs
+ * `cost` rate tokens (room_frame_cost). */
+room_admission room_admit_frame(ratelimit_bucket *rate, ratelimit_bucket *flood, double cost, double burst,
                                 double per_second, double now_ms);
+
+/* The rate tokens a frame of len bytes costs: one per started
+ * CHAT_FRAME_TOKEN_BYTES (chat_limits.h), at least one; one for a frame past
+ * CHAT_FRAME_MAX, which is refused without being read. */
+double room_frame_cost(size_t len);
 
 /* Whether the room takes one more new message now (load shedding: a token of its
  * bucket, `burst` and `per_second`, is taken): 1, or 0 for rate_limited. */

@@ -54,12 +54,12 @@ static void frames_past_the_rate_are_refused_then_the_socket_is_evicted(void **s
   (void)state;
   ratelimit_bucket rate = {0, 0, 0}, flood = {0, 0, 0};
   for (int i = 0; i < CHAT_RATE_BURST; i++)
-    assert_int_equal(room_admit_frame(&rate, &flood, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, 0), ROOM_ADMIT);
+    assert_int_equal(room_admit_frame(&rate, &flood, 1, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, 0), ROOM_ADMIT);
   for (int i = 0; i < CHAT_FLOOD_BURST; i++)
-    assert_int_equal(room_admit_frame(&rate, &flood, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, 0), ROOM_REFUSE);
-  assert_int_equal(room_admit_frame(&rate, &flood, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, 0), ROOM_EVICT);
+    assert_int_equal(room_admit_frame(&rate, &flood, 1, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, 0), ROOM_REFUSE);
+  assert_int_equal(room_admit_frame(&rate, &flood, 1, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, 0), ROOM_EVICT);
   /* a second later the rate bucket has CHAT_RATE_PER_SECOND tokens again */
-  assert_int_equal(room_admit_frame(&rate, &flood, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, 1000), ROOM_ADMIT);
+  assert_int_equal(room_admit_frame(&rate, &flood, 1, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, 1000), ROOM_ADMIT);
   assert_false(room_limits_refilled(&rate, &flood, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, 1000));
   assert_true(room_limits_refilled(&rate, &flood, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND,
                                    1000 + 1000.0 * CHAT_FLOOD_BURST / CHAT_FLOOD_PER_SECOND));
@@ -107,8 +107,27 @@ static void room_names_follow_the_rules(void **state) {
   assert_int_equal(room_check_name(name, 3 * 65, key), CHAT_E_ROOM_NAME_TOO_LONG);
 }
 
+static void a_frame_costs_a_rate_token_per_started_4_kib(void **state) {
+  (void)state;
+  assert_true(room_frame_cost(1) == 1 && room_frame_cost(CHAT_FRAME_TOKEN_BYTES) == 1);
+  assert_true(room_frame_cost(CHAT_FRAME_TOKEN_BYTES + 1) == 2);
+  assert_true(room_frame_cost(CHAT_FRAME_MAX) == CHAT_FRAME_MAX / CHAT_FRAME_TOKEN_BYTES);
+  assert_true(room_frame_cost(CHAT_FRAME_MAX + 1) == 1); /* refused unread */
+  /* a sender of 32 KiB frames gets a burst of 2 of them, not 20 */
+  ratelimit_bucket rate = {0}, flood = {0};
+  double big = room_frame_cost(CHAT_FRAME_MAX);
+  int admitted = 0;
+  for (int i = 0; i < CHAT_RATE_BURST; i++)
+    admitted += room_admit_frame(&rate, &flood, big, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, 0) == ROOM_ADMIT;
+  assert_int_equal(admitted, CHAT_RATE_BURST / (int)big);
+  /* and a small frame still gets through with what is left */
+  assert_int_equal(room_admit_frame(&rate, &flood, 1, CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, 0),
+                   CHAT_RATE_BURST % (int)big ? ROOM_ADMIT : ROOM_REFUSE);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(a_frame_costs_a_rate_token_per_started_4_kib),
       cmocka_unit_test(roles_are_user_and_admin_only),
       cmocka_unit_test(a_conversation_admits_its_two_members_and_a_room_its_limits),
       cmocka_unit_test(only_a_joined_socket_posts_and_only_while_a_conversation_is_open),
