@@ -23,7 +23,10 @@ import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
-const SHARED = path.resolve(root, "../shared/tools/k6/k6");
+// Beside the repository; or where this workplace keeps it, for a clone made
+// elsewhere (a CI run on a fresh clone).
+const SHARED = [path.resolve(root, "../shared/tools/k6/k6"), "/work/shared/tools/k6/k6"].find((p) => existsSync(p))
+  ?? path.resolve(root, "../shared/tools/k6/k6");
 
 // The smoke: each script short and small. The thresholds are the scripts' own.
 const SMOKE = {
@@ -37,7 +40,7 @@ function findK6() {
   if (process.env.K6) return { bin: process.env.K6, how: "$K6" };
   const onPath = spawnSync("sh", ["-c", "command -v k6"], { encoding: "utf8" }).stdout.trim();
   if (onPath) return { bin: onPath, how: "k6 from PATH" };
-  if (existsSync(SHARED)) return { bin: SHARED, how: "the shared build ../shared/tools/k6/k6 (no k6 on PATH)" };
+  if (existsSync(SHARED)) return { bin: SHARED, how: `the shared build ${SHARED} (no k6 on PATH)` };
   return null;
 }
 
