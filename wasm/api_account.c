@@ -119,13 +119,7 @@ int api_op_profile(const unsigned char *in, size_t len, const unsigned char *aux
   if (rc < 0) goto done;
   if ((rc = cJSON_IsNull(dn) ? json_add_null(out, "display_name") : json_add_str(out, "display_name", name)) < 0)
     goto done;
-  char *text = cJSON_PrintUnformatted(frame);
-  if (!text) {
-    rc = CHAT_E_NOMEM;
-    goto done;
-  }
-  rc = json_add_str(out, "frame", text);
-  cJSON_free(text);
+  rc = json_add_text(out, "frame", frame);
 done:
   cJSON_Delete(user);
   cJSON_Delete(frame);
@@ -174,13 +168,7 @@ int api_op_account_delete(const unsigned char *in, size_t len, const unsigned ch
       (rc = json_add_num(frame, "user_id", (double)id)) < 0 ||
       (rc = json_add_str(frame, "tombstone", ACCOUNT_TOMBSTONE)) < 0)
     goto done;
-  char *text = cJSON_PrintUnformatted(frame);
-  if (!text) {
-    rc = CHAT_E_NOMEM;
-    goto done;
-  }
-  rc = json_add_str(out, "frame", text);
-  cJSON_free(text);
+  rc = json_add_text(out, "frame", frame);
 done:
   cJSON_Delete(steps);
   cJSON_Delete(frame);

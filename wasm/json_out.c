@@ -30,6 +30,14 @@ int json_add_copy(cJSON *obj, const char *key, const cJSON *item) {
   return json_add_item(obj, key, cJSON_Duplicate(item, 1));
 }
 
+int json_add_text(cJSON *obj, const char *key, const cJSON *item) {
+  char *text = cJSON_PrintUnformatted(item);
+  if (!text) return CHAT_E_NOMEM;
+  int rc = json_add_str(obj, key, text);
+  cJSON_free(text);
+  return rc;
+}
+
 int json_push(cJSON *array, cJSON *item) {
   if (item && cJSON_AddItemToArray(array, item)) return CHAT_OK;
   cJSON_Delete(item);

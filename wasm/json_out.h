@@ -20,6 +20,10 @@ int json_add_null(cJSON *obj, const char *key);
 /* Adds item under key (obj takes it, or it is freed). */
 int json_add_item(cJSON *obj, const char *key, cJSON *item);
 
+/* Adds item's compact JSON text under key, as a string (a frame the shell sends
+ * as it is); item stays the caller's. CHAT_E_NOMEM when either step fails. */
+int json_add_text(cJSON *obj, const char *key, const cJSON *item);
+
 /* Adds a deep copy of item under key. */
 int json_add_copy(cJSON *obj, const char *key, const cJSON *item);
 
