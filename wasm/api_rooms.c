@@ -160,9 +160,10 @@ int api_op_mention_check(const unsigned char *aux, size_t aux_len, cJSON *out) {
   if ((f = cJSON_CreateObject()) && who && json_add_str(f, "type", CHAT_FRAME(mention)) >= 0 &&
       json_add_num(f, "room_id", (double)room_id) >= 0 && json_add_num(f, "seq", (double)seq) >= 0 &&
       json_add_num(who, "id", (double)author.id) >= 0 && json_add_str(who, "username", author.username) >= 0 &&
-      json_add_copy(f, "user", who) >= 0 && json_add_item(f, "from", who) >= 0) {
+      json_add_copy(f, "user", who) >= 0) {
+    rc = json_add_item(f, "from", who); /* takes who, or frees it */
     who = NULL;
-    rc = json_add_text(out, "frame", f);
+    if (rc >= 0) rc = json_add_text(out, "frame", f);
   } else {
     rc = CHAT_E_NOMEM;
   }
