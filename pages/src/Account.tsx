@@ -101,7 +101,7 @@ export function Account() {
 
   return (
     <section className="page account" aria-labelledby="account-h">
-      <h2 id="account-h">Account</h2>
+      <h1 id="account-h">Account</h1>
 
       <section aria-labelledby="profile-h">
         <h3 id="profile-h">Profile</h3>

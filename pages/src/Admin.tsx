@@ -49,7 +49,7 @@ export function Admin() {
     <section className="page" aria-labelledby="admin-h">
       <header className="chat-head">
         <a className="back" href="#/" aria-label="Back to the list">←</a>
-        <h2 id="admin-h">Moderation</h2>
+        <h1 id="admin-h">Moderation</h1>
       </header>
       <form className="stack" onSubmit={ban} aria-label="Ban a user">
         <label>Username<input name="ban-username" value={username} onChange={(e) => setUsername(e.target.value)} required /></label>
@@ -72,7 +72,8 @@ export function Admin() {
               <small> by {b.by.username}, {when(b.at)}{b.reason ? `: ${b.reason}` : ""}{b.ips.length ? ` · ${b.ips.length} address${b.ips.length > 1 ? "es" : ""}` : ""}</small>
             </span>
             <span className="actions">
-              <button onClick={() => run("unban", b.user.username, {}, `${b.user.username} is no longer banned.`)}>Unban</button>
+              <button onClick={() => run("unban", b.user.username, {}, `${b.user.username} is no longer banned.`)}
+                      aria-label={`Unban ${b.user.username}`}>Unban</button>
             </span>
           </li>))}
         </ul>

@@ -1,37 +1,54 @@
-import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type MouseEvent } from "react";
 import { Account } from "./Account";
 import { Admin } from "./Admin";
 import { api, ApiError, describeError } from "./api";
 import { Auth } from "./Auth";
 import { ChatView } from "./ChatView";
 import { ChatContext, useChat, type Chat, type Relation } from "./context";
+import { Ended, endedFromClose, loadEnded, saveEnded, type EndedInfo } from "./Ended";
 import { Friends } from "./Friends";
-import { ERRORS, LIMITS, type Conversation, type Friends as FriendLists, type Room, type ServerFrame, type Session, type User } from "./protocol";
+import { LIMITS, type Conversation, type Friends as FriendLists, type Room, type ServerFrame, type Session, type User } from "./protocol";
 import { go, href, useRoute, type Route } from "./route";
 import { loadSession, saveSession } from "./session";
 import { ResilientSocket, type SocketStatus } from "./socket";
+import { Switcher, type Place } from "./Switcher";
 
 export function App() {
   const [session, setSession] = useState<Session | null>(loadSession);
   const [flash, setFlash] = useState<string | null>(null);
+  const [ended, setEnded] = useState<EndedInfo | null>(loadEnded);
   const signOut = useCallback((message?: string) => {
     saveSession(null);
     setSession(null);
     setFlash(message ?? null);
   }, []);
+  /** A socket closed for good: a ban gets its own screen, kept across reloads. */
+  const endedBy = useCallback((code: number, reason: string) => {
+    if (code !== LIMITS.closeBanned) return signOut("Your session ended. Please log in again.");
+    const info = endedFromClose(reason);
+    saveEnded(info);
+    saveSession(null);
+    setSession(null);
+    setEnded(info);
+  }, [signOut]);
   const signedIn = useCallback((s: Session) => {
     saveSession(s);
+    saveEnded(null);
+    setEnded(null);
     setFlash(null);
     setSession(s);
   }, []);
+  if (ended && !session) return <Ended info={ended} onDone={() => { saveEnded(null); setEnded(null); }} />;
   if (!session) return <Auth flash={flash} onSignedIn={signedIn} />;
-  return <Signedin key={session.token} session={session} signOut={signOut} onUser={(user) => signedIn({ ...session, user })} />;
+  return <Signedin key={session.token} session={session} signOut={signOut} endedBy={endedBy}
+                   onUser={(user) => signedIn({ ...session, user })} />;
 }
 
 const noFriends: FriendLists = { friends: [], incoming: [], outgoing: [], blocked: [] };
 const REFRESH_ROOMS_MS = 15_000;
 
-function Signedin({ session, signOut, onUser }: { session: Session; signOut(m?: string): void; onUser(u: User): void }) {
+function Signedin({ session, signOut, endedBy, onUser }:
+    { session: Session; signOut(m?: string): void; endedBy(code: number, reason: string): void; onUser(u: User): void }) {
   const { token, user: me } = session;
   const route = useRoute();
   const [rooms, setRooms] = useState<Room[]>([]);
@@ -52,12 +69,16 @@ function Signedin({ session, signOut, onUser }: { session: Session; signOut(m?: 
 
   /** A call failed with 401, or with 403 ip_banned: this session is over. */
   const ended = useCallback((e: unknown) => {
-    if (e instanceof ApiError && (e.status === 401 || e.code === "ip_banned")) {
-      signOut(e.status === 401 ? "Your session has ended. Please log in again." : e.message);
+    if (e instanceof ApiError && e.code === "ip_banned") {
+      endedBy(LIMITS.closeBanned, "address banned");
+      return true;
+    }
+    if (e instanceof ApiError && e.status === 401) {
+      signOut("Your session has ended. Please log in again.");
       return true;
     }
     return false;
-  }, [signOut]);
+  }, [signOut, endedBy]);
 
   // My rooms (members and invitations, with my counts) and the directory (public
   // rooms, by name prefix), in one list: the sidebar shows them apart.
@@ -132,9 +153,12 @@ function Signedin({ session, signOut, onUser }: { session: Session; signOut(m?: 
           void refreshDms();
           notify(`${f.user.username} wrote to you`, f.body);
         } else if (f.type === "room_activity") {
-          // my counts in one of my rooms, live
-          setRooms((rs) => rs.map((r) => (r.id === f.room_id && r.standing
-            ? { ...r, last_seq: f.last_seq, unread: f.unread, mentions: f.mentions } : r)));
+          // my counts in one of my rooms, live (a room not listed yet: the list again)
+          setRooms((rs) => {
+            if (!rs.some((r) => r.id === f.room_id && r.standing)) void refreshRooms();
+            return rs.map((r) => (r.id === f.room_id && r.standing
+              ? { ...r, last_seq: f.last_seq, unread: f.unread, mentions: f.mentions } : r));
+          });
         } else if (f.type === "room_invite") {
           say(`${f.user.username} invited you to ${f.room.name}.`);
           void refreshRooms();
@@ -148,8 +172,7 @@ function Signedin({ session, signOut, onUser }: { session: Session; signOut(m?: 
         }
       },
       onStatus: setPersonal,
-      onEnded: (code, reason) => signOut(code === LIMITS.closeSessionEnded
-        ? "Your session ended. Please sign in again." : reason || ERRORS.banned.message),
+      onEnded: endedBy,
       onRefused: checkSession,
     });
     s.start();
@@ -179,12 +202,6 @@ function Signedin({ session, signOut, onUser }: { session: Session; signOut(m?: 
     }
   }, [token, refreshDms, ended]);
 
-  // The tab's title carries what is unread in my rooms and conversations.
-  useEffect(() => {
-    const unread = rooms.reduce((n, r) => n + (r.standing === "member" ? r.unread ?? 0 : 0), 0)
-      + dms.reduce((n, d) => n + d.unread, 0);
-    document.title = unread > 0 ? `(${unread}) Edge chat` : "Edge chat";
-  }, [rooms, dms]);
 
   // Desktop notifications (mentions, direct messages) while the tab is hidden: the
   // browser asks once.
@@ -202,33 +219,90 @@ function Signedin({ session, signOut, onUser }: { session: Session; signOut(m?: 
 
   const chat: Chat = useMemo(() => ({
     me, token, rooms, dms, friends, refreshRooms, refreshDms, refreshFriends, relate, openDm, checkSession, signOut,
-    setChannelStatus, say,
-  }), [me, token, rooms, dms, friends, refreshRooms, refreshDms, refreshFriends, relate, openDm, checkSession, signOut, say]);
+    endedBy, setChannelStatus, say,
+  }), [me, token, rooms, dms, friends, refreshRooms, refreshDms, refreshFriends, relate, openDm, checkSession, signOut,
+    endedBy, say]);
 
-  const reconnecting = personal === "reconnecting" || channelStatus === "reconnecting";
+  // Connection state (issue 18): offline as soon as the browser says so, or a
+  // socket finds its connection dead; the banner clears when both are back.
+  const statuses = [personal, channelStatus];
+  const offline = statuses.includes("offline");
+  const reconnecting = !offline && statuses.includes("reconnecting");
   const title = route.view === "room"
     ? rooms.find((r) => r.id === route.id)?.name ?? `Room ${route.id}`
     : route.view === "dm" ? dms.find((d) => d.id === route.id)?.with.username ?? `Conversation ${route.id}` : "";
+  const pageName = route.view === "room" ? title : route.view === "dm" ? `Direct messages with ${title}`
+    : route.view === "friends" ? "Friends" : route.view === "account" ? "Account" : route.view === "admin" ? "Moderation" : "";
+
+  // The tab's title names what is open and carries what is unread in my rooms
+  // and conversations: "(3) Lobby · Edge chat".
+  useEffect(() => {
+    const unread = rooms.reduce((n, r) => n + (r.standing === "member" ? r.unread ?? 0 : 0), 0)
+      + dms.reduce((n, d) => n + d.unread, 0);
+    document.title = `${unread > 0 ? `(${unread}) ` : ""}${pageName ? `${pageName} · ` : ""}Edge chat`;
+  }, [rooms, dms, pageName]);
+
+  // Keyboard (issue 18): Ctrl/⌘-K opens the quick switcher; Esc closes any open
+  // name or message menu (dialogs close themselves).
+  const [switching, setSwitching] = useState(false);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "k") {
+        e.preventDefault();
+        setSwitching(true);
+      } else if (e.key === "Escape") {
+        for (const d of document.querySelectorAll<HTMLDetailsElement>("details[open]")) {
+          d.open = false;
+          if (d.contains(document.activeElement)) d.querySelector("summary")?.focus();
+        }
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+  const places: Place[] = useMemo(() => [
+    ...dms.map((d): Place => ({ label: d.with.username, kind: "Direct messages", route: { view: "dm", id: d.id } })),
+    ...rooms.map((r): Place => ({ label: r.name, kind: "Room", route: { view: "room", id: r.id } })),
+  ], [rooms, dms]);
+
+  /** The skip link: to the composer of an open conversation, else to the page. */
+  const skip = (e: MouseEvent) => {
+    e.preventDefault();
+    const target = document.querySelector<HTMLElement>(".composer textarea") ?? document.getElementById("main");
+    target?.focus();
+  };
 
   return (
     <ChatContext.Provider value={chat}>
       <div className="app" data-view={route.view === "home" ? "list" : "main"}>
+        <a className="skip" href="#/" onClick={skip}>Skip to {route.view === "room" || route.view === "dm" ? "the message box" : "the page"}</a>
         <header className="topbar">
           <a className="brand" href="#/">Edge chat</a>
-          {reconnecting && <span className="pill warn" role="status" data-testid="reconnecting">Reconnecting…</span>}
           <span className="spacer" />
-          <a className="whoami" href="#/account" data-testid="whoami">{me.username}{me.role === "ADMIN" && <small className="pill">ADMIN</small>}</a>
+          <button className="switch" onClick={() => setSwitching(true)} aria-keyshortcuts="Control+K Meta+K">
+            Go to… <kbd>Ctrl K</kbd></button>
+          <a className="whoami" href="#/account" data-testid="whoami">
+            <span className="avatar" aria-hidden="true">{me.username.slice(0, 1).toUpperCase()}</span>
+            <span className="sr-only">Logged in as </span><span className="whoami-name">{me.username}</span>{me.role === "ADMIN" && <small className="pill">ADMIN</small>}</a>
           <button onClick={logout}>Log out</button>
         </header>
+        <div className="banner-slot" role="status">
+          {offline && <p className="banner offline" data-testid="offline">
+            <strong>You are offline.</strong> What you write is kept and sent when the connection returns.</p>}
+          {reconnecting && <p className="banner" data-testid="reconnecting">Reconnecting…</p>}
+        </div>
         <Sidebar route={route} rooms={rooms} more={roomsCursor ? moreRooms : null} search={search} onSearch={setSearch} />
-        <main className="main">
+        <main className="main" id="main" tabIndex={-1}>
           {route.view === "room" && <ChatView kind="room" id={route.id} title={title} />}
           {route.view === "dm" && <ChatView kind="dm" id={route.id} title={title} />}
           {route.view === "friends" && <Friends />}
           {route.view === "account" && <Account />}
-          {route.view === "admin" && (me.role === "ADMIN" ? <Admin /> : <p className="page">Only an ADMIN may see this page.</p>)}
-          {route.view === "home" && <p className="page empty welcome">Pick a room or a conversation, or create a room.</p>}
+          {route.view === "admin" && (me.role === "ADMIN" ? <Admin />
+            : <section className="page"><h1>Moderation</h1><p>Only an ADMIN may see this page.</p></section>)}
+          {route.view === "home" && <section className="page welcome"><h1>Edge chat</h1>
+            <p className="empty">Pick a room or a conversation, or create a room. Ctrl K (⌘ K) finds one by name.</p></section>}
         </main>
+        <Switcher places={places} open={switching} onClose={() => setSwitching(false)} />
         <div className="toasts" aria-live="polite">
           {toasts.map((t) => <p key={t.id} className="toast" role="status">{t.text}</p>)}
         </div>
@@ -248,8 +322,12 @@ function Sidebar({ route, rooms, more, search, onSearch }:
   const chat = useChat();
   const [name, setName] = useState("");
   const [isPrivate, setPrivate] = useState(false);
+  const [error, setError] = useState<string | null>(null);
   const mine = rooms.filter((r) => r.standing);
   const directory = rooms.filter((r) => !r.standing);
+  // An error line is about what was just tried here: it goes when the page changes.
+  const where = href(route);
+  useEffect(() => { setError(null); }, [where]);
   async function join(id: number) {
     try {
       await api("POST", `/rooms/${id}/join`, chat.token);
@@ -259,8 +337,7 @@ function Sidebar({ route, rooms, more, search, onSearch }:
       setError(describeError(err));
     }
   }
-  const [error, setError] = useState<string | null>(null);
-  const current = (r: Route) => (href(r) === href(route) ? "page" : undefined);
+  const current = (r: Route) => (href(r) === where ? "page" : undefined);
 
   async function create(e: FormEvent) {
     e.preventDefault();
@@ -276,25 +353,54 @@ function Sidebar({ route, rooms, more, search, onSearch }:
     }
   }
 
-  const incoming = chat.friends.incoming.length;
+  const incoming = chat.friends.incoming;
+  // Pinned first (issue 18): friend requests waiting for me and direct messages,
+  // then my rooms, then the directory.
   return (
     <nav className="sidebar" aria-label="Rooms and conversations">
+      {incoming.length > 0 && (
+        <section aria-labelledby="requests-h" className="pinned">
+          <h2 id="requests-h">Friend requests</h2>
+          <ul className="nav-list" aria-label="Friend requests">
+            {incoming.map((u) => (
+              <li key={u.id}><a href="#/friends" data-testid="pinned-request"><span dir="auto">{u.username}</span>
+                <small className="muted-note">sent a friend request</small></a></li>
+            ))}
+          </ul>
+        </section>
+      )}
+      <section aria-labelledby="dms-h">
+        <h2 id="dms-h">Direct messages</h2>
+        <ul className="nav-list" aria-label="Direct messages">
+          {chat.dms.map((d) => (
+            <li key={d.id}>
+              <a href={href({ view: "dm", id: d.id })} aria-current={current({ view: "dm", id: d.id })}>
+                <span dir="auto">{d.with.username}</span>
+                {d.unread > 0 && <span className="badge" aria-label={`${d.unread} unread`} data-testid="unread">{d.unread}</span>}
+              </a>
+            </li>
+          ))}
+        </ul>
+        {chat.dms.length === 0 && <p className="empty">Open a conversation from Friends.</p>}
+      </section>
       <section aria-labelledby="rooms-h">
         <h2 id="rooms-h">My rooms</h2>
         <form className="create" onSubmit={create}>
-          <input aria-label="New room name" placeholder="New room" value={name} onChange={(e) => setName(e.target.value)} required />
+          <input aria-label="New room name" placeholder="New room" value={name} dir="auto" required
+                 aria-invalid={error ? true : undefined} aria-describedby={error ? "create-error" : undefined}
+                 onChange={(e) => { setName(e.target.value); setError(null); }} />
           <label className="check"><input type="checkbox" checked={isPrivate} onChange={(e) => setPrivate(e.target.checked)} /> Private</label>
           <button type="submit">Create</button>
         </form>
-        {error && <p className="error" role="alert">{error}</p>}
+        {error && <p className="error" role="alert" id="create-error">{error}</p>}
         <ul className="nav-list" aria-label="My rooms">
           {mine.map((r) => (
             <li key={r.id} data-testid="my-room">
               {r.standing === "invited"
-                ? <span className="invited">{r.name} <small>invited</small>
+                ? <span className="invited"><span dir="auto">{r.name}</span> <small>invited</small>
                     <button className="link" onClick={() => void join(r.id)} aria-label={`Join ${r.name}`}>Join</button></span>
                 : <a href={href({ view: "room", id: r.id })} aria-current={current({ view: "room", id: r.id })}>
-                    {r.name}{r.private && <small className="pill private">private</small>}
+                    <span dir="auto">{r.name}</span>{r.private && <small className="pill private">private</small>}
                     {(r.mentions ?? 0) > 0 && <span className="badge mention" aria-label={`${r.mentions} mentions`} data-testid="room-mentions">@{r.mentions}</span>}
                     {(r.unread ?? 0) > 0 && <span className="badge" aria-label={`${r.unread} unread`} data-testid="room-unread">{r.unread}</span>}
                   </a>}
@@ -305,12 +411,12 @@ function Sidebar({ route, rooms, more, search, onSearch }:
       </section>
       <section aria-labelledby="directory-h">
         <h2 id="directory-h">Find rooms</h2>
-        <input className="search" aria-label="Search rooms" placeholder="Search by name" value={search}
+        <input className="search" aria-label="Search rooms" placeholder="Search by name" value={search} dir="auto"
                onChange={(e) => onSearch(e.target.value)} />
         <ul className="nav-list" aria-label="Rooms">
           {directory.map((r) => (
             <li key={r.id} data-testid="directory-room">
-              <a href={href({ view: "room", id: r.id })} aria-current={current({ view: "room", id: r.id })}>{r.name}</a>
+              <a href={href({ view: "room", id: r.id })} aria-current={current({ view: "room", id: r.id })}><span dir="auto">{r.name}</span></a>
               <button className="link join" onClick={() => void join(r.id)} aria-label={`Join ${r.name}`}>Join</button>
             </li>
           ))}
@@ -318,24 +424,10 @@ function Sidebar({ route, rooms, more, search, onSearch }:
         {directory.length === 0 && <p className="empty">{search ? "No room starts with that." : "No other rooms yet."}</p>}
         {more && <button className="link" onClick={more}>More rooms</button>}
       </section>
-      <section aria-labelledby="dms-h">
-        <h2 id="dms-h">Direct messages</h2>
-        <ul className="nav-list" aria-label="Direct messages">
-          {chat.dms.map((d) => (
-            <li key={d.id}>
-              <a href={href({ view: "dm", id: d.id })} aria-current={current({ view: "dm", id: d.id })}>
-                {d.with.username}
-                {d.unread > 0 && <span className="badge" aria-label={`${d.unread} unread`} data-testid="unread">{d.unread}</span>}
-              </a>
-            </li>
-          ))}
-        </ul>
-        {chat.dms.length === 0 && <p className="empty">Open a conversation from Friends.</p>}
-      </section>
       <section>
         <ul className="nav-list">
           <li><a href="#/friends" aria-current={current({ view: "friends" })}>Friends
-            {incoming > 0 && <span className="badge" aria-label={`${incoming} requests`}>{incoming}</span>}</a></li>
+            {incoming.length > 0 && <span className="badge" aria-label={`${incoming.length} requests`}>{incoming.length}</span>}</a></li>
           <li><a href="#/account" aria-current={current({ view: "account" })}>Account</a></li>
           {chat.me.role === "ADMIN" && <li><a href="#/admin" aria-current={current({ view: "admin" })}>Moderation</a></li>}
         </ul>

@@ -31,7 +31,7 @@ export function Friends() {
     <section className="page" aria-labelledby="friends-h">
       <header className="chat-head">
         <a className="back" href="#/" aria-label="Back to the list">←</a>
-        <h2 id="friends-h">Friends</h2>
+        <h1 id="friends-h">Friends</h1>
       </header>
       <form className="inline" onSubmit={add}>
         <label>Add a friend by username
@@ -44,30 +44,30 @@ export function Friends() {
       <h3>Requests for you</h3>
       {f.incoming.length === 0 ? <p className="empty">None.</p> : (
         <ul className="people" aria-label="Requests for you">{f.incoming.map((u) => row(u, <>
-          <button className="primary" onClick={() => act("add", u.username, `You and ${u.username} are friends.`)}>Accept</button>
-          <button onClick={() => act("remove", u.username, `Declined ${u.username}'s request.`)}>Decline</button>
+          <button className="primary" onClick={() => act("add", u.username, `You and ${u.username} are friends.`)} aria-label={`Accept ${u.username}`}>Accept</button>
+          <button onClick={() => act("remove", u.username, `Declined ${u.username}'s request.`)} aria-label={`Decline ${u.username}`}>Decline</button>
         </>))}</ul>
       )}
 
       <h3>Requests you sent</h3>
       {f.outgoing.length === 0 ? <p className="empty">None.</p> : (
         <ul className="people" aria-label="Requests you sent">{f.outgoing.map((u) => row(u,
-          <button onClick={() => act("remove", u.username, `Cancelled your request to ${u.username}.`)}>Cancel</button>))}</ul>
+          <button onClick={() => act("remove", u.username, `Cancelled your request to ${u.username}.`)} aria-label={`Cancel request to ${u.username}`}>Cancel</button>))}</ul>
       )}
 
       <h3>Friends</h3>
       {f.friends.length === 0 ? <p className="empty">No friends yet.</p> : (
         <ul className="people" aria-label="Friends">{f.friends.map((u) => row(u, <>
-          <button className="primary" onClick={() => dm(u.username)}>Message</button>
-          <button onClick={() => act("remove", u.username, `${u.username} is no longer a friend.`)}>Remove</button>
-          <button className="danger" onClick={() => act("block", u.username, `You block ${u.username}.`)}>Block</button>
+          <button className="primary" onClick={() => dm(u.username)} aria-label={`Message ${u.username}`}>Message</button>
+          <button onClick={() => act("remove", u.username, `${u.username} is no longer a friend.`)} aria-label={`Remove ${u.username}`}>Remove</button>
+          <button className="danger" onClick={() => act("block", u.username, `You block ${u.username}.`)} aria-label={`Block ${u.username}`}>Block</button>
         </>))}</ul>
       )}
 
       <h3>Blocked</h3>
       {f.blocked.length === 0 ? <p className="empty">Nobody.</p> : (
         <ul className="people" aria-label="Blocked">{f.blocked.map((u) => row(u,
-          <button onClick={() => act("unblock", u.username, `You no longer block ${u.username}.`)}>Unblock</button>))}</ul>
+          <button onClick={() => act("unblock", u.username, `You no longer block ${u.username}.`)} aria-label={`Unblock ${u.username}`}>Unblock</button>))}</ul>
       )}
     </section>
   );

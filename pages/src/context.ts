@@ -22,6 +22,9 @@ export interface Chat {
   /** A socket could not connect: is the session still valid? */
   checkSession(): void;
   signOut(message?: string): void;
+  /** A socket was closed for good (4001 the session ended, 4003 a ban): the
+   * matching screen. */
+  endedBy(code: number, reason: string): void;
   setChannelStatus(s: SocketStatus | null): void;
   say(message: string): void;
 }

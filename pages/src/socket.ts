@@ -6,33 +6,48 @@
  * reports "reconnecting" meanwhile. Its users resume through `onOpen`, called on
  * every `connection` frame, the first frame of each new socket.
  *
- * A socket that goes quiet is not trusted: a ping every 20 s, and a socket that
- * has received nothing for 45 s is closed and replaced. Close codes 4003 (a ban)
- * and 4001 (the session ended: a logout, here or on another tab) end it for good.
+ * Connection state in seconds (issue 18):
+ * - Heartbeat: after PING_IDLE_MS without a frame from the server, a
+ *   `{"type":"ping","ref":"hb-<n>"}`; if nothing at all (the pong or any other
+ *   frame) arrives within PONG_TIMEOUT_MS, the connection is dead: it is dropped
+ *   and replaced at once, without waiting for TCP to give up (which took about
+ *   50 s). `probe()` sends one at once (a message waiting for its
+ *   acknowledgement asks). A ping costs one token of the socket's rate, so an
+ *   active socket, which hears frames anyway, sends none.
+ * - The browser's `offline` event: the status becomes "offline" at once and no
+ *   attempt is made until `online`, which reconnects at once.
+ * Close codes 4003 (a ban), 4001 (the session ended: a logout, here or on another
+ * tab) and 4004 (removed from this room) end it for good.
  */
 import { LIMITS, type ClientFrame, type ServerFrame, type WireFrame } from "./protocol";
 
-export type SocketStatus = "connecting" | "open" | "reconnecting" | "ended";
+export type SocketStatus = "connecting" | "open" | "reconnecting" | "offline" | "ended";
 
 export interface SocketHandlers {
   onOpen(): void;
   onFrame(frame: ServerFrame): void;
   onStatus(status: SocketStatus): void;
-  /** The server closed with a code that says "do not come back" (banned, or the
-   * session ended). */
+  /** The server closed with a code that says "do not come back" (banned, the
+   * session ended, or removed from the room). */
   onEnded(code: number, reason: string): void;
-  /** A connection attempt failed before its first frame: the session may be over. */
+  /** A connection attempt failed before its first frame: the session may be over,
+   * or the room may not exist. */
   onRefused?(): void;
 }
 
-const PING_MS = 20_000;
-const SILENCE_MS = 45_000;
+/** Quiet time (ms) after which a ping asks whether the connection still lives. */
+export const PING_IDLE_MS = 10_000;
+/** How long (ms) a ping may go unanswered before the connection counts as dead. */
+export const PONG_TIMEOUT_MS = 4_000;
+const TICK_MS = 1_000;
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10_000;
 
 export function socketUrl(path: string): string {
   return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
 }
+
+const FINAL_CODES: readonly number[] = [LIMITS.closeBanned, LIMITS.closeSessionEnded, LIMITS.closeRemoved];
 
 export class ResilientSocket {
   private ws: WebSocket | null = null;
@@ -41,6 +56,9 @@ export class ResilientSocket {
   private retry: ReturnType<typeof setTimeout> | undefined;
   private ticker: ReturnType<typeof setInterval> | undefined;
   private lastHeard = 0;
+  /** When the unanswered ping was sent (0: none is waiting). */
+  private pingedAt = 0;
+  private pings = 0;
   private greeted = false;
   status: SocketStatus = "connecting";
 
@@ -49,13 +67,16 @@ export class ResilientSocket {
   start(): void {
     this.stopped = false;
     window.addEventListener("online", this.reconnectNow);
-    this.connect();
-    this.ticker = setInterval(() => this.tick(), PING_MS / 2);
+    window.addEventListener("offline", this.wentOffline);
+    if (navigator.onLine === false) this.wentOffline();
+    else this.connect();
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
   }
 
   stop(): void {
     this.stopped = true;
     window.removeEventListener("online", this.reconnectNow);
+    window.removeEventListener("offline", this.wentOffline);
     clearTimeout(this.retry);
     clearInterval(this.ticker);
     this.ws?.close(1000, "done");
@@ -69,16 +90,35 @@ export class ResilientSocket {
     return true;
   }
 
+  /** Asks now whether the connection lives (a ping, unless one is waiting). */
+  probe(): void {
+    if (this.pingedAt === 0) this.ping();
+  }
+
   /** Drops the current socket and opens a new one at once. */
   readonly reconnectNow = (): void => {
     if (this.stopped) return;
     clearTimeout(this.retry);
     this.attempts = 0;
-    const old = this.ws;
-    this.ws = null;
-    old?.close(1000, "reconnect");
+    this.drop("reconnect");
     this.connect();
   };
+
+  /** The browser says the network is gone: say so, and wait for `online`. */
+  private readonly wentOffline = (): void => {
+    if (this.stopped) return;
+    clearTimeout(this.retry);
+    this.drop("offline");
+    this.setStatus("offline");
+  };
+
+  private drop(reason: string) {
+    const old = this.ws;
+    this.ws = null;
+    this.pingedAt = 0;
+    // A dead network may never deliver the close: nothing waits for it.
+    old?.close(old.readyState === WebSocket.OPEN ? 4000 : 1000, reason);
+  }
 
   private setStatus(s: SocketStatus) {
     if (this.status === s) return;
@@ -89,12 +129,14 @@ export class ResilientSocket {
   private connect() {
     if (this.stopped) return;
     this.greeted = false;
+    this.pingedAt = 0;
     const ws = new WebSocket(socketUrl(this.path), [LIMITS.wsProtocol, `${LIMITS.wsBearerPrefix}${this.token}`]);
     this.ws = ws;
     this.lastHeard = Date.now();
     ws.onmessage = (ev) => {
       if (this.ws !== ws) return;
       this.lastHeard = Date.now();
+      this.pingedAt = 0; // any frame proves the connection alive
       let wire: WireFrame;
       try {
         wire = JSON.parse(String(ev.data)) as WireFrame;
@@ -114,7 +156,7 @@ export class ResilientSocket {
     ws.onclose = (ev) => {
       if (this.ws !== ws || this.stopped) return;
       this.ws = null;
-      if (ev.code === LIMITS.closeBanned || ev.code === LIMITS.closeSessionEnded) {
+      if (FINAL_CODES.includes(ev.code)) {
         this.stop();
         this.setStatus("ended");
         this.handlers.onEnded(ev.code, ev.reason);
@@ -126,6 +168,7 @@ export class ResilientSocket {
   }
 
   private scheduleReconnect() {
+    if (navigator.onLine === false) return this.wentOffline();
     this.setStatus("reconnecting");
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempts) * (0.5 + Math.random() / 2);
     this.attempts++;
@@ -133,16 +176,19 @@ export class ResilientSocket {
     this.retry = setTimeout(() => this.connect(), delay);
   }
 
+  private ping() {
+    if (!this.send({ type: "ping", ref: `hb-${++this.pings}` })) return;
+    this.pingedAt = Date.now();
+  }
+
   private tick() {
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
-    if (Date.now() - this.lastHeard > SILENCE_MS) {
-      // A dead network may never deliver the close: do not wait for it.
-      const ws = this.ws;
-      this.ws = null;
-      ws.close(4000, "silent");
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN || !this.greeted) return;
+    const now = Date.now();
+    if (this.pingedAt !== 0 && now - this.pingedAt > PONG_TIMEOUT_MS) {
+      this.drop("no pong");
       this.scheduleReconnect();
       return;
     }
-    this.send({ type: "ping" });
+    if (this.pingedAt === 0 && now - this.lastHeard > PING_IDLE_MS) this.ping();
   }
 }
