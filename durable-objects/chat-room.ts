@@ -72,7 +72,7 @@ export class ChatRoom extends DurableObject<Env> {
   /** The core's room, rebuilt from storage and the sockets' attachments if needed. */
   private ensureRoom(): number {
     if (this.room !== null) return this.room;
-    const room = this.core.roomNew(this.storage.roomId(), this.storage.nextSeq());
+    const room = this.core.roomNew(this.storage.roomId(), this.storage.nextSeq(), this.storage.nextChange());
     this.room = room;
     this.builds++;
     this.effects.reset();
@@ -297,16 +297,15 @@ export class ChatRoom extends DurableObject<Env> {
 
   /**
    * A user's account was deleted (wasm/account.h, erase_messages): what waits in
-   * the outbox is stored first, so that nothing of theirs lands after; then each
-   * of their messages here becomes a tombstone as a deletion is stored, and every
-   * socket here is told (the core's account_deleted frame).
+   * the outbox is stored first, so that nothing of theirs lands after; then the
+   * core's ROOM_ERASE makes each of their messages here a tombstone, a change in
+   * the room's change log, and tells the joined sockets (account_deleted).
    */
-  async eraseUser(userId: number, at: number, tombstone: string, frame: string): Promise<void> {
+  async eraseUser(userId: number, tombstone: string): Promise<void> {
     if (this.storage.meta("room_id") === undefined) return;
     this.ensureRoom();
     this.flush();
-    this.storage.eraseUser(userId, at, tombstone, frame);
-    await this.tell(frame);
+    this.run("erase", 0, { user_id: userId, tombstone });
   }
 
   /** Some sockets of a user lost their right to stay (worker/close.ts, revokes):
@@ -374,9 +373,6 @@ export class ChatRoom extends DurableObject<Env> {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     this.apply(effects, { ws: server, facts });
-    // Accounts deleted here while this client was away: a resuming client learns
-    // them as a live one did (the most recent LIMITS.listPage).
-    for (const frame of this.storage.erasedFrames(LIMITS.listPage)) server.send(frame);
     return new Response(null, {
       status: 101,
       webSocket: client,

@@ -26,6 +26,8 @@ export interface Attachment extends Pick<SocketFacts, "session" | "ip"> {
   /** Set when the room closed the socket itself (and told the hub): such a socket
    * is never restored, even while the runtime still lists it. */
   closed?: true;
+  /** When the socket was last heard, to within LIMITS.idleRecordMs (worker/liveness.ts). */
+  heard?: number;
 }
 
 /** The only calls into the core an applier makes. */
@@ -195,8 +197,9 @@ export class RoomEffects {
         switch (e.op) {
           case "attach": {
             const ws = this.sockets.get(e.conn) ?? opening!.ws;
-            const { session, ip } = this.sockets.has(e.conn) ? ws.deserializeAttachment() as Attachment : opening!.facts;
-            ws.serializeAttachment({ conn: e.conn, data: e.data as Attachment["data"], session, ip } satisfies Attachment);
+            const { session, ip, heard } = this.sockets.has(e.conn) ? ws.deserializeAttachment() as Attachment
+              : { ...opening!.facts, heard: Date.now() };
+            ws.serializeAttachment({ conn: e.conn, data: e.data as Attachment["data"], session, ip, heard } satisfies Attachment);
             this.remember(e.conn, ws);
             break;
           }
@@ -230,7 +233,16 @@ export class RoomEffects {
             this.looking = new Set(e.looking);
             break;
           case "tombstone":
-            this.storage.tombstone(e.seq, e.at);
+            this.storage.tombstone(e.seq, e.at, e.change);
+            break;
+          case "edit":
+            this.storage.edit(e.seq, e.body, e.at, e.change, e.keep);
+            break;
+          case "react":
+            this.storage.react(e.seq, e.emoji, e.user_id, e.add, e.at, e.change);
+            break;
+          case "erase":
+            this.storage.eraseUser(e.user_id, e.at, e.tombstone, e.change);
             break;
           case "activity": {
             const id = this.storage.roomId();

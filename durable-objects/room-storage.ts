@@ -16,6 +16,23 @@ export type Standing = "none" | "invited" | "member";
 
 const MESSAGE_COLUMNS = "seq, user_id, username, body, client_id, created_at, deleted_at";
 
+/** A message as the core reads a history row (wasm/message.h): its columns, the
+ * original a reply quotes as it is now (its body cut to ?1 code points), and its
+ * reactions counted for viewer ?2 without those of the users in JSON array ?3.
+ * From `messages m LEFT JOIN messages o ON o.seq = m.reply_to`. */
+const ROW_COLUMNS = `m.seq, m.user_id, m.username, m.body, m.client_id, m.created_at, m.deleted_at, m.edited_at,
+  m.change, m.reply_to, o.user_id AS reply_user_id, o.username AS reply_username,
+  substr(o.body, 1, ?1) AS reply_body, o.deleted_at AS reply_deleted_at,
+  (SELECT json_group_array(json_object('emoji', emoji, 'count', n, 'me', me)) FROM
+     (SELECT emoji, count(*) AS n, max(user_id = ?2) AS me, min(at) AS first FROM reactions
+      WHERE seq = m.seq AND user_id NOT IN (SELECT value FROM json_each(?3))
+      GROUP BY emoji ORDER BY first, emoji)) AS reactions`;
+
+/** A history row with its reactions read (SQLite hands them over as JSON text). */
+function withReactions(row: StoredMessage & { reactions: string }): StoredMessage {
+  return { ...row, reactions: JSON.parse(row.reactions) as unknown[] } as StoredMessage;
+}
+
 export class RoomStorage {
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`CREATE TABLE IF NOT EXISTS messages (
@@ -34,9 +51,8 @@ export class RoomStorage {
     // Whom each user with a socket here blocks, as last told: the core needs it
     // again after a wake, and it can be longer than an attachment may be.
     sql.exec("CREATE TABLE IF NOT EXISTS user_blocks (user_id INTEGER PRIMARY KEY, blocks TEXT NOT NULL)");
-    // Accounts deleted whose messages here are tombstones, and the frame that told
-    // the sockets then, which every new socket gets too (a resuming client learns it).
-    sql.exec("CREATE TABLE IF NOT EXISTS erased_users (user_id INTEGER PRIMARY KEY, at INTEGER NOT NULL, frame TEXT NOT NULL)");
+    // (erased_users, the frames of account erasures replayed to every new socket,
+    // is no longer written: the change log tells a resuming client; issue 16.)
     // Each user's flood bucket as the core last gave it (a limits effect): it takes
     // 30 s to refill, longer than the core's memory lives in an idle room.
     sql.exec("CREATE TABLE IF NOT EXISTS user_limits (user_id INTEGER PRIMARY KEY, flood TEXT NOT NULL)");
@@ -55,6 +71,34 @@ export class RoomStorage {
     // The mentions that reached someone (the core's room_mention_reaches): their
     // count after their marker is the room's "mentions" for them.
     sql.exec("CREATE TABLE IF NOT EXISTS mentions (user_id INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (user_id, seq))");
+    // Edits, replies and the change log (issue 16), added to messages after it
+    // first shipped: when it was last edited, the seq it replies to, and the
+    // number of its last change (an edit, a deletion, a reaction): a resuming
+    // client asks for the messages changed after the last number it saw.
+    for (const [column, type] of [["edited_at", "INTEGER"], ["reply_to", "INTEGER"], ["change", "INTEGER NOT NULL DEFAULT 0"]]) {
+      if (!sql.exec("SELECT 1 FROM pragma_table_info('messages') WHERE name = ?", column).toArray().length) {
+        sql.exec(`ALTER TABLE messages ADD COLUMN ${column} ${type}`);
+      }
+    }
+    sql.exec("CREATE INDEX IF NOT EXISTS messages_by_change ON messages (change)");
+    // Reactions, one row per person and emoji on a message.
+    sql.exec(`CREATE TABLE IF NOT EXISTS reactions (
+      seq     INTEGER NOT NULL,
+      emoji   TEXT    NOT NULL,
+      user_id INTEGER NOT NULL,
+      at      INTEGER NOT NULL,        -- ms since the Unix epoch
+      PRIMARY KEY (seq, emoji, user_id)
+    ) WITHOUT ROWID`);
+    // Each message's former bodies, the newest CHAT_EDIT_HISTORY_MAX (the edit effect's keep).
+    sql.exec("CREATE TABLE IF NOT EXISTS message_edits (seq INTEGER NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL)");
+    sql.exec("CREATE INDEX IF NOT EXISTS message_edits_by_seq ON message_edits (seq, at)");
+  }
+
+  /** The number the room's next change gets: one past the largest a message holds
+   * or an erasure reserved. */
+  nextChange(): number {
+    const last = this.sql.exec<{ last: number | null }>("SELECT max(change) AS last FROM messages").one().last ?? 0;
+    return Math.max(last, this.meta<number>("last_change") ?? 0) + 1;
   }
 
   /** A member's read marker (0 for none). */
@@ -167,22 +211,46 @@ export class RoomStorage {
   /** The answer to one of the core's questions (wasm/room.h ROOM_QUERIES). */
   answer(q: RoomQuery): object {
     switch (q.what) {
-      case "dedup": // which of these messages are stored already (retries)
-        return { rows: this.sql.exec<StoredMessage>(
-          `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE (user_id, client_id) IN
-             (SELECT json_extract(value, '$.user_id'), json_extract(value, '$.client_id') FROM json_each(?))`,
-          JSON.stringify(q.messages)).toArray() };
+      case "dedup": // which of these messages are stored already (retries), and what replies quote
+        return {
+          rows: this.sql.exec<StoredMessage>(
+            `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE (user_id, client_id) IN
+               (SELECT json_extract(value, '$.user_id'), json_extract(value, '$.client_id') FROM json_each(?))`,
+            JSON.stringify(q.messages)).toArray(),
+          originals: q.replies.length ? this.sql.exec(
+            `SELECT seq, user_id, username, substr(body, 1, ?) AS body, client_id, created_at, deleted_at FROM messages
+             WHERE seq IN (SELECT value FROM json_each(?))`, q.excerpt, JSON.stringify(q.replies)).toArray() : [],
+        };
       case "message":
         return { row: this.sql.exec<StoredMessage>(
           `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq = ?`, q.seq).toArray()[0] ?? null };
-      case "history":
-        return { rows: this.sql.exec<StoredMessage>(
-          `SELECT ${MESSAGE_COLUMNS} FROM messages
-           WHERE seq > ? AND seq < ? AND (? OR deleted_at IS NULL)
-             AND user_id NOT IN (SELECT value FROM json_each(?))
-           ORDER BY seq DESC LIMIT ?`,
-          q.after ?? 0, q.before ?? Number.MAX_SAFE_INTEGER, q.include_deleted ? 1 : 0,
-          JSON.stringify(q.exclude_users), q.limit).toArray() };
+      case "reaction": {
+        const row = this.sql.exec<StoredMessage>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq = ?`, q.seq)
+          .toArray()[0] ?? null;
+        const facts = this.sql.exec<{ distinct_n: number; present: number; mine: number; my_count: number }>(
+          `SELECT count(DISTINCT emoji) AS distinct_n, coalesce(max(emoji = ?2), 0) AS present,
+                  coalesce(max(emoji = ?2 AND user_id = ?3), 0) AS mine, coalesce(sum(user_id = ?3), 0) AS my_count
+           FROM reactions WHERE seq = ?1`, q.seq, q.emoji, q.user_id).one();
+        return { row, present: facts.present, mine: facts.mine, distinct: facts.distinct_n, my_count: facts.my_count };
+      }
+      case "history": {
+        const exclude = JSON.stringify(q.exclude_users);
+        const rows = this.sql.exec<StoredMessage & { reactions: string }>(
+          `SELECT ${ROW_COLUMNS} FROM messages m LEFT JOIN messages o ON o.seq = m.reply_to
+           WHERE m.seq > ?4 AND m.seq < ?5 AND (?6 OR m.deleted_at IS NULL)
+             AND m.user_id NOT IN (SELECT value FROM json_each(?3))
+           ORDER BY m.seq DESC LIMIT ?7`,
+          q.excerpt, q.viewer, exclude, q.after ?? 0, q.before ?? Number.MAX_SAFE_INTEGER, q.include_deleted ? 1 : 0,
+          q.limit).toArray().map(withReactions);
+        if (q.changes_after === undefined) return { rows };
+        // the messages changed after the client's cursor, in change order (messages_by_change)
+        const changes = this.sql.exec<StoredMessage & { reactions: string }>(
+          `SELECT ${ROW_COLUMNS} FROM messages m LEFT JOIN messages o ON o.seq = m.reply_to
+           WHERE m.change > ?4 AND m.seq <= ?5 AND m.user_id NOT IN (SELECT value FROM json_each(?3))
+           ORDER BY m.change LIMIT ?6`,
+          q.excerpt, q.viewer, exclude, q.changes_after, q.changes_seq_max ?? 0, q.limit).toArray().map(withReactions);
+        return { rows, changes };
+      }
       default:
         return unreachable(q);
     }
@@ -190,18 +258,47 @@ export class RoomStorage {
 
   /** Inserts messages into the log, in order, with one statement. */
   store(rows: StoredMessage[]): void {
-    this.sql.exec(`INSERT INTO messages (seq, user_id, username, body, client_id, created_at)
+    this.sql.exec(`INSERT INTO messages (seq, user_id, username, body, client_id, created_at, reply_to)
       SELECT value ->> 'seq', value ->> 'user_id', value ->> 'username', value ->> 'body', value ->> 'client_id',
-             value ->> 'created_at' FROM json_each(?)`, JSON.stringify(rows));
+             value ->> 'created_at', value ->> 'reply_to' FROM json_each(?)`, JSON.stringify(rows));
   }
 
-  /** A deleted account: every message of the user becomes a tombstone (its body
-   * and name gone, deleted at `at` unless it was already), and what the room kept
+  /** An edit (the core's edit effect): the former body joins the message's edit
+   * history, which keeps its newest `keep`, and the message takes the new body. */
+  edit(seq: number, body: string, at: number, change: number, keep: number): void {
+    this.sql.exec(`INSERT INTO message_edits (seq, at, body)
+      SELECT seq, coalesce(edited_at, created_at), body FROM messages WHERE seq = ?`, seq);
+    this.sql.exec("UPDATE messages SET body = ?, edited_at = ?, change = ? WHERE seq = ?", body, at, change, seq);
+    this.sql.exec(`DELETE FROM message_edits WHERE seq = ?1 AND rowid NOT IN
+      (SELECT rowid FROM message_edits WHERE seq = ?1 ORDER BY at DESC, rowid DESC LIMIT ?2)`, seq, keep);
+  }
+
+  /** A reaction added or removed (the core's react effect). */
+  react(seq: number, emoji: string, userId: number, add: boolean, at: number, change: number): void {
+    if (add) {
+      this.sql.exec("INSERT OR IGNORE INTO reactions (seq, emoji, user_id, at) VALUES (?, ?, ?, ?)", seq, emoji, userId, at);
+    } else {
+      this.sql.exec("DELETE FROM reactions WHERE seq = ? AND emoji = ? AND user_id = ?", seq, emoji, userId);
+    }
+    this.sql.exec("UPDATE messages SET change = ? WHERE seq = ?", change, seq);
+  }
+
+  /** A message's former bodies, newest first (at most CHAT_EDIT_HISTORY_MAX). */
+  edits(seq: number): { at: number; body: string }[] {
+    return this.sql.exec<{ at: number; body: string }>(
+      "SELECT at, body FROM message_edits WHERE seq = ? ORDER BY at DESC, rowid DESC", seq).toArray();
+  }
+
+  /** A deleted account (the core's erase effect): every message of the user
+   * becomes a tombstone (its body, edit history and name gone, deleted at `at`
+   * unless it was already), message seq being change + seq - 1 of the change log,
+   * whose numbers up to change + lastSeq - 1 are reserved; and what the room kept
    * about them (blocks, flood bucket) goes. */
-  eraseUser(userId: number, at: number, tombstone: string, frame: string): void {
-    this.sql.exec("INSERT OR IGNORE INTO erased_users (user_id, at, frame) VALUES (?, ?, ?)", userId, at, frame);
-    this.sql.exec("UPDATE messages SET body = '', username = ?, deleted_at = coalesce(deleted_at, ?) WHERE user_id = ?",
-      tombstone, at, userId);
+  eraseUser(userId: number, at: number, tombstone: string, change: number): void {
+    this.sql.exec(`UPDATE messages SET body = '', username = ?1, deleted_at = coalesce(deleted_at, ?2),
+      change = ?3 + seq - 1 WHERE user_id = ?4`, tombstone, at, change, userId);
+    this.sql.exec("DELETE FROM message_edits WHERE seq IN (SELECT seq FROM messages WHERE user_id = ?)", userId);
+    this.setMeta("last_change", change + this.nextSeq() - 2);
     this.sql.exec("DELETE FROM user_blocks WHERE user_id = ?", userId);
     this.sql.exec("DELETE FROM user_limits WHERE user_id = ?", userId);
   }
@@ -214,15 +311,10 @@ export class RoomStorage {
        ORDER BY seq LIMIT ?`, userId, after, limit).toArray();
   }
 
-  /** The frames of the most recent account erasures here, oldest first. */
-  erasedFrames(limit: number): string[] {
-    return this.sql.exec<{ frame: string }>(
-      "SELECT frame FROM (SELECT frame, at, user_id FROM erased_users ORDER BY at DESC, user_id DESC LIMIT ?) ORDER BY at, user_id",
-      limit).toArray().map((r) => r.frame);
-  }
-
-  /** Marks message seq deleted at `at` (once). */
-  tombstone(seq: number, at: number): void {
-    this.sql.exec("UPDATE messages SET deleted_at = ? WHERE seq = ? AND deleted_at IS NULL", at, seq);
+  /** Marks message seq deleted at `at` (once), as change `change`; its edit
+   * history goes with its text. */
+  tombstone(seq: number, at: number, change: number): void {
+    this.sql.exec("UPDATE messages SET deleted_at = ?, change = ? WHERE seq = ? AND deleted_at IS NULL", at, change, seq);
+    this.sql.exec("DELETE FROM message_edits WHERE seq = ?", seq);
   }
 }

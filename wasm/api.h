@@ -149,10 +149,11 @@
  *                                                    "password_nfkc",           account.h ACCOUNT_DELETION_
  *                                                    "user": {id}}              STEPS], "tombstone",
  *                                                    (check only: none)         "release_at": now_ms +
- *                                                                               CHAT_USERNAME_RELEASE_MS,
- *                                                                               "frame": the account_deleted
- *                                                                               frame's text}; a wrong
- *                                                                               password is wrong_password
+ *                                                                               CHAT_USERNAME_RELEASE_MS};
+ *                                                                               a wrong password is
+ *                                                                               wrong_password (the rooms
+ *                                                                               make account_deleted:
+ *                                                                               room.h ROOM_ERASE)
  *
  * THROTTLE's login attempt (moderation.h): "reserve" counts it against both
  * counters before the password is verified, or refuses it (allowed false, the

@@ -130,12 +130,11 @@ done:
 
 /* ACCOUNT_DELETE: the password is verified (as for a password change); the answer
  * is the order of effects (account.h ACCOUNT_DELETION_STEPS), what others see in
- * place of the account, when its username is released, and the frame the rooms'
- * sockets get. Without aux, only the body is read (the shell asks before it
+ * place of the account and when its username is released. Without aux, only the body is read (the shell asks before it
  * counts an attempt). */
 int api_op_account_delete(const unsigned char *in, size_t len, const unsigned char *aux, size_t aux_len,
                           double now, cJSON *out) {
-  cJSON *body = NULL, *facts = NULL, *steps = NULL, *frame = NULL;
+  cJSON *body = NULL, *facts = NULL, *steps = NULL;
   const char *password = NULL;
   size_t password_len = 0;
   int64_t id = 0;
@@ -152,7 +151,7 @@ int api_op_account_delete(const unsigned char *in, size_t len, const unsigned ch
                             &id)) < 0 ||
       (rc = verify_typed(facts, password, password_len)) < 0)
     goto done;
-  if (!(steps = cJSON_CreateArray()) || !(frame = cJSON_CreateObject())) {
+  if (!(steps = cJSON_CreateArray())) {
     rc = CHAT_E_NOMEM;
     goto done;
   }
@@ -163,15 +162,10 @@ int api_op_account_delete(const unsigned char *in, size_t len, const unsigned ch
   rc = json_add_item(out, "steps", steps);
   steps = NULL; /* owned by out, even on failure */
   if (rc < 0 || (rc = json_add_str(out, "tombstone", ACCOUNT_TOMBSTONE)) < 0 ||
-      (rc = json_add_num(out, "release_at", now + CHAT_USERNAME_RELEASE_MS)) < 0 ||
-      (rc = json_add_str(frame, "type", CHAT_FRAME(account_deleted))) < 0 ||
-      (rc = json_add_num(frame, "user_id", (double)id)) < 0 ||
-      (rc = json_add_str(frame, "tombstone", ACCOUNT_TOMBSTONE)) < 0)
+      (rc = json_add_num(out, "release_at", now + CHAT_USERNAME_RELEASE_MS)) < 0)
     goto done;
-  rc = json_add_text(out, "frame", frame);
 done:
   cJSON_Delete(steps);
-  cJSON_Delete(frame);
   cJSON_Delete(facts);
   cJSON_Delete(body);
   return rc;

@@ -178,7 +178,20 @@ typedef enum { CHAT_REFUSAL, CHAT_FATAL } chat_error_class;
   X(CHAT_E_NOT_INVITED, -70, "not_invited", REFUSAL,                                                   \
     "This room is private: only people its owner invited may join it.")                                \
   X(CHAT_E_MEMBERS_FULL, -71, "members_full", REFUSAL,                                                 \
-    "This room has as many members as it may hold (" CHAT_STR(CHAT_ROOM_MEMBERS_MAX) ").")
+    "This room has as many members as it may hold (" CHAT_STR(CHAT_ROOM_MEMBERS_MAX) ").")                                \
+  X(CHAT_E_NOT_AUTHOR, -75, "not_author", REFUSAL,                                                     \
+    "Only the author of a message may edit it.")                                                       \
+  X(CHAT_E_REACTION_INVALID, -76, "reaction_invalid", REFUSAL,                                         \
+    "A reaction is 1 to " CHAT_STR(CHAT_REACTION_CODEPOINTS_MAX) " characters (an emoji), without "    \
+    "spaces or control characters.")                                                                   \
+  X(CHAT_E_REACTIONS_FULL, -77, "reactions_full", REFUSAL,                                             \
+    "This message has as many different reactions as it may hold ("                                    \
+    CHAT_STR(CHAT_REACTIONS_DISTINCT_MAX) ").")                                                        \
+  X(CHAT_E_REACTION_LIMIT, -78, "reaction_limit", REFUSAL,                                             \
+    "You have put as many reactions on this message as you may ("                                      \
+    CHAT_STR(CHAT_REACTIONS_PER_USER_MAX) ").")                                                        \
+  X(CHAT_E_REPLY_NOT_FOUND, -79, "reply_not_found", REFUSAL,                                           \
+    "The message you reply to is not in this conversation.")
 
 typedef enum {
   CHAT_OK = 0,

@@ -39,7 +39,14 @@
   X(presence_changed, "out")              \
   X(typing, "both")                         \
   X(user_updated, "out")                  \
-  X(account_deleted, "out")
+  X(account_deleted, "out")               \
+  X(friends_presence, "out")              \
+  X(friend_presence, "out")               \
+  X(edit_message, "in")                   \
+  X(message_edited, "out")                \
+  X(react, "in")                          \
+  X(unreact, "in")                        \
+  X(reactions_changed, "out")
 
 #define CHAT_FRAME_ENUM_(name, dir) CHAT_FRAME_ID_##name,
 enum chat_frame_id { CHAT_FRAMES(CHAT_FRAME_ENUM_) CHAT_FRAME_COUNT };

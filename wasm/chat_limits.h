@@ -157,6 +157,35 @@
 #define CHAT_TYPING_INTERVAL_MS 2000
 #define CHAT_TYPING_EXPIRES_MS 6000
 
+/* ---- edits, replies, reactions (issue 16) ---- */
+
+/* Earlier bodies of one message its room keeps (message_edits), the newest ones:
+ * an edit past this drops the oldest. Slack and Discord show only "(edited)";
+ * Zulip keeps every version. Ten bounds a message's storage to eleven bodies
+ * whatever its author does. */
+#define CHAT_EDIT_HISTORY_MAX 10
+
+/* The quote a reply carries: the first 120 code points of the original's body
+ * (about a line of text), as it is now (edited or deleted, the quote follows). */
+#define CHAT_REPLY_EXCERPT_MAX 120
+
+/* Distinct reactions (emoji) on one message: Mattermost's default
+ * UniqueEmojiReactionLimitPerPost, 50. */
+#define CHAT_REACTIONS_DISTINCT_MAX 50
+
+/* Reactions one person may put on one message. Slack lets a member add up to 23;
+ * 20 is as generous and a round number. */
+#define CHAT_REACTIONS_PER_USER_MAX 20
+
+/* One reaction: 1..10 code points and at most 40 bytes of UTF-8, none of them
+ * whitespace (Unicode White_Space), a control character (general category Cc) or
+ * a bidirectional formatting character (UAX #9: U+200E, U+200F, U+202A..U+202E,
+ * U+2066..U+2069). The longest of Unicode's emoji ZWJ sequences (UTS #51,
+ * emoji-zwj-sequences.txt) is a kiss with two skin tones: 10 code points, 35
+ * bytes (a family of four is 7 code points). */
+#define CHAT_REACTION_CODEPOINTS_MAX 10
+#define CHAT_REACTION_BYTES_MAX 40
+
 /* Per-user rate limit in a room, a token bucket over every frame the user sends:
  * bursts of 20, 5 a second sustained. No standard exists; this is well above what a
  * person types (a fast typist sends about one message a second) and what a client
@@ -250,6 +279,33 @@
  * in the application range of RFC 6455 section 7.4.2, echoing HTTP's 408 Request
  * Timeout. A client that gets it reconnects (and joins). */
 #define CHAT_CLOSE_UNJOINED 4408
+
+/* How long a socket (room, conversation or personal) may send nothing at all, no
+ * frame and no ping, before it is closed (CHAT_CLOSE_IDLE), in ms: a peer that
+ * vanished without a Close frame (a laptop shut, a network gone) would otherwise
+ * hold its place in a room and in its user's budget of sockets until TCP gives
+ * up, minutes later. 60 s is Phoenix's: its server closes a socket silent for 60 s,
+ * and its clients send a heartbeat every 30 s (CHAT_PING_INTERVAL_MS). The rule is
+ * liveness_idle (liveness.h); an alarm of the object checks it, so no timer keeps
+ * an object awake. */
+#define CHAT_IDLE_TIMEOUT_MS 60000
+
+/* How often a client must send something (a ping will do) for its socket to stay
+ * open, in ms: half of CHAT_IDLE_TIMEOUT_MS, so one lost ping is not fatal
+ * (Phoenix's heartbeatIntervalMs, 30 s). The web client pings after 10 s of quiet. */
+#define CHAT_PING_INTERVAL_MS 30000
+
+/* How finely an object records when it last heard a socket, in ms: it writes the
+ * time down (in the socket's attachment, which outlives hibernation) at most this
+ * often per socket, not on every frame. A socket may so be counted idle up to this
+ * much early, after 45 s of real silence at the least: a client that sends
+ * something every CHAT_PING_INTERVAL_MS is never closed. */
+#define CHAT_IDLE_RECORD_MS 15000
+
+/* WebSocket close code of a socket idle past CHAT_IDLE_TIMEOUT_MS: 4409, in the
+ * application range of RFC 6455 section 7.4.2, beside CHAT_CLOSE_UNJOINED. A client
+ * that gets it (it was probably gone anyway) reconnects. */
+#define CHAT_CLOSE_IDLE 4409
 
 /* The room directory's "last activity" is written to D1 at most this often, in ms:
  * a D1 write per message would make the one database the bottleneck. */

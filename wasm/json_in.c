@@ -211,3 +211,5 @@ int json_get_uint53(const cJSON *item, int64_t *v) {
   *v = (int64_t)d;
   return CHAT_OK;
 }
+
+int json_truthy(const cJSON *item) { return cJSON_IsTrue(item) || (cJSON_IsNumber(item) && item->valuedouble != 0); }

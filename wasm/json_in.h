@@ -51,4 +51,7 @@ int json_get_string(const cJSON *obj, const char *key, const char **s, size_t *n
  * number, not an integer, out of range). */
 int json_get_uint53(const cJSON *item, int64_t *v);
 
+/* Whether item is true or a non-zero number (SQLite's booleans are 0 and 1). */
+int json_truthy(const cJSON *item);
+
 #endif

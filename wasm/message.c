@@ -17,6 +17,24 @@ int message_check_body(const char *s, size_t n) {
   return CHAT_OK;
 }
 
+/* Characters a reaction may not hold (message.h message_check_reaction); the
+ * joiners U+200C and U+200D stay (emoji ZWJ sequences are made with U+200D). */
+static int reaction_refuses(unsigned long c) {
+  return c <= 0x20 || (c >= 0x7F && c <= 0xA0) || c == 0x061C || c == 0x1680 || (c >= 0x2000 && c <= 0x200B) || c == 0x200E || c == 0x200F ||
+         (c >= 0x2028 && c <= 0x202F) || c == 0x205F || c == 0x2060 || (c >= 0x2066 && c <= 0x2069) ||
+         c == 0x3000 || c == 0xFEFF;
+}
+
+int message_check_reaction(const char *s, size_t n) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i = 0, count = 0;
+  if (n < 1 || n > CHAT_REACTION_BYTES_MAX) return CHAT_E_REACTION_INVALID;
+  while (i < n) {
+    if (reaction_refuses(utf8_next(u, n, &i)) || ++count > CHAT_REACTION_CODEPOINTS_MAX) return CHAT_E_REACTION_INVALID;
+  }
+  return CHAT_OK;
+}
+
 int message_valid_client_id(const char *s, size_t n) {
   if (n < 1 || n > CHAT_CLIENT_ID_MAX) return 0;
   for (size_t i = 0; i < n; i++) {
@@ -44,6 +62,79 @@ int message_read(const cJSON *o, message_row *w) {
   w->created_at = it->valuedouble;
   it = cJSON_GetObjectItemCaseSensitive(o, "deleted_at");
   w->deleted = it && !cJSON_IsNull(it);
+  /* what an edit, a reply and reactions add: optional (a retry's row has none) */
+  it = cJSON_GetObjectItemCaseSensitive(o, "edited_at");
+  w->edited_at = cJSON_IsNumber(it) ? it->valuedouble : 0;
+  w->change = 0, w->reply_to = 0, w->reply_user_id = 0;
+  it = cJSON_GetObjectItemCaseSensitive(o, "change");
+  if (it && !cJSON_IsNull(it) && (rc = json_get_uint53(it, &w->change)) < 0) return rc;
+  it = cJSON_GetObjectItemCaseSensitive(o, "reply_to");
+  if (it && !cJSON_IsNull(it) && (rc = json_get_uint53(it, &w->reply_to)) < 0) return rc;
+  it = cJSON_GetObjectItemCaseSensitive(o, "reply_user_id");
+  if (it && !cJSON_IsNull(it) && (rc = json_get_uint53(it, &w->reply_user_id)) < 0) return rc;
+  it = cJSON_GetObjectItemCaseSensitive(o, "reply_username");
+  w->reply_username = cJSON_IsString(it) ? it->valuestring : NULL;
+  it = cJSON_GetObjectItemCaseSensitive(o, "reply_body");
+  w->reply_body = cJSON_IsString(it) ? it->valuestring : NULL;
+  it = cJSON_GetObjectItemCaseSensitive(o, "reply_deleted_at");
+  w->reply_deleted = it && !cJSON_IsNull(it);
+  it = cJSON_GetObjectItemCaseSensitive(o, "reactions");
+  if (it && !cJSON_IsNull(it) && !cJSON_IsArray(it)) return CHAT_E_FIELD_TYPE;
+  w->reactions = cJSON_IsArray(it) ? it : NULL;
+  return CHAT_OK;
+}
+
+/* reply_to: {seq, user: {id, username} | null, excerpt, deleted?}. */
+static int add_quote(cJSON *o, const message_row *w) {
+  cJSON *q = cJSON_CreateObject(), *user = NULL;
+  int gone = w->reply_deleted || !w->reply_user_id || !w->reply_username || !w->reply_body;
+  int rc = q ? json_add_num(q, "seq", (double)w->reply_to) : CHAT_E_NOMEM;
+  if (rc >= 0 && !gone) {
+    user = cJSON_CreateObject();
+    if (!user || json_add_num(user, "id", (double)w->reply_user_id) < 0 ||
+        json_add_str(user, "username", w->reply_username) < 0) {
+      cJSON_Delete(user);
+      user = NULL;
+      rc = CHAT_E_NOMEM;
+    }
+  }
+  if (rc >= 0) rc = json_add_item(q, "user", user ? user : cJSON_CreateNull());
+  if (rc >= 0) {
+    char excerpt[4 * CHAT_REPLY_EXCERPT_MAX + 1]; /* a code point is at most 4 bytes */
+    const char *b = gone ? "" : w->reply_body;
+    size_t n = utf8_prefix((const unsigned char *)b, strlen(b), CHAT_REPLY_EXCERPT_MAX);
+    if (n >= sizeof excerpt) n = 0; /* not UTF-8 as the core wrote it: no text */
+    memcpy(excerpt, b, n);
+    excerpt[n] = 0;
+    rc = json_add_str(q, "excerpt", excerpt);
+  }
+  if (rc >= 0 && gone) rc = json_add_bool(q, "deleted", 1);
+  if (rc < 0) {
+    cJSON_Delete(q);
+    return rc;
+  }
+  return json_add_item(o, "reply_to", q);
+}
+
+/* reactions: [{emoji, count, me}] as storage counted them for the viewer; rows of
+ * another shape are left out. */
+static int add_reactions(cJSON *o, const cJSON *rows) {
+  const cJSON *r;
+  cJSON *list = NULL;
+  cJSON_ArrayForEach(r, rows) {
+    const cJSON *emoji = cJSON_GetObjectItemCaseSensitive(r, "emoji"), *count = cJSON_GetObjectItemCaseSensitive(r, "count"),
+                *me = cJSON_GetObjectItemCaseSensitive(r, "me");
+    if (!cJSON_IsString(emoji) || !cJSON_IsNumber(count) || count->valuedouble < 1) continue;
+    cJSON *one = cJSON_CreateObject();
+    if (!list && !(list = cJSON_AddArrayToObject(o, "reactions"))) {
+      cJSON_Delete(one);
+      return CHAT_E_NOMEM;
+    }
+    if (json_push(list, one) < 0 || json_add_str(one, "emoji", emoji->valuestring) < 0 ||
+        json_add_num(one, "count", count->valuedouble) < 0 ||
+        json_add_bool(one, "me", json_truthy(me)) < 0)
+      return CHAT_E_NOMEM;
+  }
   return CHAT_OK;
 }
 
@@ -60,9 +151,11 @@ int message_add_fields(cJSON *o, const message_row *w) {
     return rc;
   }
   if ((rc = json_add_item(o, "user", user)) < 0 || (rc = json_add_str(o, "body", w->body)) < 0 ||
-      (rc = json_add_str(o, "client_id", w->client_id)) < 0)
+      (rc = json_add_str(o, "client_id", w->client_id)) < 0 || (rc = json_add_num(o, "created_at", w->created_at)) < 0)
     return rc;
-  return json_add_num(o, "created_at", w->created_at);
+  if (w->edited_at > 0 && (rc = json_add_num(o, "edited_at", w->edited_at)) < 0) return rc;
+  if (w->reply_to && (rc = add_quote(o, w)) < 0) return rc;
+  return w->reactions ? add_reactions(o, w->reactions) : CHAT_OK;
 }
 
 int message_add_page(cJSON *o, const cJSON *rows, int page) {

@@ -3,8 +3,13 @@
  * (from the shell) and as wire JSON.
  *
  * A row comes from a room's storage as {seq, user_id, username, body, client_id,
- * created_at, deleted_at}; on the wire a message is {seq, user: {id, username},
- * body, client_id, created_at}. Limits: chat_limits.h.
+ * created_at, deleted_at, and optionally edited_at, change, reply_to,
+ * reply_user_id, reply_username, reply_body, reply_deleted_at, reactions: [{emoji,
+ * count, me}]} (the reply_* columns: the original a reply quotes, as it is now;
+ * reactions: counted for the viewer, without those of people they block); on the
+ * wire a message is {seq, user: {id, username}, body, client_id, created_at,
+ * edited_at?, reply_to?: {seq, user: {id, username} | null, excerpt, deleted?},
+ * reactions?: [{emoji, count, me}]}. Limits: chat_limits.h.
  */
 #ifndef MESSAGE_H
 #define MESSAGE_H
@@ -21,11 +26,27 @@ typedef struct {
   const char *username, *body, *client_id; /* point into the row's JSON tree */
   double created_at;                       /* ms since the Unix epoch */
   int deleted;                             /* it has a tombstone */
+  double edited_at;                        /* ms since the Unix epoch; 0: never edited */
+  int64_t change;                          /* the room's number of its last change; 0: none */
+  int64_t reply_to;                        /* the seq it replies to; 0: not a reply */
+  int64_t reply_user_id;                   /* the original's author; 0: unknown (not found) */
+  const char *reply_username, *reply_body; /* the original's (NULL: unknown) */
+  int reply_deleted;                       /* the original is deleted */
+  const cJSON *reactions;                  /* [{emoji, count, me}] or NULL (in the row's tree) */
 } message_row;
 
 /* Checks a body (len bytes of valid UTF-8): 1..CHAT_MESSAGE_MAX code points, not
  * only whitespace. Errors: CHAT_E_BODY_EMPTY, CHAT_E_BODY_TOO_LONG. */
 int message_check_body(const char *body, size_t len);
+
+/* Checks a reaction (len bytes of valid UTF-8): 1..CHAT_REACTION_CODEPOINTS_MAX
+ * code points in at most CHAT_REACTION_BYTES_MAX bytes, none of them whitespace
+ * (Unicode's White_Space property), a control character (Cc), an invisible
+ * character (U+200B, U+2060, U+FEFF) or a bidirectional formatting character
+ * (UAX #9: U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069), which could
+ * make two reactions look alike (UTS #39 section 3 lists such characters among
+ * the causes of confusables). Error: CHAT_E_REACTION_INVALID. */
+int message_check_reaction(const char *s, size_t len);
 
 /* Whether a client_id is 1..CHAT_CLIENT_ID_MAX bytes of [A-Za-z0-9_-]. */
 int message_valid_client_id(const char *id, size_t len);
@@ -43,7 +64,10 @@ int message_mentions(const char *body, size_t len, char keys[][CHAT_USERNAME_MAX
  * CHAT_E_FIELD_TYPE. */
 int message_read(const cJSON *row, message_row *out);
 
-/* Adds the wire fields of a message to object o. CHAT_OK or CHAT_E_NOMEM. */
+/* Adds the wire fields of a message to object o: a reply's quote is the first
+ * CHAT_REPLY_EXCERPT_MAX code points of its original's body, or {deleted: true}
+ * with no user or text once the original is deleted or not found. CHAT_OK or
+ * CHAT_E_NOMEM. */
 int message_add_fields(cJSON *o, const message_row *m);
 
 /* Adds "messages" (at most `page` of `rows`, which come newest first, oldest

@@ -12,13 +12,14 @@
 
 /* ---- the room ---------------------------------------------------------------- */
 
-int room_new(int64_t id, int64_t next_seq, room **out) {
+int room_new(int64_t id, int64_t next_seq, int64_t next_change, room **out) {
   room *r = chat_malloc(sizeof *r);
   *out = NULL;
   if (!r) return CHAT_E_NOMEM;
   memset(r, 0, sizeof *r);
   r->id = id;
   r->next_seq = next_seq < 1 ? 1 : next_seq;
+  r->next_change = next_change < 1 ? 1 : next_change;
   r->next_conn = 1;
   r->last_activity_report = -CHAT_ACTIVITY_REPORT_MS;
   r->rate_burst = CHAT_RATE_BURST;
@@ -45,11 +46,17 @@ void room_free(room *r) {
   room_index_free(&r->member_at);
   room_index_free(&r->user_at);
   room_deadlines_free(&r->unjoined);
+  room_pending_free(&r->p);
   chat_free(r->unread);
   chat_free(r);
 }
 
 /* ---- the pending query ------------------------------------------------------- */
+
+void room_pending_free(room_pending *p) {
+  chat_free(p->text);
+  p->text = NULL;
+}
 
 cJSON *room_query(const char *what) {
   cJSON *q = cJSON_CreateObject();
@@ -94,8 +101,10 @@ static void commit(room *r, room_change *c, int ok) {
     if (c->limit) *c->limit = c->before;
     if (c->room_drawn) r->room_rate = c->room_before;
     if (c->queue) room_outbox_entry_free(&c->q);
+    if (c->ask) room_pending_free(&c->p);
     chat_free(c->blocks);
   } else {
+    r->next_change += c->n_changes;
     if (c->flushed) { /* everything waiting went out */
       for (size_t i = 0; i < r->n_outbox; i++) room_outbox_entry_free(&r->outbox[i]);
       if (c->queue) room_outbox_entry_free(&c->q);
@@ -151,12 +160,15 @@ static int on_answer(room *r, effects *e, room_change *c, const unsigned char *i
     switch (r->p.kind) {
       case ROOM_P_FLUSH: {
         const cJSON *rows = cJSON_GetObjectItemCaseSensitive(a, "rows");
-        rc = cJSON_IsArray(rows) ? room_finish_flush(r, e, c, rows, now) : CHAT_E_FIELD_TYPE;
+        rc = cJSON_IsArray(rows) ? room_finish_flush(r, e, c, rows, cJSON_GetObjectItemCaseSensitive(a, "originals"), now)
+                                 : CHAT_E_FIELD_TYPE;
         break;
       }
       case ROOM_P_DELETE: rc = room_answer_delete(r, e, c, &r->p, a, now); break;
       case ROOM_P_JOIN: rc = room_answer_join(r, e, c, &r->p, a, now); break;
       case ROOM_P_PAGE: rc = room_answer_page(r, e, &r->p, a); break;
+      case ROOM_P_EDIT: rc = room_answer_edit(r, e, c, &r->p, a, now); break;
+      case ROOM_P_REACT: rc = room_answer_react(r, e, c, &r->p, a, now); break;
     }
   }
   cJSON_Delete(a);
@@ -195,6 +207,7 @@ int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t 
     case ROOM_CONFIG: rc = room_on_config(&c, in, in_len); break;
     case ROOM_KICK: rc = room_on_kick(r, &e, &c, in, in_len, now_ms); break;
     case ROOM_MEMBER: rc = room_on_member(&c, in, in_len); break;
+    case ROOM_ERASE: rc = room_on_erase(r, &e, &c, in, in_len, now_ms); break;
     case ROOM_FLUSH:
       c.unschedule = 1;
       rc = r->n_outbox ? room_start_flush(r, &e, &c, now_ms) : CHAT_OK;
@@ -207,7 +220,10 @@ int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t 
     if (rc == CHAT_E_BUFFER_TOO_SMALL) r->unread_len = *out_len; /* kept for the next call */
   }
   int ok = rc >= 0 || rc == CHAT_E_BUFFER_TOO_SMALL;
-  if (ok && kind == ROOM_ANSWER) memset(&r->p, 0, sizeof r->p); /* the question is settled */
+  if (ok && kind == ROOM_ANSWER) { /* the question is settled */
+    room_pending_free(&r->p);
+    memset(&r->p, 0, sizeof r->p);
+  }
   commit(r, &c, ok);
   effects_free(&e);
   return rc;

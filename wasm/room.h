@@ -105,7 +105,9 @@ typedef struct room room;
     "of that user here, with CHAT_CLOSE_BANNED (a ban) or CHAT_CLOSE_REMOVED (removed: a kick)")                                                         \
   X(ROOM_FLUSH, 10, flush, "the time a flush_at effect named has come: send the outbox")       \
   X(ROOM_MEMBER, 11, member, "{\"user_id\", \"member\": bool}: the user joined or left the "    \
-    "room (membership, issue 15)")
+    "room (membership, issue 15)")                                                              \
+  X(ROOM_ERASE, 12, erase, "{\"user_id\", \"tombstone\"}: the user's account was deleted: "      \
+    "each of their messages here becomes a tombstone, a change every socket hears of")
 
 typedef enum {
 #define ROOM_EVENT_ENUM_(sym, num, name, in) sym = (num),
@@ -123,7 +125,15 @@ typedef enum {
   X(store, "{message: {seq,user_id,username,body,client_id,created_at,mentions?}}: insert "    \
     "into the message log, always before the sends that reveal it; mentions: the username "    \
     "keys it names (message_mentions) but its author's and those looking here")                                    \
-  X(tombstone, "{seq, at}: mark message seq deleted")                                         \
+  X(tombstone, "{seq, at, change}: mark message seq deleted, as change number `change`")      \
+  X(edit, "{seq, body, at, change, keep}: message seq's body is now `body`, edited at `at`, "  \
+    "as change `change`; its former body joins its edit history, which keeps the newest "     \
+    "`keep` (CHAT_EDIT_HISTORY_MAX)")                                                          \
+  X(react, "{seq, emoji, user_id, add, at, change}: user_id's reaction `emoji` on message "   \
+    "seq is added (add) or removed, as change `change`")                                       \
+  X(erase, "{user_id, at, tombstone, change}: every message of the user becomes a "           \
+    "tombstone (body emptied, username `tombstone`, deleted at `at` unless it was), message "  \
+    "seq's change number being change + seq")                                                  \
   X(activity, "{at}: update the directory's last activity")                                   \
   X(dm_message, "{seq, at, user_id, body, unread_for: u|null}: a direct message was stored: " \
     "the conversation list's last message, and one more unread for user u")                   \
@@ -152,14 +162,26 @@ enum room_effect_id { ROOM_EFFECTS(ROOM_EFFECT_ENUM_) ROOM_EFFECT_COUNT };
 #define ROOM_EFFECT(op) ((void)ROOM_EFFECT_ID_##op, #op)
 
 /* Queries ({"op":"query","what":...}) and their answers ({"row": R|null} or
- * {"rows": [R, ...]}, R a stored message {seq,user_id,username,body,client_id,
- * created_at,deleted_at}): X(what, fields, answer). */
+ * {"rows": [R, ...]}, R a stored message as message.h reads it: {seq,user_id,
+ * username,body,client_id,created_at,deleted_at}, and in history rows also
+ * edited_at, change, reply_to and the quoted original's reply_* columns (its body
+ * cut to `excerpt` code points), and reactions counted for `viewer` without those
+ * of exclude_users): X(what, fields, answer). */
 #define ROOM_QUERIES(X)                                                                       \
-  X(dedup, "messages: [{user_id, client_id}, ...]",                                           \
-    "{rows}: the stored messages among these (retries), in any order")                        \
+  X(dedup, "messages: [{user_id, client_id}, ...], replies: [seqs], excerpt: n",              \
+    "{rows, originals}: the stored messages among these (retries), in any order; and "         \
+    "the messages the replies quote, {seq,user_id,username,body,deleted_at} with body cut "    \
+    "to `excerpt` code points")                                                                \
   X(message, "seq", "{row}: message seq, or null")                                            \
+  X(reaction, "seq, user_id, emoji", "{row, present, mine, distinct, my_count}: message seq " \
+    "(or null), whether `emoji` is on it, whether user_id put it there, how many distinct "    \
+    "emoji it has and how many user_id put on it")                                             \
   X(history, "after: n|null, before: n|null, limit: k, include_deleted: false, "              \
-    "exclude_users: [ids]", "{rows}: newest first, at most k, none by the excluded users")
+    "exclude_users: [ids], viewer: id, excerpt: n, changes_after: c|null, "                    \
+    "changes_seq_max: n",                                                                      \
+    "{rows, changes?}: rows newest first, at most k, none by the excluded users; with "        \
+    "changes_after, changes: the messages of seq <= changes_seq_max whose last change is "     \
+    "after c (deleted ones too), in change order, at most k, none by the excluded users")
 
 #define ROOM_QUERY_ENUM_(what, fields, answer) ROOM_QUERY_ID_##what,
 enum room_query_id { ROOM_QUERIES(ROOM_QUERY_ENUM_) ROOM_QUERY_COUNT };
@@ -170,9 +192,11 @@ enum room_query_id { ROOM_QUERIES(ROOM_QUERY_ENUM_) ROOM_QUERY_COUNT };
 #define ROOM_QUERY(what) ((void)ROOM_QUERY_ID_##what, #what)
 
 /* A room with id `id` whose next message gets sequence number next_seq (1 for an
- * empty log, else the largest stored seq + 1). Returns CHAT_OK and *out, or
- * CHAT_E_NOMEM. Free with room_free. */
-int room_new(int64_t id, int64_t next_seq, room **out);
+ * empty log, else the largest stored seq + 1) and whose next change (an edit, a
+ * deletion, a reaction: the change log of PROTOCOL.md "Guarantees") gets number
+ * next_change (1, else the largest stored change + 1). Returns CHAT_OK and *out,
+ * or CHAT_E_NOMEM. Free with room_free. */
+int room_new(int64_t id, int64_t next_seq, int64_t next_change, room **out);
 
 /* Release a room. Accepts NULL. */
 void room_free(room *r);

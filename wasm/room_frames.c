@@ -3,6 +3,7 @@
  * Bad input from a client is never an error of the event: it gets an error frame. */
 #include <string.h>
 
+#include "chat_alloc.h"
 #include "chat_error.h"
 #include "chat_frames.h"
 #include "json_in.h"
@@ -49,15 +50,27 @@ static int pong(effects *e, int64_t conn, const room_pending *p) {
 /* join_room {since?}: asks storage for the history to send (the last page, or
  * everything after `since`), leaving out authors the user blocks. */
 static int on_join(const room *r, effects *e, room_change *c, const room_member *m, const cJSON *f, room_pending *p) {
-  const cJSON *s = cJSON_GetObjectItemCaseSensitive(f, "since");
+  const cJSON *s = cJSON_GetObjectItemCaseSensitive(f, "since"),
+              *cs = cJSON_GetObjectItemCaseSensitive(f, "changes_since");
   if (s && !cJSON_IsNull(s)) {
     if (json_get_uint53(s, &p->since) < 0) return CHAT_E_SEQ_INVALID;
     p->has_since = 1;
   }
+  if (cs && !cJSON_IsNull(cs)) {
+    if (json_get_uint53(cs, &p->changes_since) < 0) return CHAT_E_SEQ_INVALID;
+    p->has_changes = p->has_since; /* changes to the messages the client has: those up to since */
+  }
   p->kind = ROOM_P_JOIN;
   p->limit = CHAT_HISTORY_PAGE + 1; /* one more than a page tells whether more are missing */
-  return room_ask(e, c, room_history_query(p->has_since ? &p->since : NULL, NULL, p->limit,
-                                           room_blocks_json(r, m->user_id)), p);
+  cJSON *q = room_history_query(p->has_since ? &p->since : NULL, NULL, p->limit, room_blocks_json(r, m->user_id),
+                                m->user_id);
+  if (q && p->has_changes &&
+      (json_add_num(q, "changes_after", (double)p->changes_since) < 0 ||
+       json_add_num(q, "changes_seq_max", (double)p->since) < 0)) {
+    cJSON_Delete(q);
+    return CHAT_E_NOMEM;
+  }
+  return room_ask(e, c, q, p);
 }
 
 /* A new message: validate, shed past the room's rate, and queue it (a retry of a
@@ -71,6 +84,12 @@ static int on_send(room *r, effects *e, room_change *c, const room_member *m, co
     return rc;
   if (!message_valid_client_id(cid, clen)) return CHAT_E_CLIENT_ID_INVALID;
   if ((rc = message_check_body(body, blen)) < 0) return rc;
+  const cJSON *reply = cJSON_GetObjectItemCaseSensitive(f, "reply_to");
+  int64_t reply_to = 0;
+  if (reply && !cJSON_IsNull(reply)) {
+    if (json_get_uint53(reply, &reply_to) < 0) return CHAT_E_SEQ_INVALID;
+    if ((rc = room_may_reply(reply_to, r->next_seq)) < 0) return rc;
+  }
   if (room_outbox_holds(r, m->user_id, cid)) return CHAT_OK;
   /* Load shedding: past the room's rate a message is refused before any storage
    * work. No flood token is taken: the sender kept to its own limit. */
@@ -80,7 +99,7 @@ static int on_send(room *r, effects *e, room_change *c, const room_member *m, co
   cJSON *msg = cJSON_CreateObject();
   if (!msg || json_add_num(msg, "user_id", (double)m->user_id) < 0 || json_add_str(msg, "username", m->username) < 0 ||
       json_add_str(msg, "body", body) < 0 || json_add_str(msg, "client_id", cid) < 0 ||
-      json_add_num(msg, "created_at", now) < 0) {
+      json_add_num(msg, "created_at", now) < 0 || (reply_to && json_add_num(msg, "reply_to", (double)reply_to) < 0)) {
     cJSON_Delete(msg);
     return CHAT_E_NOMEM;
   }
@@ -167,6 +186,55 @@ static int on_delete(effects *e, room_change *c, const cJSON *f, room_pending *p
   return room_ask(e, c, q, p);
 }
 
+/* The seq of a frame that names a stored message. */
+static int frame_seq(const cJSON *f, int64_t *seq) {
+  const cJSON *s = cJSON_GetObjectItemCaseSensitive(f, "seq");
+  int rc = s ? json_get_uint53(s, seq) : CHAT_E_FIELD_MISSING;
+  return rc < 0 && rc != CHAT_E_FIELD_MISSING ? CHAT_E_SEQ_INVALID : rc;
+}
+
+/* edit_message {seq, body}: the body is checked as a new one's, then storage is
+ * asked for the message; the answer decides (room_answer_edit). */
+static int on_edit(effects *e, room_change *c, const cJSON *f, room_pending *p) {
+  const char *body;
+  size_t blen;
+  int rc;
+  if ((rc = frame_seq(f, &p->seq)) < 0 || (rc = json_get_string(f, "body", &body, &blen)) < 0 ||
+      (rc = message_check_body(body, blen)) < 0)
+    return rc;
+  cJSON *q = room_query(ROOM_QUERY(message));
+  if (!q || json_add_num(q, "seq", (double)p->seq) < 0 || !(p->text = chat_malloc(blen + 1))) {
+    cJSON_Delete(q);
+    return CHAT_E_NOMEM;
+  }
+  memcpy(p->text, body, blen + 1);
+  p->kind = ROOM_P_EDIT;
+  rc = room_ask(e, c, q, p);
+  if (rc < 0 && !c->ask) room_pending_free(p);
+  return rc;
+}
+
+/* react / unreact {seq, emoji}: the emoji is checked (message_check_reaction),
+ * then storage is asked what the message holds; the answer decides
+ * (room_answer_react). */
+static int on_react(effects *e, room_change *c, const room_member *m, const cJSON *f, room_pending *p, int add) {
+  const char *emoji;
+  size_t n;
+  int rc;
+  if ((rc = frame_seq(f, &p->seq)) < 0 || (rc = json_get_string(f, "emoji", &emoji, &n)) < 0) return rc;
+  if ((rc = message_check_reaction(emoji, n)) < 0) return rc;
+  memcpy(p->emoji, emoji, n + 1);
+  p->add = add;
+  p->kind = ROOM_P_REACT;
+  cJSON *q = room_query(ROOM_QUERY(reaction));
+  if (!q || json_add_num(q, "seq", (double)p->seq) < 0 || json_add_num(q, "user_id", (double)m->user_id) < 0 ||
+      json_add_str(q, "emoji", emoji) < 0) {
+    cJSON_Delete(q);
+    return CHAT_E_NOMEM;
+  }
+  return room_ask(e, c, q, p);
+}
+
 int room_on_frame(room *r, effects *e, room_change *c, int64_t conn, const unsigned char *in, size_t len,
                   double now) {
   const room_member *m = room_find_member(r, conn);
@@ -209,6 +277,10 @@ int room_on_frame(room *r, effects *e, room_change *c, int64_t conn, const unsig
       rc = on_mark_read(r, e, c, m, f);
     } else if (strcmp(type, CHAT_FRAME(delete_message)) == 0) {
       if ((rc = room_may_ask_delete(m->joined)) >= 0) rc = on_delete(e, c, f, &p);
+    } else if (strcmp(type, CHAT_FRAME(edit_message)) == 0) {
+      if ((rc = room_may_post(&r->kind, m->joined)) >= 0) rc = on_edit(e, c, f, &p);
+    } else if (strcmp(type, CHAT_FRAME(react)) == 0 || strcmp(type, CHAT_FRAME(unreact)) == 0) {
+      if ((rc = room_may_post(&r->kind, m->joined)) >= 0) rc = on_react(e, c, m, f, &p, strcmp(type, CHAT_FRAME(react)) == 0);
     } else {
       rc = CHAT_E_UNKNOWN_TYPE;
     }
@@ -220,6 +292,29 @@ int room_on_frame(room *r, effects *e, room_change *c, int64_t conn, const unsig
 }
 
 /* ---- answers ------------------------------------------------------------------ */
+
+/* {type, room_id (or conversation_id), seq, change}: a change to stored message
+ * seq, which gets the room's next change number. */
+static cJSON *change_frame(const room *r, room_change *c, const char *type, int64_t seq) {
+  cJSON *f = cJSON_CreateObject();
+  c->n_changes = 1;
+  if (!f || json_add_str(f, "type", type) < 0 || json_add_num(f, room_id_key(&r->kind), (double)r->id) < 0 ||
+      json_add_num(f, "seq", (double)seq) < 0 || json_add_num(f, "change", (double)r->next_change) < 0) {
+    cJSON_Delete(f);
+    return NULL;
+  }
+  return f;
+}
+
+/* Queues a change's frame (taken) as a broadcast that those who block `author`
+ * do not get (0: everyone gets it). */
+static int queue_change(room *r, effects *e, room_change *c, cJSON *f, int64_t author, int64_t conn, double now) {
+  char *text = cJSON_PrintUnformatted(f);
+  cJSON_Delete(f);
+  if (!text) return CHAT_E_NOMEM;
+  c->q = (room_outbox_entry){text, strlen(text), author, NULL, conn, 0};
+  return room_enqueue(r, e, c, c->q.len, now);
+}
 
 /* The message to delete, from storage: the rule (room_may_delete) decides, then a
  * tombstone now and a message_deleted broadcast through the outbox. */
@@ -234,19 +329,103 @@ int room_answer_delete(room *r, effects *e, room_change *c, const room_pending *
   if ((rc = message_read(found, &w)) < 0) return rc;
   if (w.deleted) return effects_error(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
   if ((rc = room_may_delete(m->user_id, m->role, w.user_id)) < 0) return effects_error(e, p->conn, rc, ref);
-  cJSON *t = effects_add(e, ROOM_EFFECT(tombstone)), *f = cJSON_CreateObject();
-  if (!t || json_add_num(t, "seq", (double)w.seq) < 0 || json_add_num(t, "at", now) < 0 || !f ||
-      json_add_str(f, "type", CHAT_FRAME(message_deleted)) < 0 ||
-      json_add_num(f, room_id_key(&r->kind), (double)r->id) < 0 || json_add_num(f, "seq", (double)w.seq) < 0 ||
+  cJSON *t = effects_add(e, ROOM_EFFECT(tombstone)), *f = change_frame(r, c, CHAT_FRAME(message_deleted), w.seq);
+  if (!t || json_add_num(t, "seq", (double)w.seq) < 0 || json_add_num(t, "at", now) < 0 ||
+      json_add_num(t, "change", (double)r->next_change) < 0 || !f ||
       json_add_num(f, "deleted_by", (double)m->user_id) < 0) {
     cJSON_Delete(f);
     return CHAT_E_NOMEM;
   }
-  char *text = cJSON_PrintUnformatted(f);
-  cJSON_Delete(f);
-  if (!text) return CHAT_E_NOMEM;
-  c->q = (room_outbox_entry){text, strlen(text), 0, NULL, m->conn, 0};
-  return room_enqueue(r, e, c, c->q.len, now);
+  return queue_change(r, e, c, f, 0, m->conn, now);
+}
+
+/* The message to edit, from storage: the rule (room_may_edit) decides, then an edit
+ * effect now and a message_edited broadcast through the outbox. The same body
+ * again changes nothing. */
+int room_answer_edit(room *r, effects *e, room_change *c, const room_pending *p, const cJSON *a, double now) {
+  const cJSON *found = cJSON_GetObjectItemCaseSensitive(a, "row");
+  const room_member *m = room_find_member(r, p->conn);
+  const char *ref = p->has_ref ? p->ref : NULL;
+  message_row w;
+  int rc;
+  if (!m) return CHAT_E_MISUSE;
+  if (!found || cJSON_IsNull(found)) return effects_error(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
+  if ((rc = message_read(found, &w)) < 0) return rc;
+  if (w.deleted) return effects_error(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
+  if ((rc = room_may_edit(m->user_id, w.user_id)) < 0) return effects_error(e, p->conn, rc, ref);
+  if (strcmp(w.body, p->text) == 0) return CHAT_OK;
+  cJSON *o = effects_add(e, ROOM_EFFECT(edit)), *f = change_frame(r, c, CHAT_FRAME(message_edited), w.seq);
+  if (!o || json_add_num(o, "seq", (double)w.seq) < 0 || json_add_str(o, "body", p->text) < 0 ||
+      json_add_num(o, "at", now) < 0 || json_add_num(o, "change", (double)r->next_change) < 0 ||
+      json_add_num(o, "keep", CHAT_EDIT_HISTORY_MAX) < 0 || !f || json_add_str(f, "body", p->text) < 0 ||
+      json_add_num(f, "edited_at", now) < 0) {
+    cJSON_Delete(f);
+    return CHAT_E_NOMEM;
+  }
+  return queue_change(r, e, c, f, m->user_id, m->conn, now);
+}
+
+/* What the message holds, from storage: room_reaction_decide decides, then a react
+ * effect now and a reactions_changed broadcast through the outbox, which those who
+ * block the reactor do not get (their counts leave them out). */
+int room_answer_react(room *r, effects *e, room_change *c, const room_pending *p, const cJSON *a, double now) {
+  const cJSON *found = cJSON_GetObjectItemCaseSensitive(a, "row");
+  const room_member *m = room_find_member(r, p->conn);
+  const char *ref = p->has_ref ? p->ref : NULL;
+  message_row w;
+  int64_t distinct, mine_n;
+  int rc;
+  if (!m) return CHAT_E_MISUSE;
+  if (!found || cJSON_IsNull(found)) return effects_error(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
+  if ((rc = message_read(found, &w)) < 0) return rc;
+  if (w.deleted) return effects_error(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
+  if ((rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(a, "distinct"), &distinct)) < 0 ||
+      (rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(a, "my_count"), &mine_n)) < 0)
+    return rc;
+  rc = room_reaction_decide(p->add, json_truthy(cJSON_GetObjectItemCaseSensitive(a, "present")),
+                            json_truthy(cJSON_GetObjectItemCaseSensitive(a, "mine")), distinct, mine_n);
+  if (rc < 0) return effects_error(e, p->conn, rc, ref);
+  if (rc == ROOM_REACT_NONE) return CHAT_OK;
+  cJSON *o = effects_add(e, ROOM_EFFECT(react)), *f = change_frame(r, c, CHAT_FRAME(reactions_changed), w.seq);
+  if (!o || json_add_num(o, "seq", (double)w.seq) < 0 || json_add_str(o, "emoji", p->emoji) < 0 ||
+      json_add_num(o, "user_id", (double)m->user_id) < 0 || json_add_bool(o, "add", p->add) < 0 ||
+      json_add_num(o, "at", now) < 0 || json_add_num(o, "change", (double)r->next_change) < 0 || !f ||
+      json_add_str(f, "emoji", p->emoji) < 0 || json_add_num(f, "user_id", (double)m->user_id) < 0 ||
+      json_add_bool(f, "added", p->add) < 0) {
+    cJSON_Delete(f);
+    return CHAT_E_NOMEM;
+  }
+  return queue_change(r, e, c, f, m->user_id, m->conn, now);
+}
+
+int room_on_erase(room *r, effects *e, room_change *c, const unsigned char *in, size_t len, double now) {
+  cJSON *facts = NULL;
+  const char *tombstone;
+  size_t n;
+  int64_t user;
+  int rc = json_parse_object(in, len, &facts);
+  if (rc >= 0) rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, "user_id"), &user);
+  if (rc >= 0) rc = json_get_string(facts, "tombstone", &tombstone, &n);
+  if (rc < 0) {
+    cJSON_Delete(facts);
+    return rc;
+  }
+  /* message seq's change is next_change + seq - 1: one number each, whoever wrote it */
+  int64_t last = r->next_change + r->next_seq - 2;
+  cJSON *o = effects_add(e, ROOM_EFFECT(erase)), *f = cJSON_CreateObject();
+  if (!o || json_add_num(o, "user_id", (double)user) < 0 || json_add_num(o, "at", now) < 0 ||
+      json_add_str(o, "tombstone", tombstone) < 0 || json_add_num(o, "change", (double)r->next_change) < 0 || !f ||
+      json_add_str(f, "type", CHAT_FRAME(account_deleted)) < 0 || json_add_num(f, "user_id", (double)user) < 0 ||
+      json_add_str(f, "tombstone", tombstone) < 0 || json_add_num(f, "change", (double)last) < 0)
+    rc = CHAT_E_NOMEM;
+  cJSON_Delete(facts);
+  if (rc < 0) {
+    cJSON_Delete(f);
+    return rc;
+  }
+  rc = queue_change(r, e, c, f, 0, 0, now);
+  c->n_changes = r->next_seq - 1;
+  return rc;
 }
 
 /* The history to join with, from storage: the history frame, and from now on the
@@ -290,6 +469,14 @@ int room_answer_join(room *r, effects *e, room_change *c, const room_pending *p,
   /* the newest seq so far (every seq given is stored), so a client can tell a
    * `since` ahead of the room; messages waiting in the outbox come after it */
   if (rc >= 0) rc = json_add_num(f, "last_seq", (double)(r->next_seq - 1));
+  /* the change cursor, and the changes the client missed (PROTOCOL.md "Guarantees") */
+  if (rc >= 0 && p->has_changes) {
+    const cJSON *changes = cJSON_GetObjectItemCaseSensitive(a, "changes");
+    rc = cJSON_IsArray(changes) ? room_fill_changes(f, changes, CHAT_HISTORY_PAGE, r->next_change - 1)
+                                : CHAT_E_FIELD_TYPE;
+  } else if (rc >= 0) {
+    rc = json_add_num(f, "change", (double)(r->next_change - 1));
+  }
   if (rc >= 0 && p->has_ref) rc = json_add_str(f, "ref", p->ref);
   if (rc < 0) {
     cJSON_Delete(f);

@@ -25,11 +25,37 @@ int room_fill_page(const room *r, cJSON *o, const cJSON *rows, int page) {
   return rc < 0 ? rc : message_add_page(o, rows, page);
 }
 
-cJSON *room_history_query(const int64_t *after, const int64_t *before, int limit, cJSON *exclude) {
+int room_fill_changes(cJSON *o, const cJSON *rows, int page, int64_t latest) {
+  int n = cJSON_GetArraySize(rows), rc = CHAT_OK;
+  int64_t last = latest;
+  cJSON *list = cJSON_CreateArray();
+  if (!list) return CHAT_E_NOMEM;
+  for (int i = 0; rc >= 0 && i < n && i < page; i++) {
+    message_row w;
+    if ((rc = message_read(cJSON_GetArrayItem(rows, i), &w)) < 0) break;
+    cJSON *m = cJSON_CreateObject();
+    if (!m) rc = CHAT_E_NOMEM;
+    else if (w.deleted) rc = json_add_num(m, "seq", (double)w.seq) < 0 || json_add_bool(m, "deleted", 1) < 0 ? CHAT_E_NOMEM : CHAT_OK;
+    else rc = message_add_fields(m, &w);
+    if (rc >= 0) rc = json_add_num(m, "change", (double)w.change);
+    if (rc < 0) cJSON_Delete(m);
+    else rc = json_push(list, m);
+    last = w.change;
+  }
+  if (rc < 0) {
+    cJSON_Delete(list);
+    return rc;
+  }
+  if ((rc = json_add_item(o, "changes", list)) < 0 || (rc = json_add_bool(o, "changes_more", n > page)) < 0) return rc;
+  return json_add_num(o, "change", (double)(n > page ? last : latest));
+}
+
+cJSON *room_history_query(const int64_t *after, const int64_t *before, int limit, cJSON *exclude, int64_t viewer) {
   cJSON *q = room_query(ROOM_QUERY(history));
   if (!q || json_add_item(q, "after", after ? cJSON_CreateNumber((double)*after) : cJSON_CreateNull()) < 0 ||
       json_add_item(q, "before", before ? cJSON_CreateNumber((double)*before) : cJSON_CreateNull()) < 0 ||
-      json_add_num(q, "limit", limit) < 0 || json_add_bool(q, "include_deleted", 0) < 0) {
+      json_add_num(q, "limit", limit) < 0 || json_add_bool(q, "include_deleted", 0) < 0 ||
+      json_add_num(q, "viewer", (double)viewer) < 0 || json_add_num(q, "excerpt", CHAT_REPLY_EXCERPT_MAX) < 0) {
     cJSON_Delete(q);
     cJSON_Delete(exclude);
     return NULL;
@@ -47,7 +73,7 @@ cJSON *room_history_query(const int64_t *after, const int64_t *before, int limit
  * CHAT_HISTORY_PAGE, default CHAT_HISTORY_PAGE) messages before seq N, or the
  * latest, without those of users the viewer blocks. */
 int room_on_page(const room *r, effects *e, room_change *c, const unsigned char *in, size_t in_len) {
-  int64_t before = 0, limit = CHAT_HISTORY_PAGE, *excluded = NULL;
+  int64_t before = 0, limit = CHAT_HISTORY_PAGE, *excluded = NULL, viewer = 0;
   int has_before = 0, present, rc;
   size_t len, n_excluded = 0;
   const char *q;
@@ -55,6 +81,8 @@ int room_on_page(const room *r, effects *e, room_change *c, const unsigned char 
   if ((rc = json_parse_object(in, in_len, &facts)) < 0 || (rc = json_get_string(facts, "query", &q, &len)) < 0 ||
       (rc = room_read_blocks(cJSON_GetObjectItemCaseSensitive(facts, "viewer"), &excluded, &n_excluded, &present)) < 0)
     goto done;
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(facts, "viewer"), "id");
+  if ((rc = json_get_uint53(id, &viewer)) < 0) goto done;
   /* a private room's history is its members' ("member": the room's storage) */
   if ((rc = room_may_read(&r->kind, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
                                         cJSON_GetObjectItemCaseSensitive(facts, "viewer"), "member")))) < 0)
@@ -81,7 +109,7 @@ int room_on_page(const room *r, effects *e, room_change *c, const unsigned char 
   room_pending p = {0};
   p.kind = ROOM_P_PAGE;
   p.limit = (int)limit + 1;
-  rc = room_ask(e, c, room_history_query(NULL, has_before ? &before : NULL, p.limit, exclude), &p);
+  rc = room_ask(e, c, room_history_query(NULL, has_before ? &before : NULL, p.limit, exclude, viewer), &p);
 done:
   chat_free(excluded);
   cJSON_Delete(facts);

@@ -62,7 +62,7 @@ typedef struct {
 } room_outbox_entry;
 
 /* What the pending query is for. */
-enum { ROOM_P_NONE, ROOM_P_FLUSH, ROOM_P_DELETE, ROOM_P_JOIN, ROOM_P_PAGE };
+enum { ROOM_P_NONE, ROOM_P_FLUSH, ROOM_P_DELETE, ROOM_P_JOIN, ROOM_P_PAGE, ROOM_P_EDIT, ROOM_P_REACT };
 
 /* The question a room is waiting on, and what it needs to finish the event. */
 typedef struct {
@@ -70,15 +70,21 @@ typedef struct {
   int64_t conn;
   char ref[CHAT_REF_MAX + 1];
   int has_ref;
-  int64_t seq; /* ROOM_P_DELETE */
+  int64_t seq; /* ROOM_P_DELETE, ROOM_P_EDIT, ROOM_P_REACT: the message */
   int has_since;
   int64_t since; /* ROOM_P_JOIN */
+  int has_changes;
+  int64_t changes_since; /* ROOM_P_JOIN: the client's last change */
   int limit;     /* ROOM_P_JOIN, ROOM_P_PAGE: rows asked for (one more than a page) */
+  char *text;    /* ROOM_P_EDIT: the new body (owned: freed with the question) */
+  char emoji[CHAT_REACTION_BYTES_MAX + 1]; /* ROOM_P_REACT */
+  int add;       /* ROOM_P_REACT: react (1) or unreact (0) */
 } room_pending;
 
 struct room {
   int64_t id;
   int64_t next_seq;
+  int64_t next_change;     /* the number the next change to a stored message gets */
   int64_t next_conn;
   room_member *members;    /* in no order; member_at finds one by conn id */
   size_t n_members, cap_members;
@@ -125,6 +131,7 @@ typedef struct {
   int ask;             /* wait for an answer to the query in the effects */
   room_pending p;
   int64_t n_stored;    /* messages stored from seq next_seq on */
+  int64_t n_changes;   /* change numbers used from next_change on */
   int reported;        /* the directory's activity was reported at `at` */
   double at;
   int64_t joined;      /* this connection joined (0: none) */
@@ -223,6 +230,15 @@ int room_on_frame(room *r, effects *e, room_change *c, int64_t conn, const unsig
                   double now);
 int room_answer_delete(room *r, effects *e, room_change *c, const room_pending *p, const cJSON *a, double now);
 int room_answer_join(room *r, effects *e, room_change *c, const room_pending *p, const cJSON *a, double now);
+int room_answer_edit(room *r, effects *e, room_change *c, const room_pending *p, const cJSON *a, double now);
+int room_answer_react(room *r, effects *e, room_change *c, const room_pending *p, const cJSON *a, double now);
+
+/* ROOM_ERASE: a deleted account's messages become tombstones (an erase effect),
+ * and the joined sockets hear it (account_deleted, through the outbox). */
+int room_on_erase(room *r, effects *e, room_change *c, const unsigned char *in, size_t len, double now);
+
+/* Releases what a pending question owns (its text). */
+void room_pending_free(room_pending *p);
 
 /* A socket closes (ROOM_CLOSE): if it was its user's last joined one, the room
  * hears they are gone (presence_changed, through the outbox). */
@@ -247,8 +263,9 @@ int room_broadcast(room *r, effects *e, room_change *c, size_t bytes, double now
 /* Sends what waits in the outbox: first one dedup query if messages wait. */
 int room_start_flush(room *r, effects *e, room_change *c, double now);
 
-/* The second half of a flush, with storage's answer (rows: the stored retries). */
-int room_finish_flush(room *r, effects *e, room_change *c, const cJSON *rows, double now);
+/* The second half of a flush, with storage's answer (rows: the stored retries;
+ * originals: the messages replies quote, NULL when none). */
+int room_finish_flush(room *r, effects *e, room_change *c, const cJSON *rows, const cJSON *originals, double now);
 
 /* Whether a message of `user` with client id `cid` waits in the outbox. */
 int room_outbox_holds(const room *r, int64_t user, const char *cid);
@@ -261,13 +278,19 @@ void room_outbox_entry_free(room_outbox_entry *f);
 /* The query for the newest `limit` messages after/before a seq, leaving out
  * deleted ones and those by the users in `exclude` (an array this takes). NULL
  * when memory is exhausted. */
-cJSON *room_history_query(const int64_t *after, const int64_t *before, int limit, cJSON *exclude);
+cJSON *room_history_query(const int64_t *after, const int64_t *before, int limit, cJSON *exclude, int64_t viewer);
 
 /* The array of user ids `viewer` blocks here, for a query's exclude_users. */
 cJSON *room_blocks_json(const room *r, int64_t viewer);
 
 /* Adds the room's id, then message_add_page (at most `page` of `rows`), to o. */
 int room_fill_page(const room *r, cJSON *o, const cJSON *rows, int page);
+
+/* Adds "changes" (at most `page` of `rows`, in change order: each a message with
+ * its "change", or {seq, deleted: true, change} for a deleted one), "changes_more"
+ * (there were more rows than `page`), and "change": the client's new cursor, the
+ * last change listed when there are more, else `latest`. */
+int room_fill_changes(cJSON *o, const cJSON *rows, int page, int64_t latest);
 
 int room_on_page(const room *r, effects *e, room_change *c, const unsigned char *in, size_t in_len);
 int room_answer_page(room *r, effects *e, const room_pending *p, const cJSON *a);

@@ -194,11 +194,14 @@ static int dm_delivered(const room *r, effects *e, const message_row *w, const c
 
 /* An outbox message as a row with the given seq (pointing into its JSON). */
 static message_row row_of(const cJSON *m, int64_t seq) {
-  return (message_row){seq, (int64_t)cJSON_GetObjectItemCaseSensitive(m, "user_id")->valuedouble,
-                       cJSON_GetObjectItemCaseSensitive(m, "username")->valuestring,
-                       cJSON_GetObjectItemCaseSensitive(m, "body")->valuestring,
-                       cJSON_GetObjectItemCaseSensitive(m, "client_id")->valuestring,
-                       cJSON_GetObjectItemCaseSensitive(m, "created_at")->valuedouble, 0};
+  message_row w = {0};
+  w.seq = seq;
+  w.user_id = (int64_t)cJSON_GetObjectItemCaseSensitive(m, "user_id")->valuedouble;
+  w.username = cJSON_GetObjectItemCaseSensitive(m, "username")->valuestring;
+  w.body = cJSON_GetObjectItemCaseSensitive(m, "body")->valuestring;
+  w.client_id = cJSON_GetObjectItemCaseSensitive(m, "client_id")->valuestring;
+  w.created_at = cJSON_GetObjectItemCaseSensitive(m, "created_at")->valuedouble;
+  return w;
 }
 
 /* Whether a username is the one a key (its lowercase form) names. */
@@ -234,11 +237,27 @@ static int add_mentions(const room *r, cJSON *row, const message_row *w) {
   return CHAT_OK;
 }
 
+/* A reply's quote (message.h), from the originals storage found: the one with
+ * seq w->reply_to; a reply whose original is missing quotes nothing ("deleted"). */
+static int quote_original(message_row *w, const cJSON *m, const cJSON *originals) {
+  const cJSON *to = cJSON_GetObjectItemCaseSensitive(m, "reply_to"), *o;
+  if (!to) return CHAT_OK;
+  w->reply_to = (int64_t)to->valuedouble;
+  cJSON_ArrayForEach(o, originals) {
+    message_row q;
+    if (message_read(o, &q) < 0 || q.seq != w->reply_to) continue;
+    w->reply_user_id = q.user_id, w->reply_username = q.username, w->reply_body = q.body, w->reply_deleted = q.deleted;
+    break;
+  }
+  return CHAT_OK;
+}
+
 /* Gives message entry j the next seq: its store effect, then its frame. */
 static int store_message(const room *r, effects *e, const room_outbox_entry *f, int64_t seq, flush_frames *ff,
-                         size_t j) {
+                         size_t j, const cJSON *originals) {
   const cJSON *m = f->message;
   message_row w = row_of(m, seq);
+  quote_original(&w, m, originals);
   cJSON *row = cJSON_Duplicate(m, 1), *store = effects_add(e, ROOM_EFFECT(store));
   if (!row || !store || json_add_num(row, "seq", (double)seq) < 0) {
     cJSON_Delete(row);
@@ -304,7 +323,7 @@ static int after_store(const room *r, effects *e, room_change *c, const flush_fr
  * in this one event (one storage transaction however many), and then everything
  * is sent. The messages were not in storage before, so members who joined since
  * they were accepted get them too: the history they joined with ends before them. */
-int room_finish_flush(room *r, effects *e, room_change *c, const cJSON *rows, double now) {
+int room_finish_flush(room *r, effects *e, room_change *c, const cJSON *rows, const cJSON *originals, double now) {
   flush_frames ff = {0};
   size_t k = entries(r, c);
   int64_t seq = r->next_seq;
@@ -316,7 +335,7 @@ int room_finish_flush(room *r, effects *e, room_change *c, const cJSON *rows, do
       ff.text[j] = f->text, ff.len[j] = f->len, ff.live |= (uint64_t)1 << j;
     } else if (orig) {
       rc = ack_duplicate(r, e, f->conn, orig);
-    } else if ((rc = store_message(r, e, f, seq, &ff, j)) >= 0) {
+    } else if ((rc = store_message(r, e, f, seq, &ff, j, originals)) >= 0) {
       seq++;
     }
   }
@@ -335,26 +354,30 @@ int room_finish_flush(room *r, effects *e, room_change *c, const cJSON *rows, do
  * finishes the flush. */
 int room_start_flush(room *r, effects *e, room_change *c, double now) {
   size_t k = entries(r, c);
-  cJSON *q = NULL, *list = NULL;
+  cJSON *q = NULL, *list = NULL, *replies = NULL;
   int rc = CHAT_OK;
   for (size_t j = 0; rc >= 0 && j < k; j++) {
     const room_outbox_entry *f = entry_at(r, c, j);
     if (!f->message) continue;
-    if (!q && (!(q = room_query(ROOM_QUERY(dedup))) || !(list = cJSON_AddArrayToObject(q, "messages")))) {
+    if (!q && (!(q = room_query(ROOM_QUERY(dedup))) || !(list = cJSON_AddArrayToObject(q, "messages")) ||
+               !(replies = cJSON_AddArrayToObject(q, "replies")) ||
+               json_add_num(q, "excerpt", CHAT_REPLY_EXCERPT_MAX) < 0)) {
       rc = CHAT_E_NOMEM;
       break;
     }
     cJSON *one = cJSON_CreateObject();
+    const cJSON *to = cJSON_GetObjectItemCaseSensitive(f->message, "reply_to");
     if (json_push(list, one) < 0 ||
         json_add_copy(one, "user_id", cJSON_GetObjectItemCaseSensitive(f->message, "user_id")) < 0 ||
-        json_add_copy(one, "client_id", cJSON_GetObjectItemCaseSensitive(f->message, "client_id")) < 0)
+        json_add_copy(one, "client_id", cJSON_GetObjectItemCaseSensitive(f->message, "client_id")) < 0 ||
+        (to && json_push(replies, cJSON_Duplicate(to, 0)) < 0))
       rc = CHAT_E_NOMEM;
   }
   if (rc < 0) {
     cJSON_Delete(q);
     return rc;
   }
-  if (!q) return room_finish_flush(r, e, c, NULL, now);
+  if (!q) return room_finish_flush(r, e, c, NULL, NULL, now);
   room_pending p = {0};
   p.kind = ROOM_P_FLUSH;
   return room_ask(e, c, q, &p);

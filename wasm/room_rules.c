@@ -94,6 +94,20 @@ int room_may_delete(int64_t actor, room_role role, int64_t author) {
   return actor == author || room_may_delete_any(role) ? CHAT_OK : CHAT_E_FORBIDDEN;
 }
 
+int room_may_edit(int64_t actor, int64_t author) { return actor == author ? CHAT_OK : CHAT_E_NOT_AUTHOR; }
+
+int room_may_reply(int64_t reply_to, int64_t next_seq) {
+  return reply_to >= 1 && reply_to < next_seq ? CHAT_OK : CHAT_E_REPLY_NOT_FOUND;
+}
+
+int room_reaction_decide(int add, int present, int mine, int64_t distinct, int64_t my_count) {
+  if (!add) return mine ? ROOM_REACT_APPLY : ROOM_REACT_NONE;
+  if (mine) return ROOM_REACT_NONE;
+  if (!present && distinct >= CHAT_REACTIONS_DISTINCT_MAX) return CHAT_E_REACTIONS_FULL;
+  if (my_count >= CHAT_REACTIONS_PER_USER_MAX) return CHAT_E_REACTION_LIMIT;
+  return ROOM_REACT_APPLY;
+}
+
 room_admission room_admit_frame(ratelimit_bucket *rate, ratelimit_bucket *flood, double cost, double burst,
                                 double per_second, double now) {
   if (ratelimit_take_n(rate, burst, per_second, now, cost)) return ROOM_ADMIT;

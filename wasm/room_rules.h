@@ -14,6 +14,15 @@
  *   other), told to the room by the shell (ROOM_CONFIG "open").
  * - Who may delete: the author, and an ADMIN any message (room_may_delete_any, which
  *   the connection frame tells the client).
+ * - Who may edit: the author only, ADMINs included (an ADMIN may delete, but not
+ *   put words in someone's mouth); a deleted message is not edited; the body keeps
+ *   a new message's limits.
+ * - Replies: a reply quotes a message stored in the same room or conversation (a
+ *   seq the room has given).
+ * - Reactions (room_reaction_decide): a message holds at most
+ *   CHAT_REACTIONS_DISTINCT_MAX distinct ones, a person puts at most
+ *   CHAT_REACTIONS_PER_USER_MAX on it; adding one you have, or removing one you do
+ *   not, changes nothing. Who reacted is not told to someone who blocks them.
  * - How fast: every frame takes a token of the user's rate bucket; a frame without
  *   one is refused and takes a flood token; without a flood token the socket is
  *   closed (CHAT_CLOSE_POLICY). New messages also take a token of the room's bucket
@@ -136,6 +145,28 @@ int room_may_delete_any(room_role role);
 /* Whether `actor` (with `role`) may delete a message by `author`: CHAT_OK or
  * CHAT_E_FORBIDDEN. */
 int room_may_delete(int64_t actor, room_role role, int64_t author);
+
+/* Whether `actor` may edit a message by `author`: CHAT_OK or CHAT_E_NOT_AUTHOR,
+ * whatever the actor's role. */
+int room_may_edit(int64_t actor, int64_t author);
+
+/* Whether a new message may reply to `reply_to` in a room whose next seq is
+ * next_seq (its messages are 1..next_seq - 1): CHAT_OK or CHAT_E_REPLY_NOT_FOUND. */
+int room_may_reply(int64_t reply_to, int64_t next_seq);
+
+/* What a react (add) or unreact (!add) of one emoji does to a message, given
+ * storage's facts: whether the emoji is on it (present), whether this user put it
+ * there (mine), how many distinct emoji it has (distinct) and how many this user
+ * put on it (my_count). */
+typedef enum {
+  ROOM_REACT_APPLY, /* store it and tell the room (reactions_changed) */
+  ROOM_REACT_NONE   /* nothing to change (yours already, or not yours to remove) */
+} room_react;
+
+/* ROOM_REACT_APPLY, ROOM_REACT_NONE, or a refusal: CHAT_E_REACTIONS_FULL (a new
+ * emoji past CHAT_REACTIONS_DISTINCT_MAX) or CHAT_E_REACTION_LIMIT (past
+ * CHAT_REACTIONS_PER_USER_MAX of this user's). */
+int room_reaction_decide(int add, int present, int mine, int64_t distinct, int64_t my_count);
 
 /* What a frame from a socket costs, and what happens past the limits. */
 typedef enum {

@@ -31,3 +31,20 @@ size_t utf8_count(const unsigned char *s, size_t len) {
     if ((s[i] & 0xC0) != 0x80) n++;
   return n;
 }
+
+unsigned long utf8_next(const unsigned char *s, size_t len, size_t *i) {
+  unsigned char c = s[*i];
+  size_t need = c < 0x80 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+  unsigned long cp = need == 0 ? c : c & (0x3F >> need);
+  size_t k = *i + 1;
+  for (; k <= *i + need && k < len; k++) cp = cp << 6 | (s[k] & 0x3F);
+  *i = k;
+  return cp;
+}
+
+size_t utf8_prefix(const unsigned char *s, size_t len, size_t max) {
+  size_t n = 0, i = 0;
+  for (; i < len; i++)
+    if ((s[i] & 0xC0) != 0x80 && n++ == max) break;
+  return i;
+}

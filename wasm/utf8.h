@@ -18,4 +18,12 @@ bool utf8_valid(const unsigned char *s, size_t len);
 /* The number of code points in len bytes of valid UTF-8. */
 size_t utf8_count(const unsigned char *s, size_t len);
 
+/* The code point that starts at s[*i] in len bytes of valid UTF-8 (*i < len), and
+ * *i moved past it. */
+unsigned long utf8_next(const unsigned char *s, size_t len, size_t *i);
+
+/* The length in bytes of the first max code points of len bytes of valid UTF-8
+ * (all len bytes when it has fewer): a prefix that never splits a code point. */
+size_t utf8_prefix(const unsigned char *s, size_t len, size_t max);
+
 #endif

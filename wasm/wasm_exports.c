@@ -13,7 +13,7 @@
  *                                  negative chat_error; *out_len_ptr (u32) gets the
  *                                  length written or, for CHAT_E_BUFFER_TOO_SMALL,
  *                                  the length needed.
- *   chat_room_new(id, next_seq) -> int
+ *   chat_room_new(id, next_seq, next_change) -> int
  *                                  a room (room.h) as a handle > 0, or a negative
  *                                  chat_error. id and next_seq are integers carried
  *                                  as f64. Free it with chat_room_free.
@@ -47,7 +47,7 @@
 #include "chat_alloc.h"
 #include "chat_error.h"
 
-#define CHAT_ABI_VERSION 1
+#define CHAT_ABI_VERSION 2
 #define EXPORT __attribute__((used, visibility("default")))
 
 __attribute__((import_module("env"), import_name("host_random"))) extern void host_random(
@@ -91,9 +91,9 @@ EXPORT int chat_call(int op, const unsigned char *in, uint32_t in_len, const uns
   return rc;
 }
 
-EXPORT int chat_room_new(double id, double next_seq) {
+EXPORT int chat_room_new(double id, double next_seq, double next_change) {
   room *r = NULL;
-  int rc = room_new((int64_t)id, (int64_t)next_seq, &r);
+  int rc = room_new((int64_t)id, (int64_t)next_seq, (int64_t)next_change, &r);
   return rc < 0 ? rc : (int)(intptr_t)r;
 }
 

@@ -162,7 +162,7 @@ export async function deleteAccount(core: CoreHost, env: Env, s: LiveSession, bo
   if (!row) throw new CoreError("unauthorized");
   const attempt = await throttleReserve(core, db, row.username_key, ip);
   const now = Date.now();
-  const plan = core.call<{ steps: DeletionStep[]; tombstone: string; release_at: number; frame: string }>(
+  const plan = core.call<{ steps: DeletionStep[]; tombstone: string; release_at: number }>(
     "account_delete", body, { password_hash: row.password_hash, password_nfkc: row.password_nfkc !== 0, user: { id } }, now);
   await throttleSucceed(core, db, attempt);
   for (const step of plan.steps) {
@@ -179,7 +179,7 @@ export async function deleteAccount(core: CoreHost, env: Env, s: LiveSession, bo
         break;
       case "erase_messages":
         for await (const page of objectPages(env, id)) {
-          await Promise.all(page.map((o) => objectStub(env, o).eraseUser(id, now, plan.tombstone, plan.frame)));
+          await Promise.all(page.map((o) => objectStub(env, o).eraseUser(id, plan.tombstone)));
         }
         break;
       case "remove_relations":

@@ -32,7 +32,10 @@ interface EffectFields {
   close: { conn: number; code: number; reason: string };
   /** mentions: the username keys the message names (wasm/room.h) */
   store: { message: StoredMessage & { mentions?: string[] } };
-  tombstone: { seq: number; at: number };
+  tombstone: { seq: number; at: number; change: number };
+  edit: { seq: number; body: string; at: number; change: number; keep: number };
+  react: { seq: number; emoji: string; user_id: number; add: boolean; at: number; change: number };
+  erase: { user_id: number; at: number; tombstone: string; change: number };
   activity: { at: number };
   flush_at: { at: number };
   limits: { user_id: number; flood: FloodBucket };
@@ -47,10 +50,12 @@ interface EffectFields {
 
 /** The fields of each query, by what (wasm/room.h ROOM_QUERIES). */
 interface QueryFields {
-  dedup: { messages: { user_id: number; client_id: string }[] };
+  dedup: { messages: { user_id: number; client_id: string }[]; replies: number[]; excerpt: number };
   message: { seq: number };
+  reaction: { seq: number; user_id: number; emoji: string };
   history: { after: number | null; before: number | null; limit: number; include_deleted: boolean;
-             exclude_users: number[] };
+             exclude_users: number[]; viewer: number; excerpt: number; changes_after?: number;
+             changes_seq_max?: number };
 }
 
 /** Compiles only when the two key sets are the same: an op (or a query) the C
@@ -79,6 +84,8 @@ export type StoredMessage = {
   client_id: string;
   created_at: number;
   deleted_at: number | null;
+  /** a reply: the seq it quotes */
+  reply_to?: number | null;
 };
 
 /** For the `default` of a switch over a generated vocabulary: it compiles only when
@@ -133,7 +140,7 @@ interface ChatExports {
   chat_init(): number;
   chat_call(op: number, inp: number, inLen: number, aux: number, auxLen: number,
             nowMs: number, out: number, cap: number, outLenPtr: number): number;
-  chat_room_new(id: number, nextSeq: number): number;
+  chat_room_new(id: number, nextSeq: number, nextChange: number): number;
   chat_room_free(handle: number): void;
   chat_room_event(handle: number, kind: number, conn: number, inp: number, inLen: number,
                   nowMs: number, out: number, cap: number, outLenPtr: number): number;
@@ -156,7 +163,7 @@ interface Exports extends ChatExports {
   _initialize(): void;
 }
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 const EMPTY_EFFECTS_LEN = '{"effects":[]}'.length;
 const MAX_GETRANDOM = 65536; // crypto.getRandomValues fills at most 64 KiB per call
 const encoder = new TextEncoder();
@@ -258,8 +265,8 @@ class CoreInstance {
     return decoder.decode(new Uint8Array(this.x.memory.buffer, this.out, n));
   }
 
-  roomNew(id: number, nextSeq: number): number {
-    const h = this.x.chat_room_new(id, nextSeq);
+  roomNew(id: number, nextSeq: number, nextChange: number): number {
+    const h = this.x.chat_room_new(id, nextSeq, nextChange);
     if (h < 0) throw new CoreError(CODE_BY_NUM.get(h) ?? "internal");
     return h;
   }
@@ -338,8 +345,8 @@ export class CoreHost {
    * A new room in this host's core instance (room.h): returns its handle. The
    * handle dies with the instance: after a CoreTrap, make the room again.
    */
-  roomNew(id: number, nextSeq: number): number {
-    return this.run((core) => core.roomNew(id, nextSeq));
+  roomNew(id: number, nextSeq: number, nextChange: number): number {
+    return this.run((core) => core.roomNew(id, nextSeq, nextChange));
   }
 
   /** Releases a room made by roomNew. */

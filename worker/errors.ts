@@ -81,6 +81,11 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   display_name_empty: 400,
   display_name_too_long: 400,
   display_name_invalid: 400,
+  not_author: 403,
+  reaction_invalid: 400,
+  reactions_full: 409,
+  reaction_limit: 409,
+  reply_not_found: 404,
 };
 
 /** A JSON error response for a code, with its status and the core's message;

@@ -161,7 +161,7 @@ int main(int argc, char **argv) {
   int count = argc > 2 ? atoi(argv[2]) : 10;
   size_t bytes = 0;
   room *r;
-  if (api_init() < 0 || room_new(1, 1, &r) < 0) return 1;
+  if (api_init() < 0 || room_new(1, 1, 1, &r) < 0) return 1;
   static const char config[] =
       "{\"kind\":\"room\",\"rate\":{\"burst\":1e9,\"per_second\":1e9},\"room_rate\":{\"burst\":1e9,\"per_second\":1e9}}";
   static const char user[] = "{\"id\":1,\"username\":\"user1\",\"role\":\"USER\",\"blocks\":[]}";

@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
   double rate = argc > 3 ? atof(argv[3]) : 1, last_flush = 0;
   room *r;
   char buf[256];
-  if (api_init() < 0 || room_new(1, 1, &r) < 0) return 1;
+  if (api_init() < 0 || room_new(1, 1, 1, &r) < 0) return 1;
   run(r, ROOM_CONFIG, 0, "{\"kind\":\"room\",\"rate\":{\"burst\":1e9,\"per_second\":1e9}}", 0);
   for (int i = 1; i <= members; i++) {
     snprintf(buf, sizeof buf, "{\"id\":%d,\"username\":\"user%d\",\"role\":\"USER\",\"blocks\":[]}", i, i);

@@ -25,7 +25,7 @@ int main(int argc, char **argv) {
   char buf[160];
   size_t len;
   struct timespec t0, t1;
-  if (room_new(1, 1, &r) < 0) return 1;
+  if (room_new(1, 1, 1, &r) < 0) return 1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (int i = 0; i < n; i++) {
     int user = 1 + i / CHAT_USER_CONNS_MAX;

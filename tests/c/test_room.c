@@ -12,7 +12,7 @@ static void open_attaches_the_user_and_greets_with_connection(void **state) {
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(7, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(7, 1, 1, &r), CHAT_OK);
   assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 1000, &fx) > 0);
   cJSON *a = fx_at(fx, 0, "attach");
   assert_int_equal(num(a, "conn"), 1);
@@ -31,7 +31,7 @@ static void restored_connections_keep_their_ids_and_joined_state(void **state) {
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(1, 10, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 10, 1, &r), CHAT_OK);
   assert_int_equal(room_run(r, ROOM_RESTORE, 0,
                             "{\"conn\":5,\"user\":" ALICE ",\"joined\":true}", 0, &fx) > 0, 1);
   assert_int_equal(cJSON_GetArraySize(fx), 0);
@@ -69,7 +69,7 @@ static void sockets_that_never_join_are_closed_after_the_timeout(void **state) {
   room *r;
   cJSON *fx;
   const int users = CHAT_ROOM_CONNS_MAX / CHAT_USER_CONNS_MAX;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   int64_t a = join(r, ALICE, 0); /* a member who joined stays */
   hoard(r, 1000, users - 1, 0);
   for (int i = 0; i < CHAT_USER_CONNS_MAX - 1; i++) assert_true(room_run(r, ROOM_OPEN, 0, "{\"id\":999,\"username\":\"h\",\"role\":\"USER\"}", 0, NULL) > 0);
@@ -104,12 +104,12 @@ static void an_unjoined_sockets_timeout_outlives_a_rebuild(void **state) {
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 500, &fx) > 0);
   assert_int_equal(num(cJSON_GetObjectItem(fx_at(fx, 0, "attach"), "data"), "opened_at"), 500);
   cJSON_Delete(fx);
   room_free(r);
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   assert_true(room_run(r, ROOM_RESTORE, 0, "{\"conn\":1,\"user\":" ALICE ",\"joined\":false,\"opened_at\":500}",
                        20000, NULL) >= 0);
   assert_true(room_run(r, ROOM_RESTORE, 0, "{\"conn\":2,\"user\":" ALICE ",\"joined\":false,\"opened_at\":600}",
@@ -130,7 +130,7 @@ static void an_unjoined_sockets_timeout_outlives_a_rebuild(void **state) {
 static void ten_thousand_opens_take_linear_time(void **state) {
   (void)state;
   room *r;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   clock_t start = clock();
   hoard(r, 1, CHAT_ROOM_CONNS_MAX / CHAT_USER_CONNS_MAX, 0);
   double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
@@ -142,7 +142,7 @@ static void ten_thousand_opens_take_linear_time(void **state) {
 static void one_user_may_hold_only_so_many_sockets_in_a_room(void **state) {
   (void)state;
   room *r;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   for (int i = 0; i < CHAT_USER_CONNS_MAX; i++) assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 0, NULL) > 0);
   assert_int_equal(room_run(r, ROOM_OPEN, 0, ALICE, 0, NULL), CHAT_E_TOO_MANY_CONNECTIONS);
   assert_true(room_run(r, ROOM_OPEN, 0, BOB, 0, NULL) > 0);
@@ -153,7 +153,7 @@ static void a_kick_closes_every_socket_of_that_user_only(void **state) {
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   int64_t a1 = join(r, ALICE, 0), b = join(r, BOB, 0), a2 = join(r, ALICE, 0);
   assert_true(room_run(r, ROOM_KICK, 0, "{\"user_id\":1,\"reason\":\"banned: spam\"}", 0, &fx) > 0);
   /* two closes, and bob hears alice is gone (presence_changed, issue 15) */
@@ -198,7 +198,7 @@ static void a_conversation_is_open_as_the_core_says_for_the_relation(void **stat
                        sizeof config - 1, &n);
     assert_true(len > 0);
     config[len] = 0;
-    assert_int_equal(room_new(5, 1, &r), CHAT_OK);
+    assert_int_equal(room_new(5, 1, 1, &r), CHAT_OK);
     assert_true(room_run(r, ROOM_CONFIG, 0, (const char *)config, 0, NULL) >= 0);
     int64_t a = join(r, ALICE, 0);
     assert_true(room_run(r, ROOM_FRAME, a, "{\"type\":\"new_direct_message\",\"body\":\"hi\",\"client_id\":\"c\"}",
@@ -217,7 +217,7 @@ static void a_conversation_is_open_as_the_core_says_for_the_relation(void **stat
 static void a_conversation_admits_only_its_two_members(void **state) {
   (void)state;
   room *r;
-  assert_int_equal(room_new(5, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(5, 1, 1, &r), CHAT_OK);
   assert_true(room_run(r, ROOM_CONFIG, 0, DM_OPEN, 0, NULL) >= 0);
   assert_int_equal(room_run(r, ROOM_OPEN, 0, ADMIN, 0, NULL), CHAT_E_NOT_MEMBER);
   cJSON *fx;
@@ -233,7 +233,7 @@ static void a_block_takes_effect_on_open_sockets_and_an_unblock_lifts_it(void **
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   int64_t a = join(r, ALICE, 0), b = join(r, BOB, 0);
   assert_true(room_run(r, ROOM_BLOCKS, 0, "{\"user_id\":2,\"blocks\":[1]}", 0, &fx) > 0);
   cJSON *send = fx_at(fx, 0, "send");
@@ -261,7 +261,7 @@ static void a_block_takes_effect_on_open_sockets_and_an_unblock_lifts_it(void **
 static void events_out_of_order_are_misuse_and_change_nothing(void **state) {
   (void)state;
   room *r;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   assert_int_equal(room_run(r, ROOM_ANSWER, 0, NO_ROWS, 0, NULL), CHAT_E_MISUSE);
   assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 0, NULL) > 0);
   assert_int_equal(room_run(r, ROOM_FRAME, 99, "{\"type\":\"ping\"}", 0, NULL), CHAT_E_MISUSE);
@@ -277,7 +277,7 @@ static void output_too_large_for_the_buffer_is_kept_for_the_next_call(void **sta
   room *r;
   unsigned char small[16];
   size_t n = 0;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   int rc = room_event(r, ROOM_OPEN, 0, (const unsigned char *)ALICE, strlen(ALICE), 0, small,
                       sizeof small, &n);
   assert_int_equal(rc, CHAT_E_BUFFER_TOO_SMALL);
@@ -299,7 +299,7 @@ static void out_of_memory_anywhere_in_a_send_leaves_the_room_unchanged(void **st
   (void)state;
   room *r;
   int rc, failures = 0;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   int64_t a = join(r, ALICE, 0);
   join(r, BOB, 0);
   const char *frame = "{\"type\":\"new_chat_message\",\"body\":\"oom\",\"client_id\":\"o\"}";

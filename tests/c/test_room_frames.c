@@ -8,7 +8,7 @@
 static void messages_get_gap_free_seqs_are_stored_before_they_are_sent(void **state) {
   (void)state;
   room *r;
-  assert_int_equal(room_new(9, 41, &r), CHAT_OK);
+  assert_int_equal(room_new(9, 41, 1, &r), CHAT_OK);
   int64_t a = join(r, ALICE, 0), b = join(r, BOB, 0);
   for (int i = 0; i < 3; i++) {
     char cid[16];
@@ -35,7 +35,7 @@ static void a_retry_is_acknowledged_with_the_original_and_not_stored(void **stat
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(1, 6, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 6, 1, &r), CHAT_OK);
   int64_t a = join(r, ALICE, 0);
   join(r, BOB, 0);
   assert_true(room_run(r, ROOM_FRAME, a,
@@ -64,7 +64,7 @@ static void bad_messages_get_error_frames_and_nothing_is_stored(void **state) {
   (void)state;
   room *r;
   static char big[5 * 4001 + 128], body[4 * 4001 + 1];
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   int64_t a = join(r, ALICE, 0);
   struct { const char *frame; const char *code; } cases[] = {
       {"{\"type\":\"new_chat_message\",\"body\":\"\",\"client_id\":\"a\"}", "body_empty"},
@@ -113,7 +113,7 @@ static void sending_before_join_is_refused(void **state) {
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 0, NULL) > 0);
   assert_true(room_run(r, ROOM_FRAME, 1, "{\"type\":\"new_chat_message\",\"body\":\"x\",\"client_id\":\"a\",\"ref\":\"r\"}", 0, &fx) > 0);
   cJSON *f = frame_of(fx_at(fx, 0, "send"));
@@ -127,7 +127,7 @@ static void sending_before_join_is_refused(void **state) {
 static void only_joined_connections_receive_messages(void **state) {
   (void)state;
   room *r;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   int64_t a = join(r, ALICE, 0);
   assert_true(room_run(r, ROOM_OPEN, 0, BOB, 0, NULL) > 0); /* bob connected, not joined */
   cJSON *fx = say(r, a, "hi", "c", 0);
@@ -146,7 +146,7 @@ static void delete_rules_author_and_admin_may_others_may_not(void **state) {
                        "\"client_id\":\"c\",\"created_at\":1,\"deleted_at\":null}}";
   const char *gone = "{\"row\":{\"seq\":4,\"user_id\":1,\"username\":\"alice\",\"body\":\"b\","
                      "\"client_id\":\"c\",\"created_at\":1,\"deleted_at\":9}}";
-  assert_int_equal(room_new(1, 5, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 5, 1, &r), CHAT_OK);
   int64_t a = join(r, ALICE, 0), b = join(r, BOB, 0), root = join(r, ADMIN, 0);
   const char *del = "{\"type\":\"delete_message\",\"seq\":4,\"ref\":\"d\"}";
 
@@ -185,7 +185,7 @@ static void a_flood_is_rate_limited_then_disconnected(void **state) {
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   int64_t a = join(r, ALICE, 0); /* join took one token */
   int limited = 0, closed = 0;
   for (int i = 0; i < 200 && !closed; i++) {
@@ -219,7 +219,7 @@ static void a_rate_limited_refusal_echoes_the_frames_ref(void **state) {
   cJSON *fx;
   char frame[128];
   int refused = 0;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   int64_t a = join(r, ALICE, 0);
   for (int i = 0; i < CHAT_RATE_BURST + 5; i++) {
     snprintf(frame, sizeof frame, "{\"type\":\"new_chat_message\",\"body\":\"x\",\"client_id\":\"c%d\",\"ref\":\"c%d\"}", i, i);
@@ -289,7 +289,7 @@ static void the_flood_penalty_outlives_the_room_in_memory(void **state) {
   (void)state;
   room *r;
   char facts[256], restore[512];
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   int64_t a = join(r, ALICE, 0);
   assert_int_equal(flood_until_closed(r, a, 1000, facts, sizeof facts), CHAT_FLOOD_BURST);
   room_free(r); /* hibernation: the core's memory is gone */
@@ -297,14 +297,14 @@ static void the_flood_penalty_outlives_the_room_in_memory(void **state) {
   /* 10 s later, a new socket in the rebuilt room: the flood bucket holds the 10
    * tokens 10 s gave back, not 30 */
   const double later = 1000 + 10000;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   int64_t again = join(r, facts, later);
   int refused = flood_until_closed(r, again, later, facts, sizeof facts);
   assert_int_equal(refused, 10 * CHAT_FLOOD_PER_SECOND);
   room_free(r);
 
   /* the same through a restored socket of the user */
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   snprintf(restore, sizeof restore, "{\"conn\":3,\"user\":%s,\"joined\":true}", facts);
   assert_true(room_run(r, ROOM_RESTORE, 0, restore, later + 5000, NULL) >= 0);
   assert_int_equal(flood_until_closed(r, 3, later + 5000, facts, sizeof facts), 5 * CHAT_FLOOD_PER_SECOND);
@@ -318,7 +318,7 @@ static void a_client_that_slows_down_is_served_again(void **state) {
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   int64_t a = join(r, ALICE, 0);
   for (int i = 0; i < CHAT_RATE_BURST + 5; i++) {
     assert_true(room_run(r, ROOM_FRAME, a, "{\"type\":\"ping\"}", 0, NULL) > 0);
@@ -338,7 +338,7 @@ static void reconnecting_does_not_refill_the_rate_limit(void **state) {
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   int64_t a = join(r, ALICE, 0);
   for (int i = 0; i < CHAT_RATE_BURST; i++) assert_true(room_run(r, ROOM_FRAME, a, "{\"type\":\"ping\"}", 0, NULL) > 0);
   assert_true(room_run(r, ROOM_CLOSE, a, NULL, 0, NULL) >= 0);
@@ -366,7 +366,7 @@ static void reconnecting_does_not_refill_the_rate_limit(void **state) {
 static void a_message_is_not_sent_to_those_who_block_its_author(void **state) {
   (void)state;
   room *r;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   int64_t a = join(r, ALICE, 0), b = join(r, BOB, 0), c = join(r, CAROL_BLOCKS_ALICE, 0);
   cJSON *fx = say(r, a, "hello", "h", 0);
   cJSON *to = cJSON_GetObjectItem(fx_at(fx, 1, "send"), "to");
@@ -383,7 +383,7 @@ static void a_direct_message_reaches_a_member_who_is_not_looking_by_notification
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(5, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(5, 1, 1, &r), CHAT_OK);
   assert_true(room_run(r, ROOM_CONFIG, 0, DM_OPEN, 0, NULL) >= 0);
   assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 0, NULL) > 0);
   assert_true(room_run(r, ROOM_FRAME, 1, "{\"type\":\"join_room\"}", 0, NULL) > 0);
@@ -418,7 +418,7 @@ static void a_closed_conversation_refuses_new_messages(void **state) {
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(5, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(5, 1, 1, &r), CHAT_OK);
   assert_true(room_run(r, ROOM_CONFIG, 0, DM_CLOSED, 0, NULL) >= 0);
   int64_t a = join(r, ALICE, 0);
   assert_true(room_run(r, ROOM_FRAME, a, "{\"type\":\"new_direct_message\",\"body\":\"hi\",\"client_id\":\"c\"}", 0, &fx) > 0);

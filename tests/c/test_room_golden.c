@@ -24,7 +24,7 @@ static void golden_scripts_give_the_recorded_effects(void **state) {
   cJSON *script;
   cJSON_ArrayForEach(script, cJSON_GetObjectItem(doc, "scripts")) {
     room *r;
-    assert_int_equal(room_new((int64_t)num(script, "room_id"), (int64_t)num(script, "next_seq"), &r), CHAT_OK);
+    assert_int_equal(room_new((int64_t)num(script, "room_id"), (int64_t)num(script, "next_seq"), 1, &r), CHAT_OK);
     cJSON *step;
     cJSON_ArrayForEach(step, cJSON_GetObjectItem(script, "steps")) {
       const cJSON *conn = cJSON_GetObjectItem(step, "conn"), *in = cJSON_GetObjectItem(step, "in");

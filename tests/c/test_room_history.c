@@ -8,7 +8,7 @@ static void join_asks_for_the_last_page_and_sends_history_oldest_first(void **st
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(7, 4, &r), CHAT_OK);
+  assert_int_equal(room_new(7, 4, 1, &r), CHAT_OK);
   assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 1000, NULL) > 0);
   assert_true(room_run(r, ROOM_FRAME, 1, "{\"type\":\"join_room\",\"ref\":\"j\"}", 1000, &fx) > 0);
   cJSON *q = fx_at(fx, 0, "query");
@@ -42,7 +42,7 @@ static void join_with_since_asks_after_it_and_reports_a_gap_over_a_page(void **s
   room *r;
   cJSON *fx;
   char rows[65536];
-  assert_int_equal(room_new(1, 200, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 200, 1, &r), CHAT_OK);
   assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 0, NULL) > 0);
   assert_true(room_run(r, ROOM_FRAME, 1, "{\"type\":\"join_room\",\"since\":100}", 0, &fx) > 0);
   assert_int_equal(num(fx_at(fx, 0, "query"), "after"), 100);
@@ -73,7 +73,7 @@ static void history_pages_over_http_validate_their_query(void **state) {
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(3, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(3, 1, 1, &r), CHAT_OK);
   const char *bad[] = {"limit=0", "limit=51", "before=0", "before=x", "limit=", "before=1234567890123456"};
   char in[256];
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -107,7 +107,7 @@ static void history_leaves_out_authors_the_viewer_blocks(void **state) {
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   assert_true(room_run(r, ROOM_OPEN, 0, CAROL_BLOCKS_ALICE, 0, NULL) > 0);
   assert_true(room_run(r, ROOM_FRAME, 1, "{\"type\":\"join_room\"}", 0, &fx) > 0);
   cJSON *ex = cJSON_GetObjectItem(fx_at(fx, 0, "query"), "exclude_users");

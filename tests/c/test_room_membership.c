@@ -107,7 +107,7 @@ static void a_private_room_opens_its_sockets_and_history_to_members_only(void **
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(7, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(7, 1, 1, &r), CHAT_OK);
   assert_true(room_run(r, ROOM_CONFIG, 0, "{\"kind\":\"room\",\"private\":true}", 0, NULL) >= 0);
   assert_int_equal(room_run(r, ROOM_OPEN, 0, ALICE, 0, NULL), CHAT_E_NOT_MEMBER);
   assert_int_equal(room_run(r, ROOM_OPEN, 0, "{\"id\":1,\"username\":\"alice\",\"role\":\"ADMIN\",\"member\":false}", 0, NULL),
@@ -120,7 +120,7 @@ static void a_private_room_opens_its_sockets_and_history_to_members_only(void **
   assert_true(room_run(r, ROOM_ANSWER, 0, NO_ROWS, 0, NULL) > 0);
   room_free(r);
   /* a public room needs no membership */
-  assert_int_equal(room_new(8, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(8, 1, 1, &r), CHAT_OK);
   assert_true(room_run(r, ROOM_OPEN, 0, BOB, 0, &fx) > 0);
   cJSON_Delete(fx);
   room_free(r);
@@ -130,7 +130,7 @@ static void a_removal_closes_the_sockets_with_its_own_code(void **state) {
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(7, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(7, 1, 1, &r), CHAT_OK);
   assert_true(room_run(r, ROOM_OPEN, 0, BOB, 0, &fx) > 0);
   cJSON_Delete(fx);
   assert_true(room_run(r, ROOM_KICK, 0, "{\"user_id\":2,\"reason\":\"removed from the room\",\"removed\":true}", 0, &fx) > 0);

@@ -8,7 +8,7 @@ static void a_quiet_room_sends_at_once_and_a_busy_one_in_batches(void **state) {
   (void)state;
   room *r;
   char seqs[256];
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   int64_t a = join(r, ALICE, 0), b = join(r, BOB, 0);
   /* quiet: asked about, stored and sent at once, as a plain frame */
   cJSON *fx = say(r, a, "one", "m1", 1000), *ds = deliveries(fx);
@@ -78,7 +78,7 @@ static void a_batch_reaches_late_joiners_and_leaves_out_what_a_blocker_hides(voi
   room *r;
   cJSON *fx;
   char seqs[256];
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   int64_t a = join(r, ALICE, 0), b = join(r, BOB, 0);
   cJSON_Delete(say(r, a, "sent at once", "m1", 100));
   cJSON_Delete(say(r, b, "waits", "m2", 101));
@@ -124,7 +124,7 @@ static void a_full_outbox_is_sent_at_once(void **state) {
   (void)state;
   room *r;
   char cid[16], seqs[1024];
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   assert_true(room_run(r, ROOM_CONFIG, 0, "{\"kind\":\"room\",\"rate\":{\"burst\":1000,\"per_second\":1000}}", 0, NULL) >= 0);
   int64_t a = join(r, ALICE, 0);
   cJSON_Delete(say(r, a, "quiet", "q", 0));
@@ -155,7 +155,7 @@ static void past_its_rate_a_room_sheds_messages_without_punishing_senders(void *
   room *r;
   cJSON *fx;
   char frame[128], code[64];
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   /* the per-user limit lifted, as for a load test; the room's own limit stays */
   assert_true(room_run(r, ROOM_CONFIG, 0, "{\"kind\":\"room\",\"rate\":{\"burst\":1000000,\"per_second\":1000000}}", 0, NULL) >= 0);
   int64_t a = join(r, ALICE, 0);
@@ -195,7 +195,7 @@ static void out_of_memory_in_a_flush_keeps_the_outbox(void **state) {
   room *r;
   int rc, failures = 0;
   char seqs[256];
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   int64_t a = join(r, ALICE, 0), b = join(r, BOB, 0);
   join(r, CAROL_BLOCKS_ALICE, 0);
   cJSON_Delete(say(r, a, "at once", "m1", 0));
@@ -228,7 +228,7 @@ static void a_flush_writes_at_most_twice_the_outbox_whatever_the_blocks(void **s
   char user[160], frame[256];
   enum { N = 40 };
   int64_t author[N];
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   assert_true(room_run(r, ROOM_CONFIG, 0, "{\"kind\":\"room\",\"rate\":{\"burst\":1000,\"per_second\":1000}}", 0, NULL) >= 0);
   /* N authors, and N listeners each blocking a different author */
   for (int i = 0; i < N; i++) {
@@ -263,7 +263,7 @@ static void a_batch_of_escaped_bodies_stays_well_under_one_mebibyte(void **state
   room *r;
   static char body[6 * 4000 + 1], frame[6 * 4000 + 128];
   size_t n = 0, largest = 0;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   assert_true(room_run(r, ROOM_CONFIG, 0, "{\"kind\":\"room\",\"rate\":{\"burst\":1000,\"per_second\":1000}}", 0, NULL) >= 0);
   int64_t a = join(r, ALICE, 0);
   cJSON_Delete(say(r, a, "quiet", "q", 1));
@@ -296,7 +296,7 @@ static void a_resend_of_a_waiting_message_takes_nothing_from_the_room(void **sta
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   assert_true(room_run(r, ROOM_CONFIG, 0, "{\"kind\":\"room\",\"rate\":{\"burst\":1000,\"per_second\":1000},"
                        "\"room_rate\":{\"burst\":2,\"per_second\":0.001}}", 0, NULL) >= 0);
   int64_t a = join(r, ALICE, 0);
@@ -315,7 +315,7 @@ static void a_socket_closed_for_flooding_leaves_its_accepted_messages_to_the_oth
   room *r;
   cJSON *fx;
   char seqs[64];
-  assert_int_equal(room_new(1, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
   assert_true(room_run(r, ROOM_CONFIG, 0, "{\"kind\":\"room\",\"rate\":{\"burst\":6,\"per_second\":0.001}}", 0, NULL) >= 0);
   int64_t a = join(r, ALICE, 0), b = join(r, BOB, 0); /* join_room takes a token too */
   cJSON_Delete(say(r, a, "at once", "m1", 1));

@@ -39,7 +39,7 @@ static void presence_is_per_user_and_hides_whom_one_blocks(void **state) {
   room *r;
   char got[2048];
   int64_t a1, a2, b, c;
-  assert_int_equal(room_new(7, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(7, 1, 1, &r), CHAT_OK);
   cJSON *fx = join_fx(r, ALICE, 0, &a1);
   frames_of(fx, "presence", got, sizeof got);
   assert_string_equal(got, "1:{\"type\":\"presence\",\"room_id\":7,\"online\":[1]};");
@@ -76,7 +76,7 @@ static void typing_reaches_the_others_at_most_every_interval_and_not_blockers(vo
   char got[2048];
   cJSON *fx;
   int64_t a, b, c, stranger;
-  assert_int_equal(room_new(7, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(7, 1, 1, &r), CHAT_OK);
   cJSON_Delete(join_fx(r, ALICE, 0, &a));
   cJSON_Delete(join_fx(r, BOB, 0, &b));
   cJSON_Delete(join_fx(r, CAROL_BLOCKS_ALICE, 0, &c));
@@ -118,7 +118,7 @@ static void in_a_busy_room_typing_rides_in_the_batch(void **state) {
   room *r;
   cJSON *fx;
   int64_t a, b;
-  assert_int_equal(room_new(7, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(7, 1, 1, &r), CHAT_OK);
   cJSON_Delete(join_fx(r, ALICE, 0, &a));
   cJSON_Delete(join_fx(r, BOB, 0, &b));
   cJSON_Delete(say(r, a, "first", "f1", 1000)); /* sent at once: the outbox is busy for 10 ms */
@@ -144,7 +144,7 @@ static void a_ban_or_a_flood_that_closes_their_last_socket_tells_the_others(void
   char got[2048];
   cJSON *fx;
   int64_t a, b;
-  assert_int_equal(room_new(7, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(7, 1, 1, &r), CHAT_OK);
   cJSON_Delete(join_fx(r, ALICE, 0, &a));
   cJSON_Delete(join_fx(r, BOB, 0, &b));
   assert_true(room_run(r, ROOM_KICK, 0, "{\"user_id\":2,\"reason\":\"removed\",\"removed\":true}", 10, &fx) > 0);

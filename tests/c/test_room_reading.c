@@ -87,7 +87,7 @@ static void mark_read_moves_a_members_marker_forward_only(void **state) {
   (void)state;
   room *r;
   cJSON *fx;
-  assert_int_equal(room_new(7, 4, &r), CHAT_OK); /* messages 1..3 stored */
+  assert_int_equal(room_new(7, 4, 1, &r), CHAT_OK); /* messages 1..3 stored */
   int64_t a = join(r, ALICE_MEMBER, 0), b = join(r, BOB, 0);
   assert_true(room_run(r, ROOM_FRAME, a, "{\"type\":\"mark_read\",\"seq\":2}", 0, &fx) > 0);
   assert_string_equal(op_of(cJSON_GetArrayItem(fx, 0)), "read_marker");
@@ -128,7 +128,7 @@ static cJSON *find_op(cJSON *fx, const char *op) {
 static void a_stored_message_names_whom_it_mentions_but_its_author_and_those_looking(void **state) {
   (void)state;
   room *r;
-  assert_int_equal(room_new(7, 1, &r), CHAT_OK);
+  assert_int_equal(room_new(7, 1, 1, &r), CHAT_OK);
   int64_t a = join(r, ALICE, 0);
   join(r, BOB, 0);
   cJSON *fx = say(r, a, "@ALICE @bob @Carol and dave@example.com", "m1", 0);

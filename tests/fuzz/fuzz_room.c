@@ -626,7 +626,7 @@ static void restore_all(void) {
 }
 
 static void new_room(void) {
-  CHECK(room_new(ROOM_ID, next_seq(), &m.r) == CHAT_OK, "room_new");
+  CHECK(room_new(ROOM_ID, next_seq(), 1, &m.r) == CHAT_OK, "room_new");
   CHECK(event(ROOM_CONFIG, 0, m.config, 0) >= 0, "config");
 }
 

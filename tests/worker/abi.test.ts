@@ -37,7 +37,7 @@ describe("the Wasm boundary", () => {
     expect(ROOM_EVENTS).toMatchObject({ open: 1, frame: 3, answer: 5, flush: 10 });
     expect(new Set(ROOM_EFFECTS).size).toBe(ROOM_EFFECTS.length);
     expect(ROOM_EFFECTS[ROOM_EFFECTS.length - 1]).toBe("query");
-    expect([...ROOM_QUERIES].sort()).toEqual(["dedup", "history", "message"]);
+    expect([...ROOM_QUERIES].sort()).toEqual(["dedup", "history", "message", "reaction"]);
   });
 
   it("tells a refusal from a fatal error, and keeps the instance after either", () => {
@@ -45,7 +45,7 @@ describe("the Wasm boundary", () => {
     const refused = (() => { try { host.call("room_create", "{}"); } catch (e) { return e; } })();
     expect(refused).toBeInstanceOf(CoreError);
     expect((refused as CoreError).fatal).toBe(false);
-    const room = host.roomNew(1, 1);
+    const room = host.roomNew(1, 1, 1);
     // An answer with no question pending: the core was called out of order.
     const misuse = (() => { try { host.roomEvent(room, "answer", 0, { rows: [] }); } catch (e) { return e; } })();
     expect((misuse as CoreError).code).toBe("misuse");

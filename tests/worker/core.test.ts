@@ -52,7 +52,7 @@ describe("chat core in Wasm", () => {
     let steps = 0;
     for (const script of roomGolden.scripts as { name: string; room_id: number; next_seq: number; steps: Step[] }[]) {
       const host = new CoreHost();
-      const room = host.roomNew(script.room_id, script.next_seq);
+      const room = host.roomNew(script.room_id, script.next_seq, 1);
       for (const step of script.steps) {
         const where = `${script.name}, step ${steps++}`;
         try {
