@@ -17,6 +17,7 @@ import { closeSocket, echoClose, revokes } from "../worker/close";
 import { CoreError, CoreHost, coreLost, type Effects, type RoomEventKind } from "../worker/core";
 import { FACTS_HEADER, type Env, type Revocation, type SocketFacts } from "../worker/env";
 import { errorResponse } from "../worker/errors";
+import { IDLE_REASON, IdleWatch, idleScale } from "../worker/liveness";
 import { BUDGETS, ERRORS, LIMITS, type BudgetName, type ErrorCode } from "../worker/generated/core";
 import { RoomEffects, type Attachment } from "./room-effects";
 import { RoomStorage, type Standing } from "./room-storage";
@@ -58,10 +59,13 @@ export class ChatRoom extends DurableObject<Env> {
   private room: number | null = null;
   /** How many times this object built its core's room (for tests and logs). */
   private builds = 0;
+  /** Idle sockets (issue 18): closed from the alarm (worker/liveness.ts). */
+  private readonly idle: IdleWatch;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.storage = new RoomStorage(ctx.storage.sql);
+    this.idle = new IdleWatch(ctx, this.core, idleScale(env.CHAT_IDLE_SCALE));
     this.effects = new RoomEffects(ctx, env, this.storage, {
       answer: (q) => this.core.roomEvent(this.room!, "answer", 0, this.storage.answer(q)),
       flush: () => this.flush(),
@@ -373,6 +377,7 @@ export class ChatRoom extends DurableObject<Env> {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     this.apply(effects, { ws: server, facts });
+    this.ctx.waitUntil(this.idle.arm());
     return new Response(null, {
       status: 101,
       webSocket: client,
@@ -383,6 +388,7 @@ export class ChatRoom extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     // Frames still arriving on a socket the room has closed are not read.
     if (ws.readyState !== WebSocket.OPEN) return;
+    this.idle.heard(ws);
     try {
       this.ensureRoom();
       // Only a socket the room knows now speaks for its conn id.
@@ -418,6 +424,25 @@ export class ChatRoom extends DurableObject<Env> {
     if (conn === undefined) return;
     this.effects.sockets.delete(conn);
     this.run("close", conn);
+  }
+
+  /** The alarm (worker/liveness.ts): sockets silent past LIMITS.idleTimeoutMs close
+   * with LIMITS.closeIdle, and the core forgets them as if they had gone away. */
+  override async alarm(): Promise<void> {
+    const open = this.ctx.getWebSockets().filter((ws) =>
+      ws.readyState === WebSocket.OPEN && !(ws.deserializeAttachment() as Attachment | null)?.closed);
+    const idle = await this.idle.check(open);
+    if (!idle.length) return;
+    this.ensureRoom();
+    for (const ws of idle) {
+      const conn = this.effects.connOfKnown(ws);
+      if (conn === undefined) {
+        closeSocket(ws, LIMITS.closeIdle, IDLE_REASON);
+        continue;
+      }
+      this.effects.closeSocket(conn, ws, LIMITS.closeIdle, IDLE_REASON);
+      this.run("close", conn);
+    }
   }
 
   /** Tests only (CHAT_TEST_HOOKS): make this room's core trap, as a bug would. */

@@ -7,6 +7,13 @@
  * about the user (whom they block) reaches every open socket of theirs at once. It
  * is in storage, not memory, because the object hibernates.
  *
+ * It tells the user's friends when the user comes online (a first personal
+ * socket) and goes (the last one closed), and tells the user at connect which
+ * friends are online (issue 15): the online_users row in D1 is this hub's, and the
+ * core decides who may see whose presence (social_shows_presence). Sockets silent
+ * past LIMITS.idleTimeoutMs are closed from the hub's alarm (worker/liveness.ts),
+ * which also catches a restart that dropped every socket without a close.
+ *
  * Whatever a socket needs after a wake (the user) lives in its attachment: the
  * platform facts (hibernation, one core instance per object) are written once in
  * durable-objects/README.md.
@@ -18,10 +25,12 @@ import { CoreHost, coreLost } from "../worker/core";
 import { errorResponse } from "../worker/errors";
 import { FACTS_HEADER, type Env, type Revocation, type SocketFacts } from "../worker/env";
 import { BUDGETS, ERRORS, LIMITS, type BudgetName } from "../worker/generated/core";
-import { blockList } from "../worker/social";
+import { IDLE_REASON, IdleWatch, idleScale } from "../worker/liveness";
+import { blockList, hub, onlineFriends } from "../worker/social";
 
-/** What each socket carries through hibernation: the facts it was opened with. */
-type Attachment = Pick<SocketFacts, "user" | "session" | "ip">;
+/** What each socket carries through hibernation: the facts it was opened with, and
+ * when it was last heard (worker/liveness.ts). */
+type Attachment = Pick<SocketFacts, "user" | "session" | "ip"> & { heard?: number };
 
 export class UserHub extends DurableObject<Env> {
   private readonly core = new CoreHost();
@@ -29,9 +38,21 @@ export class UserHub extends DurableObject<Env> {
    * one user's), as the core last left them: in memory, so after hibernation
    * (about 10 s idle) they start full, close to what 10 s of refill gives. */
   private buckets: { bucket: object | null; flood: object | null } = { bucket: null, flood: null };
+  private readonly idle: IdleWatch;
+  /** Presence work (telling friends, greeting a socket), one step after another so
+   * that friends hear this user's changes in order. */
+  private presenceQueue: Promise<void> = Promise.resolve();
+  /** Sockets waiting for their friends_presence frame, with the friend_presence
+   * frames that came meanwhile (sent after it, so the snapshot never overrides a
+   * newer change). */
+  private readonly greeting = new Map<WebSocket, string[]>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.idle = new IdleWatch(ctx, this.core, idleScale(env.CHAT_IDLE_SCALE));
+    // The hub's own facts: "user" (whose hub this is), "online" (1 while its
+    // online_users row says the user is online), "told" (what friends were told last).
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS hub_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
     // object name (as in idFromName) -> how many of the user's sockets it holds
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS presence (object TEXT PRIMARY KEY, sockets INTEGER NOT NULL)");
     // Every room and conversation that ever admitted a socket of the user: where
@@ -150,6 +171,101 @@ export class UserHub extends DurableObject<Env> {
     sql.exec("DELETE FROM presence WHERE sockets = 0");
   }
 
+  private state(key: "user" | "online" | "told"): number | undefined {
+    return this.ctx.storage.sql.exec<{ value: number }>("SELECT value FROM hub_state WHERE key = ?", key).toArray()[0]?.value;
+  }
+
+  private setState(key: "user" | "online" | "told", value: number): void {
+    if (this.state(key) === value) return;
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO hub_state (key, value) VALUES (?, ?)", key, value);
+  }
+
+  /** Runs a step of presence work after the ones before it. */
+  private presenceStep(step: () => Promise<void>): Promise<void> {
+    const run = this.presenceQueue.then(step).catch((err) => console.error("presence", err));
+    this.presenceQueue = run;
+    this.ctx.waitUntil(run);
+    return run;
+  }
+
+  /** Makes what the hub says (the online_users row) and then what friends were
+   * told agree with the sockets open now (mark, tell). */
+  private async reconcile(): Promise<void> {
+    await this.mark();
+    await this.tell();
+  }
+
+  /** Writes or removes the online_users row when the user's first personal socket
+   * came or their last went. Per user, not per socket: a second tab changes
+   * nothing. The row is written before friends are read (tell, greet), so two
+   * friends coming at once see each other. */
+  private async mark(): Promise<void> {
+    const me = this.state("user");
+    if (me === undefined) return;
+    const online = this.ctx.getWebSockets().some((ws) => ws.readyState === WebSocket.OPEN);
+    if (online === (this.state("online") === 1)) return;
+    this.setState("online", online ? 1 : 0);
+    const db = this.env.DB;
+    await (online ? db.prepare("INSERT OR REPLACE INTO online_users (user_id, since) VALUES (?, ?)").bind(me, Date.now())
+      : db.prepare("DELETE FROM online_users WHERE user_id = ?").bind(me)).run();
+  }
+
+  /** Tells the friends who are online and may see it (the core's
+   * CHAT_OP_PRESENCE_TELL) friend_presence, if the row says other than they were
+   * told last: from the state when it runs, so steps that ran in between cannot
+   * leave friends with an old answer. */
+  private async tell(): Promise<void> {
+    const me = this.state("user");
+    const online = this.state("online") === 1;
+    if (me === undefined || online === (this.state("told") === 1)) return;
+    this.setState("told", online ? 1 : 0);
+    const { to, frame } = this.core.call<{ to: number[]; frame: string }>("presence_tell", undefined,
+      { user_id: me, online, rows: await onlineFriends(this.env.DB, me) });
+    await Promise.all(to.map((id) => hub(this.env, id).friendPresence(frame)));
+  }
+
+  /** A new socket learns which friends are online (friends_presence, as the core's
+   * CHAT_OP_FRIENDS_ONLINE shows them), then the changes that came meanwhile. */
+  private async greet(ws: WebSocket, me: number): Promise<void> {
+    this.greeting.set(ws, []);
+    try {
+      const { frame } = this.core.call<{ frame: string }>("friends_online", undefined, { rows: await onlineFriends(this.env.DB, me) });
+      for (const f of [frame, ...this.greeting.get(ws)!]) ws.send(f);
+    } catch {
+      // closing, or the snapshot failed: the client reads GET /friends on (re)connect
+    } finally {
+      this.greeting.delete(ws);
+    }
+  }
+
+  /** A friend came online or went (their hub's reconcile): every personal socket of
+   * this user gets the core's friend_presence frame, after its greeting if one is
+   * under way. Whom a change reaches was decided by the core from D1's facts. */
+  async friendPresence(frame: string): Promise<void> {
+    for (const ws of this.ctx.getWebSockets()) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      const waiting = this.greeting.get(ws);
+      if (waiting) {
+        waiting.push(frame);
+        continue;
+      }
+      try {
+        ws.send(frame);
+      } catch {
+        // closing
+      }
+    }
+  }
+
+  /** The alarm (worker/liveness.ts): personal sockets silent past
+   * LIMITS.idleTimeoutMs close with LIMITS.closeIdle; then friends are told if the
+   * user is gone (also after a restart dropped every socket without a close). */
+  override async alarm(): Promise<void> {
+    const open = this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
+    for (const ws of await this.idle.check(open)) closeSocket(ws, LIMITS.closeIdle, IDLE_REASON);
+    await this.presenceStep(() => this.reconcile());
+  }
+
   /** Sends a frame (encoded by the core) to every personal socket of the user,
    * unless the core withholds it: nothing by someone the user blocks reaches them,
    * whatever the sender's room believed (a block made a moment ago, a stale
@@ -174,6 +290,7 @@ export class UserHub extends DurableObject<Env> {
   async ban(userId: number, reason: string): Promise<void> {
     await this.remember(userId, {}, LIMITS.closeBanned, reason);
     for (const ws of this.ctx.getWebSockets()) closeSocket(ws, LIMITS.closeBanned, reason);
+    void this.presenceStep(() => this.reconcile());
     await Promise.all(this.objects().map((room) => room.kick(userId, reason)));
   }
 
@@ -188,6 +305,7 @@ export class UserHub extends DurableObject<Env> {
       const att = ws.deserializeAttachment() as Attachment | null;
       if (att && revokes(r, att)) closeSocket(ws, code, reason);
     }
+    void this.presenceStep(() => this.reconcile());
     await Promise.all(this.objects().map((room) => room.revoke(userId, r, code, reason)));
   }
 
@@ -227,6 +345,8 @@ export class UserHub extends DurableObject<Env> {
   /** The account was deleted: its presence register, its register of visited
    * objects and its counters go (wasm/account.h, remove_presence). */
   async erase(): Promise<void> {
+    const me = this.state("user");
+    if (me !== undefined) await this.env.DB.prepare("DELETE FROM online_users WHERE user_id = ?").bind(me).run();
     await this.ctx.storage.deleteAll();
   }
 
@@ -251,8 +371,17 @@ export class UserHub extends DurableObject<Env> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ user, session, ip } satisfies Attachment);
+    server.serializeAttachment({ user, session, ip, ...IdleWatch.opened() } satisfies Attachment);
     server.send(this.core.callText("connection", undefined, user));
+    this.setState("user", user.id);
+    await this.idle.arm();
+    // This socket hears which friends are here as its second frame (the row is
+    // written first), then friends hear that the user came (their first socket).
+    await this.presenceStep(async () => {
+      await this.mark();
+      await this.greet(server, user.id);
+    });
+    void this.presenceStep(() => this.tell());
     return new Response(null, {
       status: 101,
       webSocket: client,
@@ -263,6 +392,7 @@ export class UserHub extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     // Frames still arriving on a socket closed here (a ban, a logout) are not read.
     if (ws.readyState !== WebSocket.OPEN) return;
+    this.idle.heard(ws);
     const bytes = typeof message === "string" ? message : new Uint8Array(message);
     try {
       // One rate for the user however many personal sockets they hold (CHAT_RATE_*),
@@ -281,5 +411,11 @@ export class UserHub extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     echoClose(ws, code, reason);
+    await this.presenceStep(() => this.reconcile()); // their last socket: friends are told
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    closeSocket(ws, 1011);
+    await this.presenceStep(() => this.reconcile());
   }
 }

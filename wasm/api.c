@@ -467,6 +467,9 @@ int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char
     case CHAT_OP_CLIENT_DESCRIBE: rc = api_op_client_describe(in, in_len, answer); break;
     case CHAT_OP_PROFILE: rc = api_op_profile(in, in_len, aux, aux_len, answer); break;
     case CHAT_OP_ACCOUNT_DELETE: rc = api_op_account_delete(in, in_len, aux, aux_len, now_ms, answer); break;
+    case CHAT_OP_FRIENDS_ONLINE: rc = api_op_friends_online(aux, aux_len, answer); break;
+    case CHAT_OP_PRESENCE_TELL: rc = api_op_presence_tell(aux, aux_len, answer); break;
+    case CHAT_OP_IDLE: rc = api_op_idle(aux, aux_len, now_ms, answer); break;
     default: rc = CHAT_E_UNKNOWN_OP; break;
   }
   if (rc >= 0) rc = json_write(answer, out, cap, out_len);

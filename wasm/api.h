@@ -155,6 +155,20 @@
  *                                                                               make account_deleted:
  *                                                                               room.h ROOM_ERASE)
  *
+ *   CHAT_OP_FRIENDS_ONLINE  -                        {"rows": [{"id",           {"online": [ids], "frame":
+ *                                                    "friends","i_block",       the friends_presence frame's
+ *                                                    "they_block","online"}]}   text}: those online whose
+ *                                                    (my friends, my view;      presence I am shown
+ *                                                    at most CHAT_FRIENDS_MAX)  (social_shows_presence)
+ *   CHAT_OP_PRESENCE_TELL   -                        {"user_id","online": bool, {"to": [ids], "frame": the
+ *                                                    "rows": [{"id","friends",  friend_presence frame's
+ *                                                    "i_block","they_block"}]}  text}: whom a change of
+ *                                                    (the user's friends)       user_id's presence is told
+ *   CHAT_OP_IDLE            -                        {"heard": [ms, one a       {"idle": [indexes into
+ *                                                    socket], "scale"?: n}      heard], "check_at": ms|null
+ *                                                                               (when the first of the others
+ *                                                                               becomes idle)} (liveness.h)
+ *
  * THROTTLE's login attempt (moderation.h): "reserve" counts it against both
  * counters before the password is verified, or refuses it (allowed false, the
  * counters unchanged); "success" gives the counters after a correct password, with
@@ -221,7 +235,10 @@
   X(CHAT_OP_PASSWORD_CHANGE, 40, "password_change") \
   X(CHAT_OP_CLIENT_DESCRIBE, 41, "client_describe") \
   X(CHAT_OP_PROFILE, 42, "profile") \
-  X(CHAT_OP_ACCOUNT_DELETE, 43, "account_delete")
+  X(CHAT_OP_ACCOUNT_DELETE, 43, "account_delete") \
+  X(CHAT_OP_FRIENDS_ONLINE, 60, "friends_online") \
+  X(CHAT_OP_PRESENCE_TELL, 61, "presence_tell") \
+  X(CHAT_OP_IDLE, 62, "idle")
 
 typedef enum {
 #define CHAT_OP_ENUM(sym, num, name) sym = (num),

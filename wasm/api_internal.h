@@ -5,7 +5,8 @@
  * conversations, notifications), api_moderation.c (bans, throttling, budgets),
  * api_audit.c (the moderation log's hash chain), api_rooms.c (room membership),
  * api_account.c (what a person
- * controls about their own account: password, sessions, profile, deletion).
+ * controls about their own account: password, sessions, profile, deletion),
+ * api_presence.c (who is there: friends' presence, idle sockets).
  * Each takes the untrusted bytes (in) and the shell's facts (aux) of api_call and
  * fills `out`; returns CHAT_OK or a negative chat_error. Not part of the core's API.
  */
@@ -22,6 +23,10 @@ int api_op_dm_check(const unsigned char *aux, size_t aux_len, cJSON *out);
 int api_op_dm_config(const unsigned char *aux, size_t aux_len, cJSON *out);
 int api_op_dms_page(const unsigned char *aux, size_t aux_len, cJSON *out);
 int api_op_notify_check(const unsigned char *in, size_t len, const unsigned char *aux, size_t aux_len, cJSON *out);
+
+int api_op_friends_online(const unsigned char *aux, size_t aux_len, cJSON *out);
+int api_op_presence_tell(const unsigned char *aux, size_t aux_len, cJSON *out);
+int api_op_idle(const unsigned char *aux, size_t aux_len, double now, cJSON *out);
 
 int api_op_mod_request(const unsigned char *in, size_t len, cJSON *out);
 int api_op_moderate(const unsigned char *aux, size_t aux_len, cJSON *out);

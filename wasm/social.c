@@ -54,6 +54,10 @@ int social_dm_open(const social_facts *f) {
   return f->state == SOCIAL_FRIENDS && !f->i_block && !f->they_block;
 }
 
+int social_shows_presence(const social_facts *f) {
+  return f->state == SOCIAL_FRIENDS && !f->i_block && !f->they_block;
+}
+
 int social_shows(int64_t author, const int64_t *blocks, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (blocks[i] == author) return 0;

@@ -23,6 +23,12 @@
  *   sockets and history (room.h), the conversation list's last message and unread
  *   count (api.h CHAT_OP_DMS_PAGE) and notifications pushed to the personal socket
  *   (CHAT_OP_NOTIFY_CHECK). Unblocking shows them again; nothing is deleted.
+ * - Presence (issue 15): whether someone is online (has a personal socket open)
+ *   is shown to their friends only, and not while either blocks the other
+ *   (social_shows_presence). Each is told at connect who of their friends is
+ *   online (friends_presence) and then each change (friend_presence), per user,
+ *   not per socket (CHAT_OP_FRIENDS_ONLINE, CHAT_OP_PRESENCE_TELL in api.h).
+ *   Ending a friendship or a block stops it at the next change; nobody is told.
  */
 #ifndef SOCIAL_H
 #define SOCIAL_H
@@ -69,6 +75,11 @@ int social_spends(const social_facts *before, const social_facts *after);
 
 /* Whether a direct-message conversation between the two is open: 1 or 0. */
 int social_dm_open(const social_facts *f);
+
+/* Whether one user's online state is shown to the other: 1 when they are
+ * friends and neither blocks the other, else 0. Symmetric: `f` may be either
+ * one's view of the relation. */
+int social_shows_presence(const social_facts *f);
 
 /* Whether a viewer who blocks the `n` users in `blocks` (ids, any order) is shown
  * what `author` wrote: 0 if the viewer blocks them, else 1. */

@@ -21,6 +21,9 @@ export interface Env extends ChatEnv {
    * client comes from one loopback address; the test harness passes it, except
    * where budgets are tested. */
   CHAT_BUDGET_SCALE?: string;
+  /** Tests only: divides the idle time of sockets (LIMITS.idleTimeoutMs,
+   * worker/liveness.ts), so a test sees an idle socket closed in seconds. */
+  CHAT_IDLE_SCALE?: string;
 }
 
 /** A user as the API shows it. */

@@ -274,7 +274,7 @@ route("/bans/verify", {
 });
 
 route("/friends", {
-  GET: [async (c) => c.json(await friendsOf(c.env.DB, (await auth(c)).user.id, new URL(c.req.url).searchParams))],
+  GET: [async (c) => c.json(await friendsOf(core, c.env.DB, (await auth(c)).user.id, new URL(c.req.url).searchParams))],
 });
 
 // Direct-message conversations: open one with a friend, list mine, and their

@@ -117,6 +117,20 @@ export async function blockList(db: D1Database, userId: number): Promise<number[
   return rows.results.map((r) => r.blocked_id);
 }
 
+/** The relation facts of a user's friends who are online (online_users), as the
+ * core's presence rules read them (api.h CHAT_OP_FRIENDS_ONLINE and
+ * CHAT_OP_PRESENCE_TELL): whom `userId` may be told about at connect, and whom a
+ * change of theirs may reach. At most LIMITS.friendsMax (the friends budget). */
+export async function onlineFriends(db: D1Database, userId: number) {
+  const rows = await db.prepare(`SELECT f.friend_id AS id, 1 AS friends, 1 AS online,
+      EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ?1 AND blocked_id = f.friend_id) AS i_block,
+      EXISTS (SELECT 1 FROM blocks WHERE blocker_id = f.friend_id AND blocked_id = ?1) AS they_block
+      FROM friendships f JOIN online_users o ON o.user_id = f.friend_id
+      WHERE f.user_id = ?1 ORDER BY f.friend_id LIMIT ?2`)
+    .bind(userId, LIMITS.friendsMax).all<{ id: number; friends: number; online: number; i_block: number; they_block: number }>();
+  return rows.results;
+}
+
 export function hub(env: Env, userId: number) {
   return env.USER_HUB.get(env.USER_HUB.idFromName(String(userId)));
 }
@@ -169,7 +183,12 @@ export async function act(core: CoreHost, env: Env, me: PublicUser, action: Acti
 }
 
 const FRIEND_LISTS = {
-  friends: `SELECT u.id, u.username FROM friendships f JOIN users u ON u.id = f.friend_id
+  // with the facts of the presence rule (social_shows_presence): whether each is online
+  friends: `SELECT u.id, u.username, 1 AS friends,
+            EXISTS (SELECT 1 FROM online_users o WHERE o.user_id = u.id) AS online,
+            EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = ?1 AND b.blocked_id = u.id) AS i_block,
+            EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id AND b.blocked_id = ?1) AS they_block
+            FROM friendships f JOIN users u ON u.id = f.friend_id
             WHERE f.user_id = ?1 AND u.id > ?2 ORDER BY u.id LIMIT ?3`,
   incoming: `SELECT u.id, u.username FROM friend_requests r JOIN users u ON u.id = r.from_id
              WHERE r.to_id = ?1 AND u.id > ?2 ORDER BY u.id LIMIT ?3`,
@@ -184,9 +203,10 @@ type FriendList = keyof typeof FRIEND_LISTS;
  * GET /friends: friends, requests both ways, and whom I block, each a page of at
  * most LIMITS.listPage users in the order they joined, with `next` (per list) the
  * cursor of the following page or null. GET /friends?list=L&after=C: the page of
- * list L after cursor C. Anything else in the query is query_invalid.
+ * list L after cursor C. Anything else in the query is query_invalid. Each friend
+ * carries `online`, as the core's presence rule shows it (CHAT_OP_FRIENDS_ONLINE).
  */
-export async function friendsOf(db: D1Database, me: number, query: URLSearchParams) {
+export async function friendsOf(core: CoreHost, db: D1Database, me: number, query: URLSearchParams) {
   const list = query.get("list");
   const after = query.get("after") ?? "0";
   const keys = [...query.keys()];
@@ -202,6 +222,11 @@ export async function friendsOf(db: D1Database, me: number, query: URLSearchPara
   lists.forEach((l, i) => {
     const rows = pages[i]!.results;
     out[l] = rows.slice(0, LIMITS.listPage);
+    if (l === "friends") {
+      const shown = out[l] as { id: number; username: string }[];
+      const online = new Set(core.call<{ online: number[] }>("friends_online", undefined, { rows: shown }).online);
+      out[l] = shown.map(({ id, username }) => ({ id, username, online: online.has(id) }));
+    }
     next[l] = rows.length > LIMITS.listPage ? rows[LIMITS.listPage - 1]!.id : null;
   });
   return { ...out, next };

@@ -162,6 +162,10 @@ function Signedin({ session, signOut, endedBy, onUser }:
         } else if (f.type === "room_invite") {
           say(`${f.user.username} invited you to ${f.room.name}.`);
           void refreshRooms();
+        } else if (f.type === "friends_presence" || f.type === "friend_presence") {
+          // friends' online state (issue 15): all of it at connect, then each change
+          setFriends((l) => ({ ...l, friends: l.friends.map((u) => ({ ...u, online: f.type === "friends_presence"
+            ? f.online.includes(u.id) : u.id === f.user_id ? f.online : u.online })) }));
         } else if (f.type === "mention") {
           say(`${f.from.username} mentioned you.`);
           notify(`${f.from.username} mentioned you`, "Open the room to read it.");

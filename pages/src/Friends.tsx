@@ -23,8 +23,13 @@ export function Friends() {
     if (refusal) setResult({ ok: false, text: refusal });
   }
 
-  const row = (u: UserRef, buttons: React.ReactNode) => (
-    <li key={u.id} className="person"><span className="person-name">{u.username}</span><span className="actions">{buttons}</span></li>
+  // A friend's row says whether they are online (GET /friends, then friend_presence
+  // live): a dot, with its words for screen readers and as a tooltip.
+  const row = (u: UserRef & { online?: boolean }, buttons: React.ReactNode) => (
+    <li key={u.id} className="person"><span className="person-name">{u.username}
+      {u.online !== undefined && <span className={u.online ? "presence on" : "presence off"} role="img"
+        aria-label={u.online ? "online" : "offline"} title={u.online ? "online" : "offline"} data-testid="friend-presence" />}
+    </span><span className="actions">{buttons}</span></li>
   );
 
   return (

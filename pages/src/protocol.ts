@@ -47,7 +47,8 @@ export interface Conversation {
   unread: number;
 }
 
-export interface Friends { friends: UserRef[]; incoming: UserRef[]; outgoing: UserRef[]; blocked: UserRef[] }
+/** A friend carries whether they are online (issue 15: GET /friends, friend_presence). */
+export interface Friends { friends: (UserRef & { online?: boolean })[]; incoming: UserRef[]; outgoing: UserRef[]; blocked: UserRef[] }
 
 export interface Session { user: User; token: string; expires_at: number }
 
@@ -83,6 +84,8 @@ export type ServerFrame =
   | Frame<"room_invite", { room: { id: number; name: string }; user: UserRef }>
   | Frame<"presence", { room_id: number; online: number[] }>
   | Frame<"presence_changed", { room_id: number; user_id: number; online: boolean }>
+  | Frame<"friends_presence", { online: number[] }>
+  | Frame<"friend_presence", { user_id: number; online: boolean }>
   | Frame<"typing", { room_id: number; user_id: number; expires_in: number }>;
 
 /** What arrives on a socket: a frame, or a busy room's broadcasts coalesced into

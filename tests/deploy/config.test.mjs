@@ -33,6 +33,7 @@ const LANDED_D1_MIGRATIONS = {
   "0010_add_display_name.sql": "03c26880236fba5e6cc000927ba323d6d230b52e971c26e8574a08efb013cf49",
   "0011_mark_deleted_accounts.sql": "ffddd693bb5ea5f886f1f2c413a39d6a68f4165d760399431350d7e7470fff56",
   "0020_create_room_members.sql": "671421eb54fb1ab967f4d4d496553ced66d22a7c88634cdaf296ffc5071f9c33",
+  "0021_create_online_users.sql": "6f4c71a044d3c1b9f5f38ac2f8ebad3148d95e89384b050b4a9680c1c1a233e4",
 };
 
 describe("wrangler.toml environments", () => {

@@ -67,6 +67,7 @@ describe("accounts over real HTTP against wrangler dev", () => {
     const { ws, next } = await openSocket(base, up.body.token);
     assert.equal(ws.protocol, "chat.v1");
     assert.deepEqual(await next(), { type: "connection", protocol: "chat.v1", user: up.body.user });
+    assert.deepEqual(await next(), { type: "friends_presence", online: [] });
     ws.send("{broken");
     assert.equal((await next()).code, "bad_json");
     ws.send(JSON.stringify({ type: "ping", ref: "r" }));

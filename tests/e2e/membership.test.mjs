@@ -79,6 +79,7 @@ describe("room membership against wrangler dev", () => {
 
     const personal = await openSocket(base, friend.token);
     await personal.nextOf("connection");
+    await personal.nextOf("friends_presence");
     const invited = await post(base, `/rooms/${room.id}/invite`, { username: friend.user.username }, auth(owner));
     assert.equal(invited.body.standing, "invited");
     const told = await personal.nextOf("room_invite");
@@ -118,6 +119,7 @@ describe("room membership against wrangler dev", () => {
     await post(base, "/users/block", { username: owner.user.username }, auth(blocker));
     const personal = await openSocket(base, blocker.token);
     await personal.nextOf("connection");
+    await personal.nextOf("friends_presence");
     const invited = await post(base, `/rooms/${made.body.room.id}/invite`, { username: blocker.user.username }, auth(owner));
     assert.equal(invited.body.standing, "invited");
     personal.send({ type: "ping", ref: "after" });

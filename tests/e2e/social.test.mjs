@@ -210,6 +210,7 @@ describe("friends, DMs and blocks against wrangler dev", () => {
     const id = (await post(base, "/dms", { username: b.user.username }, auth(a))).body.conversation.id;
     const pa = await openSocket(base, a.token);
     await pa.next();
+    await pa.nextOf("friends_presence");
     assert.equal((await act(b, "block", a)).status, 200);
     assert.deepEqual((await friends(a)).friends, []);
     const conv = await openSocket(base, a.token, `/dms/${id}/ws`);

@@ -147,6 +147,7 @@ describe("the personal socket", () => {
     const me = await signup("flood");
     const c = await connect("/ws", me.token);
     expect((await c.next()).type).toBe("connection");
+    expect((await c.next()).type).toBe("friends_presence");
     const sent = LIMITS.rateBurst + 10;
     for (let i = 0; i < sent; i++) c.send({ type: "ping", ref: `p${i}` });
     const replies = [];
@@ -160,8 +161,10 @@ describe("the personal socket", () => {
   it("closes a socket that keeps flooding past its refusals (1008), and the rate is the user's, not the socket's", async () => {
     const me = await signup("flooder");
     const [a, b] = [await connect("/ws", me.token), await connect("/ws", me.token)];
-    expect((await a.next()).type).toBe("connection");
-    expect((await b.next()).type).toBe("connection");
+    for (const c of [a, b]) {
+      expect((await c.next()).type).toBe("connection");
+      expect((await c.next()).type).toBe("friends_presence");
+    }
     const closed = new Promise<number>((r) => b.ws.addEventListener("close", (e) => r(e.code)));
     // A's burst empties the user's bucket: B's first frame is already refused.
     for (let i = 0; i < LIMITS.rateBurst; i++) a.send({ type: "ping", ref: `a${i}` });

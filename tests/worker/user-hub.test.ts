@@ -47,6 +47,7 @@ describe("personal socket", () => {
     const u = await signup();
     const { ws, next } = await open(u.token);
     expect(await next()).toEqual({ type: "connection", protocol: "chat.v1", user: { ...u.user, role: "USER" } });
+    expect(await next()).toEqual({ type: "friends_presence", online: [] }); // no friend online (issue 15)
     ws.send(JSON.stringify({ type: "ping", ref: "p1" }));
     expect(await next()).toEqual({ type: "pong", ref: "p1" });
     ws.close(1000, "done");
@@ -56,6 +57,7 @@ describe("personal socket", () => {
     const u = await signup();
     const { ws, next } = await open(u.token);
     await next();
+    expect((await next()).type).toBe("friends_presence");
     ws.send("not json");
     expect(await next()).toMatchObject({ type: "error", code: "bad_json" });
     ws.send(JSON.stringify({ type: "nope", ref: "x" }));
@@ -90,6 +92,7 @@ describe("personal socket", () => {
     const u = await signup();
     const { ws, next } = await open(u.token);
     await next();
+    expect((await next()).type).toBe("friends_presence");
     const stub = env.USER_HUB.get(env.USER_HUB.idFromName(String(u.user.id)));
     await evictDurableObject(stub);
     ws.send(JSON.stringify({ type: "ping", ref: "after-eviction" }));

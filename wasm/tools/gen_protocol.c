@@ -57,6 +57,9 @@ int main(int argc, char **argv) {
   printf("  listPage: %d,\n  blocksMax: %d,\n", CHAT_LIST_PAGE, CHAT_BLOCKS_MAX);
   printf("  roomConnsMax: %d,\n  userConnsMax: %d,\n", CHAT_ROOM_CONNS_MAX, CHAT_USER_CONNS_MAX);
   printf("  unjoinedTimeoutMs: %d,\n  closeUnjoined: %d,\n", CHAT_UNJOINED_TIMEOUT_MS, CHAT_CLOSE_UNJOINED);
+  printf("  idleTimeoutMs: %d,\n  pingIntervalMs: %d,\n  idleRecordMs: %d,\n  closeIdle: %d,\n", CHAT_IDLE_TIMEOUT_MS,
+         CHAT_PING_INTERVAL_MS, CHAT_IDLE_RECORD_MS, CHAT_CLOSE_IDLE);
+  printf("  friendsMax: %d,\n", CHAT_FRIENDS_MAX);
   printf("  loginReserveTries: %d,\n", CHAT_LOGIN_RESERVE_TRIES);
   printf("  auditPageRows: %d,\n  auditAppendTries: %d,\n", CHAT_AUDIT_PAGE_ROWS, CHAT_AUDIT_APPEND_TRIES);
   printf("  closePolicy: %d,\n  activityReportMs: %d,\n", CHAT_CLOSE_POLICY, CHAT_ACTIVITY_REPORT_MS);
