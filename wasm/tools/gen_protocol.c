@@ -49,6 +49,10 @@ int main(int argc, char **argv) {
          CHAT_ROOM_MEMBERS_MAX, CHAT_MEMBERS_PAGE, CHAT_MEMBERS_PAGE_MAX, CHAT_ROOM_SEARCH_MAX, CHAT_CLOSE_REMOVED);
   printf("  mentionsMax: %d,\n  roomActivityMs: %d,\n", CHAT_MENTIONS_MAX, CHAT_ROOM_ACTIVITY_MS);
   printf("  typingIntervalMs: %d,\n  typingExpiresMs: %d,\n", CHAT_TYPING_INTERVAL_MS, CHAT_TYPING_EXPIRES_MS);
+  printf("  editHistoryMax: %d,\n  replyExcerptMax: %d,\n  reactionsDistinctMax: %d,\n  reactionsPerUserMax: %d,\n"
+         "  reactionCodepointsMax: %d,\n  reactionBytesMax: %d,\n",
+         CHAT_EDIT_HISTORY_MAX, CHAT_REPLY_EXCERPT_MAX, CHAT_REACTIONS_DISTINCT_MAX, CHAT_REACTIONS_PER_USER_MAX,
+         CHAT_REACTION_CODEPOINTS_MAX, CHAT_REACTION_BYTES_MAX);
   printf("  rateBurst: %d,\n  ratePerSecond: %d,\n  floodBurst: %d,\n  floodPerSecond: %d,\n", CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, CHAT_FLOOD_BURST, CHAT_FLOOD_PER_SECOND);
   printf("  closeBanned: %d,\n  ipBanCacheMs: %d,\n  reasonMax: %d,\n", CHAT_CLOSE_BANNED, CHAT_IP_BAN_CACHE_MS, CHAT_REASON_MAX);
   printf("  closeSessionEnded: %d,\n  closeReasonMax: %d,\n", CHAT_CLOSE_SESSION_ENDED, CHAT_CLOSE_REASON_MAX);
