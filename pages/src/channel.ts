@@ -17,12 +17,17 @@
  *   repeat with the original, so a message is stored once and shown once.
  * - Messages are kept by seq, so one that arrives twice (history and live) is
  *   shown once.
+ * - Changes (edits, deletions, reactions) carry the room's change number; the
+ *   channel keeps the cursor (the last one applied) and resumes with
+ *   `join_room {since, changes_since}`, which replays the current state of every
+ *   message changed while it was away, a page at a time (PROTOCOL.md
+ *   "Guarantees"). A change frame at or below the cursor is already shown.
  */
 import { api } from "./api";
-import { errorMessage, LIMITS, type ClientFrame, type Message, type MessageType, type Profile, type ServerFrame, type User } from "./protocol";
+import { errorMessage, LIMITS, type Change, type ClientFrame, type Message, type MessageType, type Profile, type ServerFrame, type User } from "./protocol";
 import { ResilientSocket, type SocketStatus } from "./socket";
 
-export interface PendingMessage { client_id: string; body: string; error?: string }
+export interface PendingMessage { client_id: string; body: string; reply_to?: number; error?: string }
 
 export interface ChannelState {
   status: SocketStatus;
@@ -70,6 +75,11 @@ export class Channel {
   private messageType: MessageType | null = null;
   private readonly bySeq = new Map<number, Message>();
   private lastSeq: number | null = null;
+  /** The change cursor (PROTOCOL.md "Guarantees"), once a history gave one; and
+   * whether a resume is still paging through changes (live frames are applied
+   * then, but the cursor waits for the last page). */
+  private change: number | null = null;
+  private catchingUp = false;
   private blocks = new Set<number>();
   private listeners = new Set<() => void>();
   private state: ChannelState = {
@@ -134,9 +144,10 @@ export class Channel {
     this.socket.send({ type: "mark_read", seq: last });
   }
 
-  /** Queues a message; it is sent now if the socket is joined, else once it is. */
-  send(body: string) {
-    const p: PendingMessage = { client_id: newClientId(), body };
+  /** Queues a message (a reply to message `replyTo`, if given); it is sent now if
+   * the socket is joined, else once it is. */
+  send(body: string, replyTo?: number) {
+    const p: PendingMessage = { client_id: newClientId(), body, ...(replyTo ? { reply_to: replyTo } : {}) };
     this.set({ pending: [...this.state.pending, p] });
     if (this.state.joined) this.transmit(p);
   }
@@ -150,6 +161,19 @@ export class Channel {
     if (!this.socket.send({ type: "delete_message", seq, ref: `delete-${seq}` })) {
       this.set({ notice: "Not connected: try again in a moment." });
     }
+  }
+
+  /** Edits my message `seq` (the server refuses anyone else's: not_author). */
+  edit(seq: number, body: string) {
+    this.act({ type: "edit_message", seq, body, ref: `edit-${seq}` });
+  }
+
+  /** Adds or removes my reaction `emoji` on message `seq`. */
+  react(seq: number, emoji: string) { this.act({ type: "react", seq, emoji, ref: `react-${seq}` }); }
+  unreact(seq: number, emoji: string) { this.act({ type: "unreact", seq, emoji, ref: `unreact-${seq}` }); }
+
+  private act(frame: ClientFrame) {
+    if (!this.state.joined || !this.socket.send(frame)) this.set({ notice: "Not connected: try again in a moment." });
   }
 
   dismissNotice() { this.set({ notice: null }); }
@@ -170,12 +194,14 @@ export class Channel {
   }
 
   private join() {
-    this.socket.send(this.lastSeq === null ? { type: "join_room" } : { type: "join_room", since: this.lastSeq });
+    if (this.lastSeq === null) this.socket.send({ type: "join_room" });
+    else this.socket.send({ type: "join_room", since: this.lastSeq, ...(this.change !== null ? { changes_since: this.change } : {}) });
   }
 
   private transmit(p: PendingMessage) {
     if (!this.messageType) return; // before the connection frame: sent once joined
-    const frame: ClientFrame = { type: this.messageType, body: p.body, client_id: p.client_id, ref: p.client_id };
+    const frame: ClientFrame = { type: this.messageType, body: p.body, client_id: p.client_id, ref: p.client_id,
+      ...(p.reply_to ? { reply_to: p.reply_to } : {}) };
     this.socket.send(frame);
   }
 
@@ -204,7 +230,12 @@ export class Channel {
           this.seen(m.seq);
           this.acknowledge(m);
         }
+        for (const c of f.changes ?? []) this.applyChange(c);
         this.seen(f.last_seq);
+        this.change = f.change;
+        // more changes wait: ask for the next page (the cursor moved past this one)
+        this.catchingUp = f.changes_more === true;
+        if (this.catchingUp) this.join();
         const hasMore = f.since === null || f.has_more ? f.has_more : this.state.hasMore;
         this.set({ joined: true, hasMore, messages: this.sorted() });
         void this.learnNames();
@@ -244,13 +275,38 @@ export class Channel {
         return;
       }
       case "message_deleted":
+        if (!this.fresh(f.change)) return;
         this.bySeq.delete(f.seq);
+        this.requote(f.seq, null);
         this.set({ messages: this.sorted() });
         return;
+      case "message_edited": {
+        if (!this.fresh(f.change)) return;
+        const m = this.bySeq.get(f.seq);
+        if (m) this.bySeq.set(f.seq, { ...m, body: f.body, edited_at: f.edited_at });
+        this.requote(f.seq, f.body);
+        this.set({ messages: this.sorted() });
+        return;
+      }
+      case "reactions_changed": {
+        if (!this.fresh(f.change)) return;
+        const m = this.bySeq.get(f.seq);
+        if (!m) return;
+        const list = (m.reactions ?? []).map((r) => ({ ...r }));
+        let r = list.find((x) => x.emoji === f.emoji);
+        if (!r) list.push(r = { emoji: f.emoji, count: 0, me: false });
+        r.count += f.added ? 1 : -1;
+        if (f.user_id === this.me.id) r.me = f.added;
+        const reactions = list.filter((x) => x.count > 0);
+        this.bySeq.set(f.seq, { ...m, reactions: reactions.length ? reactions : undefined });
+        this.set({ messages: this.sorted() });
+        return;
+      }
       case "user_updated":
         this.set({ names: { ...this.state.names, [f.user.id]: f.user.display_name } });
         return;
       case "account_deleted": {
+        if (f.change !== undefined && !this.fresh(f.change)) return;
         // Their messages are gone from the server; each shown one becomes a tombstone.
         let changed = false;
         for (const [seq, m] of this.bySeq) {
@@ -287,6 +343,38 @@ export class Channel {
       }
       default:
         return;
+    }
+  }
+
+  /** Whether a change frame is news: above the cursor (which it then becomes,
+   * unless a resume is still paging). */
+  private fresh(change: number): boolean {
+    if (this.change !== null && change <= this.change) return false;
+    if (!this.catchingUp) this.change = change;
+    return true;
+  }
+
+  /** A message's current state from a resume's changes: replaces my copy. */
+  private applyChange(c: Change) {
+    if (c.deleted) {
+      this.bySeq.delete(c.seq);
+      this.requote(c.seq, null);
+      return;
+    }
+    const { change: _change, ...m } = c;
+    if (this.blocks.has(m.user.id)) return;
+    if (this.bySeq.has(m.seq)) this.bySeq.set(m.seq, m);
+    this.requote(m.seq, m.body);
+  }
+
+  /** The quotes of message `seq` shown in replies follow it: its new body, or
+   * deleted (null). */
+  private requote(seq: number, body: string | null) {
+    for (const [s, m] of this.bySeq) {
+      if (m.reply_to?.seq !== seq) continue;
+      const reply_to = body === null ? { seq, user: null, excerpt: "", deleted: true }
+        : { ...m.reply_to, excerpt: [...body].slice(0, LIMITS.replyExcerptMax).join("") };
+      this.bySeq.set(s, { ...m, reply_to });
     }
   }
 

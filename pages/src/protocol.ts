@@ -18,13 +18,26 @@ export interface Profile extends UserRef { display_name: string | null }
 export interface SessionInfo { id: number; created_at: number; last_seen_at: number | null; client: string | null; current: boolean }
 export interface User extends UserRef { role: "USER" | "ADMIN" }
 
+/** The quote a reply carries: its original as it is now (PROTOCOL.md). */
+export interface Quote { seq: number; user: UserRef | null; excerpt: string; deleted?: boolean }
+
+/** A reaction on a message, counted for me (people I block left out). */
+export interface Reaction { emoji: string; count: number; me: boolean }
+
 export interface Message {
   seq: number;
   user: UserRef;
   body: string;
   client_id: string;
   created_at: number;
+  /** ms; set once the message was edited */
+  edited_at?: number;
+  reply_to?: Quote;
+  reactions?: Reaction[];
 }
+
+/** A message's state in a resume's `changes` (PROTOCOL.md "Guarantees"). */
+export type Change = (Message & { change: number; deleted?: undefined }) | { seq: number; deleted: true; change: number };
 
 export interface Room {
   id: number;
@@ -73,12 +86,17 @@ export type ServerFrame =
   | Frame<"pong">
   | Frame<"error", { code: ErrorCode | string; message: string }>
   | Frame<"friend_request" | "friend_accepted" | "friend_request_declined" | "friend_request_cancelled" | "friend_removed", { user: UserRef }>
-  | Frame<"history", { messages: Message[]; has_more: boolean; since: number | null; last_seq: number }>
+  | Frame<"history", { messages: Message[]; has_more: boolean; since: number | null; last_seq: number;
+      /** the change cursor, and (with changes_since) the messages changed after it */
+      change: number; changes?: Change[]; changes_more?: boolean }>
   | Frame<MessageType, Message & { room_id?: number; conversation_id?: number; duplicate?: boolean }>
-  | Frame<"message_deleted", { seq: number; deleted_by: number; room_id?: number; conversation_id?: number }>
+  | Frame<"message_deleted", { seq: number; deleted_by: number; change: number; room_id?: number; conversation_id?: number }>
+  | Frame<"message_edited", { seq: number; body: string; edited_at: number; change: number; room_id?: number; conversation_id?: number }>
+  | Frame<"reactions_changed", { seq: number; emoji: string; user_id: number; added: boolean; change: number;
+      room_id?: number; conversation_id?: number }>
   | Frame<"blocks_changed", { blocks: number[] }>
   | Frame<"user_updated", { user: Profile }>
-  | Frame<"account_deleted", { user_id: number; tombstone: string }>
+  | Frame<"account_deleted", { user_id: number; tombstone: string; change?: number }>
   | Frame<"room_activity", { room_id: number; last_seq: number; unread: number; mentions: number }>
   | Frame<"mention", { room_id: number; seq: number; from: UserRef }>
   | Frame<"room_invite", { room: { id: number; name: string }; user: UserRef }>
@@ -95,9 +113,11 @@ export type WireFrame = ServerFrame | Frame<"batch", { frames: ServerFrame[] }>;
 /** Frames the client sends. */
 export type ClientFrame =
   | Frame<"ping">
-  | Frame<"join_room", { since?: number }>
-  | Frame<MessageType, { body: string; client_id: string }>
+  | Frame<"join_room", { since?: number; changes_since?: number }>
+  | Frame<MessageType, { body: string; client_id: string; reply_to?: number }>
   | Frame<"delete_message", { seq: number }>
+  | Frame<"edit_message", { seq: number; body: string }>
+  | Frame<"react" | "unreact", { seq: number; emoji: string }>
   | Frame<"typing">
   | Frame<"mark_read", { seq: number }>;
 
