@@ -44,7 +44,7 @@ export function UserName({ user, display = null }: { user: UserRef; display?: st
   return (
     <details className={`name-menu ${placement}`} ref={details}
              onKeyDown={(e) => { if (e.key === "Escape") { close(); details.current?.querySelector("summary")?.focus(); } }}>
-      <summary className="name" aria-label={`${user.username}: actions`}><Shown user={user} display={display} /></summary>
+      <summary className="name"><Shown user={user} display={display} /><span className="sr-only"> (actions)</span></summary>
       <div className="menu">
         {friend
           ? <button onClick={() => run(chat.openDm(user.username))}>Message</button>
