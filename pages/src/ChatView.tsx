@@ -24,23 +24,6 @@ function dayLabel(ms: number): string {
 /** The reactions offered in a message's menu. */
 const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 
-/** What issue 16 adds to a message (edits, replies, reactions); absent until the
- * server sends them. */
-interface MessageExtras {
-  edited_at?: number;
-  reply_to?: { seq: number; user: { id: number; username: string } | null; excerpt: string; deleted?: boolean };
-  reactions?: { emoji: string; count: number; me: boolean }[];
-}
-const extras = (m: Message) => m as Message & MessageExtras;
-
-/** The channel's message actions of issue 16, where the channel has them. */
-interface MessageActions {
-  send(body: string, replyTo?: number): void;
-  edit?(seq: number, body: string): void;
-  react?(seq: number, emoji: string): void;
-  unreact?(seq: number, emoji: string): void;
-}
-
 /** Why a conversation cannot be shown: it does not exist (or is not mine), or I
  * was removed from it (close code 4004). */
 type Closed = { kind: "missing" | "removed"; text: string };
@@ -117,7 +100,6 @@ type Row =
 function ChannelView({ channel, title, kind }: { channel: Channel; title: string; kind: "room" | "dm" }) {
   const chat = useChat();
   const s = useSyncExternalStore(channel.subscribe, channel.getState);
-  const actions = channel as unknown as MessageActions;
   const list = useRef<HTMLOListElement>(null);
   const stick = useRef(true);
   const heightBefore = useRef<number | null>(null);
@@ -161,7 +143,7 @@ function ChannelView({ channel, title, kind }: { channel: Channel; title: string
 
   // Mine, or anyone's when the server says so (the connection frame's may_delete_any).
   const canDelete = (m: Message) => m.user.id === chat.me.id || s.mayDeleteAny;
-  const canEdit = (m: Message) => m.user.id === chat.me.id && typeof actions.edit === "function";
+  const canEdit = (m: Message) => m.user.id === chat.me.id;
 
   // Messages that vanished from the list (issue 18, defect 14): those whose author
   // I now block stay as a "hidden message" placeholder that can be revealed.
@@ -215,9 +197,9 @@ function ChannelView({ channel, title, kind }: { channel: Channel; title: string
   const startEdit = (m: Message) => { setReplyTo(null); setEditing(m); composer.current?.focus(); };
   const startReply = (m: Message) => { setEditing(null); setReplyTo(m); composer.current?.focus(); };
   const toggleReaction = (m: Message, emoji: string) => {
-    const mine = extras(m).reactions?.some((r) => r.emoji === emoji && r.me);
-    if (mine) actions.unreact?.(m.seq, emoji);
-    else actions.react?.(m.seq, emoji);
+    const mine = m.reactions?.some((r) => r.emoji === emoji && r.me);
+    if (mine) channel.unreact(m.seq, emoji);
+    else channel.react(m.seq, emoji);
   };
   const draftKey = `${kind}-${channel.id}`;
 
@@ -284,7 +266,7 @@ function ChannelView({ channel, title, kind }: { channel: Channel; title: string
                          onReply={isHidden ? null : () => startReply(m)}
                          onEdit={!isHidden && canEdit(m) ? () => startEdit(m) : null}
                          onDelete={!isHidden && canDelete(m) ? () => setConfirming(m) : null}
-                         onReact={!isHidden && typeof actions.react === "function" ? (emoji) => toggleReaction(m, emoji) : null} />
+                         onReact={!isHidden ? (emoji) => toggleReaction(m, emoji) : null} />
           </Fragment>);
         })}
         {s.pending.map((p) => <PendingItem key={p.client_id} p={p} waiting={!s.joined} onDiscard={() => channel.discard(p.client_id)} />)}
@@ -296,8 +278,8 @@ function ChannelView({ channel, title, kind }: { channel: Channel; title: string
                 onCancel={() => { setReplyTo(null); setEditing(null); }}
                 onSend={(body) => {
                   stick.current = true;
-                  if (editing) { actions.edit?.(editing.seq, body); setEditing(null); return; }
-                  if (replyTo) actions.send(body, replyTo.seq); else channel.send(body);
+                  if (editing) { channel.edit(editing.seq, body); setEditing(null); return; }
+                  channel.send(body, replyTo?.seq);
                   setReplyTo(null);
                 }}
                 onEditLast={myLast && canEdit(myLast) ? () => startEdit(myLast) : null}
@@ -319,7 +301,7 @@ interface MessageItemProps {
 /** One message: author, time (the full date on hover), the Markdown body, what it
  * replies to, "(edited)", reactions, and its menu. */
 function MessageItem({ m, kind, me, online, display, mention, hiddenNote, onReply, onEdit, onDelete, onReact }: MessageItemProps) {
-  const x = extras(m);
+  const x = m;
   const author = m.user.username;
   return (
     <li className={`message${m.user.id === me ? " mine" : ""}${mention ? " mention" : ""}${hiddenNote ? " revealed" : ""}`}

@@ -16,7 +16,8 @@ import remarkGfm from "remark-gfm";
 const ALLOWED = ["p", "br", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li", "a"];
 
 const components: Components = {
-  a: ({ href, children }) => <a href={href} target="_blank" rel="noopener noreferrer">{children}</a>,
+  // A URL the default filter refused (javascript:, data:...) arrives empty: text, not a link.
+  a: ({ href, children }) => (href ? <a href={href} target="_blank" rel="noopener noreferrer">{children}</a> : <>{children}</>),
   p: ({ children }) => <p dir="auto">{children}</p>,
   li: ({ children }) => <li dir="auto">{children}</li>,
   blockquote: ({ children }) => <blockquote dir="auto">{children}</blockquote>,

@@ -325,6 +325,42 @@ describe("the web client as people expect it (issue 18)", { timeout: 300_000 }, 
     await scan(bob.page, "room with markdown");
   });
 
+  it("issue 16: edit (↑ in an empty box), reply and react between two people, kept after a reload", async () => {
+    const a = alice.page, b = bob.page;
+    await say(a, "typo heer");
+    await message(b, "typo heer").waitFor();
+    await box(a).press("ArrowUp");
+    await a.getByTestId("composer-mode").filter({ hasText: "Editing your message" }).waitFor();
+    assert.equal(await box(a).inputValue(), "typo heer");
+    await box(a).fill("typo here, fixed");
+    await box(a).press("Enter");
+    const edited = message(b, "typo here, fixed");
+    await edited.getByTestId("edited").waitFor();
+    assert.match(await edited.getByTestId("edited").getAttribute("title"), /^Edited /);
+    // Bob replies from the message's menu, with the keyboard
+    await edited.locator("summary.msg-menu-button").focus();
+    await b.keyboard.press("Enter");
+    await edited.getByRole("button", { name: "Reply" }).click();
+    await b.getByTestId("composer-mode").filter({ hasText: "Replying to" }).waitFor();
+    await say(b, "a reply to that");
+    const reply = message(a, "a reply to that");
+    await reply.getByTestId("reply-quote").filter({ hasText: "typo here, fixed" }).waitFor();
+    // Bob reacts, then Alice adds hers
+    await edited.locator("summary.msg-menu-button").click();
+    await edited.getByRole("button", { name: "React with 👍" }).click();
+    const mine = message(a, "typo here, fixed").locator(".reactions button");
+    await mine.filter({ hasText: "1" }).waitFor();
+    await mine.first().click();
+    await mine.filter({ hasText: "2" }).waitFor();
+    assert.equal(await mine.first().getAttribute("aria-pressed"), "true");
+    await shot(a, "exp-16-edit-reply-react");
+    await scan(a, "room with edits, replies and reactions");
+    await a.reload();
+    await message(a, "typo here, fixed").getByTestId("edited").waitFor();
+    await message(a, "typo here, fixed").locator(".reactions button").filter({ hasText: "2" }).waitFor();
+    await message(a, "a reply to that").getByTestId("reply-quote").filter({ hasText: "typo here, fixed" }).waitFor();
+  });
+
   it("defect 14: a blocked person's messages leave a placeholder that can be revealed", async () => {
     const page = alice.page;
     await message(page, "carol here").locator("summary.name").click();
