@@ -217,7 +217,7 @@ export class RoomStorage {
             `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE (user_id, client_id) IN
                (SELECT json_extract(value, '$.user_id'), json_extract(value, '$.client_id') FROM json_each(?))`,
             JSON.stringify(q.messages)).toArray(),
-          originals: q.replies.length ? this.sql.exec(
+          originals: q.replies?.length ? this.sql.exec(
             `SELECT seq, user_id, username, substr(body, 1, ?) AS body, client_id, created_at, deleted_at FROM messages
              WHERE seq IN (SELECT value FROM json_each(?))`, q.excerpt, JSON.stringify(q.replies)).toArray() : [],
         };

@@ -168,7 +168,8 @@ enum room_effect_id { ROOM_EFFECTS(ROOM_EFFECT_ENUM_) ROOM_EFFECT_COUNT };
  * cut to `excerpt` code points), and reactions counted for `viewer` without those
  * of exclude_users): X(what, fields, answer). */
 #define ROOM_QUERIES(X)                                                                       \
-  X(dedup, "messages: [{user_id, client_id}, ...], replies: [seqs], excerpt: n",              \
+  X(dedup, "messages: [{user_id, client_id}, ...], replies?: [seqs], excerpt?: n (only when " \
+    "replies wait)",                                                                           \
     "{rows, originals}: the stored messages among these (retries), in any order; and "         \
     "the messages the replies quote, {seq,user_id,username,body,deleted_at} with body cut "    \
     "to `excerpt` code points")                                                                \

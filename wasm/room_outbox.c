@@ -359,9 +359,7 @@ int room_start_flush(room *r, effects *e, room_change *c, double now) {
   for (size_t j = 0; rc >= 0 && j < k; j++) {
     const room_outbox_entry *f = entry_at(r, c, j);
     if (!f->message) continue;
-    if (!q && (!(q = room_query(ROOM_QUERY(dedup))) || !(list = cJSON_AddArrayToObject(q, "messages")) ||
-               !(replies = cJSON_AddArrayToObject(q, "replies")) ||
-               json_add_num(q, "excerpt", CHAT_REPLY_EXCERPT_MAX) < 0)) {
+    if (!q && (!(q = room_query(ROOM_QUERY(dedup))) || !(list = cJSON_AddArrayToObject(q, "messages")))) {
       rc = CHAT_E_NOMEM;
       break;
     }
@@ -369,9 +367,13 @@ int room_start_flush(room *r, effects *e, room_change *c, double now) {
     const cJSON *to = cJSON_GetObjectItemCaseSensitive(f->message, "reply_to");
     if (json_push(list, one) < 0 ||
         json_add_copy(one, "user_id", cJSON_GetObjectItemCaseSensitive(f->message, "user_id")) < 0 ||
-        json_add_copy(one, "client_id", cJSON_GetObjectItemCaseSensitive(f->message, "client_id")) < 0 ||
-        (to && json_push(replies, cJSON_Duplicate(to, 0)) < 0))
+        json_add_copy(one, "client_id", cJSON_GetObjectItemCaseSensitive(f->message, "client_id")) < 0)
       rc = CHAT_E_NOMEM;
+    /* the originals replies quote: asked only when there are replies */
+    if (rc >= 0 && to && !replies &&
+        (!(replies = cJSON_AddArrayToObject(q, "replies")) || json_add_num(q, "excerpt", CHAT_REPLY_EXCERPT_MAX) < 0))
+      rc = CHAT_E_NOMEM;
+    if (rc >= 0 && to && json_push(replies, cJSON_Duplicate(to, 0)) < 0) rc = CHAT_E_NOMEM;
   }
   if (rc < 0) {
     cJSON_Delete(q);

@@ -50,7 +50,7 @@ interface EffectFields {
 
 /** The fields of each query, by what (wasm/room.h ROOM_QUERIES). */
 interface QueryFields {
-  dedup: { messages: { user_id: number; client_id: string }[]; replies: number[]; excerpt: number };
+  dedup: { messages: { user_id: number; client_id: string }[]; replies?: number[]; excerpt?: number };
   message: { seq: number };
   reaction: { seq: number; user_id: number; emoji: string };
   history: { after: number | null; before: number | null; limit: number; include_deleted: boolean;
