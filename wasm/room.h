@@ -50,6 +50,17 @@
  * overtake broadcasts waiting in the outbox. Past CHAT_ROOM_RATE_PER_SECOND new
  * messages are refused with rate_limited (load shedding).
  *
+ * Changes (issue 16): an edit, a deletion, a reaction and an account's erasure
+ * change stored messages. Each takes the room's next change number (next_change;
+ * an erasure one per seq of the log), which its effect stores on the message and
+ * its broadcast carries, so a client keeps a cursor; join_room {since,
+ * changes_since} asks storage for the messages up to since whose last change is
+ * after the cursor, in change order, a page at a time, and the history frame
+ * carries their current state and the new cursor (room_fill_changes). Edits and
+ * reactions ask storage about the message first (ROOM_QUERY message, reaction),
+ * like a deletion; a reply's quote is read with the original (the dedup query's
+ * originals, history rows' reply_* columns), never copied, so it follows edits.
+ *
  * Limits of one client (room_rules.h; PROTOCOL.md): a user's rate bucket lives in
  * memory and restarts full after a wake (it refills in 4 s anyway); their flood
  * bucket is handed to the shell in a limits effect at every refusal and comes back
