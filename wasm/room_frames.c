@@ -316,18 +316,31 @@ static int queue_change(room *r, effects *e, room_change *c, cJSON *f, int64_t a
   return room_enqueue(r, e, c, c->q.len, now);
 }
 
+/* The stored message an answer names ("row"), for the socket that asked (*m): 1,
+ * with *w, to go on; 0 when it is settled in *rc: an error frame to that socket
+ * for a message that is missing or deleted, or the call's failure. */
+static int live_message(const room *r, effects *e, const room_pending *p, const cJSON *a, const room_member **m,
+                        message_row *w, int *rc) {
+  const cJSON *found = cJSON_GetObjectItemCaseSensitive(a, "row");
+  *m = room_find_member(r, p->conn);
+  *rc = CHAT_E_MISUSE;
+  if (!*m) return 0;
+  if (found && !cJSON_IsNull(found) && (*rc = message_read(found, w)) < 0) return 0;
+  if (!found || cJSON_IsNull(found) || w->deleted) {
+    *rc = effects_error(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, p->has_ref ? p->ref : NULL);
+    return 0;
+  }
+  return 1;
+}
+
 /* The message to delete, from storage: the rule (room_may_delete) decides, then a
  * tombstone now and a message_deleted broadcast through the outbox. */
 int room_answer_delete(room *r, effects *e, room_change *c, const room_pending *p, const cJSON *a, double now) {
-  const cJSON *found = cJSON_GetObjectItemCaseSensitive(a, "row");
-  const room_member *m = room_find_member(r, p->conn);
+  const room_member *m;
   const char *ref = p->has_ref ? p->ref : NULL;
   message_row w;
   int rc;
-  if (!m) return CHAT_E_MISUSE;
-  if (!found || cJSON_IsNull(found)) return effects_error(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
-  if ((rc = message_read(found, &w)) < 0) return rc;
-  if (w.deleted) return effects_error(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
+  if (!live_message(r, e, p, a, &m, &w, &rc)) return rc;
   if ((rc = room_may_delete(m->user_id, m->role, w.user_id)) < 0) return effects_error(e, p->conn, rc, ref);
   cJSON *t = effects_add(e, ROOM_EFFECT(tombstone)), *f = change_frame(r, c, CHAT_FRAME(message_deleted), w.seq);
   if (!t || json_add_num(t, "seq", (double)w.seq) < 0 || json_add_num(t, "at", now) < 0 ||
@@ -343,15 +356,11 @@ int room_answer_delete(room *r, effects *e, room_change *c, const room_pending *
  * effect now and a message_edited broadcast through the outbox. The same body
  * again changes nothing. */
 int room_answer_edit(room *r, effects *e, room_change *c, const room_pending *p, const cJSON *a, double now) {
-  const cJSON *found = cJSON_GetObjectItemCaseSensitive(a, "row");
-  const room_member *m = room_find_member(r, p->conn);
+  const room_member *m;
   const char *ref = p->has_ref ? p->ref : NULL;
   message_row w;
   int rc;
-  if (!m) return CHAT_E_MISUSE;
-  if (!found || cJSON_IsNull(found)) return effects_error(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
-  if ((rc = message_read(found, &w)) < 0) return rc;
-  if (w.deleted) return effects_error(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
+  if (!live_message(r, e, p, a, &m, &w, &rc)) return rc;
   if ((rc = room_may_edit(m->user_id, w.user_id)) < 0) return effects_error(e, p->conn, rc, ref);
   if (strcmp(w.body, p->text) == 0) return CHAT_OK;
   cJSON *o = effects_add(e, ROOM_EFFECT(edit)), *f = change_frame(r, c, CHAT_FRAME(message_edited), w.seq);
@@ -369,16 +378,12 @@ int room_answer_edit(room *r, effects *e, room_change *c, const room_pending *p,
  * effect now and a reactions_changed broadcast through the outbox, which those who
  * block the reactor do not get (their counts leave them out). */
 int room_answer_react(room *r, effects *e, room_change *c, const room_pending *p, const cJSON *a, double now) {
-  const cJSON *found = cJSON_GetObjectItemCaseSensitive(a, "row");
-  const room_member *m = room_find_member(r, p->conn);
+  const room_member *m;
   const char *ref = p->has_ref ? p->ref : NULL;
   message_row w;
   int64_t distinct, mine_n;
   int rc;
-  if (!m) return CHAT_E_MISUSE;
-  if (!found || cJSON_IsNull(found)) return effects_error(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
-  if ((rc = message_read(found, &w)) < 0) return rc;
-  if (w.deleted) return effects_error(e, p->conn, CHAT_E_MESSAGE_NOT_FOUND, ref);
+  if (!live_message(r, e, p, a, &m, &w, &rc)) return rc;
   if ((rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(a, "distinct"), &distinct)) < 0 ||
       (rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(a, "my_count"), &mine_n)) < 0)
     return rc;
