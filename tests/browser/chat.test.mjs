@@ -54,6 +54,13 @@ async function aliceSocket() {
   return ws;
 }
 
+/** Deletes a message through its menu and the confirmation (issues 16 and 18). */
+async function deleteMessage(page, text) {
+  await message(page, text).locator("summary.msg-menu-button").click();
+  await message(page, text).getByRole("button", { name: "Delete…" }).click();
+  await page.getByRole("dialog", { name: "Delete this message?" }).getByRole("button", { name: "Delete", exact: true }).click();
+}
+
 async function openRoom(page) {
   await page.getByRole("link", { name: room }).click();
   await page.getByRole("heading", { name: room }).waitFor();
@@ -169,9 +176,12 @@ describe("the web client", { timeout: 170_000 }, () => {
   it("deletes a message, and it vanishes for the other person", async () => {
     await say(alice.page, "to be deleted");
     await seen(bob.page, "to be deleted");
+    await message(bob.page, "to be deleted").locator("summary.msg-menu-button").click();
+    await message(bob.page, "to be deleted").getByRole("button", { name: "Reply" }).waitFor();
     assert.equal(await message(bob.page, "to be deleted").getByRole("button", { name: /Delete/ }).count(), 0,
       "no delete button on someone else's message");
-    await message(alice.page, "to be deleted").getByRole("button", { name: /Delete/ }).click();
+    await bob.page.keyboard.press("Escape");
+    await deleteMessage(alice.page, "to be deleted");
     await message(bob.page, "to be deleted").waitFor({ state: "detached" });
     await message(alice.page, "to be deleted").waitFor({ state: "detached" });
     await shot(bob.page, "04-room-bob-after-delete");
@@ -319,7 +329,7 @@ describe("the web client", { timeout: 170_000 }, () => {
     await alice.page.getByText("Nobody is banned.").waitFor();
     // An ADMIN may delete anyone's message.
     await openRoom(alice.page);
-    await message(alice.page, "after the restart").getByRole("button", { name: /Delete/ }).click();
+    await deleteMessage(alice.page, "after the restart");
     await message(bob.page, "after the restart").waitFor({ state: "detached" });
   });
 

@@ -118,7 +118,7 @@ describe("rooms people live in", { timeout: 170_000 }, () => {
     // reading it clears the badges and the title
     await myRoom(bob.page).getByTestId("room-unread").waitFor({ state: "detached" });
     await myRoom(bob.page).getByTestId("room-mentions").waitFor({ state: "detached" });
-    await bob.page.waitForFunction(() => document.title === "Edge chat");
+    await bob.page.waitForFunction((r) => document.title === `${r} · Edge chat`, room); // the room, nothing unread
     await shot(bob.page, "24-new-messages-divider-and-mention");
   });
 
