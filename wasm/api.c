@@ -470,6 +470,8 @@ int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char
     case CHAT_OP_FRIENDS_ONLINE: rc = api_op_friends_online(aux, aux_len, answer); break;
     case CHAT_OP_PRESENCE_TELL: rc = api_op_presence_tell(aux, aux_len, answer); break;
     case CHAT_OP_IDLE: rc = api_op_idle(aux, aux_len, now_ms, answer); break;
+    case CHAT_OP_ATTACHMENT_CHECK: rc = api_op_attachment_check(in, in_len, aux, aux_len, answer); break;
+    case CHAT_OP_ATTACHMENT_ACCESS: rc = api_op_attachment_access(aux, aux_len, answer); break;
     default: rc = CHAT_E_UNKNOWN_OP; break;
   }
   if (rc >= 0) rc = json_write(answer, out, cap, out_len);

@@ -168,6 +168,20 @@
  *                                                    socket], "scale"?: n}      heard], "check_at": ms|null
  *                                                                               (when the first of the others
  *                                                                               becomes idle)} (liveness.h)
+ *   CHAT_OP_ATTACHMENT_     the file's first bytes   {"name": X-File-Name       {"id": new, "type": media
+ *     CHECK                 (CHAT_SNIFF_BYTES, or    as sent | null, "size":    type from the bytes,
+ *                           all of a shorter file)   Content-Length | null}     "image", "width"?, "height"?,
+ *                                                                               "size", "name": cleaned}
+ *                                                                               (attachment.h); length_
+ *                                                                               required, attachment_too_
+ *                                                                               large, attachment_invalid,
+ *                                                                               attachment_mismatch, image_
+ *                                                                               invalid, image_too_large
+ *   CHAT_OP_ATTACHMENT_     -                        {"user", "kind": "room"|   {} when the user may upload
+ *     ACCESS                                         "dm", "member": bool,      and fetch files there, else
+ *                                                    "members"?: [a, b]}        not_member (a room's files
+ *                                                                               are its members', a
+ *                                                                               conversation's its two)
  *
  * THROTTLE's login attempt (moderation.h): "reserve" counts it against both
  * counters before the password is verified, or refuses it (allowed false, the
@@ -238,7 +252,9 @@
   X(CHAT_OP_ACCOUNT_DELETE, 43, "account_delete") \
   X(CHAT_OP_FRIENDS_ONLINE, 60, "friends_online") \
   X(CHAT_OP_PRESENCE_TELL, 61, "presence_tell") \
-  X(CHAT_OP_IDLE, 62, "idle")
+  X(CHAT_OP_IDLE, 62, "idle") \
+  X(CHAT_OP_ATTACHMENT_CHECK, 70, "attachment_check") \
+  X(CHAT_OP_ATTACHMENT_ACCESS, 71, "attachment_access")
 
 typedef enum {
 #define CHAT_OP_ENUM(sym, num, name) sym = (num),

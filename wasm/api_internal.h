@@ -27,6 +27,9 @@ int api_op_notify_check(const unsigned char *in, size_t len, const unsigned char
 int api_op_friends_online(const unsigned char *aux, size_t aux_len, cJSON *out);
 int api_op_presence_tell(const unsigned char *aux, size_t aux_len, cJSON *out);
 int api_op_idle(const unsigned char *aux, size_t aux_len, double now, cJSON *out);
+int api_op_attachment_check(const unsigned char *in, size_t len, const unsigned char *aux, size_t aux_len,
+                            cJSON *out);
+int api_op_attachment_access(const unsigned char *aux, size_t aux_len, cJSON *out);
 
 int api_op_mod_request(const unsigned char *in, size_t len, cJSON *out);
 int api_op_moderate(const unsigned char *aux, size_t aux_len, cJSON *out);

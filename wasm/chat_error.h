@@ -191,7 +191,19 @@ typedef enum { CHAT_REFUSAL, CHAT_FATAL } chat_error_class;
     "You have put as many reactions on this message as you may ("                                      \
     CHAT_STR(CHAT_REACTIONS_PER_USER_MAX) ").")                                                        \
   X(CHAT_E_REPLY_NOT_FOUND, -79, "reply_not_found", REFUSAL,                                           \
-    "The message you reply to is not in this conversation.")
+    "The message you reply to is not in this conversation.")                                           \
+  X(CHAT_E_ATTACHMENT_TOO_LARGE, -80, "attachment_too_large", REFUSAL,                                 \
+    "Files have at most " CHAT_STR(CHAT_ATTACHMENT_MIB_MAX) " MiB.")                                  \
+  X(CHAT_E_ATTACHMENT_MISMATCH, -81, "attachment_mismatch", REFUSAL,                                   \
+    "This file is not the kind of file its name says.")                                                \
+  X(CHAT_E_IMAGE_INVALID, -82, "image_invalid", REFUSAL,                                               \
+    "This image cannot be read, or holds web page code.")                                              \
+  X(CHAT_E_IMAGE_TOO_LARGE, -83, "image_too_large", REFUSAL,                                           \
+    "Images have at most " CHAT_STR(CHAT_IMAGE_SIDE_MAX) " pixels a side and 89 million in all.")      \
+  X(CHAT_E_ATTACHMENT_INVALID, -84, "attachment_invalid", REFUSAL,                                     \
+    "That attachment cannot be sent here: upload it again.")                                           \
+  X(CHAT_E_LENGTH_REQUIRED, -85, "length_required", REFUSAL,                                           \
+    "Send the file with its Content-Length.")
 
 typedef enum {
   CHAT_OK = 0,

@@ -186,6 +186,36 @@
 #define CHAT_REACTION_CODEPOINTS_MAX 10
 #define CHAT_REACTION_BYTES_MAX 40
 
+/* ---- attachments (issue 17) ---- */
+
+/* Files one message may carry: Discord's 10. */
+#define CHAT_ATTACHMENTS_MAX 10
+
+/* Largest file, in bytes: 10 MiB (Discord's limit for an account without a
+ * subscription was 8, then 10 MB); far below what R2 takes in one PUT (5 GiB). */
+#define CHAT_ATTACHMENT_MIB_MAX 10
+#define CHAT_ATTACHMENT_BYTES_MAX (CHAT_ATTACHMENT_MIB_MAX * 1024 * 1024)
+
+/* How much of a file's beginning decides its type and an image's size, in bytes:
+ * a JPEG's frame header (SOFn) may follow EXIF and other segments of up to 64 KiB
+ * each; 256 KiB holds it in every photo we met, and a file whose header is not in
+ * it is refused (image_invalid). The upload keeps only this much in memory. */
+#define CHAT_SNIFF_BYTES (256 * 1024)
+
+/* Images: at most 16 384 pixels a side (the WebP format's own limit is 16 383)
+ * and 89 478 485 pixels in all, Pillow's MAX_IMAGE_PIXELS, the threshold of its
+ * DecompressionBombError: a small file that would decode to gigabytes is
+ * refused (image_too_large) before any client decodes it. */
+#define CHAT_IMAGE_SIDE_MAX 16384
+#define CHAT_IMAGE_PIXELS_MAX 89478485.0
+
+/* A stored file name, in bytes of UTF-8 once cleaned: 255, the longest name
+ * ext4, NTFS and APFS accept, so a download keeps its name. */
+#define CHAT_FILE_NAME_MAX 255
+
+/* An attachment's id: 16 random bytes as 32 lowercase hex digits. */
+#define CHAT_ATTACHMENT_ID_BYTES 16
+
 /* Per-user rate limit in a room, a token bucket over every frame the user sends:
  * bursts of 20, 5 a second sustained. No standard exists; this is well above what a
  * person types (a fast typist sends about one message a second) and what a client
