@@ -19,7 +19,7 @@ DEV_PORT ?= 8787
 
 CORE_SRC := $(wildcard wasm/api*.c) wasm/account.c wasm/audit.c wasm/auth.c wasm/budget.c wasm/buf.c wasm/chat_alloc.c wasm/chat_error.c wasm/effects.c \
             wasm/attachment.c wasm/json_in.c wasm/json_out.c wasm/liveness.c wasm/message.c wasm/query.c \
-            wasm/moderation.c wasm/ratelimit.c wasm/social.c wasm/throttle.c wasm/utf8.c \
+            wasm/moderation.c wasm/ratelimit.c wasm/search.c wasm/social.c wasm/throttle.c wasm/utf8.c \
             $(wildcard wasm/room*.c)
 CORE_HDR := $(wildcard wasm/*.h)
 CJSON    := $(DEPS)/cjson

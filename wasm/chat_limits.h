@@ -466,6 +466,41 @@
  * 128 MB; rooms come a page of CHAT_LIST_PAGE objects at a time. */
 #define CHAT_EXPORT_PAGE 500
 
+/* ---- search (issue 17) ---- */
+
+/* A search query (q of GET .../search), in bytes of UTF-8 once percent-decoded,
+ * and the terms (words and "phrases") it may hold. Each term costs the room's
+ * FTS5 index one doclist read per matching token, so the terms bound a query's
+ * work; 8 is as many as a person types into a chat's search box (Google's web
+ * search, a far larger corpus, reads at most 32 words: its "limited to 32 words"
+ * notice). 256 bytes holds 8 long words in any script (64 code points of up to 4
+ * bytes); a query longer than that is refused, not cut, so what is searched is
+ * always what was typed. */
+#define CHAT_SEARCH_QUERY_MAX 256
+#define CHAT_SEARCH_TERMS_MAX 8
+
+/* The code points a prefix term (word*) needs before its '*'. A one-letter prefix
+ * ("a*") matches most of a room's vocabulary and makes FTS5 merge all those
+ * doclists; two letters keep a prefix query within a few times a word's cost in a
+ * room of 100 000 messages (make bench-search). */
+#define CHAT_SEARCH_PREFIX_MIN 2
+
+/* Results in one page of a room's search, default and largest (as history pages,
+ * CHAT_HISTORY_PAGE), and the tokens of the snippet each result shows around its
+ * matches (FTS5 snippet(), whose own largest is 64): about a line of text. */
+#define CHAT_SEARCH_PAGE 20
+#define CHAT_SEARCH_PAGE_MAX CHAT_HISTORY_PAGE
+#define CHAT_SEARCH_SNIPPET_TOKENS 24
+
+/* Searching across my rooms (GET /search) asks at most this many of my rooms and
+ * conversations, the most recently active first (each one a Durable Object call
+ * and one FTS5 query), and waits for them at most CHAT_SEARCH_DEADLINE_MS: rooms
+ * that have not answered by then are listed as skipped. 50 is a page of my rooms
+ * (CHAT_ROOMS_PAGE); 2 s keeps a search far inside a person's patience and a
+ * Worker's wall-clock budget, and a warm room answers in milliseconds. */
+#define CHAT_SEARCH_ROOMS_MAX 50
+#define CHAT_SEARCH_DEADLINE_MS 2000
+
 /* Largest output one core call may produce, in bytes: the shell's first output
  * buffer; a call that needs more reports the size and the shell retries. */
 #define CHAT_OUT_INITIAL 65536

@@ -69,6 +69,10 @@ int main(int argc, char **argv) {
   printf("  closePolicy: %d,\n  activityReportMs: %d,\n", CHAT_CLOSE_POLICY, CHAT_ACTIVITY_REPORT_MS);
   printf("  sessionSeenRefreshMs: %d,\n  displayNameMax: %d,\n", CHAT_SESSION_SEEN_REFRESH_MS, CHAT_DISPLAY_NAME_MAX);
   printf("  usernameReleaseMs: %.0f,\n  exportPage: %d,\n", CHAT_USERNAME_RELEASE_MS, CHAT_EXPORT_PAGE);
+  printf("  searchQueryMaxBytes: %d,\n  searchTermsMax: %d,\n  searchPrefixMin: %d,\n  searchPage: %d,\n"
+         "  searchPageMax: %d,\n  searchSnippetTokens: %d,\n  searchRoomsMax: %d,\n  searchDeadlineMs: %d,\n",
+         CHAT_SEARCH_QUERY_MAX, CHAT_SEARCH_TERMS_MAX, CHAT_SEARCH_PREFIX_MIN, CHAT_SEARCH_PAGE, CHAT_SEARCH_PAGE_MAX,
+         CHAT_SEARCH_SNIPPET_TOKENS, CHAT_SEARCH_ROOMS_MAX, CHAT_SEARCH_DEADLINE_MS);
   printf("  coreOutInitialBytes: %d,\n", CHAT_OUT_INITIAL);
   printf("  wsProtocol: "); str(CHAT_WS_PROTOCOL); puts(",");
   printf("  wsBearerPrefix: "); str(CHAT_WS_BEARER_PREFIX); puts(",");
