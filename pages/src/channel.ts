@@ -62,6 +62,9 @@ export interface ChannelHooks {
 const RATE_LIMITED_RETRY_MS = 1500;
 /** How long after the shown messages change my read marker follows them. */
 const MARK_READ_DELAY_MS = 1000;
+/** The ref of mark_read frames: a visitor of a public room who is not a member has
+ * no marker there (not_member), which is nothing to tell them. */
+const MARK_REF = "mark";
 
 /** A fresh client_id: 1-64 of [A-Za-z0-9_-]. */
 function newClientId(): string {
@@ -141,7 +144,7 @@ export class Channel {
     const last = this.state.messages[this.state.messages.length - 1]?.seq ?? 0;
     if (!this.state.joined || last <= this.markedSeq) return;
     this.markedSeq = last;
-    this.socket.send({ type: "mark_read", seq: last });
+    this.socket.send({ type: "mark_read", seq: last, ref: MARK_REF });
   }
 
   /** Queues a message (a reply to message `replyTo`, if given); it is sent now if
@@ -330,6 +333,7 @@ export class Channel {
         return;
       }
       case "error": {
+        if (f.ref === MARK_REF) return;
         const p = f.ref ? this.state.pending.find((x) => x.client_id === f.ref) : undefined;
         const message = f.message || errorMessage(f.code);
         if (!p) {
