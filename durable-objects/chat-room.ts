@@ -469,4 +469,18 @@ export class ChatRoom extends DurableObject<Env> {
       throw e;
     }
   }
+
+  /** GET /rooms/:id/search: a page of the messages matching a query (the core
+   * reads the query string and the viewer's right to read, as for history; the
+   * room's FTS5 index answers: room-storage.ts). */
+  async search(roomId: number, object: string, query: string, viewer: { id: number; blocks: number[] }):
+      Promise<{ body: string } | { error: ErrorCode }> {
+    if (this.storage.meta("room_id") === undefined) this.identify(roomId, object);
+    try {
+      return { body: this.run("search", 0, { query, viewer: { ...viewer, member: this.storage.standing(viewer.id) === "member" } })! };
+    } catch (e) {
+      if (e instanceof CoreError && !e.fatal) return { error: e.code };
+      throw e;
+    }
+  }
 }

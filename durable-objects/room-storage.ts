@@ -10,6 +10,7 @@
  * `meta` (there is no PRAGMA user_version).
  */
 import { unreachable, type FloodBucket, type RoomQuery, type StoredMessage } from "../worker/core";
+import { SEARCH_MARKS } from "../worker/generated/core";
 
 /** What a person is to a room (wasm/room_rules.h room_standing). */
 export type Standing = "none" | "invited" | "member";
@@ -31,6 +32,42 @@ const ROW_COLUMNS = `m.seq, m.user_id, m.username, m.body, m.client_id, m.create
 /** A history row with its reactions read (SQLite hands them over as JSON text). */
 function withReactions(row: StoredMessage & { reactions: string }): StoredMessage {
   return { ...row, reactions: JSON.parse(row.reactions) as unknown[] } as StoredMessage;
+}
+
+/** A body as the search index holds it: without the snippet markers (wasm/search.h),
+ * so that only the index marks a match. */
+const SEARCHED_BODY = (body: string) =>
+  `replace(replace(${body}, char(${SEARCH_MARKS.start.charCodeAt(0)}), ''), char(${SEARCH_MARKS.end.charCodeAt(0)}), '')`;
+
+/**
+ * The search index (issue 17): an FTS5 table over the text of the messages not
+ * deleted. Its content is the view message_text (no copy of the bodies is kept),
+ * and triggers on messages keep it in step within the statement that changes a
+ * message, so in the same transaction: a new message is indexed, an edit replaces
+ * its text, a tombstone or an account's erasure takes it out. unicode61 splits
+ * words on what is not a letter or digit, folds case and removes diacritics
+ * (crème finds creme). Added after messages first shipped: a room that had
+ * messages before is indexed once, when its object first starts with this code.
+ */
+function searchIndex(sql: SqlStorage): void {
+  if (sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'message_search'").toArray().length) return;
+  sql.exec(`CREATE VIEW IF NOT EXISTS message_text AS
+    SELECT seq, ${SEARCHED_BODY("body")} AS body FROM messages WHERE deleted_at IS NULL`);
+  sql.exec(`CREATE VIRTUAL TABLE message_search USING fts5(body, content='message_text', content_rowid='seq',
+    tokenize='unicode61 remove_diacritics 2')`);
+  sql.exec(`CREATE TRIGGER IF NOT EXISTS message_search_insert AFTER INSERT ON messages WHEN new.deleted_at IS NULL
+    BEGIN INSERT INTO message_search (rowid, body) VALUES (new.seq, ${SEARCHED_BODY("new.body")}); END`);
+  // an edit, a tombstone, an erasure: the old text out (if it was in), the new in (if not deleted)
+  sql.exec(`CREATE TRIGGER IF NOT EXISTS message_search_update AFTER UPDATE OF body, deleted_at ON messages BEGIN
+    INSERT INTO message_search (message_search, rowid, body)
+      SELECT 'delete', old.seq, ${SEARCHED_BODY("old.body")} WHERE old.deleted_at IS NULL;
+    INSERT INTO message_search (rowid, body)
+      SELECT new.seq, ${SEARCHED_BODY("new.body")} WHERE new.deleted_at IS NULL;
+  END`);
+  sql.exec(`CREATE TRIGGER IF NOT EXISTS message_search_delete AFTER DELETE ON messages WHEN old.deleted_at IS NULL
+    BEGIN INSERT INTO message_search (message_search, rowid, body) VALUES ('delete', old.seq, ${SEARCHED_BODY("old.body")}); END`);
+  // the messages stored before the index existed (the view: those not deleted)
+  sql.exec("INSERT INTO message_search (message_search) VALUES ('rebuild')");
 }
 
 export class RoomStorage {
@@ -92,6 +129,7 @@ export class RoomStorage {
     // Each message's former bodies, the newest CHAT_EDIT_HISTORY_MAX (the edit effect's keep).
     sql.exec("CREATE TABLE IF NOT EXISTS message_edits (seq INTEGER NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL)");
     sql.exec("CREATE INDEX IF NOT EXISTS message_edits_by_seq ON message_edits (seq, at)");
+    searchIndex(sql);
   }
 
   /** The number the room's next change gets: one past the largest a message holds
@@ -251,6 +289,16 @@ export class RoomStorage {
           q.excerpt, q.viewer, exclude, q.changes_after, q.changes_seq_max ?? 0, q.limit).toArray().map(withReactions);
         return { rows, changes };
       }
+      case "search": // the FTS5 index, newest first; the expression was made safe by the core
+        return { rows: this.sql.exec(
+          `SELECT m.seq, m.user_id, m.username, m.created_at, m.edited_at,
+                  snippet(message_search, 0, ?1, ?2, '…', ?3) AS snippet
+           FROM message_search JOIN messages m ON m.seq = message_search.rowid
+           WHERE message_search MATCH ?4 AND message_search.rowid < ?5 AND m.deleted_at IS NULL
+             AND m.user_id NOT IN (SELECT value FROM json_each(?6))
+           ORDER BY message_search.rowid DESC LIMIT ?7`,
+          SEARCH_MARKS.start, SEARCH_MARKS.end, q.tokens, q.match, q.before ?? Number.MAX_SAFE_INTEGER,
+          JSON.stringify(q.exclude_users), q.limit).toArray() };
       default:
         return unreachable(q);
     }

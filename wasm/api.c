@@ -472,6 +472,8 @@ int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char
     case CHAT_OP_IDLE: rc = api_op_idle(aux, aux_len, now_ms, answer); break;
     case CHAT_OP_ATTACHMENT_CHECK: rc = api_op_attachment_check(in, in_len, aux, aux_len, answer); break;
     case CHAT_OP_ATTACHMENT_ACCESS: rc = api_op_attachment_access(aux, aux_len, answer); break;
+    case CHAT_OP_SEARCH_QUERY: rc = api_op_search_query(in, in_len, answer); break;
+    case CHAT_OP_SEARCH_MERGE: rc = api_op_search_merge(aux, aux_len, answer); break;
     default: rc = CHAT_E_UNKNOWN_OP; break;
   }
   if (rc >= 0) rc = json_write(answer, out, cap, out_len);

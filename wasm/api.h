@@ -183,6 +183,17 @@
  *                                                                               are its members', a
  *                                                                               conversation's its two)
  *
+ *   CHAT_OP_SEARCH_QUERY    query string "q=...&     -                          {"limit": K, "query": "q=<q
+ *                           limit=K" of GET /search                             as sent>&limit=K", what each
+ *                                                                               room is asked}: q checked as
+ *                                                                               search.h reads it; "before"
+ *                                                                               refused (a room's seq);
+ *                                                                               query_invalid
+ *   CHAT_OP_SEARCH_MERGE    -                        {"limit": K, "pages":      {"results": the K newest of
+ *                                                    [rooms' search pages],     all pages, each with its
+ *                                                    "skipped": [{room_id} |    room_id or conversation_id,
+ *                                                    {conversation_id}]}        "has_more", "skipped"}
+ *
  * THROTTLE's login attempt (moderation.h): "reserve" counts it against both
  * counters before the password is verified, or refuses it (allowed false, the
  * counters unchanged); "success" gives the counters after a correct password, with
@@ -254,7 +265,9 @@
   X(CHAT_OP_PRESENCE_TELL, 61, "presence_tell") \
   X(CHAT_OP_IDLE, 62, "idle") \
   X(CHAT_OP_ATTACHMENT_CHECK, 70, "attachment_check") \
-  X(CHAT_OP_ATTACHMENT_ACCESS, 71, "attachment_access")
+  X(CHAT_OP_ATTACHMENT_ACCESS, 71, "attachment_access") \
+  X(CHAT_OP_SEARCH_QUERY, 80, "search_query") \
+  X(CHAT_OP_SEARCH_MERGE, 81, "search_merge")
 
 typedef enum {
 #define CHAT_OP_ENUM(sym, num, name) sym = (num),

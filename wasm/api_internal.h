@@ -6,7 +6,8 @@
  * api_audit.c (the moderation log's hash chain), api_rooms.c (room membership),
  * api_account.c (what a person
  * controls about their own account: password, sessions, profile, deletion),
- * api_presence.c (who is there: friends' presence, idle sockets).
+ * api_presence.c (who is there: friends' presence, idle sockets), api_search.c
+ * (searching across rooms).
  * Each takes the untrusted bytes (in) and the shell's facts (aux) of api_call and
  * fills `out`; returns CHAT_OK or a negative chat_error. Not part of the core's API.
  */
@@ -30,6 +31,8 @@ int api_op_idle(const unsigned char *aux, size_t aux_len, double now, cJSON *out
 int api_op_attachment_check(const unsigned char *in, size_t len, const unsigned char *aux, size_t aux_len,
                             cJSON *out);
 int api_op_attachment_access(const unsigned char *aux, size_t aux_len, cJSON *out);
+int api_op_search_query(const unsigned char *in, size_t len, cJSON *out);
+int api_op_search_merge(const unsigned char *aux, size_t aux_len, cJSON *out);
 
 int api_op_mod_request(const unsigned char *in, size_t len, cJSON *out);
 int api_op_moderate(const unsigned char *aux, size_t aux_len, cJSON *out);

@@ -169,6 +169,7 @@ static int on_answer(room *r, effects *e, room_change *c, const unsigned char *i
       case ROOM_P_PAGE: rc = room_answer_page(r, e, &r->p, a); break;
       case ROOM_P_EDIT: rc = room_answer_edit(r, e, c, &r->p, a, now); break;
       case ROOM_P_REACT: rc = room_answer_react(r, e, c, &r->p, a, now); break;
+      case ROOM_P_SEARCH: rc = room_answer_search(r, e, &r->p, a); break;
     }
   }
   cJSON_Delete(a);
@@ -208,6 +209,7 @@ int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t 
     case ROOM_KICK: rc = room_on_kick(r, &e, &c, in, in_len, now_ms); break;
     case ROOM_MEMBER: rc = room_on_member(&c, in, in_len); break;
     case ROOM_ERASE: rc = room_on_erase(r, &e, &c, in, in_len, now_ms); break;
+    case ROOM_SEARCH: rc = room_on_search(r, &e, &c, in, in_len); break;
     case ROOM_FLUSH:
       c.unschedule = 1;
       rc = r->n_outbox ? room_start_flush(r, &e, &c, now_ms) : CHAT_OK;

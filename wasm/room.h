@@ -118,7 +118,10 @@ typedef struct room room;
   X(ROOM_MEMBER, 11, member, "{\"user_id\", \"member\": bool}: the user joined or left the "    \
     "room (membership, issue 15)")                                                              \
   X(ROOM_ERASE, 12, erase, "{\"user_id\", \"tombstone\"}: the user's account was deleted: "      \
-    "each of their messages here becomes a tombstone, a change every socket hears of")
+    "each of their messages here becomes a tombstone, a change every socket hears of")                                         \
+  X(ROOM_SEARCH, 13, search, "{\"query\": query string of GET .../search (search.h), \"viewer\": " \
+    "{\"id\", \"blocks\", \"member\"?: bool}}: a page of search results, as ROOM_PAGE a page "    \
+    "of history (issue 17)")
 
 typedef enum {
 #define ROOM_EVENT_ENUM_(sym, num, name, in) sym = (num),
@@ -193,7 +196,13 @@ enum room_effect_id { ROOM_EFFECTS(ROOM_EFFECT_ENUM_) ROOM_EFFECT_COUNT };
     "changes_seq_max: n",                                                                      \
     "{rows, changes?}: rows newest first, at most k, none by the excluded users; with "        \
     "changes_after, changes: the messages of seq <= changes_seq_max whose last change is "     \
-    "after c (deleted ones too), in change order, at most k, none by the excluded users")
+    "after c (deleted ones too), in change order, at most k, none by the excluded users")        \
+  X(search, "match: an FTS5 MATCH expression (search.h: every term a quoted string), before: "  \
+    "n|null, limit: k, exclude_users: [ids], tokens: t",                                       \
+    "{rows}: the messages not deleted whose text matches, seq < before, newest first, at most " \
+    "k, none by the excluded users: {seq,user_id,username,created_at,edited_at,snippet}, the "  \
+    "snippet of about t tokens around the matches, each between SEARCH_MARK_START and "        \
+    "SEARCH_MARK_END")
 
 #define ROOM_QUERY_ENUM_(what, fields, answer) ROOM_QUERY_ID_##what,
 enum room_query_id { ROOM_QUERIES(ROOM_QUERY_ENUM_) ROOM_QUERY_COUNT };

@@ -62,7 +62,7 @@ typedef struct {
 } room_outbox_entry;
 
 /* What the pending query is for. */
-enum { ROOM_P_NONE, ROOM_P_FLUSH, ROOM_P_DELETE, ROOM_P_JOIN, ROOM_P_PAGE, ROOM_P_EDIT, ROOM_P_REACT };
+enum { ROOM_P_NONE, ROOM_P_FLUSH, ROOM_P_DELETE, ROOM_P_JOIN, ROOM_P_PAGE, ROOM_P_EDIT, ROOM_P_REACT, ROOM_P_SEARCH };
 
 /* The question a room is waiting on, and what it needs to finish the event. */
 typedef struct {
@@ -75,7 +75,7 @@ typedef struct {
   int64_t since; /* ROOM_P_JOIN */
   int has_changes;
   int64_t changes_since; /* ROOM_P_JOIN: the client's last change */
-  int limit;     /* ROOM_P_JOIN, ROOM_P_PAGE: rows asked for (one more than a page) */
+  int limit;     /* ROOM_P_JOIN, ROOM_P_PAGE, ROOM_P_SEARCH: rows asked for (one more than a page) */
   char *text;    /* ROOM_P_EDIT: the new body (owned: freed with the question) */
   char emoji[CHAT_REACTION_BYTES_MAX + 1]; /* ROOM_P_REACT */
   int add;       /* ROOM_P_REACT: react (1) or unreact (0) */
@@ -294,5 +294,14 @@ int room_fill_changes(cJSON *o, const cJSON *rows, int page, int64_t latest);
 
 int room_on_page(const room *r, effects *e, room_change *c, const unsigned char *in, size_t in_len);
 int room_answer_page(room *r, effects *e, const room_pending *p, const cJSON *a);
+
+/* ---- room_search.c: search pages (issue 17) -------------------------------------- */
+
+/* ROOM_SEARCH: checks the viewer (room_may_read) and the query string
+ * (search_read_request), and asks storage (the search query). */
+int room_on_search(const room *r, effects *e, room_change *c, const unsigned char *in, size_t in_len);
+
+/* The results, from storage: the body of the HTTP answer (a reply effect). */
+int room_answer_search(const room *r, effects *e, const room_pending *p, const cJSON *a);
 
 #endif

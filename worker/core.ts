@@ -56,6 +56,8 @@ interface QueryFields {
   history: { after: number | null; before: number | null; limit: number; include_deleted: boolean;
              exclude_users: number[]; viewer: number; excerpt: number; changes_after?: number;
              changes_seq_max?: number };
+  /** match: an FTS5 expression the core made safe (wasm/search.h) */
+  search: { match: string; before: number | null; limit: number; exclude_users: number[]; tokens: number };
 }
 
 /** Compiles only when the two key sets are the same: an op (or a query) the C

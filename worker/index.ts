@@ -18,6 +18,7 @@ import { conversationConfig, listConversations, myConversation, openConversation
 import { changeMembership, createRoom, listMembers, listRooms, roomStub } from "./rooms";
 import { ban, clientIp, ipBanned, listBans, promote, recordIp, unban, verifyBans } from "./moderation";
 import { act, blockList, conversationStub, friendsOf, hub } from "./social";
+import { searchConversation, searchEverywhere, searchRoom } from "./search";
 import { originAllowed } from "./origin";
 
 export { ChatRoom } from "../durable-objects/chat-room";
@@ -244,6 +245,22 @@ route("/rooms/:id{[0-9]{1,15}}/messages", {
     if ("error" in page) throw new CoreError(page.error);
     return c.body(page.body, 200, { "Content-Type": "application/json" });
   }],
+});
+
+// Search (issue 17): ?q=<query>&before=<seq>&limit=<1..50>, newest first (worker/search.ts).
+route("/rooms/:id{[0-9]{1,15}}/search", {
+  GET: [async (c) => c.body(await searchRoom(c.env, (await auth(c)).user, Number(c.req.param("id")),
+    new URL(c.req.url).search.slice(1)), 200, { "Content-Type": "application/json" })],
+});
+
+route("/dms/:id{[0-9]{1,15}}/search", {
+  GET: [async (c) => c.body(await searchConversation(c.env, (await auth(c)).user, Number(c.req.param("id")),
+    new URL(c.req.url).search.slice(1)), 200, { "Content-Type": "application/json" })],
+});
+
+// Across my rooms and conversations: ?q=<query>&limit=<1..50>.
+route("/search", {
+  GET: [async (c) => c.json(await searchEverywhere(core, c.env, (await auth(c)).user, new URL(c.req.url).search.slice(1)))],
 });
 
 // Friends and blocks: {username} in, the new relation out.

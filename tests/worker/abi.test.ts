@@ -37,7 +37,7 @@ describe("the Wasm boundary", () => {
     expect(ROOM_EVENTS).toMatchObject({ open: 1, frame: 3, answer: 5, flush: 10 });
     expect(new Set(ROOM_EFFECTS).size).toBe(ROOM_EFFECTS.length);
     expect(ROOM_EFFECTS[ROOM_EFFECTS.length - 1]).toBe("query");
-    expect([...ROOM_QUERIES].sort()).toEqual(["dedup", "history", "message", "reaction"]);
+    expect([...ROOM_QUERIES].sort()).toEqual(["dedup", "history", "message", "reaction", "search"]);
   });
 
   it("tells a refusal from a fatal error, and keeps the instance after either", () => {

@@ -15,6 +15,7 @@
 #include "../chat_frames.h"
 #include "../chat_limits.h"
 #include "../moderation.h"
+#include "../search.h"
 
 static void str(const char *s) {
   putchar('"');
@@ -119,6 +120,10 @@ int main(int argc, char **argv) {
   printf("}%s\n", as_const);
   puts("");
   if (!js) puts("export type BudgetName = keyof typeof BUDGETS;");
+  puts("");
+  puts("/** The markers around each match in a search result's snippet (wasm/search.h). */");
+  printf("export const SEARCH_MARKS = { start: \"\\u%04x\", end: \"\\u%04x\" }%s\n", SEARCH_MARK_START[0],
+         SEARCH_MARK_END[0], as_const);
   puts("");
   puts("/** Room event kinds for chat_room_event: wire name -> ABI number (wasm/room.h ROOM_EVENTS). */");
   puts("export const ROOM_EVENTS = {");
