@@ -99,6 +99,16 @@ function setup(env, project) {
     if (!run(["d1", "create", db.database_name]).ok) refuse([`wrangler d1 create ${db.database_name} failed.`]);
   }
 
+  // The attachments' bucket (issue 17): `wrangler r2 bucket create` refuses a name
+  // that exists, so the list is asked first.
+  const buckets = run(["r2", "bucket", "list"]);
+  if (!buckets.ok) refuse(["Could not list the account's R2 buckets (wrangler r2 bucket list)."]);
+  for (const b of config.r2_buckets ?? []) {
+    if (new RegExp(`^name:\\s+${b.bucket_name}$`, "m").test(buckets.stdout)) continue;
+    console.log(`Creating R2 bucket ${b.bucket_name} (binding ${b.binding})`);
+    if (!run(["r2", "bucket", "create", b.bucket_name]).ok) refuse([`wrangler r2 bucket create ${b.bucket_name} failed.`]);
+  }
+
   const projects = run(["pages", "project", "list", "--json"]);
   if (!projects.ok) refuse(["Could not list the account's Pages projects (wrangler pages project list)."]);
   if (!parseJson(projects.stdout).some((p) => p["Project Name"] === project)) {

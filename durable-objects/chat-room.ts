@@ -20,7 +20,7 @@ import { errorResponse } from "../worker/errors";
 import { IDLE_REASON, IdleWatch, idleScale } from "../worker/liveness";
 import { BUDGETS, ERRORS, LIMITS, type BudgetName, type ErrorCode } from "../worker/generated/core";
 import { RoomEffects, type Attachment } from "./room-effects";
-import { RoomStorage, type Standing } from "./room-storage";
+import { RoomStorage, type Standing, type Upload } from "./room-storage";
 
 /** What this object is: a room, or a conversation between two users (the core's
  * ROOM_CONFIG; a conversation's is the core's CHAT_OP_DM_CONFIG answer). */
@@ -291,6 +291,24 @@ export class ChatRoom extends DurableObject<Env> {
         // closing: nothing to tell
       }
     }
+  }
+
+  /** Files (issue 17): whether a user is a member here (a room's files are its
+   * members': the core's attachment_access decides over this fact). */
+  async isMember(roomId: number, object: string, userId: number): Promise<boolean> {
+    if (this.storage.meta("room_id") === undefined) this.identify(roomId, object);
+    return this.storage.standing(userId) === "member";
+  }
+
+  /** Keeps an upload the Worker stored in R2 (as "<object>/<id>"). */
+  async addUpload(roomId: number, object: string, upload: Upload): Promise<void> {
+    if (this.storage.meta("room_id") === undefined) this.identify(roomId, object);
+    this.storage.addUpload(upload);
+  }
+
+  /** An upload here, by id, or null (never made, or its message deleted). */
+  async upload(id: string): Promise<(Upload & { seq: number | null }) | null> {
+    return this.storage.upload(id);
   }
 
   /** A page of a user's own messages here, for their export (room-storage.ts). */

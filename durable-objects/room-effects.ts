@@ -117,6 +117,15 @@ export class RoomEffects {
     this.ctx.waitUntil(this.hub(att.data.user.id).presence(object, -1).catch((err) => console.error("presence", err)));
   }
 
+  /** Deletes the objects of files no message carries any more (R2 keys
+   * "<object>/<id>"), without holding the event. */
+  private dropFiles(ids: string[]): void {
+    const object = this.storage.meta<string>("object");
+    if (!ids.length || !object) return;
+    this.ctx.waitUntil(this.env.FILES.delete(ids.map((id) => `${object}/${id}`))
+      .catch((err) => console.error("R2 delete failed", err)));
+  }
+
   hub(userId: number) {
     return this.env.USER_HUB.get(this.env.USER_HUB.idFromName(String(userId)));
   }
@@ -234,6 +243,7 @@ export class RoomEffects {
             break;
           case "tombstone":
             this.storage.tombstone(e.seq, e.at, e.change);
+            this.dropFiles(this.storage.dropFiles(e.seq));
             break;
           case "edit":
             this.storage.edit(e.seq, e.body, e.at, e.change, e.keep);
@@ -243,6 +253,7 @@ export class RoomEffects {
             break;
           case "erase":
             this.storage.eraseUser(e.user_id, e.at, e.tombstone, e.change);
+            this.dropFiles(this.storage.dropFilesOf(e.user_id));
             break;
           case "activity": {
             const id = this.storage.roomId();

@@ -27,12 +27,25 @@ const ROW_COLUMNS = `m.seq, m.user_id, m.username, m.body, m.client_id, m.create
   (SELECT json_group_array(json_object('emoji', emoji, 'count', n, 'me', me)) FROM
      (SELECT emoji, count(*) AS n, max(user_id = ?2) AS me, min(at) AS first FROM reactions
       WHERE seq = m.seq AND user_id NOT IN (SELECT value FROM json_each(?3))
-      GROUP BY emoji ORDER BY first, emoji)) AS reactions`;
+      GROUP BY emoji ORDER BY first, emoji)) AS reactions,
+  (SELECT json_group_array(json_object('id', id, 'type', type, 'size', size, 'name', name, 'width', width,
+     'height', height, 'url', url)) FROM attachments WHERE seq = m.seq) AS attachments`;
 
-/** A history row with its reactions read (SQLite hands them over as JSON text). */
-function withReactions(row: StoredMessage & { reactions: string }): StoredMessage {
-  return { ...row, reactions: JSON.parse(row.reactions) as unknown[] } as StoredMessage;
+/** A history row with its reactions and attachments read (SQLite hands them over
+ * as JSON text). */
+function withReactions(row: StoredMessage & { reactions: string; attachments: string }): StoredMessage {
+  return { ...row, reactions: JSON.parse(row.reactions) as unknown[],
+    attachments: JSON.parse(row.attachments) as unknown[] } as StoredMessage;
 }
+
+/** An upload to this room (issue 17), as the core's attachment_check named it. */
+export type Upload = {
+  id: string; user_id: number; type: string; size: number; name: string; width?: number | null;
+  height?: number | null; url: string; created_at: number;
+};
+
+/** An upload's fields a message carries (wasm/message.h). */
+const FILE_COLUMNS = "id, user_id, seq, type, size, name, width, height, url";
 
 /** A body as the search index holds it: without the snippet markers (wasm/search.h),
  * so that only the index marks a match. */
@@ -126,6 +139,21 @@ export class RoomStorage {
       at      INTEGER NOT NULL,        -- ms since the Unix epoch
       PRIMARY KEY (seq, emoji, user_id)
     ) WITHOUT ROWID`);
+    // Uploads (issue 17): each file sent to this room, whose object in R2 is
+    // "<object>/<id>"; seq is the message that carries it (null until one does).
+    sql.exec(`CREATE TABLE IF NOT EXISTS attachments (
+      id         TEXT    PRIMARY KEY,  -- 32 hex digits, from the core
+      user_id    INTEGER NOT NULL,     -- who uploaded it
+      seq        INTEGER,              -- the message that carries it
+      type       TEXT    NOT NULL,     -- its media type, from its bytes
+      size       INTEGER NOT NULL,     -- bytes
+      name       TEXT    NOT NULL,     -- cleaned by the core
+      width      INTEGER,
+      height     INTEGER,
+      url        TEXT    NOT NULL,
+      created_at INTEGER NOT NULL
+    )`);
+    sql.exec("CREATE INDEX IF NOT EXISTS attachments_by_seq ON attachments (seq)");
     // Each message's former bodies, the newest CHAT_EDIT_HISTORY_MAX (the edit effect's keep).
     sql.exec("CREATE TABLE IF NOT EXISTS message_edits (seq INTEGER NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL)");
     sql.exec("CREATE INDEX IF NOT EXISTS message_edits_by_seq ON message_edits (seq, at)");
@@ -255,6 +283,9 @@ export class RoomStorage {
             `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE (user_id, client_id) IN
                (SELECT json_extract(value, '$.user_id'), json_extract(value, '$.client_id') FROM json_each(?))`,
             JSON.stringify(q.messages)).toArray(),
+          files: q.attachments?.length ? this.sql.exec(
+            `SELECT ${FILE_COLUMNS} FROM attachments WHERE id IN (SELECT value FROM json_each(?))`,
+            JSON.stringify(q.attachments)).toArray() : [],
           originals: q.replies?.length ? this.sql.exec(
             `SELECT seq, user_id, username, substr(body, 1, ?) AS body, client_id, created_at, deleted_at FROM messages
              WHERE seq IN (SELECT value FROM json_each(?))`, q.excerpt, JSON.stringify(q.replies)).toArray() : [],
@@ -273,7 +304,7 @@ export class RoomStorage {
       }
       case "history": {
         const exclude = JSON.stringify(q.exclude_users);
-        const rows = this.sql.exec<StoredMessage & { reactions: string }>(
+        const rows = this.sql.exec<StoredMessage & { reactions: string; attachments: string }>(
           `SELECT ${ROW_COLUMNS} FROM messages m LEFT JOIN messages o ON o.seq = m.reply_to
            WHERE m.seq > ?4 AND m.seq < ?5 AND (?6 OR m.deleted_at IS NULL)
              AND m.user_id NOT IN (SELECT value FROM json_each(?3))
@@ -282,7 +313,7 @@ export class RoomStorage {
           q.limit).toArray().map(withReactions);
         if (q.changes_after === undefined) return { rows };
         // the messages changed after the client's cursor, in change order (messages_by_change)
-        const changes = this.sql.exec<StoredMessage & { reactions: string }>(
+        const changes = this.sql.exec<StoredMessage & { reactions: string; attachments: string }>(
           `SELECT ${ROW_COLUMNS} FROM messages m LEFT JOIN messages o ON o.seq = m.reply_to
            WHERE m.change > ?4 AND m.seq <= ?5 AND m.user_id NOT IN (SELECT value FROM json_each(?3))
            ORDER BY m.change LIMIT ?6`,
@@ -305,10 +336,41 @@ export class RoomStorage {
   }
 
   /** Inserts messages into the log, in order, with one statement. */
-  store(rows: StoredMessage[]): void {
+  store(rows: (StoredMessage & { attachments?: string[] })[]): void {
+    const json = JSON.stringify(rows);
     this.sql.exec(`INSERT INTO messages (seq, user_id, username, body, client_id, created_at, reply_to)
       SELECT value ->> 'seq', value ->> 'user_id', value ->> 'username', value ->> 'body', value ->> 'client_id',
-             value ->> 'created_at', value ->> 'reply_to' FROM json_each(?)`, JSON.stringify(rows));
+             value ->> 'created_at', value ->> 'reply_to' FROM json_each(?)`, json);
+    // the files they carry are theirs now (the core checked they were free)
+    if (rows.some((r) => r.attachments?.length)) {
+      this.sql.exec(`UPDATE attachments SET seq = (SELECT m.value ->> 'seq' FROM json_each(?1) m,
+          json_each(m.value -> 'attachments') a WHERE a.value = attachments.id)
+        WHERE id IN (SELECT a.value FROM json_each(?1) m, json_each(m.value -> 'attachments') a)`, json);
+    }
+  }
+
+  /** Keeps an upload (not carried by a message yet). */
+  addUpload(u: Upload): void {
+    this.sql.exec(`INSERT INTO attachments (id, user_id, type, size, name, width, height, url, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, u.id, u.user_id, u.type, u.size, u.name, u.width ?? null, u.height ?? null,
+      u.url, u.created_at);
+  }
+
+  /** An upload, by id (null when there is none: never sent, or its message deleted). */
+  upload(id: string): (Upload & { seq: number | null }) | null {
+    return this.sql.exec<Upload & { seq: number | null }>(
+      `SELECT ${FILE_COLUMNS}, created_at FROM attachments WHERE id = ?`, id).toArray()[0] ?? null;
+  }
+
+  /** Forgets the uploads of message seq (it was deleted): their ids, whose objects go. */
+  dropFiles(seq: number): string[] {
+    return this.sql.exec<{ id: string }>("DELETE FROM attachments WHERE seq = ? RETURNING id", seq).toArray().map((r) => r.id);
+  }
+
+  /** Forgets every upload of a user (their account was deleted): their ids. */
+  dropFilesOf(userId: number): string[] {
+    return this.sql.exec<{ id: string }>("DELETE FROM attachments WHERE user_id = ? RETURNING id", userId).toArray()
+      .map((r) => r.id);
   }
 
   /** An edit (the core's edit effect): the former body joins the message's edit

@@ -28,6 +28,19 @@ resource "cloudflare_d1_database" "chat" {
   }
 }
 
+# The files messages carry (issue 17): one R2 bucket per environment, named as
+# wrangler.toml's r2_buckets. Replacing one loses every attachment.
+resource "cloudflare_r2_bucket" "files" {
+  for_each = { for env in var.environments : env => "${var.name}-${env}-files" }
+
+  account_id = var.account_id
+  name       = each.value
+
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+
 # A direct-upload project: `wrangler pages deploy pages/dist` uploads the built
 # site. Deploys of branch "main" are production; "staging" is a preview alias.
 resource "cloudflare_pages_project" "site" {

@@ -6,6 +6,7 @@
 #include "chat_limits.h"
 #include "json_in.h"
 #include "json_out.h"
+#include "attachment.h"
 #include "utf8.h"
 
 int message_check_body(const char *s, size_t n) {
@@ -31,6 +32,21 @@ int message_check_reaction(const char *s, size_t n) {
   if (n < 1 || n > CHAT_REACTION_BYTES_MAX) return CHAT_E_REACTION_INVALID;
   while (i < n) {
     if (reaction_refuses(utf8_next(u, n, &i)) || ++count > CHAT_REACTION_CODEPOINTS_MAX) return CHAT_E_REACTION_INVALID;
+  }
+  return CHAT_OK;
+}
+
+int message_check_attachments(const cJSON *list, size_t *n) {
+  const cJSON *a;
+  *n = 0;
+  if (!list || cJSON_IsNull(list)) return CHAT_OK;
+  if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > CHAT_ATTACHMENTS_MAX) return CHAT_E_ATTACHMENT_INVALID;
+  cJSON_ArrayForEach(a, list) {
+    if (!cJSON_IsString(a) || !attachment_valid_id(a->valuestring, strlen(a->valuestring)))
+      return CHAT_E_ATTACHMENT_INVALID;
+    for (const cJSON *b = list->child; b != a; b = b->next)
+      if (strcmp(a->valuestring, b->valuestring) == 0) return CHAT_E_ATTACHMENT_INVALID;
+    (*n)++;
   }
   return CHAT_OK;
 }
@@ -81,6 +97,32 @@ int message_read(const cJSON *o, message_row *w) {
   it = cJSON_GetObjectItemCaseSensitive(o, "reactions");
   if (it && !cJSON_IsNull(it) && !cJSON_IsArray(it)) return CHAT_E_FIELD_TYPE;
   w->reactions = cJSON_IsArray(it) ? it : NULL;
+  it = cJSON_GetObjectItemCaseSensitive(o, "attachments");
+  if (it && !cJSON_IsNull(it) && !cJSON_IsArray(it)) return CHAT_E_FIELD_TYPE;
+  w->attachments = cJSON_GetArraySize(it) > 0 ? it : NULL;
+  return CHAT_OK;
+}
+
+/* attachments: [{id, type, size, name, width?, height?, url}], as storage keeps
+ * them; rows of another shape are left out. */
+static int add_attachments(cJSON *o, const cJSON *rows) {
+  static const char *const text[] = {"id", "type", "name", "url"}, *const nums[] = {"size", "width", "height"};
+  const cJSON *r;
+  cJSON *list = cJSON_AddArrayToObject(o, "attachments");
+  if (!list) return CHAT_E_NOMEM;
+  cJSON_ArrayForEach(r, rows) {
+    int ok = 1;
+    for (size_t k = 0; k < 4; k++) ok &= cJSON_IsString(cJSON_GetObjectItemCaseSensitive(r, text[k]));
+    if (!ok) continue;
+    cJSON *one = cJSON_CreateObject();
+    if (json_push(list, one) < 0) return CHAT_E_NOMEM;
+    for (size_t k = 0; k < 4; k++)
+      if (json_add_str(one, text[k], cJSON_GetObjectItemCaseSensitive(r, text[k])->valuestring) < 0) return CHAT_E_NOMEM;
+    for (size_t k = 0; k < 3; k++) {
+      const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, nums[k]);
+      if (cJSON_IsNumber(v) && json_add_num(one, nums[k], v->valuedouble) < 0) return CHAT_E_NOMEM;
+    }
+  }
   return CHAT_OK;
 }
 
@@ -155,6 +197,7 @@ int message_add_fields(cJSON *o, const message_row *w) {
     return rc;
   if (w->edited_at > 0 && (rc = json_add_num(o, "edited_at", w->edited_at)) < 0) return rc;
   if (w->reply_to && (rc = add_quote(o, w)) < 0) return rc;
+  if (w->attachments && (rc = add_attachments(o, w->attachments)) < 0) return rc;
   return w->reactions ? add_reactions(o, w->reactions) : CHAT_OK;
 }
 

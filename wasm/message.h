@@ -9,7 +9,8 @@
  * reactions: counted for the viewer, without those of people they block); on the
  * wire a message is {seq, user: {id, username}, body, client_id, created_at,
  * edited_at?, reply_to?: {seq, user: {id, username} | null, excerpt, deleted?},
- * reactions?: [{emoji, count, me}]}. Limits: chat_limits.h.
+ * reactions?: [{emoji, count, me}], attachments?: [{id, type, size, name, width?,
+ * height?, url}]}. Limits: chat_limits.h.
  */
 #ifndef MESSAGE_H
 #define MESSAGE_H
@@ -33,6 +34,7 @@ typedef struct {
   const char *reply_username, *reply_body; /* the original's (NULL: unknown) */
   int reply_deleted;                       /* the original is deleted */
   const cJSON *reactions;                  /* [{emoji, count, me}] or NULL (in the row's tree) */
+  const cJSON *attachments;                /* [{id, type, size, name, width?, height?, url}] or NULL */
 } message_row;
 
 /* Checks a body (len bytes of valid UTF-8): 1..CHAT_MESSAGE_MAX code points, not
@@ -47,6 +49,14 @@ int message_check_body(const char *body, size_t len);
  * make two reactions look alike (UTS #39 section 3 lists such characters among
  * the causes of confusables). Error: CHAT_E_REACTION_INVALID. */
 int message_check_reaction(const char *s, size_t len);
+
+/* A new message's attachments ("attachments" of its frame; NULL or JSON null for
+ * none): an array of at most CHAT_ATTACHMENTS_MAX distinct attachment ids
+ * (attachment.h attachment_valid_id). Sets *n to how many. Error:
+ * CHAT_E_ATTACHMENT_INVALID. A message with attachments may have no text: its body
+ * is then only checked for length. Whose and where the files are is checked when
+ * the message is stored (room_outbox.c). */
+int message_check_attachments(const cJSON *list, size_t *n);
 
 /* Whether a client_id is 1..CHAT_CLIENT_ID_MAX bytes of [A-Za-z0-9_-]. */
 int message_valid_client_id(const char *id, size_t len);

@@ -160,8 +160,7 @@ static int on_answer(room *r, effects *e, room_change *c, const unsigned char *i
     switch (r->p.kind) {
       case ROOM_P_FLUSH: {
         const cJSON *rows = cJSON_GetObjectItemCaseSensitive(a, "rows");
-        rc = cJSON_IsArray(rows) ? room_finish_flush(r, e, c, rows, cJSON_GetObjectItemCaseSensitive(a, "originals"), now)
-                                 : CHAT_E_FIELD_TYPE;
+        rc = cJSON_IsArray(rows) ? room_finish_flush(r, e, c, a, now) : CHAT_E_FIELD_TYPE;
         break;
       }
       case ROOM_P_DELETE: rc = room_answer_delete(r, e, c, &r->p, a, now); break;

@@ -136,7 +136,8 @@ typedef enum {
   X(send, "{to: [conn...], frame: [offset, length]}: send these exact bytes to each socket; " \
     "a frame is encoded once for all")                                                         \
   X(close, "{conn, code, reason}: close the socket; the room has forgotten it already")       \
-  X(store, "{message: {seq,user_id,username,body,client_id,created_at,mentions?}}: insert "    \
+  X(store, "{message: {seq,user_id,username,body,client_id,created_at,reply_to?,attachments?, "\
+    "mentions?}}: insert "                                                                     \
     "into the message log, always before the sends that reveal it; mentions: the username "    \
     "keys it names (message_mentions) but its author's and those looking here")                                    \
   X(tombstone, "{seq, at, change}: mark message seq deleted, as change number `change`")      \
@@ -183,10 +184,11 @@ enum room_effect_id { ROOM_EFFECTS(ROOM_EFFECT_ENUM_) ROOM_EFFECT_COUNT };
  * of exclude_users): X(what, fields, answer). */
 #define ROOM_QUERIES(X)                                                                       \
   X(dedup, "messages: [{user_id, client_id}, ...], replies?: [seqs], excerpt?: n (only when " \
-    "replies wait)",                                                                           \
-    "{rows, originals}: the stored messages among these (retries), in any order; and "         \
+    "replies wait), attachments?: [ids] (only when attachments wait)",                         \
+    "{rows, originals, files}: the stored messages among these (retries), in any order; "      \
     "the messages the replies quote, {seq,user_id,username,body,deleted_at} with body cut "    \
-    "to `excerpt` code points")                                                                \
+    "to `excerpt` code points; the uploads to this room among the attachments, {id, "          \
+    "user_id, seq (null: unused), type, size, name, width, height, url}")                      \
   X(message, "seq", "{row}: message seq, or null")                                            \
   X(reaction, "seq, user_id, emoji", "{row, present, mine, distinct, my_count}: message seq " \
     "(or null), whether `emoji` is on it, whether user_id put it there, how many distinct "    \

@@ -83,7 +83,11 @@ static int on_send(room *r, effects *e, room_change *c, const room_member *m, co
       (rc = json_get_string(f, "client_id", &cid, &clen)) < 0)
     return rc;
   if (!message_valid_client_id(cid, clen)) return CHAT_E_CLIENT_ID_INVALID;
-  if ((rc = message_check_body(body, blen)) < 0) return rc;
+  const cJSON *files = cJSON_GetObjectItemCaseSensitive(f, "attachments");
+  size_t n_files;
+  if ((rc = message_check_attachments(files, &n_files)) < 0) return rc;
+  /* with files, the text may be empty */
+  if ((rc = message_check_body(body, blen)) < 0 && !(rc == CHAT_E_BODY_EMPTY && n_files)) return rc;
   const cJSON *reply = cJSON_GetObjectItemCaseSensitive(f, "reply_to");
   int64_t reply_to = 0;
   if (reply && !cJSON_IsNull(reply)) {
@@ -99,7 +103,8 @@ static int on_send(room *r, effects *e, room_change *c, const room_member *m, co
   cJSON *msg = cJSON_CreateObject();
   if (!msg || json_add_num(msg, "user_id", (double)m->user_id) < 0 || json_add_str(msg, "username", m->username) < 0 ||
       json_add_str(msg, "body", body) < 0 || json_add_str(msg, "client_id", cid) < 0 ||
-      json_add_num(msg, "created_at", now) < 0 || (reply_to && json_add_num(msg, "reply_to", (double)reply_to) < 0)) {
+      json_add_num(msg, "created_at", now) < 0 || (reply_to && json_add_num(msg, "reply_to", (double)reply_to) < 0) ||
+      (n_files && json_add_copy(msg, "attachments", files) < 0)) {
     cJSON_Delete(msg);
     return CHAT_E_NOMEM;
   }

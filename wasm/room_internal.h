@@ -263,9 +263,10 @@ int room_broadcast(room *r, effects *e, room_change *c, size_t bytes, double now
 /* Sends what waits in the outbox: first one dedup query if messages wait. */
 int room_start_flush(room *r, effects *e, room_change *c, double now);
 
-/* The second half of a flush, with storage's answer (rows: the stored retries;
- * originals: the messages replies quote, NULL when none). */
-int room_finish_flush(room *r, effects *e, room_change *c, const cJSON *rows, const cJSON *originals, double now);
+/* The second half of a flush, with storage's answer to the dedup query (NULL when
+ * no message waited): rows (the stored retries), originals (what replies quote),
+ * files (the uploads attachments name). */
+int room_finish_flush(room *r, effects *e, room_change *c, const cJSON *answer, double now);
 
 /* Whether a message of `user` with client id `cid` waits in the outbox. */
 int room_outbox_holds(const room *r, int64_t user, const char *cid);

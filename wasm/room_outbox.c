@@ -252,12 +252,57 @@ static int quote_original(message_row *w, const cJSON *m, const cJSON *originals
   return CHAT_OK;
 }
 
-/* Gives message entry j the next seq: its store effect, then its frame. */
+/* The files a flush's messages use (attachment ids), each once. */
+typedef struct {
+  const char *id[CHAT_BATCH_MAX * CHAT_ATTACHMENTS_MAX];
+  size_t n;
+} used_files;
+
+/* The uploads storage found for a waiting message's attachment ids (`files`:
+ * {id, user_id, seq, ...}): each must be its author's, in this room (storage looked
+ * in this room only), not used by a stored message nor by another message of this
+ * flush. On success the files are marked used and *out is their list for the
+ * frame (caller deletes; NULL for a message without files). */
+static int message_files(const cJSON *m, const cJSON *files, used_files *u, cJSON **out) {
+  const cJSON *ids = cJSON_GetObjectItemCaseSensitive(m, "attachments"), *id, *f;
+  int64_t author = (int64_t)cJSON_GetObjectItemCaseSensitive(m, "user_id")->valuedouble;
+  size_t before = u->n;
+  *out = NULL;
+  if (!ids) return CHAT_OK;
+  cJSON *list = cJSON_CreateArray();
+  if (!list) return CHAT_E_NOMEM;
+  cJSON_ArrayForEach(id, ids) {
+    const cJSON *found = NULL;
+    cJSON_ArrayForEach(f, files) {
+      const cJSON *fid = cJSON_GetObjectItemCaseSensitive(f, "id");
+      if (cJSON_IsString(fid) && strcmp(fid->valuestring, id->valuestring) == 0) found = f;
+    }
+    const cJSON *owner = cJSON_GetObjectItemCaseSensitive(found, "user_id"), *used = cJSON_GetObjectItemCaseSensitive(found, "seq");
+    int ok = found && cJSON_IsNumber(owner) && (int64_t)owner->valuedouble == author && (!used || cJSON_IsNull(used));
+    for (size_t k = 0; ok && k < u->n; k++) ok = strcmp(u->id[k], id->valuestring) != 0;
+    if (!ok) {
+      u->n = before;
+      cJSON_Delete(list);
+      return CHAT_E_ATTACHMENT_INVALID;
+    }
+    u->id[u->n++] = id->valuestring;
+    if (json_push(list, cJSON_Duplicate(found, 1)) < 0) {
+      cJSON_Delete(list);
+      return CHAT_E_NOMEM;
+    }
+  }
+  *out = list;
+  return CHAT_OK;
+}
+
+/* Gives message entry j the next seq: its store effect, then its frame (with
+ * `files`, its attachments, when it has any). */
 static int store_message(const room *r, effects *e, const room_outbox_entry *f, int64_t seq, flush_frames *ff,
-                         size_t j, const cJSON *originals) {
+                         size_t j, const cJSON *originals, const cJSON *files) {
   const cJSON *m = f->message;
   message_row w = row_of(m, seq);
   quote_original(&w, m, originals);
+  w.attachments = files;
   cJSON *row = cJSON_Duplicate(m, 1), *store = effects_add(e, ROOM_EFFECT(store));
   if (!row || !store || json_add_num(row, "seq", (double)seq) < 0) {
     cJSON_Delete(row);
@@ -323,21 +368,33 @@ static int after_store(const room *r, effects *e, room_change *c, const flush_fr
  * in this one event (one storage transaction however many), and then everything
  * is sent. The messages were not in storage before, so members who joined since
  * they were accepted get them too: the history they joined with ends before them. */
-int room_finish_flush(room *r, effects *e, room_change *c, const cJSON *rows, const cJSON *originals, double now) {
+int room_finish_flush(room *r, effects *e, room_change *c, const cJSON *answer, double now) {
+  const cJSON *rows = cJSON_GetObjectItemCaseSensitive(answer, "rows"),
+              *originals = cJSON_GetObjectItemCaseSensitive(answer, "originals"),
+              *files = cJSON_GetObjectItemCaseSensitive(answer, "files");
   flush_frames ff = {0};
+  used_files used;
+  used.n = 0; /* (its ids are written before they are read) */
   size_t k = entries(r, c);
   int64_t seq = r->next_seq;
   int rc = CHAT_OK;
   for (size_t j = 0; rc >= 0 && j < k; j++) {
     const room_outbox_entry *f = entry_at(r, c, j);
     const cJSON *orig = f->message ? stored_original(rows, f->message) : NULL;
+    cJSON *mine = NULL;
     if (!f->message) {
       ff.text[j] = f->text, ff.len[j] = f->len, ff.live |= (uint64_t)1 << j;
     } else if (orig) {
       rc = ack_duplicate(r, e, f->conn, orig);
-    } else if ((rc = store_message(r, e, f, seq, &ff, j, originals)) >= 0) {
+    } else if ((rc = message_files(f->message, files, &used, &mine)) == CHAT_E_ATTACHMENT_INVALID) {
+      /* not stored: its sender hears why, by its client_id */
+      rc = room_find_member(r, f->conn)
+               ? effects_error(e, f->conn, rc, cJSON_GetObjectItemCaseSensitive(f->message, "client_id")->valuestring)
+               : CHAT_OK;
+    } else if (rc >= 0 && (rc = store_message(r, e, f, seq, &ff, j, originals, mine)) >= 0) {
       seq++;
     }
+    cJSON_Delete(mine);
   }
   if (rc >= 0) rc = send_frames(r, e, c, &ff);
   if (rc >= 0) rc = after_store(r, e, c, &ff, now);
@@ -354,7 +411,7 @@ int room_finish_flush(room *r, effects *e, room_change *c, const cJSON *rows, co
  * finishes the flush. */
 int room_start_flush(room *r, effects *e, room_change *c, double now) {
   size_t k = entries(r, c);
-  cJSON *q = NULL, *list = NULL, *replies = NULL;
+  cJSON *q = NULL, *list = NULL, *replies = NULL, *files = NULL;
   int rc = CHAT_OK;
   for (size_t j = 0; rc >= 0 && j < k; j++) {
     const room_outbox_entry *f = entry_at(r, c, j);
@@ -374,12 +431,16 @@ int room_start_flush(room *r, effects *e, room_change *c, double now) {
         (!(replies = cJSON_AddArrayToObject(q, "replies")) || json_add_num(q, "excerpt", CHAT_REPLY_EXCERPT_MAX) < 0))
       rc = CHAT_E_NOMEM;
     if (rc >= 0 && to && json_push(replies, cJSON_Duplicate(to, 0)) < 0) rc = CHAT_E_NOMEM;
+    /* the uploads its attachments name: asked only when there are some */
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(f->message, "attachments"), *id;
+    if (rc >= 0 && ids && !files && !(files = cJSON_AddArrayToObject(q, "attachments"))) rc = CHAT_E_NOMEM;
+    cJSON_ArrayForEach(id, ids) if (rc >= 0 && json_push(files, cJSON_Duplicate(id, 0)) < 0) rc = CHAT_E_NOMEM;
   }
   if (rc < 0) {
     cJSON_Delete(q);
     return rc;
   }
-  if (!q) return room_finish_flush(r, e, c, NULL, NULL, now);
+  if (!q) return room_finish_flush(r, e, c, NULL, now);
   room_pending p = {0};
   p.kind = ROOM_P_FLUSH;
   return room_ask(e, c, q, &p);

@@ -31,7 +31,7 @@ interface EffectFields {
   send: { to: number[]; frame: FrameRange };
   close: { conn: number; code: number; reason: string };
   /** mentions: the username keys the message names (wasm/room.h) */
-  store: { message: StoredMessage & { mentions?: string[] } };
+  store: { message: StoredMessage & { mentions?: string[]; attachments?: string[] } };
   tombstone: { seq: number; at: number; change: number };
   edit: { seq: number; body: string; at: number; change: number; keep: number };
   react: { seq: number; emoji: string; user_id: number; add: boolean; at: number; change: number };
@@ -50,7 +50,8 @@ interface EffectFields {
 
 /** The fields of each query, by what (wasm/room.h ROOM_QUERIES). */
 interface QueryFields {
-  dedup: { messages: { user_id: number; client_id: string }[]; replies?: number[]; excerpt?: number };
+  dedup: { messages: { user_id: number; client_id: string }[]; replies?: number[]; excerpt?: number;
+           attachments?: string[] };
   message: { seq: number };
   reaction: { seq: number; user_id: number; emoji: string };
   history: { after: number | null; before: number | null; limit: number; include_deleted: boolean;

@@ -86,6 +86,12 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   reactions_full: 409,
   reaction_limit: 409,
   reply_not_found: 404,
+  attachment_too_large: 413,
+  attachment_mismatch: 415,
+  image_invalid: 415,
+  image_too_large: 413,
+  attachment_invalid: 400,
+  length_required: 411,
 };
 
 /** A JSON error response for a code, with its status and the core's message;

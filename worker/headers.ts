@@ -38,5 +38,8 @@ export const defensiveHeaders: MiddlewareHandler = async (c, next) => {
   // Any other response from an object (a refused upgrade: 429, 403) has immutable
   // headers too: a copy takes ours.
   c.res = new Response(c.res.body, c.res);
+  // A served file (worker/files.ts) also asks for a CSP sandbox: kept beside ours.
+  const sandbox = c.res.headers.get("Content-Security-Policy")?.includes("sandbox") === true;
   await setHeaders(c, async () => {});
+  if (sandbox) c.res.headers.set("Content-Security-Policy", `${c.res.headers.get("Content-Security-Policy")}; sandbox`);
 };

@@ -20,6 +20,7 @@ import { ban, clientIp, ipBanned, listBans, promote, recordIp, unban, verifyBans
 import { act, blockList, conversationStub, friendsOf, hub } from "./social";
 import { searchConversation, searchEverywhere, searchRoom } from "./search";
 import { originAllowed } from "./origin";
+import { download, upload, type Place } from "./files";
 
 export { ChatRoom } from "../durable-objects/chat-room";
 export { UserHub } from "../durable-objects/user-hub";
@@ -165,8 +166,26 @@ async function socketSession(c: Context<App>) {
     if (refused.retry_after_ms !== null) rememberRefusal(token_hash, { ...refused, until: Date.now() + refused.retry_after_ms });
     throw new LimitReached(refused.budget, refused.limit, refused.retry_after_ms);
   }
-  c.executionCtx.waitUntil(recordIp(c.env.DB, s.user.id, clientIp(c.req.raw)));
+  const ip = clientIp(c.req.raw);
+  if (seenLately(s.user.id, ip)) c.executionCtx.waitUntil(recordIp(c.env.DB, s.user.id, ip));
   return s;
+}
+
+/** Where users were seen lately, per isolate (user|address -> ms): a socket's
+ * address is written to D1 (recordIp, what an IP ban covers) when this isolate has
+ * not written it for LIMITS.sessionSeenRefreshMs (5 minutes, the precision of a
+ * session's last_seen_at too), not on every open: that D1 write was most of a room
+ * socket's D1 time, and D1 takes one query at a time. The address is written at
+ * the first socket from it, so a ban covers it as before. At most
+ * LIMITS.listPage * 100 entries, the oldest go first. Returns whether to write. */
+const seenAt = new Map<string, number>();
+function seenLately(userId: number, ip: string): boolean {
+  const key = `${userId}|${ip}`, now = Date.now(), at = seenAt.get(key);
+  if (at !== undefined && now - at < LIMITS.sessionSeenRefreshMs) return false;
+  seenAt.delete(key);
+  seenAt.set(key, now);
+  if (seenAt.size > LIMITS.listPage * 100) seenAt.delete(seenAt.keys().next().value!);
+  return true;
 }
 
 /**
@@ -229,9 +248,9 @@ route("/rooms/:id{[0-9]{1,15}}/ws", {
   GET: [async (c) => {
     const s = await socketSession(c);
     const roomId = Number(c.req.param("id"));
-    const stub = await roomStub(c.env, roomId);
-    return forwardSocket(stub, { ...socketFacts(c, s), blocks: await blockList(c.env.DB, s.user.id),
-      room: { id: roomId, object: `room:${roomId}` } });
+    // two reads that do not depend on each other, asked together
+    const [stub, blocks] = await Promise.all([roomStub(c.env, roomId), blockList(c.env.DB, s.user.id)]);
+    return forwardSocket(stub, { ...socketFacts(c, s), blocks, room: { id: roomId, object: `room:${roomId}` } });
   }],
 });
 
@@ -246,6 +265,40 @@ route("/rooms/:id{[0-9]{1,15}}/messages", {
     return c.body(page.body, 200, { "Content-Type": "application/json" });
   }],
 });
+
+// Attachments (issue 17; worker/files.ts): POST the raw file (its name in
+// X-File-Name), then name it in a message; GET it back, members only.
+route("/rooms/:id{[0-9]{1,15}}/uploads", {
+  POST: [async (c) => c.json(await upload(core, c.env, (await auth(c)).user.id, await roomPlace(c), c.req.raw), 201)],
+});
+route("/rooms/:id{[0-9]{1,15}}/attachments/:file{[0-9a-f]{32}}", {
+  GET: [async (c) => download(core, c.env, (await auth(c)).user.id, await roomPlace(c), c.req.param("file")!)],
+});
+route("/dms/:id{[0-9]{1,15}}/uploads", {
+  POST: [async (c) => {
+    const { user } = await auth(c);
+    return c.json(await upload(core, c.env, user.id, await dmPlace(c, user.id), c.req.raw), 201);
+  }],
+});
+route("/dms/:id{[0-9]{1,15}}/attachments/:file{[0-9a-f]{32}}", {
+  GET: [async (c) => {
+    const { user } = await auth(c);
+    return download(core, c.env, user.id, await dmPlace(c, user.id), c.req.param("file")!);
+  }],
+});
+
+/** The room of a files route. */
+async function roomPlace(c: Context<App>): Promise<Place> {
+  const id = Number(c.req.param("id"));
+  return { kind: "room", id, stub: await roomStub(c.env, id) };
+}
+
+/** The conversation of a files route: only its two people get one (not_member). */
+async function dmPlace(c: Context<App>, userId: number): Promise<Place> {
+  const conversation = await myConversation(c.env.DB, userId, Number(c.req.param("id")));
+  return { kind: "dm", id: conversation.id, stub: conversationStub(c.env, conversation.id),
+    members: [conversation.user_a, conversation.user_b] };
+}
 
 // Search (issue 17): ?q=<query>&before=<seq>&limit=<1..50>, newest first (worker/search.ts).
 route("/rooms/:id{[0-9]{1,15}}/search", {

@@ -274,6 +274,76 @@ static void a_reaction_is_stored_and_told_but_not_to_who_blocks_the_reactor(void
   room_free(r);
 }
 
+#define FILE_A "0123456789abcdef0123456789abcdef"
+#define FILE_B "fedcba9876543210fedcba9876543210"
+/* An upload as storage answers it among a flush's files. */
+#define UPLOAD(id, user, seq)                                                                            \
+  "{\"id\":\"" id "\",\"user_id\":" #user ",\"seq\":" #seq ",\"type\":\"image/png\",\"size\":33,"     \
+  "\"name\":\"dot.png\",\"width\":8,\"height\":6,\"url\":\"/rooms/1/attachments/" id "\"}"
+
+/* A message carries files: only its author's uploads to this room, not used by
+ * another message; the text may then be empty. */
+static void a_message_carries_only_its_authors_unused_uploads(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  char code[64];
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
+  int64_t a = join(r, ALICE, 0);
+  join(r, BOB, 0);
+  /* refused before any lookup: bad ids, too many, twice the same, no text and no file */
+  static char many[2048];
+  int n = snprintf(many, sizeof many, "{\"type\":\"new_chat_message\",\"body\":\"x\",\"client_id\":\"m\",\"attachments\":[");
+  for (int i = 0; i <= CHAT_ATTACHMENTS_MAX; i++) n += snprintf(many + n, sizeof many - n, "%s\"%032d\"", i ? "," : "", i);
+  snprintf(many + n, sizeof many - n, "]}");
+  const char *bad[] = {
+      many,
+      "{\"type\":\"new_chat_message\",\"body\":\"x\",\"client_id\":\"m\",\"attachments\":[\"../x\"]}",
+      "{\"type\":\"new_chat_message\",\"body\":\"x\",\"client_id\":\"m\",\"attachments\":[\"" FILE_A "\",\"" FILE_A "\"]}",
+      "{\"type\":\"new_chat_message\",\"body\":\"x\",\"client_id\":\"m\",\"attachments\":\"" FILE_A "\"}",
+  };
+  for (size_t i = 0; i < 4; i++) assert_string_equal(refused_at_once(r, a, bad[i], code, sizeof code), "attachment_invalid");
+  assert_string_equal(refused_at_once(r, a, "{\"type\":\"new_chat_message\",\"body\":\" \",\"client_id\":\"m\",\"attachments\":[]}",
+                                      code, sizeof code),
+                      "body_empty");
+  /* a file alone: the flush asks storage for it with the retries */
+  assert_true(room_run(r, ROOM_FRAME, a,
+                       "{\"type\":\"new_chat_message\",\"body\":\"\",\"client_id\":\"f1\",\"attachments\":[\"" FILE_A "\"]}",
+                       100, &fx) > 0);
+  cJSON *q = fx_at(fx, cJSON_GetArraySize(fx) - 1, "query");
+  assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(q, "attachments"), 0)->valuestring, FILE_A);
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_ANSWER, 0, "{\"rows\":[],\"files\":[" UPLOAD(FILE_A, 1, null) "]}", 100, &fx) > 0);
+  cJSON *stored = cJSON_GetObjectItem(fx_at(fx, 0, "store"), "message");
+  assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(stored, "attachments"), 0)->valuestring, FILE_A);
+  cJSON *f = frame_of(fx_at(fx, 1, "send"));
+  cJSON *file = cJSON_GetArrayItem(cJSON_GetObjectItem(f, "attachments"), 0);
+  assert_string_equal(str(file, "id"), FILE_A);
+  assert_string_equal(str(file, "type"), "image/png");
+  assert_string_equal(str(file, "url"), "/rooms/1/attachments/" FILE_A);
+  assert_int_equal(num(file, "width"), 8);
+  assert_null(cJSON_GetObjectItem(file, "user_id")); /* what storage keeps about it stays there */
+  cJSON_Delete(f);
+  cJSON_Delete(fx);
+  /* someone else's upload, one another message uses, one storage did not find here */
+  const char *answers[] = {"{\"rows\":[],\"files\":[" UPLOAD(FILE_B, 2, null) "]}",
+                           "{\"rows\":[],\"files\":[" UPLOAD(FILE_B, 1, 1) "]}", "{\"rows\":[],\"files\":[]}"};
+  for (size_t i = 0; i < 3; i++) {
+    double at = 200 + 100 * (double)i;
+    assert_true(room_run(r, ROOM_FRAME, a,
+                         "{\"type\":\"new_chat_message\",\"body\":\"see\",\"client_id\":\"f2\",\"attachments\":[\"" FILE_B "\"]}",
+                         at, NULL) > 0);
+    assert_true(room_run(r, ROOM_ANSWER, 0, answers[i], at, &fx) > 0);
+    assert_int_equal(cJSON_GetArraySize(fx), 1); /* no store */
+    f = frame_of(fx_at(fx, 0, "send"));
+    assert_string_equal(str(f, "code"), "attachment_invalid");
+    assert_string_equal(str(f, "ref"), "f2");
+    cJSON_Delete(f);
+    cJSON_Delete(fx);
+  }
+  room_free(r);
+}
+
 /* A join with changes_since asks for the changes to the messages the client has
  * (up to since), and the history frame carries them with the new cursor. */
 static void a_resume_gets_the_changes_after_its_cursor_in_pages(void **state) {
@@ -391,6 +461,7 @@ int main(void) {
       cmocka_unit_test(reactions_are_a_few_visible_code_points),
       cmocka_unit_test(reaction_limits_and_what_changes_nothing),
       cmocka_unit_test(a_reaction_is_stored_and_told_but_not_to_who_blocks_the_reactor),
+      cmocka_unit_test(a_message_carries_only_its_authors_unused_uploads),
       cmocka_unit_test(a_resume_gets_the_changes_after_its_cursor_in_pages),
       cmocka_unit_test(changes_are_numbered_in_order_and_an_erasure_reserves_one_per_message),
   };

@@ -52,6 +52,8 @@ describe("wrangler.toml environments", () => {
       assert.deepEqual(c.d1_databases.map(({ binding, migrations_dir }) => ({ binding, migrations_dir })),
         top.d1_databases.map(({ binding, migrations_dir }) => ({ binding, migrations_dir })));
       assert.deepEqual(c.d1_databases.map((d) => d.database_name), [`edge-chat-${env}`]);
+      assert.deepEqual(c.r2_buckets.map((b) => b.binding), top.r2_buckets.map((b) => b.binding));
+      assert.deepEqual(c.r2_buckets.map((b) => b.bucket_name), [`edge-chat-${env}-files`]);
       assert.equal(raw.migrations, undefined, "environments inherit the one list of Durable Object migrations");
       assert.deepEqual(c.migrations, top.migrations);
       assert.equal(c.compatibility_date, top.compatibility_date);
