@@ -24,10 +24,10 @@
  *   "Guarantees"). A change frame at or below the cursor is already shown.
  */
 import { api } from "./api";
-import { errorMessage, LIMITS, type Change, type ClientFrame, type Message, type MessageType, type Profile, type ServerFrame, type User } from "./protocol";
+import { errorMessage, LIMITS, type Attachment, type Change, type ClientFrame, type Message, type MessageType, type Profile, type ServerFrame, type User } from "./protocol";
 import { ResilientSocket, type SocketStatus } from "./socket";
 
-export interface PendingMessage { client_id: string; body: string; reply_to?: number; error?: string }
+export interface PendingMessage { client_id: string; body: string; reply_to?: number; attachments?: Attachment[]; error?: string }
 
 export interface ChannelState {
   status: SocketStatus;
@@ -62,6 +62,9 @@ export interface ChannelHooks {
 const RATE_LIMITED_RETRY_MS = 1500;
 /** How long after the shown messages change my read marker follows them. */
 const MARK_READ_DELAY_MS = 1000;
+/** How long a sent message may wait for its acknowledgement before the link is
+ * checked (a ping now: a dead link is then noticed within socket.ts's timeout). */
+const ACK_PROBE_MS = 3000;
 /** The ref of mark_read frames: a visitor of a public room who is not a member has
  * no marker there (not_member), which is nothing to tell them. */
 const MARK_REF = "mark";
@@ -147,12 +150,45 @@ export class Channel {
     this.socket.send({ type: "mark_read", seq: last, ref: MARK_REF });
   }
 
-  /** Queues a message (a reply to message `replyTo`, if given); it is sent now if
-   * the socket is joined, else once it is. */
-  send(body: string, replyTo?: number) {
-    const p: PendingMessage = { client_id: newClientId(), body, ...(replyTo ? { reply_to: replyTo } : {}) };
+  /** Queues a message (a reply to message `replyTo`, and carrying the uploaded
+   * files `attachments`, if given); it is sent now if the socket is joined, else
+   * once it is. A message not acknowledged within ACK_PROBE_MS makes the socket
+   * check the link at once (socket.ts probe), rather than after its quiet time. */
+  send(body: string, replyTo?: number, attachments?: Attachment[]) {
+    const p: PendingMessage = { client_id: newClientId(), body, ...(replyTo ? { reply_to: replyTo } : {}),
+      ...(attachments?.length ? { attachments } : {}) };
     this.set({ pending: [...this.state.pending, p] });
     if (this.state.joined) this.transmit(p);
+    setTimeout(() => { if (this.state.pending.includes(p) && !p.error) this.socket.probe(); }, ACK_PROBE_MS);
+  }
+
+  /** Uploads a file to this room or conversation (POST .../uploads), reporting
+   * progress (0..1); resolves to the attachment a message then carries. */
+  upload(file: File, progress?: (fraction: number) => void): Promise<Attachment> {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest(); // fetch() reports no upload progress
+      xhr.open("POST", `${this.base}/uploads`);
+      xhr.setRequestHeader("Authorization", `Bearer ${this.token}`);
+      xhr.setRequestHeader("X-File-Name", encodeURIComponent(file.name || "pasted"));
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable) progress?.(e.loaded / e.total); };
+      xhr.onload = () => {
+        let body: { attachment?: Attachment; error?: { code: string; message: string } } = {};
+        try { body = JSON.parse(xhr.responseText); } catch { /* not JSON: the generic sentence */ }
+        if (xhr.status === 201 && body.attachment) resolve(body.attachment);
+        else reject(new Error(body.error?.message ?? errorMessage(body.error?.code ?? "")));
+      };
+      xhr.onerror = () => reject(new Error("The upload failed: check your connection and try again."));
+      xhr.send(file);
+    });
+  }
+
+  /** A file of this room or conversation, fetched with my session (files are
+   * members only, so a plain <img src> cannot load them): an object URL the caller
+   * revokes when done. */
+  async fileUrl(a: Attachment): Promise<string> {
+    const res = await fetch(a.url, { headers: { Authorization: `Bearer ${this.token}` } });
+    if (!res.ok) throw new Error(res.status === 404 ? "This file is gone." : "The file could not be loaded.");
+    return URL.createObjectURL(await res.blob());
   }
 
   /** Gives up on a message the server refused. */
@@ -204,7 +240,7 @@ export class Channel {
   private transmit(p: PendingMessage) {
     if (!this.messageType) return; // before the connection frame: sent once joined
     const frame: ClientFrame = { type: this.messageType, body: p.body, client_id: p.client_id, ref: p.client_id,
-      ...(p.reply_to ? { reply_to: p.reply_to } : {}) };
+      ...(p.reply_to ? { reply_to: p.reply_to } : {}), ...(p.attachments ? { attachments: p.attachments.map((a) => a.id) } : {}) };
     this.socket.send(frame);
   }
 

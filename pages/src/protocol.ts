@@ -21,6 +21,10 @@ export interface User extends UserRef { role: "USER" | "ADMIN" }
 /** The quote a reply carries: its original as it is now (PROTOCOL.md). */
 export interface Quote { seq: number; user: UserRef | null; excerpt: string; deleted?: boolean }
 
+/** A file a message carries (issue 17): typed by the server from its bytes; an
+ * image has its size. Fetched from `url` with the session (members only). */
+export interface Attachment { id: string; type: string; size: number; name: string; url: string; width?: number; height?: number }
+
 /** A reaction on a message, counted for me (people I block left out). */
 export interface Reaction { emoji: string; count: number; me: boolean }
 
@@ -34,6 +38,7 @@ export interface Message {
   edited_at?: number;
   reply_to?: Quote;
   reactions?: Reaction[];
+  attachments?: Attachment[];
 }
 
 /** A message's state in a resume's `changes` (PROTOCOL.md "Guarantees"). */
@@ -114,7 +119,7 @@ export type WireFrame = ServerFrame | Frame<"batch", { frames: ServerFrame[] }>;
 export type ClientFrame =
   | Frame<"ping">
   | Frame<"join_room", { since?: number; changes_since?: number }>
-  | Frame<MessageType, { body: string; client_id: string; reply_to?: number }>
+  | Frame<MessageType, { body: string; client_id: string; reply_to?: number; attachments?: string[] }>
   | Frame<"delete_message", { seq: number }>
   | Frame<"edit_message", { seq: number; body: string }>
   | Frame<"react" | "unreact", { seq: number; emoji: string }>
