@@ -188,11 +188,17 @@ export class ChatRoom extends DurableObject<Env> {
       ...(room ? { room_rate: bucket(room, roomBurst) } : {}) };
   }
 
-  /** Records what this object is (its D1 id and its name, as in idFromName). */
+  /** Records what this object is (its D1 id and its name, as in idFromName): once.
+   * A write holds every outgoing frame of the room until it is durable (the output
+   * gate), so a socket's open writes nothing it would not change. */
   private identify(roomId: number, object: string): void {
-    this.storage.setMeta("room_id", roomId);
-    this.storage.setMeta("object", object);
+    if (this.identified === object) return;
+    if (this.storage.meta<number>("room_id") !== roomId) this.storage.setMeta("room_id", roomId);
+    if (this.storage.meta<string>("object") !== object) this.storage.setMeta("object", object);
+    this.identified = object;
   }
+  /** The object name identify() last checked (it never changes for an object). */
+  private identified: string | null = null;
 
   /** The Worker's view of a conversation changed (friendship, blocks): the core's
    * CHAT_OP_DM_CONFIG answer. Stored for rebuilds, and a live room gets it as an

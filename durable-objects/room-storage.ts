@@ -248,6 +248,10 @@ export class RoomStorage {
   }
 
   setBlocks(userId: number, blocks: number[]): void {
+    // unchanged (most sockets' opens): no write, which would hold the room's frames
+    // until it is durable (the output gate)
+    const text = JSON.stringify(blocks);
+    if (this.sql.exec<{ blocks: string }>("SELECT blocks FROM user_blocks WHERE user_id = ?", userId).toArray()[0]?.blocks === text) return;
     this.sql.exec("INSERT INTO user_blocks (user_id, blocks) VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET blocks = ?2",
       userId, JSON.stringify(blocks));
   }

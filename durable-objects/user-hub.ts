@@ -118,7 +118,10 @@ export class UserHub extends DurableObject<Env> {
       allow(this.core, "sockets_per_account", this.held());
       return;
     } catch (e) {
-      if (!(e instanceof LimitReached)) throw e;
+      // Checked against the objects lately, and nothing changed since: a refusal
+      // costs no RPC (a client retrying at the limit would make one per object).
+      if (!(e instanceof LimitReached) ||
+          (this.verified === this.registerStamp && Date.now() - this.verifiedAt < LIMITS.idleTimeoutMs)) throw e;
     }
     const sql = this.ctx.storage.sql;
     const listed = sql.exec<{ object: string }>("SELECT object FROM presence").toArray();
@@ -126,8 +129,18 @@ export class UserHub extends DurableObject<Env> {
       this.env.CHAT_ROOM.get(this.env.CHAT_ROOM.idFromName(object)).socketsOf(userId)));
     listed.forEach(({ object }, i) => sql.exec("UPDATE presence SET sockets = ? WHERE object = ?", counts[i], object));
     sql.exec("DELETE FROM presence WHERE sockets = 0");
+    this.verified = ++this.registerStamp;
+    this.verifiedAt = Date.now();
     allow(this.core, "sockets_per_account", this.held());
   }
+
+  /** Bumped at every change of the sockets the user holds (the register, a personal
+   * socket); `verified` is its value when the register was last checked against
+   * the objects, at `verifiedAt`. In memory: a restart (which may drop sockets
+   * without a close) forgets it, and a check is at most LIMITS.idleTimeoutMs old. */
+  private registerStamp = 0;
+  private verified = -1;
+  private verifiedAt = 0;
 
   /** Whether one more socket would fit the user's budgets, without counting it:
    * null, or the budget it would break (the Worker refuses early, before the
@@ -159,7 +172,11 @@ export class UserHub extends DurableObject<Env> {
       throw e;
     }
     await this.presence(object, 1);
-    this.ctx.storage.sql.exec("INSERT OR IGNORE INTO visited (object) VALUES (?)", object);
+    // written once per object, not at every socket (a write holds the answer until durable)
+    const sql = this.ctx.storage.sql;
+    if (sql.exec("SELECT 1 FROM visited WHERE object = ?", object).toArray().length === 0) {
+      sql.exec("INSERT INTO visited (object) VALUES (?)", object);
+    }
     return { ok: true };
   }
 
@@ -168,7 +185,8 @@ export class UserHub extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     sql.exec(`INSERT INTO presence (object, sockets) VALUES (?1, max(?2, 0))
               ON CONFLICT (object) DO UPDATE SET sockets = max(sockets + ?2, 0)`, object, delta);
-    sql.exec("DELETE FROM presence WHERE sockets = 0");
+    if (delta < 0) sql.exec("DELETE FROM presence WHERE sockets = 0");
+    this.registerStamp++;
   }
 
   private state(key: "user" | "online" | "told"): number | undefined {
@@ -371,6 +389,7 @@ export class UserHub extends DurableObject<Env> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
+    this.registerStamp++;
     server.serializeAttachment({ user, session, ip, ...IdleWatch.opened() } satisfies Attachment);
     server.send(this.core.callText("connection", undefined, user));
     this.setState("user", user.id);
@@ -411,6 +430,7 @@ export class UserHub extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     echoClose(ws, code, reason);
+    this.registerStamp++;
     await this.presenceStep(() => this.reconcile()); // their last socket: friends are told
   }
 
