@@ -1,11 +1,12 @@
 import { Fragment, useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore, type FormEvent, type KeyboardEvent } from "react";
 import { api, ApiError, describeError } from "./api";
+import { AttachButton, MessageFiles, UploadList, useFileDrop, useUploads, type Uploads } from "./Attachments";
 import { Channel, type PendingMessage } from "./channel";
 import { useChat } from "./context";
 import { loadDraft, saveDraft } from "./drafts";
 import { MessageText } from "./Markdown";
 import { useMenuPlacement } from "./menu";
-import { LIMITS, type Message } from "./protocol";
+import { LIMITS, type Attachment, type Message } from "./protocol";
 import { UserName } from "./UserName";
 
 const time = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -107,6 +108,10 @@ function ChannelView({ channel, title, kind }: { channel: Channel; title: string
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [editing, setEditing] = useState<Message | null>(null);
   const [confirming, setConfirming] = useState<Message | null>(null);
+  // Files for the next message (issue 17): picked, dropped anywhere on the
+  // conversation, or pasted into the message box.
+  const uploads = useUploads(channel);
+  const drop = useFileDrop((files) => { uploads.add(files); composer.current?.focus(); });
 
   // Opening a conversation puts the focus in its message box (issue 18).
   useEffect(() => { composer.current?.focus({ preventScroll: true }); }, []);
@@ -205,7 +210,8 @@ function ChannelView({ channel, title, kind }: { channel: Channel; title: string
 
   let previousDay = "";
   return (
-    <section className="chat" aria-labelledby="chat-h">
+    <section className={`chat${drop.over ? " dropping" : ""}`} aria-labelledby="chat-h" {...drop.handlers}>
+      {drop.over && <p className="drop-hint" aria-hidden="true">Drop the files to attach them</p>}
       <header className="chat-head">
         <a className="back" href="#/" aria-label="Back to the list">←</a>
         <h1 id="chat-h" dir="auto">{kind === "dm" ? <>Direct messages with {title}</> : title}</h1>
@@ -260,7 +266,7 @@ function ChannelView({ channel, title, kind }: { channel: Channel; title: string
                                                                    title={new Date(m.created_at).toLocaleDateString([], { dateStyle: "full" })}>{dayLabel(m.created_at)}</time></li>}
             {divider !== null && m.seq === divider + 1 && m !== s.messages[0] &&
               <li className="divider" data-testid="new-messages">New messages</li>}
-            <MessageItem m={m} kind={kind} me={chat.me.id} online={s.online.includes(m.user.id)}
+            <MessageItem m={m} kind={kind} channel={channel} me={chat.me.id} online={s.online.includes(m.user.id)}
                          display={s.names[m.user.id] ?? null} mention={m.user.id !== chat.me.id && mentionsMe(m.body)}
                          hiddenNote={isHidden ? () => setRevealed((r) => { const n = new Set(r); n.delete(m.seq); return n; }) : null}
                          onReply={isHidden ? null : () => startReply(m)}
@@ -274,12 +280,13 @@ function ChannelView({ channel, title, kind }: { channel: Channel; title: string
       <p className="typing" aria-live="polite" data-testid="typing">
         {typingNow.length > 0 && `${typingNow.map(nameOf).join(", ")} ${typingNow.length > 1 ? "are" : "is"} typing…`}
       </p>
-      <Composer box={composer} draftKey={draftKey} replyTo={replyTo} editing={editing}
+      <Composer box={composer} draftKey={draftKey} replyTo={replyTo} editing={editing} uploads={uploads}
                 onCancel={() => { setReplyTo(null); setEditing(null); }}
-                onSend={(body) => {
+                onSend={(body, files) => {
                   stick.current = true;
                   if (editing) { channel.edit(editing.seq, body); setEditing(null); return; }
-                  channel.send(body, replyTo?.seq);
+                  channel.send(body, replyTo?.seq, files);
+                  uploads.clear();
                   setReplyTo(null);
                 }}
                 onEditLast={myLast && canEdit(myLast) ? () => startEdit(myLast) : null}
@@ -291,7 +298,7 @@ function ChannelView({ channel, title, kind }: { channel: Channel; title: string
 }
 
 interface MessageItemProps {
-  m: Message; kind: "room" | "dm"; me: number; online: boolean; display: string | null; mention: boolean;
+  m: Message; kind: "room" | "dm"; channel: Channel; me: number; online: boolean; display: string | null; mention: boolean;
   /** Set for a revealed message of someone I block: hides it again. */
   hiddenNote: (() => void) | null;
   onReply: (() => void) | null; onEdit: (() => void) | null; onDelete: (() => void) | null;
@@ -300,7 +307,7 @@ interface MessageItemProps {
 
 /** One message: author, time (the full date on hover), the Markdown body, what it
  * replies to, "(edited)", reactions, and its menu. */
-function MessageItem({ m, kind, me, online, display, mention, hiddenNote, onReply, onEdit, onDelete, onReact }: MessageItemProps) {
+function MessageItem({ m, kind, channel, me, online, display, mention, hiddenNote, onReply, onEdit, onDelete, onReact }: MessageItemProps) {
   const x = m;
   const author = m.user.username;
   return (
@@ -311,9 +318,9 @@ function MessageItem({ m, kind, me, online, display, mention, hiddenNote, onRepl
         <UserName user={m.user} display={display} />
         <time dateTime={new Date(m.created_at).toISOString()} title={fullDate(m.created_at)}>{time(m.created_at)}</time>
         {x.edited_at && <span className="edited" title={`Edited ${fullDate(x.edited_at)}`} data-testid="edited">(edited)</span>}
-        {m.body !== "" && (onReply || onEdit || onDelete || onReact) &&
+        {(m.body !== "" || !!m.attachments?.length) && (onReply || onEdit || onDelete || onReact) &&
           <MessageMenu label={`Actions for ${author}'s message at ${time(m.created_at)}`}
-                       onReply={onReply} onEdit={onEdit} onDelete={onDelete} onReact={onReact} />}
+                       onReply={onReply} onEdit={m.body !== "" ? onEdit : null} onDelete={onDelete} onReact={onReact} />}
       </div>
       {x.reply_to && (
         <p className="reply-quote" dir="auto" data-testid="reply-quote">
@@ -324,8 +331,9 @@ function MessageItem({ m, kind, me, online, display, mention, hiddenNote, onRepl
         </p>
       )}
       {hiddenNote && <p className="hint">From someone you block. <button className="link" onClick={hiddenNote}>Hide it</button></p>}
-      {m.body === "" ? <p className="body tombstone">{m.user.username}</p>
+      {m.body === "" ? (!m.attachments?.length && <p className="body tombstone">{m.user.username}</p>)
         : <div className="body" dir="auto"><MessageText text={m.body} /></div>}
+      {!!m.attachments?.length && <MessageFiles files={m.attachments} channel={channel} />}
       {x.reactions && x.reactions.length > 0 && (
         <ul className="reactions" aria-label="Reactions">
           {x.reactions.map((r) => (
@@ -378,7 +386,8 @@ function ConfirmDelete({ message, onConfirm, onClose }: { message: Message | nul
     if (!message && d.open) d.close();
   }, [message]);
   const m = message ?? last;
-  const excerpt = m ? [...m.body].slice(0, 140).join("") + ([...m.body].length > 140 ? "…" : "") : "";
+  const text = m ? (m.body || (m.attachments ?? []).map((a) => a.name).join(", ")) : "";
+  const excerpt = [...text].slice(0, 140).join("") + ([...text].length > 140 ? "…" : "");
   return (
     <dialog ref={dialog} className="confirm" aria-labelledby="confirm-h" aria-describedby="confirm-d" onClose={onClose}>
       <h2 id="confirm-h">Delete this message?</h2>
@@ -403,7 +412,12 @@ function PendingItem({ p, waiting, onDiscard }: { p: PendingMessage; waiting: bo
           : waiting ? <span className="sending" data-testid="not-sent">Not sent yet — will retry</span>
             : <span className="sending">Sending…</span>}
       </div>
-      <div className="body" dir="auto"><p dir="auto">{p.body}</p></div>
+      {p.body !== "" && <div className="body" dir="auto"><p dir="auto">{p.body}</p></div>}
+      {!!p.attachments?.length && (
+        <ul className="files pending-files" aria-label="Files">
+          {p.attachments.map((a) => <li key={a.id} dir="auto">📎 {a.name}</li>)}
+        </ul>
+      )}
     </li>
   );
 }
@@ -413,8 +427,10 @@ interface ComposerProps {
   draftKey: string;
   replyTo: Message | null;
   editing: Message | null;
+  /** The files for the next message (not for an edit). */
+  uploads: Uploads;
   onCancel(): void;
-  onSend(body: string): void;
+  onSend(body: string, files: Attachment[]): void;
   /** ↑ in an empty box: edit my last message (null when there is none to edit). */
   onEditLast: (() => void) | null;
   onType(): void;
@@ -423,7 +439,7 @@ interface ComposerProps {
 /** The message box. The draft is kept per conversation (a reload or a ban does not
  * lose it); a message over LIMITS.messageMaxChars characters is not sent: it stays,
  * and the box says by how much it is over. */
-function Composer({ box, draftKey, replyTo, editing, onCancel, onSend, onEditLast, onType }: ComposerProps) {
+function Composer({ box, draftKey, replyTo, editing, uploads, onCancel, onSend, onEditLast, onType }: ComposerProps) {
   const [body, setBody] = useState(() => loadDraft(draftKey));
   const [problem, setProblem] = useState<string | null>(null);
   const length = [...body].length;
@@ -443,10 +459,17 @@ function Composer({ box, draftKey, replyTo, editing, onCancel, onSend, onEditLas
   }, [editing]);
   useEffect(() => { if (!editing) saveDraft(draftKey, body); }, [draftKey, body, editing]);
   useEffect(() => { if (over <= 0) setProblem(null); }, [over]);
+  // "Still uploading" stops applying as the files change.
+  useEffect(() => { setProblem((p) => (p?.startsWith("The files are still uploading") ? null : p)); }, [uploads.list]);
 
   function submit(e?: FormEvent) {
     e?.preventDefault();
-    if (body.trim() === "") {
+    const files = editing ? [] : uploads.ready();
+    if (files === null) {
+      setProblem("The files are still uploading: send when they are ready, or remove them.");
+      return;
+    }
+    if (body.trim() === "" && files.length === 0) {
       if (body !== "") setProblem("A message needs at least one visible character.");
       return;
     }
@@ -456,7 +479,8 @@ function Composer({ box, draftKey, replyTo, editing, onCancel, onSend, onEditLas
       box.current?.focus();
       return;
     }
-    onSend(body);
+    onSend(body.trim() === "" ? "" : body, files);
+    setProblem(null);
     setBody(editing ? saved.current ?? "" : "");
     saved.current = null;
   }
@@ -483,11 +507,20 @@ function Composer({ box, draftKey, replyTo, editing, onCancel, onSend, onEditLas
           <span className="hint"> (Esc)</span>
         </p>
       )}
+      {!editing && <UploadList uploads={uploads} />}
       <div className="composer-row">
+        {!editing && <AttachButton onFiles={uploads.add} />}
         <textarea ref={box} aria-label="Message" dir="auto" rows={2}
                   placeholder="Write a message (Enter sends, Shift+Enter for a new line, ↑ edits your last)"
                   aria-invalid={over > 0 || problem ? true : undefined} aria-describedby={describedBy}
-                  value={body} onChange={(e) => { setBody(e.target.value); if (e.target.value) onType(); }} onKeyDown={onKey} />
+                  value={body} onChange={(e) => { setBody(e.target.value); if (e.target.value) onType(); }} onKeyDown={onKey}
+                  onPaste={(e) => {
+                    // Pasted files (a copied image, a screenshot) are attached; text pastes as text.
+                    const files = [...e.clipboardData.files];
+                    if (files.length === 0 || editing) return;
+                    e.preventDefault();
+                    uploads.add(files);
+                  }} />
         <div className="composer-side">
           <button type="submit" className="primary">{editing ? "Save" : "Send"}</button>
           <span id="composer-count" className={`count${over > 0 ? " over" : ""}`} data-testid="count"
