@@ -88,6 +88,7 @@ struct room {
   int64_t next_conn;
   room_member *members;    /* in no order; member_at finds one by conn id */
   size_t n_members, cap_members;
+  size_t n_joined;         /* joined sockets (what a flush sends to) */
   room_index member_at;
   room_user *users;        /* those with a socket here, and departed ones whose */
   size_t n_users, cap_users; /* buckets have not refilled yet; user_at finds one */

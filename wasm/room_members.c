@@ -327,6 +327,7 @@ void room_add_member(room *r, const room_change *c) {
   if (c->facts_read > u->read_seq) u->read_seq = c->facts_read;
   u->n_conns++;
   u->n_joined += c->m.joined ? 1 : 0;
+  r->n_joined += c->m.joined ? 1 : 0;
   r->looking_version += c->m.joined && u->n_joined == 1; /* who is looking changed */
   r->members[r->n_members] = c->m;
   room_index_put(&r->member_at, c->m.conn, (uint32_t)r->n_members++);
@@ -340,6 +341,7 @@ void room_remove_member(room *r, int64_t conn) {
   room_user *u = room_find_user(r, r->members[i].user_id);
   u->n_conns--;
   u->n_joined -= r->members[i].joined ? 1 : 0;
+  r->n_joined -= r->members[i].joined ? 1 : 0;
   r->looking_version += r->members[i].joined && u->n_joined == 0;
   /* The user's rate-limit state stays, even after their last socket here closed (a
    * reconnect must not refill the buckets); room_prune_departed drops it once it
@@ -356,6 +358,7 @@ void room_member_joined(room *r, int64_t conn) {
   room_member *m = room_find_member(r, conn);
   if (!m || m->joined) return;
   m->joined = 1;
+  r->n_joined++;
   if (++room_find_user(r, m->user_id)->n_joined == 1) r->looking_version++;
 }
 

@@ -458,20 +458,22 @@ int room_broadcast(room *r, effects *e, room_change *c, size_t bytes, double now
   return rc;
 }
 
-/* A quiet room sends the entry at once; a room that sent less than
- * CHAT_FLUSH_INTERVAL_MS ago keeps it in the outbox and asks the shell for a
- * ROOM_FLUSH when the interval ends (one flush_at effect per interval). A full
+/* A quiet room sends the entry at once; a room that sent less than its flush
+ * interval ago (room_flush_interval: CHAT_FLUSH_INTERVAL_MS, longer as its joined
+ * sockets grow) keeps it in the outbox and asks the shell for a ROOM_FLUSH when the
+ * interval ends (one flush_at effect per interval). A full
  * outbox is sent at once, and a conversation always sends at once (two members:
  * nothing to save). */
 int room_enqueue(room *r, effects *e, room_change *c, size_t bytes, double now) {
   c->queue = 1;
   c->q_bytes = bytes;
-  int quiet = !r->flush_due && now - r->last_flush_ms >= CHAT_FLUSH_INTERVAL_MS;
+  const double interval = room_flush_interval(r->n_joined);
+  int quiet = !r->flush_due && now - r->last_flush_ms >= interval;
   if (r->kind.dm || quiet || r->n_outbox + 1 >= CHAT_BATCH_MAX || r->outbox_bytes + bytes >= CHAT_BATCH_BYTES_MAX)
     return room_start_flush(r, e, c, now);
   if (r->flush_due) return CHAT_OK;
   cJSON *o = effects_add(e, ROOM_EFFECT(flush_at));
-  if (!o || json_add_num(o, "at", r->last_flush_ms + CHAT_FLUSH_INTERVAL_MS) < 0) return CHAT_E_NOMEM;
+  if (!o || json_add_num(o, "at", r->last_flush_ms + interval) < 0) return CHAT_E_NOMEM;
   c->schedule = 1;
   return CHAT_OK;
 }

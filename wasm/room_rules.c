@@ -94,6 +94,11 @@ int room_may_delete(int64_t actor, room_role role, int64_t author) {
   return actor == author || room_may_delete_any(role) ? CHAT_OK : CHAT_E_FORBIDDEN;
 }
 
+double room_flush_interval(size_t joined) {
+  double ms = 1000.0 * (double)joined / CHAT_SEND_BUDGET_PER_SECOND;
+  return ms < CHAT_FLUSH_INTERVAL_MS ? CHAT_FLUSH_INTERVAL_MS : ms > CHAT_FLUSH_INTERVAL_MAX_MS ? CHAT_FLUSH_INTERVAL_MAX_MS : ms;
+}
+
 int room_may_edit(int64_t actor, int64_t author) { return actor == author ? CHAT_OK : CHAT_E_NOT_AUTHOR; }
 
 int room_may_reply(int64_t reply_to, int64_t next_seq) {

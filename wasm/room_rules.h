@@ -168,6 +168,12 @@ typedef enum {
  * CHAT_REACTIONS_PER_USER_MAX of this user's). */
 int room_reaction_decide(int add, int present, int mine, int64_t distinct, int64_t my_count);
 
+/* How long after a flush the next one may come, in ms, in a room with `joined`
+ * joined sockets (cost-aware coalescing, chat_limits.h
+ * CHAT_SEND_BUDGET_PER_SECOND): joined / budget seconds, between
+ * CHAT_FLUSH_INTERVAL_MS and CHAT_FLUSH_INTERVAL_MAX_MS. */
+double room_flush_interval(size_t joined);
+
 /* What a frame from a socket costs, and what happens past the limits. */
 typedef enum {
   ROOM_ADMIT,  /* a rate token was taken: act on the frame */

@@ -1,6 +1,7 @@
 /* Coalescing and load shedding (issue #7): the outbox, batches, the flush and
  * its failure paths (wasm/room_outbox.c). */
 #include "chat_error.h"
+#include "room_rules.h"
 #include "room_util.h"
 #include "test_util.h"
 
@@ -339,6 +340,46 @@ static void a_socket_closed_for_flooding_leaves_its_accepted_messages_to_the_oth
   room_free(r);
 }
 
+/* Cost-aware coalescing (issue 21): the interval between flushes grows with the
+ * joined sockets a flush sends to, so sends a second stay under the budget; a
+ * small room keeps the 10 ms, and a big one quiet for an interval sends at once. */
+static void a_big_room_spaces_its_flushes_by_what_they_cost(void **state) {
+  (void)state;
+  assert_int_equal(room_flush_interval(1), CHAT_FLUSH_INTERVAL_MS);
+  assert_int_equal(room_flush_interval(200), CHAT_FLUSH_INTERVAL_MS);
+  assert_int_equal(room_flush_interval(1000), 1000 * 1000 / CHAT_SEND_BUDGET_PER_SECOND);
+  assert_int_equal(room_flush_interval(5000), CHAT_FLUSH_INTERVAL_MAX_MS); /* the latency bound */
+  for (int big = 0; big < 2; big++) {
+    room *r;
+    cJSON *fx;
+    size_t members = big ? 1000 : 100;
+    assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
+    int64_t a = 0;
+    for (size_t i = 0; i < members; i++) {
+      char user[96];
+      snprintf(user, sizeof user, "{\"id\":%zu,\"username\":\"u%zu\",\"role\":\"USER\"}", i + 1, i + 1);
+      int64_t c = join(r, user, 0);
+      if (!i) a = c;
+    }
+    /* quiet: at once, to every joined socket */
+    fx = say(r, a, "one", "c1", 1000);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(fx_at(fx, 1, "send"), "to")), (int)members);
+    cJSON_Delete(fx);
+    /* 20 ms later: the small room is quiet again; the big one waits to 50 ms */
+    assert_true(room_run(r, ROOM_FRAME, a, "{\"type\":\"new_chat_message\",\"body\":\"two\",\"client_id\":\"c2\"}",
+                         1020, &fx) > 0);
+    cJSON *last = cJSON_GetArrayItem(fx, cJSON_GetArraySize(fx) - 1);
+    if (big) {
+      assert_string_equal(op_of(last), "flush_at");
+      assert_int_equal(num(last, "at"), 1000 + room_flush_interval(members));
+    } else {
+      assert_string_equal(op_of(last), "query"); /* the dedup question of a flush now */
+    }
+    cJSON_Delete(fx);
+    room_free(r);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_quiet_room_sends_at_once_and_a_busy_one_in_batches),
@@ -350,6 +391,7 @@ int main(void) {
       cmocka_unit_test(a_batch_of_escaped_bodies_stays_well_under_one_mebibyte),
       cmocka_unit_test(a_resend_of_a_waiting_message_takes_nothing_from_the_room),
       cmocka_unit_test(a_socket_closed_for_flooding_leaves_its_accepted_messages_to_the_others),
+      cmocka_unit_test(a_big_room_spaces_its_flushes_by_what_they_cost),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
