@@ -216,6 +216,15 @@
 /* An attachment's id: 16 random bytes as 32 lowercase hex digits. */
 #define CHAT_ATTACHMENT_ID_BYTES 16
 
+/* Reconnecting (issue 21): clients (the web client, the bots, the k6 scripts)
+ * wait a random time between 0 and min(CHAT_RECONNECT_CAP_MS, CHAT_RECONNECT_BASE_MS
+ * x 2^attempt) before each attempt: "full jitter", which of the strategies in the
+ * AWS Architecture Blog's "Exponential Backoff and Jitter" (2015) spreads a herd of
+ * clients the most, so a deploy's reconnect storm arrives spread over seconds, not
+ * at once. In ms. */
+#define CHAT_RECONNECT_BASE_MS 500
+#define CHAT_RECONNECT_CAP_MS 15000
+
 /* Per-user rate limit in a room, a token bucket over every frame the user sends:
  * bursts of 20, 5 a second sustained. No standard exists; this is well above what a
  * person types (a fast typist sends about one message a second) and what a client

@@ -2,18 +2,19 @@
  * A WebSocket that comes back. The token travels as the subprotocol
  * "bearer.<token>" next to "chat.v1" (never in the URL). When the socket drops
  * (a deploy restarts every server object, a network flap, a laptop waking up),
- * it reconnects with exponential backoff and jitter (0.5 s doubling to 10 s) and
+ * it reconnects with capped exponential backoff and full jitter (a random wait up
+ * to LIMITS.reconnectBaseMs doubling to LIMITS.reconnectCapMs: chat_limits.h) and
  * reports "reconnecting" meanwhile. Its users resume through `onOpen`, called on
  * every `connection` frame, the first frame of each new socket.
  *
  * Connection state in seconds (issue 18):
  * - Heartbeat: after PING_IDLE_MS without a frame from the server, a
- *   `{"type":"ping","ref":"hb-<n>"}`; if nothing at all (the pong or any other
+ *   bare `{"type":"ping"}` (the server's runtime answers it without waking the
+ *   room or spending a rate token: PROTOCOL.md "Idle sockets"); if nothing at all (the pong or any other
  *   frame) arrives within PONG_TIMEOUT_MS, the connection is dead: it is dropped
  *   and replaced at once, without waiting for TCP to give up (which took about
  *   50 s). `probe()` sends one at once (a message waiting for its
- *   acknowledgement asks). A ping costs one token of the socket's rate, so an
- *   active socket, which hears frames anyway, sends none.
+ *   acknowledgement asks). An active socket, which hears frames anyway, sends none.
  * - The browser's `offline` event: the status becomes "offline" at once and no
  *   attempt is made until `online`, which reconnects at once.
  * Close codes 4003 (a ban), 4001 (the session ended: a logout, here or on another
@@ -40,8 +41,6 @@ export const PING_IDLE_MS = 10_000;
 /** How long (ms) a ping may go unanswered before the connection counts as dead. */
 export const PONG_TIMEOUT_MS = 4_000;
 const TICK_MS = 1_000;
-const BACKOFF_MIN_MS = 500;
-const BACKOFF_MAX_MS = 10_000;
 
 export function socketUrl(path: string): string {
   return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
@@ -58,7 +57,6 @@ export class ResilientSocket {
   private lastHeard = 0;
   /** When the unanswered ping was sent (0: none is waiting). */
   private pingedAt = 0;
-  private pings = 0;
   private greeted = false;
   status: SocketStatus = "connecting";
 
@@ -170,14 +168,14 @@ export class ResilientSocket {
   private scheduleReconnect() {
     if (navigator.onLine === false) return this.wentOffline();
     this.setStatus("reconnecting");
-    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempts) * (0.5 + Math.random() / 2);
+    const delay = Math.random() * Math.min(LIMITS.reconnectCapMs, LIMITS.reconnectBaseMs * 2 ** this.attempts);
     this.attempts++;
     clearTimeout(this.retry);
     this.retry = setTimeout(() => this.connect(), delay);
   }
 
   private ping() {
-    if (!this.send({ type: "ping", ref: `hb-${++this.pings}` })) return;
+    if (!this.send({ type: "ping" })) return;
     this.pingedAt = Date.now();
   }
 

@@ -56,6 +56,7 @@ int main(int argc, char **argv) {
          CHAT_REACTION_CODEPOINTS_MAX, CHAT_REACTION_BYTES_MAX);
   printf("  attachmentsMax: %d,\n  attachmentBytesMax: %d,\n  sniffBytes: %d,\n", CHAT_ATTACHMENTS_MAX,
          CHAT_ATTACHMENT_BYTES_MAX, CHAT_SNIFF_BYTES);
+  printf("  reconnectBaseMs: %d,\n  reconnectCapMs: %d,\n", CHAT_RECONNECT_BASE_MS, CHAT_RECONNECT_CAP_MS);
   printf("  rateBurst: %d,\n  ratePerSecond: %d,\n  floodBurst: %d,\n  floodPerSecond: %d,\n", CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, CHAT_FLOOD_BURST, CHAT_FLOOD_PER_SECOND);
   printf("  closeBanned: %d,\n  ipBanCacheMs: %d,\n  reasonMax: %d,\n", CHAT_CLOSE_BANNED, CHAT_IP_BAN_CACHE_MS, CHAT_REASON_MAX);
   printf("  closeSessionEnded: %d,\n  closeReasonMax: %d,\n", CHAT_CLOSE_SESSION_ENDED, CHAT_CLOSE_REASON_MAX);
