@@ -15,12 +15,20 @@ import { useEffect, useId, useRef, useState, type DragEvent } from "react";
 import type { Channel } from "./channel";
 import { errorMessage, LIMITS, type Attachment } from "./protocol";
 
-/** A size as people read it: "512 bytes", "34 kB", "1.2 MB" (powers of 1000). */
+/** A size as people read it: "512 bytes", "34.5 kB", "1.2 MB" (powers of 1000). */
 export function humanSize(bytes: number): string {
   if (bytes < 1000) return `${bytes} byte${bytes === 1 ? "" : "s"}`;
   const [value, unit] = bytes < 1e6 ? [bytes / 1e3, "kB"] : bytes < 1e9 ? [bytes / 1e6, "MB"] : [bytes / 1e9, "GB"];
-  return `${value < 10 ? value.toFixed(1).replace(/\.0$/, "") : Math.round(value)} ${unit}`;
+  return `${value < 100 ? value.toFixed(1).replace(/\.0$/, "") : Math.round(value)} ${unit}`;
 }
+
+/** Icons drawn inline (no emoji font needed), hidden from assistive technology. */
+const svg = { viewBox: "0 0 24 24", width: 18, height: 18, fill: "none", stroke: "currentColor", strokeWidth: 2,
+  strokeLinecap: "round" as const, strokeLinejoin: "round" as const, "aria-hidden": true, focusable: false, className: "icon" };
+export const PaperclipIcon = () => (
+  <svg {...svg}><path d="M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48" /></svg>);
+const FileIcon = () => (
+  <svg {...svg}><path d="M13 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V9z" /><path d="M13 2v7h7" /></svg>);
 
 const isImage = (a: Attachment) => a.type.startsWith("image/") && !!a.width && !!a.height;
 
@@ -128,7 +136,7 @@ export function AttachButton({ onFiles, disabled }: { onFiles(files: File[]): vo
     <>
       <button type="button" className="attach" onClick={() => input.current?.click()} disabled={disabled}
               aria-label="Attach files" title="Attach files (or drop or paste them)">
-        <span aria-hidden="true">📎</span>
+        <PaperclipIcon />
       </button>
       <input ref={input} type="file" multiple hidden tabIndex={-1} data-testid="file-input"
              onChange={(e) => { onFiles([...(e.target.files ?? [])]); e.target.value = ""; }} />
@@ -230,7 +238,7 @@ function FileLink({ a, channel }: { a: Attachment; channel: Channel }) {
   }
   return (
     <a className="file-link" href={a.url} download={a.name} onClick={download} data-testid="attachment-file" aria-busy={busy || undefined}>
-      <span aria-hidden="true">📄 </span><span dir="auto">{a.name}</span>, {humanSize(a.size)}
+      <FileIcon /> <bdi>{a.name}</bdi>, {humanSize(a.size)}
     </a>
   );
 }

@@ -1,6 +1,6 @@
 import { Fragment, useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore, type FormEvent, type KeyboardEvent } from "react";
 import { api, ApiError, describeError } from "./api";
-import { AttachButton, MessageFiles, UploadList, useFileDrop, useUploads, type Uploads } from "./Attachments";
+import { AttachButton, MessageFiles, PaperclipIcon, UploadList, useFileDrop, useUploads, type Uploads } from "./Attachments";
 import { Channel, type PendingMessage } from "./channel";
 import { useChat } from "./context";
 import { loadDraft, saveDraft } from "./drafts";
@@ -415,7 +415,7 @@ function PendingItem({ p, waiting, onDiscard }: { p: PendingMessage; waiting: bo
       {p.body !== "" && <div className="body" dir="auto"><p dir="auto">{p.body}</p></div>}
       {!!p.attachments?.length && (
         <ul className="files pending-files" aria-label="Files">
-          {p.attachments.map((a) => <li key={a.id} dir="auto">📎 {a.name}</li>)}
+          {p.attachments.map((a) => <li key={a.id}><PaperclipIcon /> <bdi>{a.name}</bdi></li>)}
         </ul>
       )}
     </li>
