@@ -210,6 +210,7 @@ describe("attachments in the web client (issue 17)", { timeout: 300_000 }, () =>
     await refusal.waitFor();
     assert.equal(await refusal.textContent(), "huge.bin is 10.5 MB. Files have at most 10 MiB.");
     assert.equal(await refusal.getAttribute("role"), "alert");
+    await shot(page, "files-5a-too-big");
     await page.waitForTimeout(300);
     page.off("request", watch);
     assert.deepEqual(uploads, [], "nothing uploaded");
@@ -226,15 +227,19 @@ describe("attachments in the web client (issue 17)", { timeout: 300_000 }, () =>
 
   it("a dropped file can be removed before sending; the rest is sent with the text", async () => {
     const page = alice.page;
-    await page.evaluate(() => {
-      const data = new DataTransfer();
-      data.items.add(new File(["first notes"], "first.txt", { type: "text/plain" }));
-      data.items.add(new File(["second notes"], "second.txt", { type: "text/plain" }));
-      const target = document.querySelector("[data-testid=messages]");
-      for (const type of ["dragenter", "dragover", "drop"]) {
-        target.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+    const drag = (types) => page.evaluate((types) => {
+      window.__drag ??= new DataTransfer();
+      if (window.__drag.items.length === 0) {
+        window.__drag.items.add(new File(["first notes"], "first.txt", { type: "text/plain" }));
+        window.__drag.items.add(new File(["second notes"], "second.txt", { type: "text/plain" }));
       }
-    });
+      const target = document.querySelector("[data-testid=messages]");
+      for (const type of types) target.dispatchEvent(new DragEvent(type, { dataTransfer: window.__drag, bubbles: true, cancelable: true }));
+    }, types);
+    await drag(["dragenter", "dragover"]);
+    await page.locator(".drop-hint").waitFor();
+    await shot(page, "files-5b-dragging");
+    await drag(["drop"]);
     await page.getByTestId("uploaded").nth(1).waitFor();
     assert.equal(await page.locator(".drop-hint").count(), 0, "the drop hint went");
     await page.getByRole("button", { name: "Remove first.txt" }).click();
