@@ -12,7 +12,29 @@
 //        [--stop-p99-ms MS]          (end a ramp before the next phase once some phase's
 //                                     p99 is known to be past MS; the phases not run
 //                                     report run: false)
+//        [--accounts FILE]           (a JSON array of {token, user} to play, instead of
+//                                     signing up --users new ones: signups cost an
+//                                     argon2id each, and the bench reuses its accounts)
+//        [--protocol chat|socketio]  (the wire form, tests/load/transport.mjs; --base
+//                                     may list several servers, comma-separated: the
+//                                     HTTP calls go to the first, bot i's socket to
+//                                     server i mod their number)
+//        [--signal-ready]            (write "bots: sending" on stderr when the first
+//                                     phase starts: the bench's restart scenario waits
+//                                     for it)
 //
+// Reconnects: a bot whose socket drops (any close code but the final ones, 4001
+// session ended, 4003 banned, 4004 removed) opens a new one after a capped
+// exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff
+// and Jitter"): random(0, min(LIMITS.reconnectCapMs, LIMITS.reconnectBaseMs x
+// 2^attempt)), the attempt counted from 0 and reset once joined; then it joins
+// with {since: the last seq it saw}, takes the missed messages from the history
+// (paging while has_more) as deliveries, and resends its unacknowledged messages
+// with the same client_id (the server stores a client_id once and answers a resend
+// of a stored one with duplicate: true). A message sent while the bot is offline
+// waits for the reconnect. So lost / duplicated / reordered stay exact across a
+// server restart; the report adds each outage (close -> joined again, wall clock).
+
 // Bounded by --duration (seconds) and --max-messages. Latency is measured from the
 // sender's send() to each receipt, in this one process (one clock). A busy room
 // coalesces its broadcasts into "batch" frames (PROTOCOL.md); their frames count
@@ -25,9 +47,10 @@
 // as an error, not as a loss.
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
+import { readFileSync } from "node:fs";
 import * as hdr from "hdr-histogram-js";
-import WebSocket from "ws";
 import { api, pool } from "./client.mjs";
+import { openRoomSocket } from "./transport.mjs";
 import { LIMITS } from "../../worker/generated/core.ts";
 
 const { values: opt } = parseArgs({
@@ -44,6 +67,9 @@ const { values: opt } = parseArgs({
     ramp: { type: "string" },
     quiet: { type: "boolean", default: false },
     "stop-p99-ms": { type: "string" },
+    accounts: { type: "string" },
+    protocol: { type: "string", default: "chat" },
+    "signal-ready": { type: "boolean", default: false },
   },
 });
 const N = Number(opt.users), ROOMS = Number(opt.rooms), MAX = Number(opt["max-messages"]);
@@ -53,11 +79,19 @@ const PHASES = (opt.ramp ?? `${opt.rate}:${opt.duration}`).split(",").map((p) =>
 });
 const RATE = PHASES[0].rate, DURATION_MS = PHASES.reduce((a, p) => a + p.ms, 0);
 const SENDERS = Math.max(1, Math.round(N * Number(opt.senders)));
-const base = opt.base.replace(/\/$/, "");
+const bases = opt.base.split(",").map((b) => b.replace(/\/$/, ""));
+const base = bases[0];
+const PROTOCOL = opt.protocol;
+/** Close codes after which a client must not reconnect (PROTOCOL.md, close codes). */
+const FINAL_CLOSES = new Set([4001, 4003, 4004]);
+/** Full jitter: a random wait in [0, min(cap, base x 2^attempt)) ms. */
+const backoff = (attempt) => Math.random() * Math.min(LIMITS.reconnectCapMs, LIMITS.reconnectBaseMs * 2 ** attempt);
+let stopping = false;
+const outages = []; // { bot, code, closed_at, live_at, attempts } (Date.now())
 const run = `${Date.now() % 1_000_000}`;
 
 const stats = {
-  sent: 0, acked: 0, delivered: 0, duplicates: 0, errors: {},
+  sent: 0, acked: 0, delivered: 0, duplicates: 0, errors: {}, final_closes: {}, reconnect_attempts: 0, from_history: 0,
   latency: hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 }),
 };
 const newHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
@@ -100,42 +134,134 @@ function parse(data) {
   return frames;
 }
 
+/**
+ * Opens bot's socket and joins; resolves once the first history arrived. A bot
+ * is `live` while it is joined; a drop schedules a reconnect (see the header).
+ */
 function connect(bot) {
+  bot.last = 0; // the highest seq received
+  bot.first = 0; // the first seq received after joining
+  bot.gaps = new Set(); // seqs skipped over (never received)
+  bot.unacked = new Map(); // client_id -> frame, sent or waiting to be, not yet acknowledged
+  bot.attempt = 0;
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${base.replace(/^http/, "ws")}/rooms/${bot.room}/ws`,
-      [LIMITS.wsProtocol, `${LIMITS.wsBearerPrefix}${bot.token}`], { perMessageDeflate: false });
-    bot.ws = ws;
-    bot.last = 0; // the highest seq received
-    bot.first = 0; // the first seq received after joining
-    bot.gaps = new Set(); // seqs skipped over (never received)
-    ws.on("message", (data) => {
-      for (const f of parse(data)) {
-        if (f.type === "new_chat_message") onMessage(bot, f);
-        else if (f.type === "connection") ws.send(JSON.stringify({ type: "join_room" }));
-        else if (f.type === "history") {
-          bot.last = bot.first = f.last_seq;
-          resolve(bot);
-        } else if (f.type === "error") stats.errors[f.code] = (stats.errors[f.code] ?? 0) + 1;
-      }
-    });
-    ws.on("error", reject);
-    ws.on("unexpected-response", (req, res) => { req.destroy(); reject(new Error(`upgrade refused: ${res.statusCode}`)); });
+    bot.joined = resolve;
+    bot.failed = reject;
+    open(bot);
   });
+}
+
+function open(bot) {
+  bot.live = false;
+  bot.joining = false;
+  const sock = openRoomSocket(bases[bot.index % bases.length], bot.room, bot.token, {
+    protocol: PROTOCOL,
+    onData: (data) => {
+      for (const f of parse(data)) {
+        if (f.type === "new_chat_message") onMessage(bot, f, false);
+        else if (f.type === "connection") join(bot);
+        else if (f.type === "history") onHistory(bot, f);
+        else if (f.type === "error") stats.errors[f.code] = (stats.errors[f.code] ?? 0) + 1;
+      }
+    },
+    onClose: (code) => onClose(bot, sock, code),
+    onError: () => {}, // a close follows
+  });
+  bot.sock = sock;
+}
+
+function join(bot) {
+  bot.joining = true;
+  bot.sock.send(bot.joinedOnce ? { type: "join_room", since: bot.last } : { type: "join_room" });
+}
+
+function onHistory(bot, h) {
+  if (!bot.joining) return;
+  if (!bot.joinedOnce) {
+    bot.last = bot.first = h.last_seq;
+  } else {
+    // A rejoin {since: last}: what was missed, oldest first, then more pages.
+    for (const m of h.messages ?? []) onMessage(bot, m, true);
+    if (h.has_more) {
+      bot.sock.send({ type: "join_room", since: bot.last });
+      return;
+    }
+  }
+  bot.joining = false;
+  bot.live = true;
+  bot.attempt = 0;
+  if (bot.outage) {
+    bot.outage.live_at = Date.now();
+    bot.outage = null;
+  }
+  // Whatever is still unacknowledged goes (again), with its client_id.
+  for (const frame of bot.unacked.values()) bot.sock.send(frame);
+  if (!bot.joinedOnce) {
+    bot.joinedOnce = true;
+    bot.joined(bot);
+  }
+}
+
+function onClose(bot, sock, code) {
+  if (sock !== bot.sock) return;
+  bot.live = false;
+  if (stopping) return;
+  if (!bot.joinedOnce && code !== 1006) { // refused before ever joining: a set-up failure
+    bot.failed(new Error(`bot ${bot.index}: socket closed with ${code} before joining`));
+    return;
+  }
+  if (FINAL_CLOSES.has(code)) {
+    stats.final_closes[code] = (stats.final_closes[code] ?? 0) + 1;
+    return;
+  }
+  if (!bot.outage) {
+    bot.outage = { bot: bot.index, code, closed_at: Date.now(), live_at: null, attempts: 0 };
+    outages.push(bot.outage);
+  }
+  bot.outage.attempts++;
+  stats.reconnect_attempts++;
+  setTimeout(() => { if (!stopping) open(bot); }, backoff(bot.attempt++));
+}
+
+/** Sends (or, offline, queues for the reconnect) a new message of bot's. */
+function say(bot, frame) {
+  bot.unacked.set(frame.client_id, frame);
+  if (bot.live) bot.sock.send(frame);
 }
 
 /** Whether bot received seq (of its room, after it joined). */
 const seen = (bot, seq) => seq > bot.first && seq <= bot.last && !bot.gaps.has(seq);
 
-function onMessage(bot, m) {
+function acknowledge(bot, m, ph) {
+  bot.unacked.delete(m.client_id);
+  if (ackSeq.has(m.client_id)) return; // acknowledged before (a rejoin's history, a resend's answer)
+  stats.acked++;
+  if (ph) ph.acked++;
+  ackSeq.set(m.client_id, { seq: m.seq, room: bot.room });
+}
+
+/** A message frame, live or (fromHistory) replayed by a rejoin's history. */
+function onMessage(bot, m, fromHistory) {
   const now = performance.now();
-  if (m.seq <= bot.last) { // a socket receives its room's messages in seq order
-    if (bot.gaps.has(m.seq)) stats.reordered = (stats.reordered ?? 0) + 1;
-    else stats.duplicates++;
+  const own = m.user.id === bot.user.id && m.client_id.startsWith(`${bot.index}-`);
+  if (m.duplicate) { // a resend's acknowledgement, to the sender only: the original
+    if (own) acknowledge(bot, m, phaseStats[phaseOf.get(m.client_id)]);
     return;
   }
-  for (let s = bot.last + 1; s < m.seq; s++) bot.gaps.add(s);
-  bot.last = m.seq;
-  if (m.duplicate) return; // a retry's acknowledgement, to the sender only
+  if (m.seq <= bot.last) { // a socket receives its room's messages in seq order
+    if (!bot.gaps.has(m.seq)) {
+      stats.duplicates++;
+      return;
+    }
+    if (!fromHistory) {
+      stats.reordered = (stats.reordered ?? 0) + 1;
+      return;
+    }
+    bot.gaps.delete(m.seq); // a rejoin fills what was skipped
+  } else {
+    for (let s = bot.last + 1; s < m.seq; s++) bot.gaps.add(s);
+    bot.last = m.seq;
+  }
   let rooms = bySeq.get(bot.room);
   if (!rooms) bySeq.set(bot.room, (rooms = new Map()));
   let info = rooms.get(m.seq);
@@ -148,6 +274,7 @@ function onMessage(bot, m) {
     if (STOP_MS !== Infinity) receiptsOf.set(m.client_id, info);
   }
   stats.delivered++;
+  if (fromHistory) stats.from_history++;
   info.n++;
   const t = info.at, ph = info.ph;
   if (ph) ph.delivered++;
@@ -157,14 +284,15 @@ function onMessage(bot, m) {
     ph?.latency.recordValue(us);
     if (ph && us > STOP_MS * 1000) ph.late++;
   }
-  if (m.user.id === bot.user.id && m.client_id.startsWith(`${bot.index}-`)) {
-    stats.acked++;
-    if (ph) ph.acked++;
-    ackSeq.set(m.client_id, { seq: m.seq, room: bot.room });
-  }
+  if (own) acknowledge(bot, m, ph);
 }
-
 const ms = (us) => (us / 1000).toFixed(1);
+/** p50 and max of a list of ms (nearest rank), or null when empty. */
+function percentiles(xs) {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return { p50: s[Math.ceil(0.5 * s.length) - 1], max: s[s.length - 1] };
+}
 function progress(final = false) {
   const h = stats.latency;
   const errors = Object.values(stats.errors).reduce((a, b) => a + b, 0);
@@ -175,8 +303,11 @@ function progress(final = false) {
 
 async function main() {
   const started = Date.now();
+  const accounts = opt.accounts ? JSON.parse(readFileSync(opt.accounts, "utf8")) : null;
+  if (accounts && accounts.length < N) throw new Error(`--accounts holds ${accounts.length} accounts, --users asks for ${N}`);
   const bots = await pool(Array.from({ length: N }, (_, i) => i), 4, async (i) => {
-    const s = await api(base, "/signup", { username: `bot${run}_${i}`.slice(0, 32), password: "bot password 1" });
+    const s = accounts ? accounts[i]
+      : await api(base, "/signup", { username: `bot${run}_${i}`.slice(0, 32), password: "bot password 1" });
     return { index: i, token: s.token, user: s.user };
   });
   const rooms = [];
@@ -185,6 +316,7 @@ async function main() {
   await pool(bots, 8, connect);
   const members = new Map(rooms.map((id) => [id, bots.filter((b) => b.room === id).length]));
   if (!opt.quiet) process.stderr.write(`${N} bots in ${ROOMS} room(s), ${SENDERS} sending ${PHASES.map((p) => `${p.rate}/s for ${p.ms / 1000} s`).join(", then ")} (set-up ${Date.now() - started} ms)\n`);
+  if (opt["signal-ready"]) process.stderr.write("bots: sending\n");
 
   const senders = bots.slice(0, SENDERS);
   const counters = new Map();
@@ -195,7 +327,7 @@ async function main() {
     const now = performance.now();
     if (STOP_MS !== Infinity && phaseStats.slice(0, p).some((ph) => collapsed(ph, now))) break;
     phase.run = true;
-    const start = performance.now();
+    const start = performance.now(), cpu = process.cpuUsage();
     while (performance.now() - start < phase.ms && stats.sent < MAX) {
       const due = Math.floor(((performance.now() - start) / 1000) * phase.rate);
       while (phase.sent < due && stats.sent < MAX) {
@@ -206,12 +338,16 @@ async function main() {
         sentAt.set(clientId, performance.now());
         phaseOf.set(clientId, p);
         if (STOP_MS !== Infinity) phase.ids.push(clientId);
-        bot.ws.send(JSON.stringify({ type: "new_chat_message", body: `bot ${bot.index} message ${n}`, client_id: clientId }));
+        say(bot, { type: "new_chat_message", body: `bot ${bot.index} message ${n}`, client_id: clientId });
         stats.sent++;
         phase.sent++;
       }
       await new Promise((r) => setTimeout(r, 1));
     }
+    // This process's CPU time (all threads) over the phase's wall time, in cores:
+    // near 1, the load client, not the server, may be what limits the phase.
+    const used = process.cpuUsage(cpu);
+    phase.client_cpu = (used.user + used.system) / 1000 / (performance.now() - start);
   }
   // Let what is in flight arrive.
   const drainEnd = performance.now() + Number(opt.drain) * 1000;
@@ -224,6 +360,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 50));
   }
   clearInterval(ticker);
+  stopping = true;
   progress(true);
 
   // Lost: an accepted (acknowledged) message some member of its room never got.
@@ -240,6 +377,14 @@ async function main() {
     sent: stats.sent, acked: stats.acked, delivered: stats.delivered, expected_deliveries: expected,
     lost, duplicated: stats.duplicates + stored_twice, reordered: stats.reordered ?? 0, batches,
     errors: stats.errors,
+    unacked: bots.reduce((a, b) => a + b.unacked.size, 0),
+    reconnects: {
+      outages: outages.length, recovered: outages.filter((o) => o.live_at !== null).length,
+      attempts: stats.reconnect_attempts, replayed_deliveries: stats.from_history, final_closes: stats.final_closes,
+      first_close_at: outages.length ? Math.min(...outages.map((o) => o.closed_at)) : null,
+      last_live_at: outages.some((o) => o.live_at !== null) ? Math.max(...outages.map((o) => o.live_at ?? 0)) : null,
+      offline_ms: percentiles(outages.filter((o) => o.live_at !== null).map((o) => o.live_at - o.closed_at)),
+    },
     latency_ms: { p50: h.getValueAtPercentile(50) / 1000, p95: h.getValueAtPercentile(95) / 1000,
       p99: h.getValueAtPercentile(99) / 1000, max: h.maxValue / 1000 },
     phases: phaseStats.map((p) => ({
@@ -248,9 +393,10 @@ async function main() {
       delivery_ratio: p.sent ? p.delivered / (p.sent * (N / ROOMS)) : 0,
       delivered_per_second: p.delivered / (p.ms / 1000),
       p50_ms: p.latency.getValueAtPercentile(50) / 1000, p99_ms: p.latency.getValueAtPercentile(99) / 1000,
+      client_cpu: p.client_cpu === undefined ? null : Math.round(p.client_cpu * 1000) / 1000,
     })),
   };
-  for (const b of bots) b.ws.close();
+  for (const b of bots) b.sock.close();
   console.log(JSON.stringify(report, null, 2));
   if (opt.json) (await import("node:fs")).writeFileSync(opt.json, JSON.stringify(report, null, 2));
   process.exit(report.lost > 0 || report.duplicated > 0 || report.reordered > 0 ? 1 : 0);
