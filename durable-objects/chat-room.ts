@@ -64,7 +64,7 @@ export class ChatRoom extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.storage = new RoomStorage(ctx.storage.sql);
+    this.storage = new RoomStorage(ctx.storage.sql, env.CHAT_SEARCH_INDEX !== "off");
     this.idle = new IdleWatch(ctx, this.core, idleScale(env.CHAT_IDLE_SCALE));
     this.effects = new RoomEffects(ctx, env, this.storage, {
       answer: (q) => this.core.roomEvent(this.room!, "answer", 0, this.storage.answer(q)),

@@ -24,6 +24,9 @@ export interface Env extends ChatEnv {
   /** Tests only: divides the idle time of sockets (LIMITS.idleTimeoutMs,
    * worker/liveness.ts), so a test sees an idle socket closed in seconds. */
   CHAT_IDLE_SCALE?: string;
+  /** Benchmarks only (make bench-search): "off" builds no search index in rooms
+   * made from then on, to measure what the index costs a busy room. */
+  CHAT_SEARCH_INDEX?: string;
 }
 
 /** A user as the API shows it. */

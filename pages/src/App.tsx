@@ -12,6 +12,7 @@ import { go, href, useRoute, type Route } from "./route";
 import { loadSession, saveSession } from "./session";
 import { ResilientSocket, type SocketStatus } from "./socket";
 import { Switcher, type Place } from "./Switcher";
+import { GlobalSearch } from "./Search";
 
 export function App() {
   const [session, setSession] = useState<Session | null>(loadSession);
@@ -304,7 +305,8 @@ function Signedin({ session, signOut, endedBy, onUser }:
           {route.view === "admin" && (me.role === "ADMIN" ? <Admin />
             : <section className="page"><h1>Moderation</h1><p>Only an ADMIN may see this page.</p></section>)}
           {route.view === "home" && <section className="page welcome"><h1>Edge chat</h1>
-            <p className="empty">Pick a room or a conversation, or create a room. Ctrl K (⌘ K) finds one by name.</p></section>}
+            <p className="empty">Pick a room or a conversation, or create a room. Ctrl K (⌘ K) finds one by name.</p>
+            <GlobalSearch /></section>}
         </main>
         <Switcher places={places} open={switching} onClose={() => setSwitching(false)} />
         <div className="toasts" aria-live="polite">

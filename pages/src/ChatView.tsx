@@ -7,6 +7,7 @@ import { loadDraft, saveDraft } from "./drafts";
 import { MessageText } from "./Markdown";
 import { useMenuPlacement } from "./menu";
 import { LIMITS, type Attachment, type Message } from "./protocol";
+import { RoomSearch } from "./Search";
 import { UserName } from "./UserName";
 
 const time = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -218,6 +219,7 @@ function ChannelView({ channel, title, kind }: { channel: Channel; title: string
         {kind === "room" && room?.private && <span className="pill" data-testid="private">Private</span>}
         {kind === "room" && <span className="online" data-testid="online">
           <span className="dot" aria-hidden="true" />{s.online.length} online</span>}
+        <RoomSearch kind={kind} id={channel.id} />
       </header>
       {kind === "room" && room?.private && room.creator.id === chat.me.id && (
         <form className="invite" onSubmit={invite}>
