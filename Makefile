@@ -84,12 +84,26 @@ $(SODIUM)/.fetched:
 # implementation: wasm/wasm_exports.c installs one backed by the host's
 # crypto.getRandomValues: libsodium 1.0.18 under emscripten would ask JS glue for
 # every random byte, and a standalone module has none (every byte would be 0).
-$(BUILD)/wasm/libsodium.a: $(SODIUM)/.fetched | emscripten
+# argon2id (every signup and login) is built for WebAssembly SIMD (issue 21): the
+# argon2 files with -msimd128 and HAVE_EMMINTRIN_H/HAVE_TMMINTRIN_H, so that
+# libsodium's own SSSE3 variant (argon2-fill-block-ssse3.c) is compiled, its SSE2
+# and SSSE3 intrinsics translated by emscripten into 128-bit Wasm SIMD; and
+# sodium/runtime.c, which finds CPU features with cpuid (there is none in Wasm),
+# from a copy patched by wasm/deps/libsodium-wasm-simd.patch to report SSSE3, so
+# that sodium_init() picks that variant. The same hashes: tests/golden/core.json
+# verifies hashes made by the portable and SIMD builds in both. Workers run Wasm
+# SIMD ("SIMD is supported on Workers",
+# https://developers.cloudflare.com/workers/runtime-apis/webassembly/).
+SODIUM_WASM_SIMD := -msimd128 -mssse3 -DHAVE_EMMINTRIN_H -DHAVE_TMMINTRIN_H
+$(BUILD)/wasm/libsodium.a: $(SODIUM)/.fetched wasm/deps/libsodium-wasm-simd.patch | emscripten
 	@rm -rf $(BUILD)/wasm/sodium && mkdir -p $(BUILD)/wasm/sodium
+	patch -s -o $(BUILD)/wasm/sodium/runtime.c $(SODIUM_SRC)/sodium/runtime.c < wasm/deps/libsodium-wasm-simd.patch
 	cd $(SODIUM_SRC) && find crypto_* randombytes sodium -name '*.c' | sort | xargs -P$(JOBS) -I{} sh -c \
-	  'o=$(CURDIR)/$(BUILD)/wasm/sodium/$$(echo {} | tr / _ ).o; \
-	   extra=""; case {} in randombytes/randombytes.c) extra="-U__EMSCRIPTEN__ -DRANDOMBYTES_CUSTOM_IMPLEMENTATION -DRANDOMBYTES_DEFAULT_IMPLEMENTATION=NULL";; esac; \
-	   emcc -O3 $(SODIUM_FLAGS) $$extra -c {} -o $$o' 
+	  'src={}; o=$(CURDIR)/$(BUILD)/wasm/sodium/$$(echo {} | tr / _ ).o; \
+	   extra=""; case {} in randombytes/randombytes.c) extra="-U__EMSCRIPTEN__ -DRANDOMBYTES_CUSTOM_IMPLEMENTATION -DRANDOMBYTES_DEFAULT_IMPLEMENTATION=NULL";; \
+	     crypto_pwhash/argon2/*) extra="$(SODIUM_WASM_SIMD)";; \
+	     sodium/runtime.c) extra="$(SODIUM_WASM_SIMD)"; src=$(CURDIR)/$(BUILD)/wasm/sodium/runtime.c;; esac; \
+	   emcc -O3 $(SODIUM_FLAGS) $$extra -c $$src -o $$o'
 	emar rcs $@ $(BUILD)/wasm/sodium/*.o
 
 $(BUILD)/native/libsodium.a: $(SODIUM)/.fetched
