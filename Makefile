@@ -39,7 +39,7 @@ INCLUDES := -Iwasm -I$(CJSON) -I$(SODIUM_SRC)/include -I$(UTF8PROC)
 WASM     := $(BUILD)/chat.wasm
 GEN_TS   := worker/generated/core.ts
 
-.PHONY: admin bench bench-abuse bench-resume bots callgrind test-load build deps emscripten cmocka chromium valgrind node test test-c test-worker test-e2e \
+.PHONY: admin bench bench-abuse bench-resume bench-search bots callgrind test-load build deps emscripten cmocka chromium valgrind node test test-c test-worker test-e2e \
         test-browser dev migrate-local dry-run clean
 
 build: node $(WASM) $(GEN_TS)
@@ -257,6 +257,11 @@ bench-abuse: build
 # A resume after 10 000 changes (issue 16): pages, changed messages told, time.
 bench-resume: build
 	node tests/load/resume.mjs --runs $(or $(RUNS),5)
+
+# Search (issue 17): what the FTS5 index costs a busy room (messages/s stored with
+# and without it) and search latency p50/p99 in a room of 100 000 messages.
+bench-search: build
+	node tests/load/search.mjs --runs $(or $(RUNS),3)
 
 # Chat bots against any server (README "Load"): make bots BASE=http://127.0.0.1:8787
 # USERS=100 ROOMS=1 SENDERS=0.1 RATE=20 DURATION=10

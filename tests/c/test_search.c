@@ -4,7 +4,9 @@
 
 #include <stdio.h>
 
+#include "api.h"
 #include "chat_error.h"
+#include "room_util.h"
 #include "search.h"
 
 static char out[SEARCH_MATCH_MAX + 1];
@@ -174,6 +176,114 @@ static void refuses_bad_query_strings(void **state) {
   assert_int_equal(search_read_request(q, n, &r), CHAT_E_QUERY_INVALID);
 }
 
+/* ---- the room's search (ROOM_SEARCH): the viewer and the query, then storage ---- */
+
+static room *new_room(void) {
+  room *r = NULL;
+  assert_int_equal(room_new(7, 1, 1, &r), CHAT_OK);
+  return r;
+}
+
+static void a_room_asks_storage_with_the_safe_expression_and_the_viewers_blocks(void **state) {
+  (void)state;
+  room *r = new_room();
+  cJSON *fx;
+  assert_true(room_run(r, ROOM_SEARCH, 0,
+                       "{\"query\":\"q=NEAR(x+body:yy*&before=9&limit=2\",\"viewer\":{\"id\":1,\"blocks\":[4,5]}}", 0, &fx) > 0);
+  cJSON *q = fx_at(fx, 0, "query");
+  assert_string_equal(str(q, "what"), "search");
+  assert_string_equal(str(q, "match"), "\"NEAR(x\" \"body:yy\"*");
+  assert_int_equal((int)num(q, "before"), 9);
+  assert_int_equal((int)num(q, "limit"), 3); /* one more than the page: has_more */
+  assert_int_equal((int)num(q, "tokens"), CHAT_SEARCH_SNIPPET_TOKENS);
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(q, "exclude_users")), 2);
+  cJSON_Delete(fx);
+  const char *rows = "{\"rows\":[{\"seq\":8,\"user_id\":2,\"username\":\"bob\",\"created_at\":5,\"edited_at\":null,"
+                     "\"snippet\":\"\\u0002x\\u0003\"},{\"seq\":6,\"user_id\":1,\"username\":\"alice\",\"created_at\":4,"
+                     "\"edited_at\":9,\"snippet\":\"a\"},{\"seq\":3,\"user_id\":1,\"username\":\"alice\",\"created_at\":3,"
+                     "\"snippet\":\"b\"}]}";
+  assert_true(room_run(r, ROOM_ANSWER, 0, rows, 0, &fx) > 0);
+  cJSON *page = cJSON_Parse(str(fx_at(fx, 0, "reply"), "body"));
+  assert_int_equal((int)num(page, "room_id"), 7);
+  cJSON *results = cJSON_GetObjectItem(page, "results");
+  assert_int_equal(cJSON_GetArraySize(results), 2);
+  assert_string_equal(str(cJSON_GetArrayItem(results, 0), "snippet"), SEARCH_MARK_START "x" SEARCH_MARK_END);
+  assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(results, 0), "edited_at"));
+  assert_int_equal((int)num(cJSON_GetArrayItem(results, 1), "edited_at"), 9);
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(page, "has_more")));
+  assert_int_equal((int)num(page, "next_before"), 6);
+  cJSON_Delete(page);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
+static void a_private_rooms_search_is_its_members_and_a_bad_query_asks_nothing(void **state) {
+  (void)state;
+  room *r = new_room();
+  assert_true(room_run(r, ROOM_CONFIG, 0, "{\"kind\":\"room\",\"private\":true}", 0, NULL) >= 0);
+  assert_int_equal(room_run(r, ROOM_SEARCH, 0, "{\"query\":\"q=x\",\"viewer\":{\"id\":1,\"blocks\":[]}}", 0, NULL),
+                   CHAT_E_NOT_MEMBER);
+  const char *bad[] = {"q=%22open", "q=*", "q=", "before=3", "q=x&limit=99", "q=a*"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char in[256];
+    snprintf(in, sizeof in, "{\"query\":\"%s\",\"viewer\":{\"id\":1,\"blocks\":[],\"member\":true}}", bad[i]);
+    assert_int_equal(room_run(r, ROOM_SEARCH, 0, in, 0, NULL), CHAT_E_QUERY_INVALID);
+  }
+  /* nothing is pending after a refusal: the next event is served */
+  cJSON *fx;
+  assert_true(room_run(r, ROOM_SEARCH, 0, "{\"query\":\"q=x\",\"viewer\":{\"id\":1,\"blocks\":[],\"member\":true}}", 0, &fx) > 0);
+  fx_at(fx, 0, "query");
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_ANSWER, 0, NO_ROWS, 0, NULL) > 0);
+  room_free(r);
+}
+
+/* ---- across rooms (api.h CHAT_OP_SEARCH_QUERY, CHAT_OP_SEARCH_MERGE) ---- */
+
+static cJSON *call(int op, const char *in, const char *aux, int *rc) {
+  static unsigned char buf[1 << 16];
+  size_t n = 0;
+  *rc = api_call(op, (const unsigned char *)in, in ? strlen(in) : 0, (const unsigned char *)aux, aux ? strlen(aux) : 0,
+                 0, buf, sizeof buf, &n);
+  return *rc >= 0 ? cJSON_ParseWithLength((const char *)buf, n) : NULL;
+}
+
+static void the_search_across_rooms_reads_q_once_and_refuses_before(void **state) {
+  (void)state;
+  int rc;
+  cJSON *a = call(CHAT_OP_SEARCH_QUERY, "limit=5&q=%22a+b%22&x=1", NULL, &rc);
+  assert_non_null(a);
+  assert_int_equal((int)num(a, "limit"), 5);
+  assert_string_equal(str(a, "query"), "q=%22a+b%22&limit=5");
+  cJSON_Delete(a);
+  assert_null(call(CHAT_OP_SEARCH_QUERY, "q=a&before=3", NULL, &rc));
+  assert_int_equal(rc, CHAT_E_QUERY_INVALID);
+  assert_null(call(CHAT_OP_SEARCH_QUERY, "q=%22a", NULL, &rc));
+  assert_int_equal(rc, CHAT_E_QUERY_INVALID);
+}
+
+static void the_rooms_pages_merge_newest_first(void **state) {
+  (void)state;
+  int rc;
+  const char *aux = "{\"limit\":3,\"skipped\":[{\"room_id\":9}],\"pages\":["
+                    "{\"room_id\":1,\"results\":[{\"seq\":5,\"created_at\":50},{\"seq\":2,\"created_at\":20}],\"has_more\":false},"
+                    "{\"conversation_id\":4,\"results\":[{\"seq\":9,\"created_at\":40},{\"seq\":8,\"created_at\":20}],\"has_more\":false}]}";
+  cJSON *a = call(CHAT_OP_SEARCH_MERGE, NULL, aux, &rc);
+  assert_non_null(a);
+  cJSON *r = cJSON_GetObjectItem(a, "results");
+  assert_int_equal(cJSON_GetArraySize(r), 3);
+  assert_int_equal((int)num(cJSON_GetArrayItem(r, 0), "seq"), 5);
+  assert_int_equal((int)num(cJSON_GetArrayItem(r, 0), "room_id"), 1);
+  assert_int_equal((int)num(cJSON_GetArrayItem(r, 1), "conversation_id"), 4);
+  /* a tie in time: the larger room id first, the same order every time */
+  assert_int_equal((int)num(cJSON_GetArrayItem(r, 2), "conversation_id"), 4);
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(a, "has_more")));
+  assert_int_equal((int)num(cJSON_GetArrayItem(cJSON_GetObjectItem(a, "skipped"), 0), "room_id"), 9);
+  cJSON_Delete(a);
+  assert_null(call(CHAT_OP_SEARCH_MERGE, NULL, "{\"limit\":0,\"pages\":[],\"skipped\":[]}", &rc));
+  assert_int_equal(rc, CHAT_E_FIELD_TYPE);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(words_are_quoted_and_anded),
@@ -190,6 +300,10 @@ int main(void) {
       cmocka_unit_test(a_small_buffer_reports_the_size_needed),
       cmocka_unit_test(reads_the_query_string),
       cmocka_unit_test(refuses_bad_query_strings),
+      cmocka_unit_test(a_room_asks_storage_with_the_safe_expression_and_the_viewers_blocks),
+      cmocka_unit_test(a_private_rooms_search_is_its_members_and_a_bad_query_asks_nothing),
+      cmocka_unit_test(the_search_across_rooms_reads_q_once_and_refuses_before),
+      cmocka_unit_test(the_rooms_pages_merge_newest_first),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
