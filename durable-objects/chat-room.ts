@@ -352,8 +352,8 @@ export class ChatRoom extends DurableObject<Env> {
 
   /** Whom a user blocks changed: their sockets here filter from now on. Returns the
    * core's refusal of the facts, if it refused them (the room is then as it was). */
-  async updateBlocks(userId: number, blocks: number[]): Promise<ErrorCode | undefined> {
-    if (this.storage.meta("room_id") === undefined || !this.storage.updateBlocks(userId, blocks)) return undefined;
+  async updateBlocks(userId: number, blocks: number[], version?: number): Promise<ErrorCode | undefined> {
+    if (this.storage.meta("room_id") === undefined || !this.storage.setBlocks(userId, blocks, version)) return undefined;
     try {
       this.run("blocks", 0, { user_id: userId, blocks });
     } catch (e) {
@@ -370,16 +370,20 @@ export class ChatRoom extends DurableObject<Env> {
    * comes by configure(), before the socket.
    */
   override async fetch(request: Request): Promise<Response> {
-    const facts = JSON.parse(request.headers.get(FACTS_HEADER)!) as Required<SocketFacts>;
+    const facts = JSON.parse(request.headers.get(FACTS_HEADER)!) as SocketFacts & Required<Pick<SocketFacts, "room">>;
     this.identify(facts.room.id, facts.room.object);
-    this.storage.setBlocks(facts.user.id, facts.blocks);
-    const user = { ...facts.user, ...this.storage.userFacts(facts.user.id) };
+    // A conversation's facts carry whom the user blocks (D1, read for its
+    // configuration anyway); a room's come from the user's hub below.
+    if (facts.blocks) this.storage.setBlocks(facts.user.id, facts.blocks);
     // The user's hub counts the socket first (their budget of sockets across every
     // object), and so knows of it before we answer: a block made right after this
-    // socket opens already reaches it.
+    // socket opens already reaches it (updateBlocks, with a newer version than the
+    // list the admit gives, which never replaces it).
     const object = facts.room.object;
     const asked = Date.now();
-    const admitted = await this.effects.hub(user.id).admit(object, facts);
+    const admitted = await this.effects.hub(facts.user.id).admit(object, facts);
+    if (admitted.ok && !facts.blocks) this.storage.setBlocks(facts.user.id, admitted.blocks, admitted.blocks_version);
+    const user = { ...facts.user, ...this.storage.userFacts(facts.user.id) };
     // A session that ended while this socket was on its way is refused: by the hub
     // if it knew first, or here if its revocation reached this room while we waited
     // for the hub (after it had counted this socket).

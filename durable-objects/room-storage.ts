@@ -103,6 +103,10 @@ export class RoomStorage {
     // Whom each user with a socket here blocks, as last told: the core needs it
     // again after a wake, and it can be longer than an attachment may be.
     sql.exec("CREATE TABLE IF NOT EXISTS user_blocks (user_id INTEGER PRIMARY KEY, blocks TEXT NOT NULL)");
+    // the version of each list, as the user's hub numbers them (issue 21), added later
+    if (!sql.exec("SELECT 1 FROM pragma_table_info('user_blocks') WHERE name = 'version'").toArray().length) {
+      sql.exec("ALTER TABLE user_blocks ADD COLUMN version INTEGER NOT NULL DEFAULT 0");
+    }
     // (erased_users, the frames of account erasures replayed to every new socket,
     // is no longer written: the change log tells a resuming client; issue 16.)
     // Each user's flood bucket as the core last gave it (a limits effect): it takes
@@ -249,20 +253,21 @@ export class RoomStorage {
     return row ? (JSON.parse(row.blocks) as number[]) : [];
   }
 
-  setBlocks(userId: number, blocks: number[]): void {
+  /** Keeps whom a user blocks, as of `version` (their hub's: a newer list is never
+   * replaced by an older one, since a socket's admit and a change may cross; a list
+   * without version, from D1, always wins). Returns false when it was older than
+   * the list kept, which stays. */
+  setBlocks(userId: number, blocks: number[], version?: number): boolean {
+    const text = JSON.stringify(blocks);
+    const row = this.sql.exec<{ blocks: string; version: number }>(
+      "SELECT blocks, version FROM user_blocks WHERE user_id = ?", userId).toArray()[0];
+    if (row && version !== undefined && version < row.version) return false;
     // unchanged (most sockets' opens): no write, which would hold the room's frames
     // until it is durable (the output gate)
-    const text = JSON.stringify(blocks);
-    if (this.sql.exec<{ blocks: string }>("SELECT blocks FROM user_blocks WHERE user_id = ?", userId).toArray()[0]?.blocks === text) return;
-    this.sql.exec("INSERT INTO user_blocks (user_id, blocks) VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET blocks = ?2",
-      userId, JSON.stringify(blocks));
-  }
-
-  /** Replaces the blocks of a user who has had a socket here; false for a stranger. */
-  updateBlocks(userId: number, blocks: number[]): boolean {
-    const known = this.sql.exec("SELECT 1 FROM user_blocks WHERE user_id = ?", userId).toArray().length > 0;
-    if (known) this.sql.exec("UPDATE user_blocks SET blocks = ? WHERE user_id = ?", JSON.stringify(blocks), userId);
-    return known;
+    if (row?.blocks === text) return true;
+    this.sql.exec(`INSERT INTO user_blocks (user_id, blocks, version) VALUES (?1, ?2, ?3)
+      ON CONFLICT (user_id) DO UPDATE SET blocks = ?2, version = max(version, ?3)`, userId, text, version ?? 0);
+    return true;
   }
 
   /** The user's facts a room keeps for the core: whom they block, their flood

@@ -63,6 +63,27 @@ export class UserHub extends DurableObject<Env> {
     // concerned), with what close code and reason.
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS revocations (id INTEGER PRIMARY KEY, rule TEXT NOT NULL,
       through INTEGER NOT NULL, code INTEGER NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL)`);
+    // Whom the user blocks (issue 21): read from D1 once, then kept here by every
+    // change (blocksChanged), with a version that rises at each, so that a room
+    // keeps the newest of what reaches it (an admit and a change may cross). A
+    // socket's open then reads no D1 for it.
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS blocks (id INTEGER PRIMARY KEY CHECK (id = 1),
+      list TEXT NOT NULL, version INTEGER NOT NULL)`);
+  }
+
+  /** Whom the user blocks, and the version of that list (read from D1 the first
+   * time only). */
+  private async blocks(userId: number): Promise<{ list: number[]; version: number }> {
+    const stored = () => this.ctx.storage.sql.exec<{ list: string; version: number }>("SELECT list, version FROM blocks")
+      .toArray().map((r) => ({ list: JSON.parse(r.list) as number[], version: r.version }))[0];
+    const known = stored();
+    if (known) return known;
+    const list = await blockList(this.env.DB, userId);
+    // a change may have been kept while D1 answered: it is newer
+    const meanwhile = stored();
+    if (meanwhile) return meanwhile;
+    this.ctx.storage.sql.exec("INSERT INTO blocks (id, list, version) VALUES (1, ?, 1)", JSON.stringify(list));
+    return { list, version: 1 };
   }
 
   /**
@@ -162,7 +183,8 @@ export class UserHub extends DurableObject<Env> {
    * the answer names the budget and the object refuses the socket.
    */
   async admit(object: string, socket: Pick<SocketFacts, "user" | "session" | "ip">):
-      Promise<{ ok: true } | { ok: false; budget: string; limit: number } | { ok: false; revoked: { code: number; reason: string } }> {
+      Promise<{ ok: true; blocks: number[]; blocks_version: number } | { ok: false; budget: string; limit: number } |
+        { ok: false; revoked: { code: number; reason: string } }> {
     const revoked = this.revokedBy(socket);
     if (revoked) return { ok: false, revoked };
     try {
@@ -177,7 +199,8 @@ export class UserHub extends DurableObject<Env> {
     if (sql.exec("SELECT 1 FROM visited WHERE object = ?", object).toArray().length === 0) {
       sql.exec("INSERT INTO visited (object) VALUES (?)", object);
     }
-    return { ok: true };
+    const blocks = await this.blocks(socket.user.id);
+    return { ok: true, blocks: blocks.list, blocks_version: blocks.version };
   }
 
   /** A room or conversation object reports one more (+1) or one fewer (-1) socket. */
@@ -287,12 +310,12 @@ export class UserHub extends DurableObject<Env> {
   /** Sends a frame (encoded by the core) to every personal socket of the user,
    * unless the core withholds it: nothing by someone the user blocks reaches them,
    * whatever the sender's room believed (a block made a moment ago, a stale
-   * configuration). Whom the user blocks is read from D1 at delivery. */
+   * configuration). Whom the user blocks is this hub's copy (blocks()). */
   async deliver(frame: string): Promise<void> {
     const sockets = this.ctx.getWebSockets();
     const att = sockets[0]?.deserializeAttachment() as Attachment | null | undefined;
     if (!att) return; // no socket: nothing to deliver to
-    const { deliver } = this.core.call<{ deliver: boolean }>("notify_check", frame, { blocks: await blockList(this.env.DB, att.user.id) });
+    const { deliver } = this.core.call<{ deliver: boolean }>("notify_check", frame, { blocks: (await this.blocks(att.user.id)).list });
     if (!deliver) return;
     for (const ws of sockets) {
       try {
@@ -371,7 +394,11 @@ export class UserHub extends DurableObject<Env> {
   /** Whom the user blocks changed: every room and conversation where they have a
    * socket filters at once. */
   async blocksChanged(userId: number, blocks: number[]): Promise<void> {
-    await Promise.all(this.objects().map((room) => room.updateBlocks(userId, blocks)));
+    const sql = this.ctx.storage.sql;
+    const version = (sql.exec<{ version: number }>("SELECT version FROM blocks").toArray()[0]?.version ?? 1) + 1;
+    sql.exec(`INSERT INTO blocks (id, list, version) VALUES (1, ?1, ?2)
+      ON CONFLICT (id) DO UPDATE SET list = ?1, version = ?2`, JSON.stringify(blocks), version);
+    await Promise.all(this.objects().map((room) => room.updateBlocks(userId, blocks, version)));
   }
 
   /** Accepts a socket the Worker has authenticated; the Worker's request carries

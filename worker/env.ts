@@ -27,6 +27,9 @@ export interface Env extends ChatEnv {
   /** Benchmarks only (make bench-search): "off" builds no search index in rooms
    * made from then on, to measure what the index costs a busy room. */
   CHAT_SEARCH_INDEX?: string;
+  /** Tests and benchmarks only: "1" counts the D1 queries socket opens make, at
+   * GET /__debug/counters (worker/debug.ts). */
+  CHAT_DEBUG_COUNTERS?: string;
 }
 
 /** A user as the API shows it. */

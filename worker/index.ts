@@ -20,6 +20,7 @@ import { ban, clientIp, ipBanned, listBans, promote, recordIp, unban, verifyBans
 import { act, blockList, conversationStub, friendsOf, hub } from "./social";
 import { searchConversation, searchEverywhere, searchRoom } from "./search";
 import { originAllowed } from "./origin";
+import { countedDb, debugCounters, noteOpen } from "./debug";
 import { download, upload, type Place } from "./files";
 
 export { ChatRoom } from "../durable-objects/chat-room";
@@ -158,7 +159,8 @@ async function socketSession(c: Context<App>) {
   // loop costs this isolate a map lookup each (refusedOpens).
   const earlier = refusedOpens.get(token_hash);
   if (earlier && earlier.until > Date.now()) throw new LimitReached(earlier.budget, earlier.limit, earlier.until - Date.now());
-  const s = await liveSession(c.env.DB, token_hash);
+  noteOpen(c.env);
+  const s = await socketLiveSession(countedDb(c.env), token_hash);
   // A socket past the user's budgets is refused here, before any more work (the
   // object that takes a socket counts it for good: UserHub.admit).
   const refused = await hub(c.env, s.user.id).mayOpen(s.user.id);
@@ -167,7 +169,24 @@ async function socketSession(c: Context<App>) {
     throw new LimitReached(refused.budget, refused.limit, refused.retry_after_ms);
   }
   const ip = clientIp(c.req.raw);
-  if (seenLately(s.user.id, ip)) c.executionCtx.waitUntil(recordIp(c.env.DB, s.user.id, ip));
+  if (seenLately(s.user.id, ip)) c.executionCtx.waitUntil(recordIp(countedDb(c.env), s.user.id, ip));
+  return s;
+}
+
+/** Sessions this isolate read lately for opening sockets (token hash -> the
+ * session, and until when it may be reused: LIMITS.sessionCacheMs, and never past
+ * the session's expiry). A warm socket open reads no D1 for its session; a
+ * revocation since is refused by the user's hub when the socket is admitted
+ * (chat_limits.h CHAT_SESSION_CACHE_MS). At most LIMITS.listPage * 100 entries,
+ * the oldest go first. */
+const socketSessions = new Map<string, { s: LiveSession; until: number }>();
+async function socketLiveSession(db: D1Database, tokenHash: string): Promise<LiveSession> {
+  const now = Date.now(), hit = socketSessions.get(tokenHash);
+  if (hit && hit.until > now) return hit.s;
+  socketSessions.delete(tokenHash);
+  const s = await liveSession(db, tokenHash);
+  socketSessions.set(tokenHash, { s, until: Math.min(now + LIMITS.sessionCacheMs, s.expiresAt) });
+  if (socketSessions.size > LIMITS.listPage * 100) socketSessions.delete(socketSessions.keys().next().value!);
   return s;
 }
 
@@ -248,9 +267,9 @@ route("/rooms/:id{[0-9]{1,15}}/ws", {
   GET: [async (c) => {
     const s = await socketSession(c);
     const roomId = Number(c.req.param("id"));
-    // two reads that do not depend on each other, asked together
-    const [stub, blocks] = await Promise.all([roomStub(c.env, roomId), blockList(c.env.DB, s.user.id)]);
-    return forwardSocket(stub, { ...socketFacts(c, s), blocks, room: { id: roomId, object: `room:${roomId}` } });
+    // whom the user blocks comes from their hub when the room admits the socket
+    const stub = await roomStub({ ...c.env, DB: countedDb(c.env) }, roomId);
+    return forwardSocket(stub, { ...socketFacts(c, s), room: { id: roomId, object: `room:${roomId}` } });
   }],
 });
 
@@ -379,6 +398,10 @@ route("/dms/:id{[0-9]{1,15}}/messages", {
 
 // Test-only: make the core trap, to prove the Worker survives it. Enabled only when
 // the CHAT_TEST_HOOKS binding is "1" (set by the test configs, never in wrangler.toml).
+// Tests and benchmarks only (CHAT_DEBUG_COUNTERS): the D1 queries socket opens made
+// in this isolate (worker/debug.ts).
+app.get("/__debug/counters", (c) => c.env.CHAT_DEBUG_COUNTERS === "1" ? c.json(debugCounters) : errorResponse("not_found"));
+
 app.post("/__test/trap", (c) => {
   if (c.env.CHAT_TEST_HOOKS !== "1") return errorResponse("not_found");
   core.trapForTest();

@@ -6,6 +6,7 @@ import type { CoreHost } from "./core";
 import { CoreError } from "./core";
 import { spend } from "./budgets";
 import type { Env, PublicUser } from "./env";
+import { LIMITS } from "./generated/core";
 import { findTarget, hub } from "./social";
 import type { Standing } from "../durable-objects/room-storage";
 
@@ -69,11 +70,19 @@ export async function listRooms(core: CoreHost, env: Env, me: number, query: str
   return core.call("rooms_page", undefined, { limit: q.limit, rows: results });
 }
 
-/** The room's Durable Object, after checking the room exists. */
+/** The room's Durable Object, after checking the room exists (once per isolate:
+ * rooms are never deleted, so a room known to exist is not asked of D1 again). */
 export async function roomStub(env: Env, roomId: number) {
-  await roomRow(env.DB, roomId);
+  if (!knownRooms.has(roomId)) {
+    await roomRow(env.DB, roomId);
+    knownRooms.add(roomId);
+    if (knownRooms.size > LIMITS.listPage * 100) knownRooms.delete(knownRooms.values().next().value!);
+  }
   return objectOf(env, roomId);
 }
+
+/** Rooms this isolate has seen exist (bounded, the oldest go first). */
+const knownRooms = new Set<number>();
 
 function objectOf(env: Env, roomId: number) {
   return env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(`room:${roomId}`));

@@ -1,0 +1,58 @@
+// End-to-end: a warm socket open costs no D1 query (issue 21), and what that must
+// not weaken: a session revoked since it was last read cannot open a socket, a
+// block made right after a socket opened reaches it, and an unknown room is refused.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { createRoom, joinRoom, openSocket, post, signup, startStack } from "./harness.mjs";
+
+const auth = (who) => ({ Authorization: `Bearer ${who.token}` });
+
+describe("socket opens against wrangler dev", () => {
+  let stack;
+  before(async () => { stack = await startStack({ vars: { CHAT_DEBUG_COUNTERS: "1" } }); });
+  after(async () => { await stack?.stop(); });
+
+  const counters = async () => (await fetch(`${stack.base}/__debug/counters`)).json();
+
+  it("reads no D1 for a warm open, and still refuses a session revoked since", async () => {
+    const { base } = stack;
+    const a = await signup(base);
+    const room = await createRoom(base, a);
+    const first = await joinRoom(base, room.id, a); // cold: the session, the room, the address
+    first.c.ws.close();
+    const before = await counters();
+    const opens = 5;
+    for (let i = 0; i < opens; i++) {
+      const { c, history } = await joinRoom(base, room.id, a);
+      assert.equal(history.room_id, room.id);
+      c.ws.close();
+    }
+    const after = await counters();
+    assert.equal(after.socket_opens - before.socket_opens, opens);
+    assert.equal(after.d1_queries - before.d1_queries, 0, "a warm open asks D1 nothing");
+    // logging out revokes the session at once, though this isolate still holds it
+    assert.equal((await post(base, "/logout", "", auth(a))).status, 200);
+    await assert.rejects(openSocket(base, a.token, `/rooms/${room.id}/ws`), (e) => e.status === 401);
+    // an unknown room is refused, warm or not
+    const b = await signup(base);
+    await assert.rejects(openSocket(base, b.token, "/rooms/999999/ws"), (e) => e.status === 404);
+  });
+
+  it("a block made right after a socket opens reaches it (whom a user blocks now comes from their hub)", async () => {
+    const { base } = stack;
+    const a = await signup(base), b = await signup(base);
+    const room = await createRoom(base, a);
+    const { c: ca } = await joinRoom(base, room.id, a);
+    const { c: cb } = await joinRoom(base, room.id, b);
+    assert.equal((await post(base, "/users/block", { username: a.user.username }, auth(b))).status, 200);
+    ca.send({ type: "new_chat_message", body: "can you hear me", client_id: "x1" });
+    await ca.nextOf("new_chat_message");
+    ca.send({ type: "new_chat_message", body: "still there?", client_id: "x2" });
+    await ca.nextOf("new_chat_message");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(cb.frames.filter((f) => f.type === "new_chat_message").length, 0);
+    // a new socket of b's, opened after the block, filters from the start too
+    const again = await joinRoom(base, room.id, b);
+    assert.deepEqual(again.history.messages, []);
+  });
+});

@@ -1,0 +1,31 @@
+/**
+ * Debug counters (tests and benchmarks only: CHAT_DEBUG_COUNTERS=1): the D1
+ * queries the socket-open path of this isolate made (issue 21 counts them per
+ * open: 0 once warm), and the socket opens that reached it. Never on in a
+ * deployment (the deploy checks keep CHAT_* test variables out of wrangler.toml).
+ */
+import type { Env } from "./env";
+
+export const debugCounters = { socket_opens: 0, d1_queries: 0 };
+
+/** A socket open reached the Worker (counted when counters are on). */
+export function noteOpen(env: Env): void {
+  if (env.CHAT_DEBUG_COUNTERS === "1") debugCounters.socket_opens++;
+}
+
+/** env.DB, counting its statements into debugCounters when counters are on. */
+export function countedDb(env: Env): D1Database {
+  if (env.CHAT_DEBUG_COUNTERS !== "1") return env.DB;
+  return new Proxy(env.DB, {
+    get(target, key) {
+      if (key === "prepare") {
+        return (query: string) => {
+          debugCounters.d1_queries++;
+          return target.prepare(query);
+        };
+      }
+      const value = Reflect.get(target, key) as unknown;
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
