@@ -61,6 +61,11 @@ chromium:
 	$(call apt,/usr/bin/chromium,chromium)
 valgrind:
 	$(call apt,valgrind,valgrind)
+# The bench's second reference (tests/load/reference-socketio/: socket.io with its
+# Redis adapter) runs on Debian's redis-server, which the bench starts and stops.
+.PHONY: redis
+redis:
+	$(call apt,redis-server,redis-server)
 
 node: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
@@ -173,9 +178,11 @@ k6: build
 	@test -n "$(SCRIPT)" -a -n "$(BASE)" || { echo 'usage: make k6 SCRIPT=steady|spike BASE=<url> [K6_ENV="NAME=value ..."]' >&2; exit 2; }
 	node tests/load/k6.mjs run $(SCRIPT) $(BASE) $(K6_ENV)
 
-# The fan-out benchmark (README "Load"): figures, not tests. RUNS=3 by default.
-# It also times argon2id natively (build/native/pwhash) against the Wasm build.
-bench: build $(BUILD)/native/pwhash
+# The benchmark (README "Load"): figures, not tests. Ours, the plain Durable Object
+# reference and socket.io + Redis side by side (tests/load/bench.mjs says what and
+# its knobs: RUNS=3, SIZES=100,1000,5000, STEP_SECONDS=10, SYSTEMS, STORM,
+# RESTART_CLIENTS...). It also times argon2id natively (build/native/pwhash).
+bench: build $(BUILD)/native/pwhash | redis
 	node tests/load/bench.mjs
 
 $(BUILD)/native/pwhash: tests/bench/pwhash.c wasm/chat_limits.h $(BUILD)/native/libsodium.a

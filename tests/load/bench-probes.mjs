@@ -7,7 +7,11 @@
 //                  user (one argon2id against the dummy hash) minus a request that
 //                  hashes nothing (GET /account without a token);
 //   argon2Node     the same verification in build/chat.wasm under Node's V8;
-//   argon2Native   crypto_pwhash_str natively (build/native/pwhash, tests/bench/pwhash.c).
+//   argon2Native   crypto_pwhash_str natively (build/native/pwhash, tests/bench/pwhash.c);
+//   joinStorm      N clients opening one room at once (any of the bench's servers);
+//   idleJoin       one join at a time on an idle server;
+//   d1PerOpen      D1 queries per socket open, from the Worker's debug counter;
+//   workerdPidsOf  the runtime under a `wrangler dev` (the restart scenario kills it).
 // Sockets speak as the bots do (tests/load/bots.mjs): the subprotocols
 // [LIMITS.wsProtocol, LIMITS.wsBearerPrefix + token], "join_room" after the
 // "connection" frame, and "batch" frames unwrapped.
@@ -18,6 +22,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { api, pool } from "./client.mjs";
+import { openRoomSocket } from "./transport.mjs";
 import { ERRORS, LIMITS, OPS } from "../../worker/generated/core.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -318,11 +323,170 @@ export function argon2Node(tries = 9) {
   return { tries, engine: `Node ${process.versions.node} (V8 ${process.versions.v8})`, median_ms: round(median(ms)) };
 }
 
-/** crypto_pwhash_str natively (tests/bench/pwhash.c, built by `make bench`), or
- * null when the binary is missing. */
+/**
+ * crypto_pwhash_str natively (tests/bench/pwhash.c, built by `make bench`), in
+ * each build present: "portable" (build/native/pwhash: portable C, as the Wasm
+ * build was before issue 21), "simd" (pwhash-simd: the same sources with
+ * libsodium's SSSE3, AVX2 and AVX-512F variants, picked by cpuid: native SIMD),
+ * "ssse3" (pwhash-ssse3: the SSSE3 variant only, the one the Wasm build
+ * translates), "debian" (pwhash-debian: Debian's libsodium23, which maps the
+ * 19 MiB afresh for every hash). The builds take turns, 3 rounds of tries/3 runs
+ * each, so that a busy machine slows them alike. Resolves to the portable build's
+ * { tries, median_ms, runs_ms } and `variants` for all, or null without it.
+ */
 export function argon2Native(tries = 9) {
-  const bin = path.join(root, "build/native/pwhash");
-  if (!existsSync(bin)) return null;
-  const r = JSON.parse(execFileSync(bin, [String(tries)], { encoding: "utf8" }));
-  return { tries, median_ms: r.median_ms, runs_ms: r.runs_ms };
+  const bins = { portable: "pwhash", simd: "pwhash-simd", ssse3: "pwhash-ssse3", debian: "pwhash-debian" };
+  const present = Object.entries(bins).map(([k, f]) => [k, path.join(root, "build/native", f)]).filter(([, b]) => existsSync(b));
+  if (!present.some(([k]) => k === "portable")) return null;
+  const runs = Object.fromEntries(present.map(([k]) => [k, []]));
+  const per = Math.max(1, Math.round(tries / 3));
+  for (let turn = 0; turn < 3; turn++) {
+    for (const [k, bin] of present) runs[k].push(...JSON.parse(execFileSync(bin, [String(per)], { encoding: "utf8" })).runs_ms);
+  }
+  const variants = Object.fromEntries(Object.entries(runs).map(([k, r]) => [k, { median_ms: round(median(r)), runs_ms: r }]));
+  return { tries: per * 3, median_ms: variants.portable.median_ms, runs_ms: variants.portable.runs_ms, variants };
+}
+
+/**
+ * One socket through tests/load/transport.mjs (either wire form): opens, joins,
+ * resolves at the history frame to { sock, at } (performance.now() at receipt),
+ * or rejects on a close, a refusal or the timeout. `onMessage(frame)` sees every
+ * new_chat_message after that.
+ */
+function joinVia(base, roomId, token, protocol, { onMessage, timeoutMs = 120_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const fail = (e) => { if (!done) { done = true; clearTimeout(timer); sock.terminate(); reject(e); } };
+    const timer = setTimeout(() => fail(new Error("no history within the timeout")), timeoutMs);
+    const sock = openRoomSocket(base, roomId, token, {
+      protocol,
+      onData(data) {
+        const f = JSON.parse(String(data));
+        for (const g of f.type === "batch" ? f.frames : [f]) {
+          if (g.type === "connection") sock.send({ type: "join_room" });
+          else if (g.type === "history" && !done) {
+            done = true;
+            clearTimeout(timer);
+            resolve({ sock, at: performance.now() });
+          } else if (g.type === "new_chat_message") onMessage?.(g);
+        }
+      },
+      onClose: (code) => fail(new Error(`closed with ${code} before the history`)),
+      onRefused: (status) => fail(new Error(`upgrade refused: ${status}`)),
+    });
+  });
+}
+
+const closeSocks = (socks) => Promise.all(socks.map(({ sock }) => new Promise((r) => {
+  if (sock.ws.readyState === WebSocket.CLOSED) return r();
+  const timer = setTimeout(() => { sock.terminate(); r(); }, 5000);
+  sock.ws.once("close", () => { clearTimeout(timer); r(); });
+  sock.close();
+})));
+
+/**
+ * The join storm: a room with `seed` messages, then users.length clients open
+ * their sockets to it at once (all created in one loop) and join. Resolves to the
+ * time from the first open until every one had its history (all_in_ms), the
+ * nearest-rank p10/p50/p90 of each client's open -> history measured from that
+ * same start, and their spread (p90 - p10: near 0 when the answers are released
+ * together). Works against any of the bench's servers (`protocol`, `base` the
+ * server for HTTP, `bases` where the sockets go, spread by index).
+ */
+export async function joinStorm(base, users, { protocol = "chat", bases = [base], seed = 20 } = {}) {
+  const roomId = (await api(base, "/rooms", { name: `bench storm ${tag}` }, users[0].token)).room.id;
+  // The history: seed messages from the first user, each acknowledged before the next.
+  const waiting = new Map();
+  const seeder = await joinVia(bases[0], roomId, users[0].token, protocol, { onMessage: (m) => waiting.get(m.client_id)?.() });
+  for (let i = 0; i < seed; i++) {
+    await new Promise((r) => { waiting.set(`storm-${i}`, r); seeder.sock.send({ type: "new_chat_message", body: `history ${i}`, client_id: `storm-${i}` }); });
+  }
+  await closeSocks([seeder]);
+  await sleep(500);
+  const start = performance.now();
+  const results = await Promise.allSettled(users.map((u, i) => joinVia(bases[i % bases.length], roomId, u.token, protocol)));
+  const ok = results.filter((r) => r.status === "fulfilled").map((r) => r.value);
+  const ms = ok.map((r) => r.at - start);
+  await closeSocks(ok);
+  const failed = results.filter((r) => r.status === "rejected");
+  return { clients: users.length, seeded: seed, joined: ok.length, failed: failed.length,
+    first_error: failed[0]?.reason?.message ?? null,
+    all_in_ms: failed.length || !ms.length ? null : round(Math.max(...ms)),
+    p10_ms: ms.length ? round(percentile(ms, 10)) : null, p50_ms: ms.length ? round(percentile(ms, 50)) : null,
+    p90_ms: ms.length ? round(percentile(ms, 90)) : null,
+    spread_ms: ms.length ? round(percentile(ms, 90) - percentile(ms, 10)) : null };
+}
+
+/** One join at a time on an otherwise idle server: `tries` sockets opened one
+ * after another (each closed before the next), open -> history; p50 and max. The
+ * users have joined the room before (warm: their hubs and sessions known). */
+export async function idleJoin(base, users, { protocol = "chat", tries = 20 } = {}) {
+  const roomId = (await api(base, "/rooms", { name: `bench idle join ${tag}` }, users[0].token)).room.id;
+  const ms = [];
+  for (let i = -1; i < tries; i++) { // one untimed first join
+    const u = users[Math.max(0, i) % users.length];
+    const t = performance.now();
+    const s = await joinVia(base, roomId, u.token, protocol);
+    if (i >= 0) ms.push(s.at - t);
+    await closeSocks([s]);
+  }
+  return { tries, p50_ms: round(percentile(ms, 50)), max_ms: round(Math.max(...ms)) };
+}
+
+/**
+ * D1 queries per socket open, from the Worker's debug counter: GET /debug/counters
+ * answering {"d1_queries": n} (queries since the isolate started) when the stack
+ * runs with CHAT_DEBUG_COUNTERS set. `n` users open and join a room one at a
+ * time, twice: the first round (cold: first socket of each user in this room),
+ * then the same again (warm). Resolves to { cold, warm } queries per open, or
+ * { unavailable: reason } when the Worker has no such counter.
+ */
+export async function d1PerOpen(base, users, n = 20) {
+  const read = async () => {
+    const res = await fetch(`${base}/debug/counters`);
+    if (!res.ok) throw new Error(`GET /debug/counters: ${res.status}`);
+    const c = (await res.json()).d1_queries;
+    if (typeof c !== "number") throw new Error("GET /debug/counters has no d1_queries");
+    return c;
+  };
+  let before;
+  try { before = await read(); } catch (e) { return { unavailable: String(e.message ?? e) }; }
+  const roomId = (await api(base, "/rooms", { name: `bench d1 ${tag}` }, users[0].token)).room.id;
+  const after = await read(); // the room's creation is not a socket open
+  const round1 = async () => {
+    for (const u of users.slice(0, n)) await closeSocks([await joinVia(base, roomId, u.token, "chat")]);
+    return read();
+  };
+  const cold = await round1(), warm = await round1();
+  void before;
+  return { opens: n, cold: round((cold - after) / n), warm: round((warm - cold) / n) };
+}
+
+/** The pids of the workerd processes under the `wrangler dev` listening on `port`
+ * (its process and their descendants, from /proc). Linux only. */
+export function workerdPidsOf(port) {
+  const children = new Map(); // ppid -> [pid]
+  const comm = new Map();
+  let wrangler = [];
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const ppid = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1];
+      comm.set(pid, stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")));
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(pid);
+      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      const i = args.indexOf("--port");
+      if (args.includes("dev") && i >= 0 && args[i + 1] === String(port)) wrangler.push(pid);
+    } catch { /* gone meanwhile */ }
+  }
+  const found = [];
+  const walk = (pid) => {
+    for (const c of children.get(pid) ?? []) {
+      if (comm.get(c) === "workerd") found.push(Number(c));
+      walk(c);
+    }
+  };
+  wrangler.forEach(walk);
+  return found;
 }

@@ -16,10 +16,14 @@
 //     `make k6 SCRIPT=steady BASE=https://… K6_ENV="MEMBERS=20 DURATION=60s"`: one
 //     script against any server, with the parameters given (k6 -e), at full size
 //     by default. Exit status: k6's (99 when a threshold failed).
+// Either way k6 gets -e RECONNECT_BASE_MS and -e RECONNECT_CAP_MS from
+// LIMITS.reconnectBaseMs / reconnectCapMs (worker/generated/core.ts, from
+// wasm/chat_limits.h): the scripts' reconnect backoff (tests/load/k6/lib.js).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { LIMITS } from "../../worker/generated/core.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
@@ -44,9 +48,12 @@ function findK6() {
   return null;
 }
 
-/** Runs k6 on a script with -e parameters; resolves to its exit status. */
+/** Runs k6 on a script with -e parameters; resolves to its exit status. The
+ * reconnect backoff's two numbers come from the generated LIMITS (k6 cannot
+ * import TypeScript): RECONNECT_BASE_MS and RECONNECT_CAP_MS, unless given. */
 function runK6(k6, script, base, params) {
-  const env = { ...params, BASE_URL: base };
+  const env = { RECONNECT_BASE_MS: String(LIMITS.reconnectBaseMs), RECONNECT_CAP_MS: String(LIMITS.reconnectCapMs),
+    ...params, BASE_URL: base };
   const args = ["run", "--quiet", ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
     path.join(here, "k6", `${script}.js`)];
   console.log(`\n== k6 ${script}.js against ${base} (${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(" ") || "full size"})`);

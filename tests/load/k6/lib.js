@@ -14,6 +14,15 @@
 //               k6<RUN>_<n>, signed up, or logged in when they exist already, so that a
 //               run against a deployment can reuse accounts (an address may make 10
 //               accounts an hour there: PROTOCOL.md, "Limits")
+//   RECONNECT_BASE_MS, RECONNECT_CAP_MS
+//               the reconnect backoff (required: k6 cannot import the TypeScript
+//               LIMITS, and the generated core.js is not where these two are read
+//               from, so tests/load/k6.mjs passes LIMITS.reconnectBaseMs and
+//               LIMITS.reconnectCapMs from worker/generated/core.ts). A socket that
+//               drops (any close code but 4001, 4003, 4004) is opened again after
+//               random(0, min(CAP, BASE x 2^attempt)) ms (full jitter), joins with
+//               {since: the last seq it saw} and resends its unacknowledged
+//               messages with their client_id; chat_reconnects counts them.
 import http from "k6/http";
 import { check } from "k6";
 import { Counter, Trend } from "k6/metrics";
@@ -53,6 +62,12 @@ export const messageAge = new Trend("chat_message_age", true);
 export const delivered = new Counter("chat_messages_delivered");
 export const sent = new Counter("chat_messages_sent");
 export const refused = new Counter("chat_messages_refused");
+export const reconnects = new Counter("chat_reconnects");
+
+const RECONNECT_BASE_MS = Number(__ENV.RECONNECT_BASE_MS);
+const RECONNECT_CAP_MS = Number(__ENV.RECONNECT_CAP_MS);
+/** Close codes after which a client must not reconnect (PROTOCOL.md). */
+const FINAL_CLOSES = [4001, 4003, 4004];
 
 function post(path, body, token, expected = [200, 201]) {
   const headers = { "Content-Type": "application/json" };
@@ -102,28 +117,47 @@ export function chat(data, { sender, intervalMs, seconds: lifetime, spread = 0 }
 }
 
 function open(token, room, { sender, intervalMs, lifetime }) {
-  const ws = new WebSocket(`${WS_BASE}/rooms/${room}/ws`, [LIMITS.wsProtocol, `${LIMITS.wsBearerPrefix}${token}`]);
-  const pending = {};
-  let n = 0;
-  let timer = null;
-  ws.onmessage = (event) => {
-    const wire = JSON.parse(event.data);
-    // a busy room coalesces its broadcasts into one "batch" frame, in order
-    for (const f of wire.type === "batch" ? wire.frames : [wire]) onFrame(f);
-  };
+  if (!(RECONNECT_BASE_MS > 0 && RECONNECT_CAP_MS > 0)) {
+    throw new Error("RECONNECT_BASE_MS and RECONNECT_CAP_MS are required (tests/load/k6.mjs passes them from LIMITS)");
+  }
+  const pending = {}; // client_id -> send time, until acknowledged
+  const unacked = {}; // client_id -> the frame, until acknowledged
+  const end = Date.now() + Math.max(1000, lifetime);
+  let n = 0, timer = null, ws = null, live = false, joined = false, last = 0, attempt = 0, over = false;
+
+  const send = (frame) => { if (live) ws.send(JSON.stringify(frame)); };
   const onFrame = (f) => {
     if (f.type === "connection") {
-      ws.send(JSON.stringify({ type: "join_room" }));
-    } else if (f.type === "history" && sender) {
-      timer = setInterval(() => {
-        const clientId = `${__VU}-${__ITER}-${n++}`;
-        pending[clientId] = Date.now();
-        ws.send(JSON.stringify({ type: "new_chat_message", body: body(clientId), client_id: clientId }));
-        sent.add(1);
-      }, intervalMs);
+      ws.send(JSON.stringify(joined ? { type: "join_room", since: last } : { type: "join_room" }));
+    } else if (f.type === "history") {
+      for (const m of f.messages || []) if (joined) onFrame({ ...m, type: "new_chat_message" });
+      if (joined && f.has_more) {
+        ws.send(JSON.stringify({ type: "join_room", since: last }));
+        return;
+      }
+      if (!joined) last = f.last_seq;
+      joined = live = true;
+      attempt = 0;
+      for (const id of Object.keys(unacked)) send(unacked[id]);
+      if (sender && !timer) {
+        timer = setInterval(() => {
+          const clientId = `${__VU}-${__ITER}-${n++}`;
+          pending[clientId] = Date.now();
+          unacked[clientId] = { type: "new_chat_message", body: body(clientId), client_id: clientId };
+          send(unacked[clientId]);
+          sent.add(1);
+        }, intervalMs);
+      }
     } else if (f.type === "new_chat_message") {
+      if (f.duplicate) { // a resend's acknowledgement: the original, to us only
+        delete unacked[f.client_id];
+        return;
+      }
+      if (f.seq <= last) return; // already had it (a rejoin's history overlaps nothing, but be safe)
+      last = f.seq;
       delivered.add(1);
       messageAge.add(Math.max(0, Date.now() - f.created_at));
+      delete unacked[f.client_id];
       if (pending[f.client_id] !== undefined) {
         deliveryLatency.add(Date.now() - pending[f.client_id]);
         delete pending[f.client_id];
@@ -132,8 +166,27 @@ function open(token, room, { sender, intervalMs, lifetime }) {
       refused.add(1);
     }
   };
-  ws.onerror = (e) => console.error(`VU ${__VU}: ${e.error}`);
+  const connect = () => {
+    ws = new WebSocket(`${WS_BASE}/rooms/${room}/ws`, [LIMITS.wsProtocol, `${LIMITS.wsBearerPrefix}${token}`]);
+    ws.onmessage = (event) => {
+      const wire = JSON.parse(event.data);
+      // a busy room coalesces its broadcasts into one "batch" frame, in order
+      for (const f of wire.type === "batch" ? wire.frames : [wire]) onFrame(f);
+    };
+    ws.onerror = (e) => console.error(`VU ${__VU}: ${e.error}`);
+    ws.onclose = (e) => {
+      live = false;
+      if (over || FINAL_CLOSES.indexOf(e.code) >= 0) return;
+      // Capped exponential backoff with full jitter (AWS Architecture Blog).
+      const wait = Math.random() * Math.min(RECONNECT_CAP_MS, RECONNECT_BASE_MS * Math.pow(2, attempt++));
+      if (Date.now() + wait >= end) return;
+      reconnects.add(1);
+      setTimeout(connect, wait);
+    };
+  };
+  connect();
   setTimeout(() => {
+    over = true;
     if (timer) clearInterval(timer);
     ws.close();
   }, Math.max(1000, lifetime));
