@@ -182,11 +182,36 @@ k6: build
 # reference and socket.io + Redis side by side (tests/load/bench.mjs says what and
 # its knobs: RUNS=3, SIZES=100,1000,5000, STEP_SECONDS=10, SYSTEMS, STORM,
 # RESTART_CLIENTS...). It also times argon2id natively (build/native/pwhash).
-bench: build $(BUILD)/native/pwhash | redis
+bench: build $(BUILD)/native/pwhash $(PWHASH_REFS) | redis
 	node tests/load/bench.mjs
 
 $(BUILD)/native/pwhash: tests/bench/pwhash.c wasm/chat_limits.h $(BUILD)/native/libsodium.a
 	gcc -std=c11 -O2 -Wall -Wextra -Werror $(INCLUDES) $< $(BUILD)/native/libsodium.a -o $@
+
+# The native references of argon2id beside it (issue 21, 6), all tests/bench/pwhash.c
+# (tests/load/bench-probes.mjs argon2Native): on x86-64, pwhash-simd links the
+# portable archive with the argon2 files and sodium/runtime.c rebuilt as libsodium's
+# configure builds them there (its SSSE3, AVX2 and AVX-512F variants, picked at run
+# time by cpuid: native SIMD), pwhash-ssse3 with the SSSE3 variant only (the one the
+# Wasm build translates); pwhash-debian links Debian's own libsodium23 (the issue's
+# "native with SIMD" figure; it maps the 19 MiB afresh for every hash).
+SODIUM_X86_ssse3 := -DHAVE_CPUID -DHAVE_EMMINTRIN_H -DHAVE_PMMINTRIN_H -DHAVE_TMMINTRIN_H
+SODIUM_X86_simd  := $(SODIUM_X86_ssse3) -DHAVE_AVX_ASM -DHAVE_SMMINTRIN_H -DHAVE_AVXINTRIN_H -DHAVE_AVX2INTRIN_H \
+                    -DHAVE_AVX512FINTRIN_H
+DEBIAN_SODIUM    := /usr/lib/$(shell gcc -print-multiarch)/libsodium.so.23
+PWHASH_REFS      := $(if $(filter x86_64,$(shell uname -m)),$(BUILD)/native/pwhash-simd $(BUILD)/native/pwhash-ssse3 \
+                    $(BUILD)/native/pwhash-debian)
+.PRECIOUS: $(BUILD)/native/libsodium-%.a
+$(BUILD)/native/libsodium-%.a: $(BUILD)/native/libsodium.a
+	@rm -rf $(BUILD)/native/sodium-$* && mkdir -p $(BUILD)/native/sodium-$*
+	cd $(SODIUM_SRC) && for f in crypto_pwhash/argon2/argon2-core.c crypto_pwhash/argon2/argon2-fill-block-*.c sodium/runtime.c; do \
+	  gcc -O2 -fPIC $(SODIUM_FLAGS) $(SODIUM_X86_$*) -c $$f -o $(CURDIR)/$(BUILD)/native/sodium-$*/$$(echo $$f | tr / _).o || exit 1; done
+	cp $< $@ && ar rs $@ $(BUILD)/native/sodium-$*/*.o
+$(BUILD)/native/pwhash-debian: tests/bench/pwhash.c wasm/chat_limits.h $(SODIUM)/.fetched
+	$(call apt,$(DEBIAN_SODIUM),libsodium23)
+	gcc -std=c11 -O2 -Wall -Wextra -Werror $(INCLUDES) $< $(DEBIAN_SODIUM) -o $@
+$(BUILD)/native/pwhash-%: tests/bench/pwhash.c wasm/chat_limits.h $(BUILD)/native/libsodium-%.a
+	gcc -std=c11 -O2 -Wall -Wextra -Werror $(INCLUDES) $< $(BUILD)/native/libsodium-$*.a -o $@
 
 # Instructions the C core spends per inbound message in a room of 100 (native,
 # -O2, valgrind's callgrind: repeatable on a noisy machine). Figures, not tests.
