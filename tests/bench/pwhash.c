@@ -3,9 +3,10 @@
  * in Wasm: times crypto_pwhash_str_alg (argon2id13) with the production limits
  * (CHAT_PWHASH_OPSLIMIT, CHAT_PWHASH_MEMLIMIT, as wasm/auth.c hashes) RUNS times,
  * after one untimed warm-up, and prints one JSON line: the median and every run,
- * in milliseconds (CLOCK_MONOTONIC). Linked with build/native/libsodium.a, which
- * the Makefile builds from the same sources as the Wasm one (gcc -O2, portable C:
- * no SIMD variant is configured).
+ * in milliseconds (CLOCK_MONOTONIC). build/native/pwhash links build/native/libsodium.a,
+ * which the Makefile builds from the same sources as the Wasm one (gcc -O2, portable
+ * C: no SIMD variant is configured); pwhash-simd, pwhash-ssse3 and pwhash-debian link
+ * libsodium with its SIMD variants (Makefile), the native references of issue 21.
  *
  *   pwhash [RUNS]      (default 9)
  */
