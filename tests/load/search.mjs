@@ -3,12 +3,14 @@
 // fresh local `wrangler dev` servers (traffic to 127.0.0.1 only, bounded by the
 // counts below):
 //
-// 1. What the search index costs a busy room: one sender stores STORE messages
-//    through one socket, WINDOW in flight at once (the room coalesces them into
-//    batches, one storage transaction each), into a room with its FTS5 index and
-//    into one without (CHAT_SEARCH_INDEX=off, a benchmark-only switch), RUNS times
-//    each, alternating, each on a fresh server. Prints messages per second
-//    (median, min, max) and the difference of the medians.
+// 1. What the search index costs a busy room: one sender stores messages through
+//    one socket, WINDOW in flight at once (the room coalesces them into batches,
+//    one storage transaction each), into a room with its FTS5 index and into one
+//    without (CHAT_SEARCH_INDEX=off, a benchmark-only switch), on two servers
+//    running side by side, in 10 x RUNS bursts of STORE / (10 x RUNS) messages to
+//    each in turn. Prints messages per second (median, min, max) and the median
+//    of the per-burst ratios (with / without), whose pairs share the machine's
+//    background load.
 // 2. Search latency in a room of MESSAGES messages: GET /rooms/:id/search for a
 //    set of queries (a common word, a rare one, two words, a phrase, prefixes, a
 //    word found nowhere, a page further back with `before`), each QUERIES times;
@@ -89,27 +91,34 @@ async function roomOn(vars) {
 }
 
 // ---- 1. the index's cost to a busy room ----
-const rates = { on: [], off: [] };
-for (let r = 0; r < RUNS; r++) {
-  for (const mode of r % 2 ? ["on", "off"] : ["off", "on"]) {
-    const { stack, c } = await roomOn(mode === "off" ? { CHAT_SEARCH_INDEX: "off" } : {});
-    try {
-      await fill(c, 500); // warm up: the object, its core, the first transactions
-      rates[mode].push(await fill(c, STORE, 500));
-    } finally {
-      c.ws.close();
-      await stack.stop();
+// Two servers side by side, one without the index; bursts of STORE / PAIRS
+// messages go to each in turn (the order alternating), so both see the same
+// background load of this shared machine, and each pair gives a ratio.
+const PAIRS = 10 * RUNS, BURST = Math.max(WINDOW, Math.round(STORE / PAIRS));
+const rates = { on: [], off: [] }, ratios = [];
+const rooms = { off: await roomOn({ CHAT_SEARCH_INDEX: "off" }), on: await roomOn({}) };
+try {
+  for (const mode of ["off", "on"]) await fill(rooms[mode].c, 1000, 0); // warm up
+  for (let p = 0; p < PAIRS; p++) {
+    const got = {};
+    for (const mode of p % 2 ? ["on", "off"] : ["off", "on"]) {
+      got[mode] = await fill(rooms[mode].c, BURST, 1000 + p * BURST);
+      rates[mode].push(got[mode]);
     }
-    console.log(`run ${r + 1}, index ${mode}: ${rates[mode].at(-1).toFixed(0)} messages/s`);
+    ratios.push(got.on / got.off);
   }
+} finally {
+  for (const { stack, c } of Object.values(rooms)) { c.ws.close(); await stack.stop(); }
 }
 const line = (xs) => `median ${median(xs).toFixed(0)}, min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)}`;
-console.log(`\nstoring ${STORE} messages, ${WINDOW} in flight, ${RUNS} runs each (messages/s):`);
+console.log(`storing messages, ${WINDOW} in flight, ${PAIRS} bursts of ${BURST} to each server in turn (messages/s):`);
 console.log(`  without the index: ${line(rates.off)}`);
 console.log(`  with the index:    ${line(rates.on)}`);
-console.log(`  difference of the medians: ${((median(rates.on) / median(rates.off) - 1) * 100).toFixed(1)} %`);
+console.log(`  with / without, per pair: median ${((median(ratios) - 1) * 100).toFixed(1)} %, ` +
+  `quartiles ${((pct(ratios, 0.25) - 1) * 100).toFixed(1)} % .. ${((pct(ratios, 0.75) - 1) * 100).toFixed(1)} %`);
 
-// ---- 2. search latency in a room of MESSAGES messages ----
+// ---- 2. search latency in a room of MESSAGES messages (--messages 0: skipped) ----
+if (MESSAGES === 0) process.exit(0);
 const { stack, writer, room, c } = await roomOn({});
 try {
   const t0 = performance.now();
