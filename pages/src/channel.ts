@@ -349,8 +349,10 @@ export class Channel {
         // Their messages are gone from the server; each shown one becomes a tombstone.
         let changed = false;
         for (const [seq, m] of this.bySeq) {
-          if (m.user.id !== f.user_id || m.body === "") continue;
-          this.bySeq.set(seq, { ...m, user: { id: m.user.id, username: f.tombstone }, body: "" });
+          if (m.user.id !== f.user_id || m.user.username === f.tombstone) continue;
+          // (files too: they are deleted with the account)
+          this.bySeq.set(seq, { seq, client_id: m.client_id, created_at: m.created_at,
+            user: { id: m.user.id, username: f.tombstone }, body: "" });
           changed = true;
         }
         if (changed) this.set({ messages: this.sorted(), names: { ...this.state.names, [f.user_id]: null } });
