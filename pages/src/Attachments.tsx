@@ -41,6 +41,8 @@ export interface Upload {
   progress: number;
   attachment: Attachment | null;
   error: string | null;
+  /** Stops the upload when the file is removed before it is done. */
+  stop: AbortController;
 }
 
 export interface Uploads {
@@ -82,9 +84,10 @@ export function useUploads(channel: Channel): Uploads {
       }
       if (room <= 0) { over++; continue; }
       room--;
-      const u: Upload = { key: nextKey++, name, size: file.size, progress: 0, attachment: null, error: null };
+      const u: Upload = { key: nextKey++, name, size: file.size, progress: 0, attachment: null, error: null,
+        stop: new AbortController() };
       added.push(u);
-      channel.upload(file, (progress) => update(u.key, { progress }))
+      channel.upload(file, (progress) => update(u.key, { progress }), u.stop.signal)
         .then((attachment) => update(u.key, { attachment, progress: 1 }))
         .catch((e: unknown) => update(u.key, { error: e instanceof Error ? e.message : String(e) }));
     }
@@ -97,9 +100,14 @@ export function useUploads(channel: Channel): Uploads {
 
   return {
     list, refusal, add,
-    // A removed file still uploading finishes on the server, unused: no message
-    // names it, so nobody ever sees it.
-    remove: (key) => { setRefusal(null); setList((l) => l.filter((u) => u.key !== key)); },
+    // A removed file still uploading stops (the server stores nothing of it).
+    remove: (key) => {
+      setRefusal(null);
+      setList((l) => l.filter((u) => {
+        if (u.key === key && !u.attachment) u.stop.abort();
+        return u.key !== key;
+      }));
+    },
     ready: () => (list.some((u) => !u.attachment && !u.error) ? null
       : list.flatMap((u) => (u.attachment ? [u.attachment] : []))),
     clear: () => { setRefusal(null); setList([]); },

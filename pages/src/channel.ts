@@ -163,10 +163,12 @@ export class Channel {
   }
 
   /** Uploads a file to this room or conversation (POST .../uploads), reporting
-   * progress (0..1); resolves to the attachment a message then carries. */
-  upload(file: File, progress?: (fraction: number) => void): Promise<Attachment> {
+   * progress (0..1); resolves to the attachment a message then carries. `signal`
+   * stops it (the server then stores nothing: the body never ends). */
+  upload(file: File, progress?: (fraction: number) => void, signal?: AbortSignal): Promise<Attachment> {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest(); // fetch() reports no upload progress
+      signal?.addEventListener("abort", () => { xhr.abort(); reject(new Error("Removed.")); });
       xhr.open("POST", `${this.base}/uploads`);
       xhr.setRequestHeader("Authorization", `Bearer ${this.token}`);
       xhr.setRequestHeader("X-File-Name", encodeURIComponent(file.name || "pasted"));
