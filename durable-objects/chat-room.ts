@@ -380,6 +380,15 @@ export class ChatRoom extends DurableObject<Env> {
     // socket opens already reaches it (updateBlocks, with a newer version than the
     // list the admit gives, which never replaces it).
     const object = facts.room.object;
+    // A socket the room's own limits refuse (a private room's non-member, a user's
+    // CHAT_USER_CONNS_MAX here, a full room) is refused before the hub counts it:
+    // the core's check changes nothing.
+    try {
+      this.event("open_check", 0, { ...facts.user, member: this.storage.standing(facts.user.id) === "member" });
+    } catch (e) {
+      if (e instanceof CoreError && !e.fatal) return errorResponse(e.code);
+      throw e;
+    }
     const asked = Date.now();
     const admitted = await this.effects.hub(facts.user.id).admit(object, facts);
     if (admitted.ok && !facts.blocks) this.storage.setBlocks(facts.user.id, admitted.blocks, admitted.blocks_version);

@@ -208,6 +208,7 @@ int room_event(room *r, int kind, int64_t conn, const unsigned char *in, size_t 
     case ROOM_KICK: rc = room_on_kick(r, &e, &c, in, in_len, now_ms); break;
     case ROOM_MEMBER: rc = room_on_member(&c, in, in_len); break;
     case ROOM_ERASE: rc = room_on_erase(r, &e, &c, in, in_len, now_ms); break;
+    case ROOM_OPEN_CHECK: rc = room_on_open_check(r, &c, in, in_len, now_ms); break;
     case ROOM_SEARCH: rc = room_on_search(r, &e, &c, in, in_len); break;
     case ROOM_FLUSH:
       c.unschedule = 1;

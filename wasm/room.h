@@ -121,7 +121,10 @@ typedef struct room room;
     "each of their messages here becomes a tombstone, a change every socket hears of")                                         \
   X(ROOM_SEARCH, 13, search, "{\"query\": query string of GET .../search (search.h), \"viewer\": " \
     "{\"id\", \"blocks\", \"member\"?: bool}}: a page of search results, as ROOM_PAGE a page "    \
-    "of history (issue 17)")
+    "of history (issue 17)") \
+  X(ROOM_OPEN_CHECK, 14, open_check, "user facts as for ROOM_OPEN: whether ROOM_OPEN would "  \
+    "admit that socket now (its refusals), changing nothing and writing no effect, so the "   \
+    "shell refuses before the work an open costs (the user's hub)")
 
 typedef enum {
 #define ROOM_EVENT_ENUM_(sym, num, name, in) sym = (num),

@@ -186,6 +186,7 @@ int room_change_remove(room_change *c, int64_t conn);
 
 int room_on_open(room *r, effects *e, room_change *c, const unsigned char *in, size_t len, double now);
 int room_on_restore(room *r, room_change *c, const unsigned char *in, size_t len, double now);
+int room_on_open_check(room *r, room_change *c, const unsigned char *in, size_t len, double now);
 int room_on_blocks(room *r, effects *e, room_change *c, const unsigned char *in, size_t len);
 int room_on_config(room_change *c, const unsigned char *in, size_t len);
 int room_on_kick(room *r, effects *e, room_change *c, const unsigned char *in, size_t len, double now);

@@ -162,7 +162,33 @@ static void evict(void *arg, const room_deadline *d) {
   x->mine += m->user_id == x->user;
 }
 
+/* Counts what evict() would close, closing nothing (room_on_open_check). */
+static void count_overdue(void *arg, const room_deadline *d) {
+  eviction *x = arg;
+  const room_member *m = room_find_member(x->r, d->conn);
+  if (!m || m->joined || m->opened_at != d->opened_at) return;
+  x->evicted++;
+  x->mine += m->user_id == x->user;
+}
+
 /* ---- events ------------------------------------------------------------------- */
+
+int room_on_open_check(room *r, room_change *c, const unsigned char *in, size_t len, double now) {
+  cJSON *u = NULL;
+  int rc = json_parse_object(in, len, &u);
+  if (rc >= 0) rc = read_user(u, c);
+  if (rc >= 0) rc = room_may_read(&r->kind, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(u, "member")));
+  cJSON_Delete(u);
+  /* facts read, nothing kept: a check changes nothing */
+  chat_free(c->blocks);
+  c->blocks = NULL;
+  c->set_blocks = 0;
+  if (rc < 0) return rc;
+  eviction x = {r, NULL, c, c->m.user_id, 0, 0, CHAT_OK};
+  room_deadlines_each_before(&r->unjoined, room_unjoined_overdue_before(now), count_overdue, &x);
+  const room_user *mine = room_find_user(r, c->m.user_id);
+  return room_may_open(&r->kind, c->m.user_id, r->n_members - x.evicted, (mine ? mine->n_conns : 0) - x.mine);
+}
 
 /* A new socket: its attachment, and the connection frame, which tells the client
  * what the rules let it do here (room_rules.h): the message frame type of the

@@ -430,6 +430,28 @@ static void a_closed_conversation_refuses_new_messages(void **state) {
   room_free(r);
 }
 
+/* ROOM_OPEN_CHECK says whether an open would be admitted, changing nothing: the
+ * shell refuses a hoarder's socket before the user's hub counts it (issue 13). */
+static void an_open_check_refuses_what_an_open_would_and_changes_nothing(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
+  for (int i = 0; i < CHAT_USER_CONNS_MAX; i++) assert_true(room_run(r, ROOM_OPEN, 0, ALICE, 0, NULL) > 0);
+  const char *with_blocks = "{\"id\":1,\"username\":\"alice\",\"role\":\"USER\",\"blocks\":[2]}";
+  assert_int_equal(room_run(r, ROOM_OPEN_CHECK, 0, with_blocks, 0, NULL), CHAT_E_TOO_MANY_CONNECTIONS);
+  assert_int_equal(room_run(r, ROOM_OPEN, 0, ALICE, 0, NULL), CHAT_E_TOO_MANY_CONNECTIONS);
+  /* someone else may: no effect, nothing added */
+  assert_true(room_run(r, ROOM_OPEN_CHECK, 0, BOB, 0, &fx) >= 0);
+  assert_int_equal(cJSON_GetArraySize(fx), 0);
+  cJSON_Delete(fx);
+  assert_true(join(r, BOB, 0) > 0);
+  /* once alice's sockets are overdue unjoined, the check counts them as leaving */
+  assert_true(room_run(r, ROOM_OPEN_CHECK, 0, ALICE, CHAT_UNJOINED_TIMEOUT_MS + 1, NULL) >= 0);
+  assert_int_equal(room_run(r, ROOM_OPEN_CHECK, 0, "{\"id\":1}", 0, NULL) < 0, 1); /* bad facts */
+  room_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(messages_get_gap_free_seqs_are_stored_before_they_are_sent),
@@ -438,6 +460,7 @@ int main(void) {
       cmocka_unit_test(sending_before_join_is_refused),
       cmocka_unit_test(only_joined_connections_receive_messages),
       cmocka_unit_test(delete_rules_author_and_admin_may_others_may_not),
+      cmocka_unit_test(an_open_check_refuses_what_an_open_would_and_changes_nothing),
       cmocka_unit_test(a_flood_is_rate_limited_then_disconnected),
       cmocka_unit_test(a_rate_limited_refusal_echoes_the_frames_ref),
       cmocka_unit_test(the_flood_penalty_outlives_the_room_in_memory),
