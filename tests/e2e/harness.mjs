@@ -71,7 +71,8 @@ export async function startStack({ vars = {}, site = false, env = {}, budgets = 
   }
 
   async function halt() {
-    if (!child || child.exitCode !== null) return;
+    // exitCode stays null when a signal ended it (a crash the bench makes)
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once("exit", r));
     try { process.kill(-child.pid, "SIGTERM"); } catch { /* gone */ }
     const timer = setTimeout(() => { try { process.kill(-child.pid, "SIGKILL"); } catch { /* gone */ } }, 5000);

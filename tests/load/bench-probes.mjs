@@ -488,5 +488,5 @@ export function workerdPidsOf(port) {
     }
   };
   wrangler.forEach(walk);
-  return found;
+  return [...new Set(found)];
 }

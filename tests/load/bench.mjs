@@ -21,8 +21,8 @@
 // Ours only:
 //   (d) the restart under load: RESTART_CLIENTS (1 000) bots in 10 rooms sending
 //       RESTART_RATE msg/s in all; 10 s in, the runtime (the workerd under the
-//       harness's wrangler dev) is SIGKILLed and the stack started again on the same
-//       state; the bots reconnect (backoff with full jitter, rejoin since their last
+//       harness's wrangler dev) is SIGKILLed, and wrangler starts it again on the
+//       same state (the whole stack is restarted only if it does not); the bots reconnect (backoff with full jitter, rejoin since their last
 //       seq, resend what was unacknowledged): the time from the kill until every
 //       client is joined again, and lost / duplicated / reordered (all must be 0);
 //   (e) one join on an idle server (p50), D1 queries per socket open (the Worker's
@@ -40,7 +40,7 @@
 // The per-user rate limit of ours is lifted for the run (CHAT_RATE_PER_SECOND);
 // everything else (storage, blocks, the room's checks and its 2 000/s limit) is on.
 import { execFile, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -127,7 +127,7 @@ async function storms(target, users, run, who) {
 /**
  * (d): bots in RESTART.rooms rooms sending; RESTART.killAfterS seconds after they
  * start, every workerd under the stack's wrangler dev gets SIGKILL (a crash, not a
- * shutdown), then the stack is started again on the same state and port.
+ * shutdown); wrangler starts it again on the same state and port.
  */
 async function restartUnderLoad(stack, accountsFile, run) {
   const child = spawn(node, botArgs(stack.base, ["--accounts", accountsFile, "--users", String(RESTART.clients),
@@ -141,14 +141,22 @@ async function restartUnderLoad(stack, accountsFile, run) {
     child.once("exit", () => reject(new Error(`bots ended before sending:\n${stderr}`)));
   });
   await sleep(RESTART.killAfterS * 1000);
-  const pids = workerdPidsOf(stack.port);
+  const pids = workerdPidsOf(stack.port), groups = pgidsOf(pids);
   const killedAt = Date.now();
   for (const pid of pids) { try { process.kill(pid, "SIGKILL"); } catch { /* gone */ } }
+  // wrangler dev would start a new runtime by itself, but one that did not answer
+  // here: end the rest of its process group too (SIGKILL: nothing exits cleanly),
+  // wait until none of it is left, so no old runtime still holds the storage, and
+  // start the stack again on the same state and port.
+  for (const g of groups) { try { process.kill(-g, "SIGKILL"); } catch { /* gone */ } }
+  while (groups.some(groupAlive)) await sleep(20);
   await stack.restart();
+  const restarted = true;
   const upAt = Date.now();
   await exited;
   const r = JSON.parse(stdout.slice(stdout.indexOf("{")));
   const res = { run, clients: RESTART.clients, rooms: RESTART.rooms, rate: RESTART.rate, killed: pids.length,
+    stack_restarted: restarted,
     runtime_back_ms: upAt - killedAt,
     all_live_ms: r.reconnects.recovered === r.reconnects.outages && r.reconnects.last_live_at ? r.reconnects.last_live_at - killedAt : null,
     outages: r.reconnects.outages, recovered: r.reconnects.recovered, attempts: r.reconnects.attempts,
@@ -160,6 +168,19 @@ async function restartUnderLoad(stack, accountsFile, run) {
     `(${res.recovered}/${res.outages}); lost ${res.lost}, duplicated ${res.duplicated}, reordered ${res.reordered}, unacknowledged ${res.unacked}`);
   return res;
 }
+
+/** The process groups of some pids (from /proc/<pid>/stat). */
+function pgidsOf(pids) {
+  const out = new Set();
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      out.add(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]));
+    } catch { /* gone */ }
+  }
+  return [...out];
+}
+const groupAlive = (g) => { try { process.kill(-g, 0); return true; } catch { return false; } };
 
 /** Our stack, all runs: accounts once, then per run (the runtime fresh each time)
  * the loads, the storms, the probes and last the restart scenario. */
@@ -395,7 +416,7 @@ if (probes) {
     `| argon2id, Wasm ÷ Debian's libsodium23: workerd, ${probes.argon2_node_engine.split(" (")[0]} | ${times(probes.argon2_workerd_x_debian)}, ${times(probes.argon2_node_x_debian)} | | |`,
     "",
     `- Join storm: a room with 20 messages of history, then every client creates its socket in one loop and joins; "all in" is from the first socket's creation until the last history arrived, p50 and the spread (p90 − p10) of each client's time from that same start: a spread near 0 means the answers were released together.`,
-    `- Restart under load: the bots reconnect with capped exponential backoff and full jitter (LIMITS.reconnectBaseMs, reconnectCapMs), rejoin with since = their last seq and resend what was unacknowledged with its client_id; "live again" is when the last of them had its history, measured from the SIGKILL of the runtime (the workerd under wrangler dev), which is then started again on the same state.`,
+    `- Restart under load: the bots reconnect with capped exponential backoff and full jitter (LIMITS.reconnectBaseMs, reconnectCapMs), rejoin with since = their last seq and resend what was unacknowledged with its client_id; "live again" is when the last of them had its history, measured from the SIGKILL of the runtime (the workerd under wrangler dev), which wrangler starts again on the same state.`,
     `- D1 queries per socket open: the Worker's debug counter (CHAT_DEBUG_COUNTERS: GET /debug/counters → {"d1_queries"}), read around ${pr.d1.opens ?? 20} opens one at a time, first in a new room, then the same again (warm)${probes.d1_unavailable ? `; not measured: ${probes.d1_unavailable}` : ""}.`,
     `- Open → history: from creating the socket (subprotocols chat.v1 and bearer.<token>) to its history frame (${probes.join_history_messages} messages) in a room holding ${pr.join.seeded}, ${PROBE_M} users joining ${pr.join.width} at a time; "first join" is each user's first socket in that room, "rejoin" the same users again right after.`,
     `- After hibernation: a room with ${WAKE.members} joined sockets idles ${WAKE.idleS} s until wrangler dev evicts its Durable Object (${woken}: ChatRoom's constructor seen running again, through the inspector), then one message, send → received by every member; warm: the next message 200 ms later.`,
