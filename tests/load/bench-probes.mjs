@@ -434,7 +434,7 @@ export async function idleJoin(base, users, { protocol = "chat", tries = 20 } = 
 }
 
 /**
- * D1 queries per socket open, from the Worker's debug counter: GET /debug/counters
+ * D1 queries per socket open, from the Worker's debug counter: GET /__debug/counters
  * answering {"d1_queries": n} (queries since the isolate started) when the stack
  * runs with CHAT_DEBUG_COUNTERS set. `n` users open and join a room one at a
  * time, twice: the first round (cold: first socket of each user in this room),
@@ -443,10 +443,10 @@ export async function idleJoin(base, users, { protocol = "chat", tries = 20 } = 
  */
 export async function d1PerOpen(base, users, n = 20) {
   const read = async () => {
-    const res = await fetch(`${base}/debug/counters`);
-    if (!res.ok) throw new Error(`GET /debug/counters: ${res.status}`);
+    const res = await fetch(`${base}/__debug/counters`);
+    if (!res.ok) throw new Error(`GET /__debug/counters: ${res.status}`);
     const c = (await res.json()).d1_queries;
-    if (typeof c !== "number") throw new Error("GET /debug/counters has no d1_queries");
+    if (typeof c !== "number") throw new Error("GET /__debug/counters has no d1_queries");
     return c;
   };
   let before;

@@ -26,7 +26,7 @@
 //       seq, resend what was unacknowledged): the time from the kill until every
 //       client is joined again, and lost / duplicated / reordered (all must be 0);
 //   (e) one join on an idle server (p50), D1 queries per socket open (the Worker's
-//       debug counter, CHAT_DEBUG_COUNTERS: GET /debug/counters -> {d1_queries};
+//       debug counter, CHAT_DEBUG_COUNTERS: GET /__debug/counters -> {d1_queries};
 //       "n/a" while the Worker has none), and the single-shot probes of
 //       tests/load/bench-probes.mjs: open -> history for 100 sockets 8 at a time,
 //       the first message after hibernation, argon2id in workerd, in Node's V8 and
@@ -417,7 +417,7 @@ if (probes) {
     "",
     `- Join storm: a room with 20 messages of history, then every client creates its socket in one loop and joins; "all in" is from the first socket's creation until the last history arrived, p50 and the spread (p90 − p10) of each client's time from that same start: a spread near 0 means the answers were released together.`,
     `- Restart under load: the bots reconnect with capped exponential backoff and full jitter (LIMITS.reconnectBaseMs, reconnectCapMs), rejoin with since = their last seq and resend what was unacknowledged with its client_id; "live again" is when the last of them had its history, measured from the SIGKILL of the runtime (the workerd under wrangler dev), which wrangler starts again on the same state.`,
-    `- D1 queries per socket open: the Worker's debug counter (CHAT_DEBUG_COUNTERS: GET /debug/counters → {"d1_queries"}), read around ${pr.d1.opens ?? 20} opens one at a time, first in a new room, then the same again (warm)${probes.d1_unavailable ? `; not measured: ${probes.d1_unavailable}` : ""}.`,
+    `- D1 queries per socket open: the Worker's debug counter (CHAT_DEBUG_COUNTERS: GET /__debug/counters → {"d1_queries"}), read around ${pr.d1.opens ?? 20} opens one at a time, first in a new room, then the same again (warm)${probes.d1_unavailable ? `; not measured: ${probes.d1_unavailable}` : ""}.`,
     `- Open → history: from creating the socket (subprotocols chat.v1 and bearer.<token>) to its history frame (${probes.join_history_messages} messages) in a room holding ${pr.join.seeded}, ${PROBE_M} users joining ${pr.join.width} at a time; "first join" is each user's first socket in that room, "rejoin" the same users again right after.`,
     `- After hibernation: a room with ${WAKE.members} joined sockets idles ${WAKE.idleS} s until wrangler dev evicts its Durable Object (${woken}: ChatRoom's constructor seen running again, through the inspector), then one message, send → received by every member; warm: the next message 200 ms later.`,
     `- argon2id in workerd: median POST /login of an unknown user (one argon2id against the dummy hash, plus the login's D1 statements) minus median GET /account without a token (401, no hashing), ${pr.argon2_workerd.tries} each (medians ${ms(probes.argon2_login_ms)} − ${ms(probes.argon2_no_hash_ms)}): the runtime's clock stands still during synchronous work, so it is timed from outside.`,
