@@ -257,9 +257,9 @@ int room_departed(room *r, effects *e, room_change *c, int64_t conn, int64_t use
 int room_enqueue(room *r, effects *e, room_change *c, size_t bytes, double now);
 
 /* A broadcast that is not a message (presence_changed, typing: c->q, a frame
- * `bytes` long): sent at once when nothing waits in the outbox, without changing
- * when the outbox flushes next; else it joins the outbox (room_enqueue) and rides
- * in its batch. */
+ * `bytes` long): sent at once when nothing waits in the outbox (and, in a big room,
+ * its last flush is an interval old: then it counts as a flush); else it joins the
+ * outbox (room_enqueue) and rides in its batch. */
 int room_broadcast(room *r, effects *e, room_change *c, size_t bytes, double now);
 
 /* Sends what waits in the outbox: first one dedup query if messages wait. */

@@ -447,14 +447,22 @@ int room_start_flush(room *r, effects *e, room_change *c, double now) {
 }
 
 int room_broadcast(room *r, effects *e, room_change *c, size_t bytes, double now) {
-  if (r->flush_due || r->n_outbox || r->kind.dm) return room_enqueue(r, e, c, bytes, now);
-  /* nothing waits: sent now, leaving the outbox's timing as it was */
+  /* a big room (its flush interval past the floor) spaces these as its flushes */
+  const double interval = room_flush_interval(r->n_joined);
+  const int big = interval > CHAT_FLUSH_INTERVAL_MS;
+  if (r->flush_due || r->n_outbox || r->kind.dm || (big && now - r->last_flush_ms < interval))
+    return room_enqueue(r, e, c, bytes, now);
+  /* nothing waits: sent now; in a big room it counts as a flush (its sends cost
+   * the same), so the next one within the interval rides in a batch and a storm of
+   * joins costs a send per socket per interval, not per join; a small room keeps
+   * the outbox's timing as it was */
   flush_frames ff = {0};
   c->queue = 1;
   ff.text[0] = c->q.text, ff.len[0] = c->q.len, ff.live = 1;
   int rc = send_frames(r, e, c, &ff);
   room_outbox_entry_free(&c->q);
   c->queue = 0;
+  if (big) c->flushed = 1, c->flush_ms = now;
   return rc;
 }
 
