@@ -263,7 +263,9 @@ describe("account deletion", () => {
     assert.deepEqual(codes, { personal: CLOSE_SESSION_ENDED, inRoom: CLOSE_SESSION_ENDED, inDm: CLOSE_SESSION_ENDED });
     assert.ok(slowest < 2000, `closed at once (${slowest} ms)`);
     // The others are told, in the room and in the conversation.
-    assert.deepEqual(await ctx.watchRoom.nextOf("account_deleted", 2000), { type: "account_deleted", user_id: me.user.id, tombstone: "deleted account" });
+    const told = await ctx.watchRoom.nextOf("account_deleted", 2000);
+    assert.deepEqual({ ...told, change: undefined }, { type: "account_deleted", user_id: me.user.id, tombstone: "deleted account", change: undefined });
+    assert.ok(told.change > 0, "a change of the room's change log (PROTOCOL.md Guarantees)");
     assert.equal((await ctx.watchDm.nextOf("account_deleted", 2000)).user_id, me.user.id);
     // Nothing of the messages through any route: history pages, a resume, the list of conversations.
     for (const p of [`/rooms/${room.id}/messages?limit=50`, `/dms/${dm}/messages?limit=50`]) {
@@ -272,13 +274,18 @@ describe("account deletion", () => {
       assert.ok(!JSON.stringify(page.body).includes("secret"), `${p}: ${JSON.stringify(page.body)}`);
       assert.ok(!page.body.messages.some((m) => m.user_id === me.user.id), p);
     }
-    // A client that was away learns it when it comes back.
+    // A client that was away learns it when it comes back: its resume replays the
+    // change log (each message of theirs, deleted), however long it was gone.
     const back = await openSocket(base, friend.token, `/rooms/${room.id}/ws`);
     await back.nextOf("connection");
-    assert.equal((await back.nextOf("account_deleted", 2000)).user_id, me.user.id);
     back.send({ type: "join_room", since: 0 });
     const history = await back.nextOf("history");
-    assert.ok(!history.messages.some((m) => m.user_id === me.user.id));
+    assert.ok(!history.messages.some((m) => m.user.id === me.user.id));
+    back.send({ type: "join_room", since: history.last_seq, changes_since: 0 });
+    const resumed = await back.nextOf("history");
+    const gone = resumed.changes.filter((m) => m.deleted);
+    assert.ok(gone.length >= 1, JSON.stringify(resumed.changes));
+    assert.ok(!JSON.stringify(resumed).includes("secret"), JSON.stringify(resumed));
     back.ws.close();
     const list = await request("GET", "/dms", friend);
     assert.ok(!JSON.stringify(list.body).includes("secret"), JSON.stringify(list.body));
