@@ -318,7 +318,6 @@ export class RoomStorage {
         const rows = this.sql.exec<StoredMessage & { reactions: string; attachments: string }>(
           `SELECT ${ROW_COLUMNS} FROM messages m LEFT JOIN messages o ON o.seq = m.reply_to
            WHERE m.seq > ?4 AND m.seq < ?5 AND (?6 OR m.deleted_at IS NULL)
-             AND m.user_id NOT IN (SELECT value FROM json_each(?3))
            ORDER BY m.seq DESC LIMIT ?7`,
           q.excerpt, q.viewer, exclude, q.after ?? 0, q.before ?? Number.MAX_SAFE_INTEGER, q.include_deleted ? 1 : 0,
           q.limit).toArray().map(withReactions);

@@ -147,7 +147,7 @@ static int name_drops(unsigned long c) {
 }
 
 int attachment_clean_name(const char *name, size_t len, char *out, size_t cap) {
-  unsigned char raw[4 * CHAT_FILE_NAME_MAX + 4];
+  unsigned char raw[4 * CHAT_FILE_NAME_MAX + 4] = {0}; /* (gcc -O2 cannot see every byte read is written) */
   size_t n = 0, o = 0;
   /* percent-decoding, keeping at most what can make CHAT_FILE_NAME_MAX bytes */
   for (size_t i = 0; i < len; i++) {

@@ -201,7 +201,7 @@ int message_add_fields(cJSON *o, const message_row *w) {
   return w->reactions ? add_reactions(o, w->reactions) : CHAT_OK;
 }
 
-int message_add_page(cJSON *o, const cJSON *rows, int page) {
+int message_add_page(cJSON *o, const cJSON *rows, int page, const int64_t *blocked, size_t n_blocked) {
   int n = cJSON_GetArraySize(rows), rc = CHAT_OK;
   cJSON *list = cJSON_CreateArray();
   if (!list) return CHAT_E_NOMEM;
@@ -209,8 +209,11 @@ int message_add_page(cJSON *o, const cJSON *rows, int page) {
     message_row w;
     if ((rc = message_read(cJSON_GetArrayItem(rows, i), &w)) < 0 || w.deleted) continue;
     cJSON *m = cJSON_CreateObject();
+    int by_blocked = 0;
+    for (size_t b = 0; b < n_blocked && !by_blocked; b++) by_blocked = blocked[b] == w.user_id;
     if (!m) rc = CHAT_E_NOMEM;
-    else if ((rc = message_add_fields(m, &w)) < 0) cJSON_Delete(m);
+    else if ((rc = message_add_fields(m, &w)) < 0 || (by_blocked && (rc = json_add_bool(m, "blocked", 1)) < 0))
+      cJSON_Delete(m);
     else rc = json_push(list, m);
   }
   if (rc < 0) {

@@ -81,8 +81,10 @@ int message_read(const cJSON *row, message_row *out);
 int message_add_fields(cJSON *o, const message_row *m);
 
 /* Adds "messages" (at most `page` of `rows`, which come newest first, oldest
- * first on the wire, tombstoned ones left out) and "has_more" (there were more
- * rows than `page`) to o. Errors: those of message_read, CHAT_E_NOMEM. */
-int message_add_page(cJSON *o, const cJSON *rows, int page);
+ * first on the wire, tombstoned ones left out; those by the n_blocked users of
+ * `blocked` marked "blocked": true, for the client to show as a hidden message it
+ * may reveal) and "has_more" (there were more rows than `page`) to o. Errors:
+ * those of message_read, CHAT_E_NOMEM. */
+int message_add_page(cJSON *o, const cJSON *rows, int page, const int64_t *blocked, size_t n_blocked);
 
 #endif

@@ -55,7 +55,9 @@ void room_free(room *r) {
 
 void room_pending_free(room_pending *p) {
   chat_free(p->text);
+  chat_free(p->blocked);
   p->text = NULL;
+  p->blocked = NULL;
 }
 
 cJSON *room_query(const char *what) {

@@ -199,7 +199,8 @@ enum room_effect_id { ROOM_EFFECTS(ROOM_EFFECT_ENUM_) ROOM_EFFECT_COUNT };
   X(history, "after: n|null, before: n|null, limit: k, include_deleted: false, "              \
     "exclude_users: [ids], viewer: id, excerpt: n, changes_after: c|null, "                    \
     "changes_seq_max: n",                                                                      \
-    "{rows, changes?}: rows newest first, at most k, none by the excluded users; with "        \
+    "{rows, changes?}: rows newest first, at most k (the excluded users' too: the core marks " \
+    "them blocked, for a placeholder; their reactions are not counted); with "                \
     "changes_after, changes: the messages of seq <= changes_seq_max whose last change is "     \
     "after c (deleted ones too), in change order, at most k, none by the excluded users")        \
   X(search, "match: an FTS5 MATCH expression (search.h: every term a quoted string), before: "  \

@@ -474,7 +474,8 @@ int room_answer_join(room *r, effects *e, room_change *c, const room_pending *p,
   if (!cJSON_IsArray(rows)) return CHAT_E_FIELD_TYPE;
   cJSON *f = cJSON_CreateObject();
   rc = f ? json_add_str(f, "type", CHAT_FRAME(history)) : CHAT_E_NOMEM;
-  if (rc >= 0) rc = room_fill_page(r, f, rows, CHAT_HISTORY_PAGE);
+  const room_user *viewer = room_find_user(r, m->user_id);
+  if (rc >= 0) rc = room_fill_page(r, f, rows, CHAT_HISTORY_PAGE, viewer ? viewer->blocks : NULL, viewer ? viewer->n_blocks : 0);
   if (rc >= 0) rc = json_add_item(f, "since", p->has_since ? cJSON_CreateNumber((double)p->since) : cJSON_CreateNull());
   /* the newest seq so far (every seq given is stored), so a client can tell a
    * `since` ahead of the room; messages waiting in the outbox come after it */

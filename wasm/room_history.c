@@ -20,9 +20,9 @@ cJSON *room_blocks_json(const room *r, int64_t viewer) {
   return a;
 }
 
-int room_fill_page(const room *r, cJSON *o, const cJSON *rows, int page) {
+int room_fill_page(const room *r, cJSON *o, const cJSON *rows, int page, const int64_t *blocked, size_t n_blocked) {
   int rc = json_add_num(o, room_id_key(&r->kind), (double)r->id);
-  return rc < 0 ? rc : message_add_page(o, rows, page);
+  return rc < 0 ? rc : message_add_page(o, rows, page, blocked, n_blocked);
 }
 
 int room_fill_changes(cJSON *o, const cJSON *rows, int page, int64_t latest) {
@@ -109,7 +109,10 @@ int room_on_page(const room *r, effects *e, room_change *c, const unsigned char 
   room_pending p = {0};
   p.kind = ROOM_P_PAGE;
   p.limit = (int)limit + 1;
+  p.blocked = excluded, p.n_blocked = n_excluded; /* the question owns them now */
+  excluded = NULL;
   rc = room_ask(e, c, room_history_query(NULL, has_before ? &before : NULL, p.limit, exclude, viewer), &p);
+  if (rc < 0 && !c->ask) room_pending_free(&p);
 done:
   chat_free(excluded);
   cJSON_Delete(facts);
@@ -121,7 +124,7 @@ int room_answer_page(room *r, effects *e, const room_pending *p, const cJSON *a)
   const cJSON *rows = cJSON_GetObjectItemCaseSensitive(a, "rows");
   if (!cJSON_IsArray(rows)) return CHAT_E_FIELD_TYPE;
   cJSON *page = cJSON_CreateObject(), *o = effects_add(e, ROOM_EFFECT(reply));
-  int rc = (!page || !o) ? CHAT_E_NOMEM : room_fill_page(r, page, rows, p->limit - 1);
+  int rc = (!page || !o) ? CHAT_E_NOMEM : room_fill_page(r, page, rows, p->limit - 1, p->blocked, p->n_blocked);
   char *text = rc >= 0 ? cJSON_PrintUnformatted(page) : NULL;
   cJSON_Delete(page);
   if (rc >= 0) rc = text ? json_add_str(o, "body", text) : CHAT_E_NOMEM;

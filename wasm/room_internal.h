@@ -77,6 +77,8 @@ typedef struct {
   int64_t changes_since; /* ROOM_P_JOIN: the client's last change */
   int limit;     /* ROOM_P_JOIN, ROOM_P_PAGE, ROOM_P_SEARCH: rows asked for (one more than a page) */
   char *text;    /* ROOM_P_EDIT: the new body (owned: freed with the question) */
+  int64_t *blocked; /* ROOM_P_PAGE: whom the viewer blocks (owned, as text) */
+  size_t n_blocked;
   char emoji[CHAT_REACTION_BYTES_MAX + 1]; /* ROOM_P_REACT */
   int add;       /* ROOM_P_REACT: react (1) or unreact (0) */
 } room_pending;
@@ -286,8 +288,9 @@ cJSON *room_history_query(const int64_t *after, const int64_t *before, int limit
 /* The array of user ids `viewer` blocks here, for a query's exclude_users. */
 cJSON *room_blocks_json(const room *r, int64_t viewer);
 
-/* Adds the room's id, then message_add_page (at most `page` of `rows`), to o. */
-int room_fill_page(const room *r, cJSON *o, const cJSON *rows, int page);
+/* Adds the room's id, then message_add_page (at most `page` of `rows`, those by
+ * the users `viewer` blocks marked), to o. */
+int room_fill_page(const room *r, cJSON *o, const cJSON *rows, int page, const int64_t *blocked, size_t n_blocked);
 
 /* Adds "changes" (at most `page` of `rows`, in change order: each a message with
  * its "change", or {seq, deleted: true, change} for a deleted one), "changes_more"

@@ -159,7 +159,9 @@ function ChannelView({ channel, title, kind }: { channel: Channel; title: string
   for (const m of shown.current) if (!present.has(m.seq)) vanished.current.set(m.seq, m);
   shown.current = s.messages;
   const blocked = new Set(chat.friends.blocked.map((u) => u.id));
-  const hidden = [...vanished.current.values()].filter((m) => blocked.has(m.user.id) && !present.has(m.seq));
+  // (and those history brought already marked: the server's "blocked")
+  for (const m of s.hidden) if (!present.has(m.seq)) vanished.current.set(m.seq, m);
+  const hidden = [...vanished.current.values()].filter((m) => (m.blocked || blocked.has(m.user.id)) && !present.has(m.seq));
   const [revealed, setRevealed] = useState<Set<number>>(new Set());
   const rows: Row[] = [];
   for (const m of [...s.messages, ...hidden].sort((a, b) => a.seq - b.seq)) {

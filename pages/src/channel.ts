@@ -49,6 +49,9 @@ export interface ChannelState {
   typing: Record<number, number>;
   /** Usernames of people online or typing who have no message shown. */
   people: Record<number, string>;
+  /** Messages by people I block that history brought (issue 18, defect 14): shown
+   * as hidden messages I may reveal, oldest first. */
+  hidden: Message[];
 }
 
 export interface ChannelHooks {
@@ -90,8 +93,10 @@ export class Channel {
   private listeners = new Set<() => void>();
   private state: ChannelState = {
     status: "connecting", joined: false, messages: [], pending: [], hasMore: false, loadingOlder: false, notice: null,
-    mayDeleteAny: false, names: {}, online: [], typing: {}, people: {},
+    mayDeleteAny: false, names: {}, online: [], typing: {}, people: {}, hidden: [],
   };
+  /** Messages by people I block, by seq (state.hidden). */
+  private readonly hiddenBySeq = new Map<number, Message>();
   /** When I last said I was typing, and the marker I last sent (rooms). */
   private typedAt = 0;
   private markedSeq = 0;
@@ -227,8 +232,8 @@ export class Channel {
     try {
       const page = await api<{ messages: Message[]; has_more: boolean }>(
         "GET", `${this.base}/messages?before=${first}`, this.token);
-      for (const m of page.messages) this.bySeq.set(m.seq, m);
-      this.set({ hasMore: page.has_more, loadingOlder: false, messages: this.sorted() });
+      for (const m of page.messages) this.keep(m);
+      this.set({ hasMore: page.has_more, loadingOlder: false, messages: this.sorted(), hidden: this.hiddenSorted() });
     } catch (e) {
       this.set({ loadingOlder: false, notice: e instanceof Error ? e.message : String(e) });
     }
@@ -265,9 +270,9 @@ export class Channel {
         this.set({ mayDeleteAny: f.may_delete_any === true });
         return;
       case "history": {
-        if (f.since === null || f.has_more) this.bySeq.clear();
+        if (f.since === null || f.has_more) this.bySeq.clear(), this.hiddenBySeq.clear();
         for (const m of f.messages) {
-          this.bySeq.set(m.seq, m);
+          this.keep(m);
           this.seen(m.seq);
           this.acknowledge(m);
         }
@@ -278,7 +283,7 @@ export class Channel {
         this.catchingUp = f.changes_more === true;
         if (this.catchingUp) this.join();
         const hasMore = f.since === null || f.has_more ? f.has_more : this.state.hasMore;
-        this.set({ joined: true, hasMore, messages: this.sorted() });
+        this.set({ joined: true, hasMore, messages: this.sorted(), hidden: this.hiddenSorted() });
         void this.learnNames();
         // Whatever is still pending was not stored (or its answer was lost): send
         // it again with its client_id; the server stores each client_id once.
@@ -448,6 +453,16 @@ export class Channel {
 
   private sorted(): Message[] {
     return [...this.bySeq.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  /** A message from history: shown, or kept as hidden when by someone I block. */
+  private keep(m: Message) {
+    if (m.blocked) this.hiddenBySeq.set(m.seq, m);
+    else this.bySeq.set(m.seq, m);
+  }
+
+  private hiddenSorted(): Message[] {
+    return [...this.hiddenBySeq.values()].sort((a, b) => a.seq - b.seq);
   }
 
   private set(patch: Partial<ChannelState>) {

@@ -39,6 +39,8 @@ export interface Message {
   reply_to?: Quote;
   reactions?: Reaction[];
   attachments?: Attachment[];
+  /** history only: by someone I block (shown as a hidden message I may reveal) */
+  blocked?: boolean;
 }
 
 /** A message's state in a resume's `changes` (PROTOCOL.md "Guarantees"). */

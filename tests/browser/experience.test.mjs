@@ -374,6 +374,14 @@ describe("the web client as people expect it (issue 18)", { timeout: 300_000 }, 
     await shot(page, "exp-14-hidden-revealed");
     await message(page, "carol here").getByRole("button", { name: "Hide it" }).click();
     await note.waitFor();
+    // after a reload the history brings it marked, and the placeholder is still there
+    await page.reload();
+    await note.filter({ hasText: "1 hidden message" }).waitFor();
+    assert.equal(await message(page, "carol here").count(), 0);
+    await note.getByRole("button", { name: "Show it" }).click();
+    await message(page, "carol here").waitFor();
+    await shot(page, "exp-14-hidden-after-reload");
+    await message(page, "carol here").getByRole("button", { name: "Hide it" }).click();
   });
 
   it("defect 9: my room list changes live, in seconds, not at the next refresh", async () => {

@@ -118,8 +118,45 @@ static void history_leaves_out_authors_the_viewer_blocks(void **state) {
   room_free(r);
 }
 
+/* Messages by someone the viewer blocks come in history marked "blocked" (issue
+ * 18, defect 14: the client shows a hidden message it may reveal), on join and in
+ * an HTTP page; the others are unmarked. */
+static void a_blocked_authors_messages_come_marked_for_a_placeholder(void **state) {
+  (void)state;
+  room *r;
+  cJSON *fx;
+  const char *rows =
+      "{\"rows\":[{\"seq\":2,\"user_id\":1,\"username\":\"alice\",\"body\":\"hi\",\"client_id\":\"c2\","
+      "\"created_at\":20,\"deleted_at\":null},{\"seq\":1,\"user_id\":2,\"username\":\"bob\","
+      "\"body\":\"yo\",\"client_id\":\"c1\",\"created_at\":10,\"deleted_at\":null}]}";
+  assert_int_equal(room_new(7, 3, 1, &r), CHAT_OK);
+  assert_true(room_run(r, ROOM_OPEN, 0, CAROL_BLOCKS_ALICE, 0, &fx) > 0); /* carol blocks alice (1) */
+  int64_t carol = (int64_t)num(fx_at(fx, 0, "attach"), "conn");
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_FRAME, carol, "{\"type\":\"join_room\"}", 0, NULL) > 0);
+  assert_true(room_run(r, ROOM_ANSWER, 0, rows, 0, &fx) > 0);
+  cJSON *h = frame_of(fx_at(fx, 1, "send"));
+  cJSON *msgs = cJSON_GetObjectItem(h, "messages");
+  assert_int_equal(cJSON_GetArraySize(msgs), 2);
+  assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "blocked"))); /* bob's */
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "blocked")));  /* alice's */
+  cJSON_Delete(h);
+  cJSON_Delete(fx);
+  /* an HTTP page: the viewer's blocks come in its facts */
+  assert_true(room_run(r, ROOM_PAGE, 0, "{\"query\":\"\",\"viewer\":{\"id\":9,\"blocks\":[2]}}", 0, NULL) > 0);
+  assert_true(room_run(r, ROOM_ANSWER, 0, rows, 0, &fx) > 0);
+  cJSON *page = cJSON_Parse(str(fx_at(fx, 0, "reply"), "body"));
+  msgs = cJSON_GetObjectItem(page, "messages");
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "blocked")));   /* bob's */
+  assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "blocked")));
+  cJSON_Delete(page);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(a_blocked_authors_messages_come_marked_for_a_placeholder),
       cmocka_unit_test(join_asks_for_the_last_page_and_sends_history_oldest_first),
       cmocka_unit_test(join_with_since_asks_after_it_and_reports_a_gap_over_a_page),
       cmocka_unit_test(history_pages_over_http_validate_their_query),
