@@ -47,12 +47,16 @@ case "$*" in
   "whoami --json") echo '{"loggedIn":true,"email":"dev@example.com","accounts":[{"id":"0123abcd","name":"Example"}]}' ;;
   "d1 list --json") cat "${dir}/d1.json" ;;
   "pages project list --json") cat "${dir}/pages.json" ;;
+  "r2 bucket list") cat "${dir}/r2.txt" ;;
 esac
 `);
   chmodSync(fake, 0o755);
 
-  function release(env, { d1 = [], pages = [] }) {
+  function release(env, { d1 = [], pages = [], r2 = [] }) {
     writeFileSync(path.join(dir, "d1.json"), JSON.stringify(d1.map((name) => ({ uuid: `uuid-${name}`, name }))));
+    // as wrangler prints its buckets: labelled values, a blank line between
+    writeFileSync(path.join(dir, "r2.txt"), ["Listing buckets...",
+      ...r2.map((name) => `name:           ${name}\ncreation_date:  2026-01-01T00:00:00.000Z`)].join("\n\n"));
     writeFileSync(path.join(dir, "pages.json"), JSON.stringify(pages.map((name) => ({ "Project Name": name }))));
     writeFileSync(log, "");
     const r = make(["release", `ENV=${env}`, `WRANGLER=${fake}`], offlineEnv());
@@ -66,6 +70,8 @@ esac
       "whoami --json",
       "d1 list --json",
       "d1 create edge-chat-staging",
+      "r2 bucket list",
+      "r2 bucket create edge-chat-staging-files",
       "pages project list --json",
       "pages project create edge-chat --production-branch main",
       "d1 migrations apply DB --remote --env staging",
@@ -75,9 +81,11 @@ esac
   });
 
   it("on an account already set up: creates nothing, and production deploys the production branch", () => {
-    assert.deepEqual(release("production", { d1: ["edge-chat-staging", "edge-chat-production"], pages: ["edge-chat"] }), [
+    assert.deepEqual(release("production", { d1: ["edge-chat-staging", "edge-chat-production"], pages: ["edge-chat"],
+      r2: ["edge-chat-staging-files", "edge-chat-production-files"] }), [
       "whoami --json",
       "d1 list --json",
+      "r2 bucket list",
       "pages project list --json",
       "d1 migrations apply DB --remote --env production",
       "deploy --env production",

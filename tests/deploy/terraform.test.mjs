@@ -68,8 +68,10 @@ describe("the Terraform configuration", () => {
 
   it("manages the D1 databases, the Pages project, its custom domain and DNS record", () => {
     assert.deepEqual(Object.keys(tf.resource).sort(),
-      ["cloudflare_d1_database", "cloudflare_dns_record", "cloudflare_pages_domain", "cloudflare_pages_project"]);
+      ["cloudflare_d1_database", "cloudflare_dns_record", "cloudflare_pages_domain", "cloudflare_pages_project",
+        "cloudflare_r2_bucket"]);
     assert.deepEqual(tf.resource.cloudflare_d1_database.chat[0].lifecycle, [{ prevent_destroy: true }]);
+    assert.deepEqual(tf.resource.cloudflare_r2_bucket.files[0].lifecycle, [{ prevent_destroy: true }]);
   });
 
   it("describes and types every variable, and describes every output", () => {
