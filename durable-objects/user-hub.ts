@@ -121,7 +121,7 @@ export class UserHub extends DurableObject<Env> {
   }
 
   /** Whether one more socket fits the user's budgets (budget.h): the sockets held
-   * (sockets_per_account) and those opened lately (socket_opens_per_account,
+   * (sockets_per_account) and those opened this minute (socket_opens_per_account,
    * counted here); throws LimitReached. */
   private async admitOne(userId: number): Promise<void> {
     await this.allowOneMore(userId);

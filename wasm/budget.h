@@ -45,8 +45,8 @@
     "You block as many people as anyone may. Unblock someone first.")                        \
   X(BUDGET_SOCKETS, "sockets_per_account", CHAT_USER_SOCKETS_MAX, 0,                         \
     "Your account has too many open connections. Close some tabs or devices.")              \
-  X(BUDGET_SOCKET_OPENS, "socket_opens_per_account", CHAT_SOCKET_OPENS_PER_WINDOW,          \
-    CHAT_SOCKET_OPENS_WINDOW_MS, "Your account opened too many connections in the last few seconds. Wait a moment.")
+  X(BUDGET_SOCKET_OPENS, "socket_opens_per_account", CHAT_SOCKET_OPENS_PER_MINUTE, 60000.0,  \
+    "Your account opened too many connections in the last minute. Wait a moment.")
 
 typedef enum {
 #define BUDGET_ENUM(sym, name, limit, window, message) sym,

@@ -288,18 +288,12 @@
  * rooms open on a few devices fit well; a hoarder cannot hold thousands. */
 #define CHAT_USER_SOCKETS_MAX 100
 
-/* Sockets one account may open, wherever (personal, rooms, conversations): 10 in
- * a window of 20 s. Each open costs the room's and the user's hub's work, so
+/* Sockets one account may open per minute, wherever (personal, rooms,
+ * conversations): each open costs a D1 read, an RPC and the room's work, so
  * closing and reopening sockets in a loop is bounded here. Slack's rtm.connect is
- * a Tier 1 method (about once a minute); 30 a minute leaves room for many tabs and
- * a client's reconnects with backoff (LIMITS.reconnectBaseMs doubling to
- * reconnectCapMs, full jitter). Counted in windows of 20 s rather than one of a
- * minute (issue 13): the same 30 a minute, but a hoarder's burst at each window's
- * start is 10 opens, not 30, which a busy room beside it feels less (make
- * bench-abuse). Ten is still a page's personal socket and a few rooms, reopened at
- * once after a deploy, in a handful of tabs. */
-#define CHAT_SOCKET_OPENS_PER_WINDOW 10
-#define CHAT_SOCKET_OPENS_WINDOW_MS 20000.0
+ * a Tier 1 method (about once a minute); 30 leaves room for many tabs and a
+ * client's reconnects with backoff (pages/src/socket.ts: 0.5 s doubling to 10 s). */
+#define CHAT_SOCKET_OPENS_PER_MINUTE 30
 
 /* Entries in one page of GET /friends (each of its lists) and GET /dms. */
 #define CHAT_LIST_PAGE 100
