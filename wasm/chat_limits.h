@@ -413,14 +413,6 @@
  * accepts it takes milliseconds; five minutes is far past any of them. */
 #define CHAT_REVOCATION_RECALL_MS (5.0 * 60 * 1000)
 
-/* How long a Worker isolate reuses a session it read from D1 for opening sockets
- * (issue 21: a warm socket open reads no D1), in ms. Safe because it is shorter
- * than CHAT_REVOCATION_RECALL_MS: a revocation made after the session was read is
- * still remembered by the user's hub when the socket is admitted there, which
- * refuses it (and live sockets are closed by the revocation itself, within a
- * second). HTTP requests never use it: a logout ends them at once. */
-#define CHAT_SESSION_CACHE_MS 60000
-
 /* Longest close reason, in bytes of UTF-8: a Close frame's payload is at most 125
  * bytes (a control frame, RFC 6455 section 5.5), two of which are the code
  * (section 5.5.1). The runtime throws on a longer one, and the socket stays open. */

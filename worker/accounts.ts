@@ -111,8 +111,6 @@ export interface LiveSession {
   user: PublicUser;
   session: number;
   tokenHash: string;
-  /** ms since the Unix epoch */
-  expiresAt: number;
 }
 
 /** The live session of a token hash (from the core's "bearer" or "ws_protocol"
@@ -121,20 +119,19 @@ export async function liveSession(db: D1Database, tokenHash: string): Promise<Li
   const now = Date.now();
   const row = await db
     .prepare(
-      `SELECT s.rowid AS session, s.last_seen_at, s.expires_at, u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+      `SELECT s.rowid AS session, s.last_seen_at, u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
        WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?
          AND NOT EXISTS (SELECT 1 FROM user_bans b WHERE b.user_id = u.id)`,
     )
     .bind(tokenHash, now)
-    .first<PublicUser & { session: number; last_seen_at: number | null; expires_at: number }>();
+    .first<PublicUser & { session: number; last_seen_at: number | null }>();
   if (!row) throw new CoreError("unauthorized");
   // "Last seen" is written at most once per CHAT_SESSION_SEEN_REFRESH_MS, so that
   // most requests cost no D1 write (chat_limits.h).
   if (row.last_seen_at === null || now - row.last_seen_at >= LIMITS.sessionSeenRefreshMs) {
     await db.prepare("UPDATE sessions SET last_seen_at = ? WHERE rowid = ?").bind(now, row.session).run();
   }
-  return { user: { id: row.id, username: row.username, role: row.role }, session: row.session, tokenHash,
-    expiresAt: row.expires_at };
+  return { user: { id: row.id, username: row.username, role: row.role }, session: row.session, tokenHash };
 }
 
 /** The session behind an Authorization header, or CoreError. */

@@ -160,7 +160,10 @@ async function socketSession(c: Context<App>) {
   const earlier = refusedOpens.get(token_hash);
   if (earlier && earlier.until > Date.now()) throw new LimitReached(earlier.budget, earlier.limit, earlier.until - Date.now());
   noteOpen(c.env);
-  const s = await socketLiveSession(countedDb(c.env), token_hash);
+  // The session is read at every open (one D1 query): a socket carries the user's
+  // role as it is now (a promotion shows at once), and a revoked session never
+  // opens one.
+  const s = await liveSession(countedDb(c.env), token_hash);
   // A socket past the user's budgets is refused here, before any more work (the
   // object that takes a socket counts it for good: UserHub.admit).
   const refused = await hub(c.env, s.user.id).mayOpen(s.user.id);
@@ -170,23 +173,6 @@ async function socketSession(c: Context<App>) {
   }
   const ip = clientIp(c.req.raw);
   if (seenLately(s.user.id, ip)) c.executionCtx.waitUntil(recordIp(countedDb(c.env), s.user.id, ip));
-  return s;
-}
-
-/** Sessions this isolate read lately for opening sockets (token hash -> the
- * session, and until when it may be reused: LIMITS.sessionCacheMs, and never past
- * the session's expiry). A warm socket open reads no D1 for its session; a
- * revocation since is refused by the user's hub when the socket is admitted
- * (chat_limits.h CHAT_SESSION_CACHE_MS). At most LIMITS.listPage * 100 entries,
- * the oldest go first. */
-const socketSessions = new Map<string, { s: LiveSession; until: number }>();
-async function socketLiveSession(db: D1Database, tokenHash: string): Promise<LiveSession> {
-  const now = Date.now(), hit = socketSessions.get(tokenHash);
-  if (hit && hit.until > now) return hit.s;
-  socketSessions.delete(tokenHash);
-  const s = await liveSession(db, tokenHash);
-  socketSessions.set(tokenHash, { s, until: Math.min(now + LIMITS.sessionCacheMs, s.expiresAt) });
-  if (socketSessions.size > LIMITS.listPage * 100) socketSessions.delete(socketSessions.keys().next().value!);
   return s;
 }
 

@@ -1,6 +1,8 @@
-// End-to-end: a warm socket open costs no D1 query (issue 21), and what that must
-// not weaken: a session revoked since it was last read cannot open a socket, a
-// block made right after a socket opened reaches it, and an unknown room is refused.
+// End-to-end: a warm socket open costs one D1 query, its session (issue 21: the
+// room is known, whom the user blocks comes from their hub, the address was
+// written lately), and what that must not weaken: a revoked session cannot open a
+// socket, a block made right after a socket opened reaches it, and an unknown room
+// is refused.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createRoom, joinRoom, openSocket, post, signup, startStack } from "./harness.mjs";
@@ -14,7 +16,7 @@ describe("socket opens against wrangler dev", () => {
 
   const counters = async () => (await fetch(`${stack.base}/__debug/counters`)).json();
 
-  it("reads no D1 for a warm open, and still refuses a session revoked since", async () => {
+  it("reads only the session from D1 for a warm open, and refuses a revoked session", async () => {
     const { base } = stack;
     const a = await signup(base);
     const room = await createRoom(base, a);
@@ -29,8 +31,8 @@ describe("socket opens against wrangler dev", () => {
     }
     const after = await counters();
     assert.equal(after.socket_opens - before.socket_opens, opens);
-    assert.equal(after.d1_queries - before.d1_queries, 0, "a warm open asks D1 nothing");
-    // logging out revokes the session at once, though this isolate still holds it
+    assert.equal(after.d1_queries - before.d1_queries, opens, "a warm open asks D1 for its session only");
+    // logging out revokes the session at once
     assert.equal((await post(base, "/logout", "", auth(a))).status, 200);
     await assert.rejects(openSocket(base, a.token, `/rooms/${room.id}/ws`), (e) => e.status === 401);
     // an unknown room is refused, warm or not
