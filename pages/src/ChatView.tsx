@@ -450,8 +450,9 @@ function Composer({ box, draftKey, replyTo, editing, uploads, onCancel, onSend, 
   const over = length - LIMITS.messageMaxChars;
   const saved = useRef<string | null>(null);
 
-  // Editing puts the message's text in the box (and puts the draft back after).
-  useEffect(() => {
+  // Editing puts the message's text in the box (and puts the draft back after),
+  // before the edit mode is painted: never an empty box under "Editing".
+  useLayoutEffect(() => {
     if (editing) {
       saved.current = body;
       setBody(editing.body);
