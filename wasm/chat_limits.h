@@ -223,7 +223,7 @@
  * clients the most, so a deploy's reconnect storm arrives spread over seconds, not
  * at once. In ms. */
 #define CHAT_RECONNECT_BASE_MS 500
-#define CHAT_RECONNECT_CAP_MS 15000
+#define CHAT_RECONNECT_CAP_MS 10000
 
 /* Per-user rate limit in a room, a token bucket over every frame the user sends:
  * bursts of 20, 5 a second sustained. No standard exists; this is well above what a
