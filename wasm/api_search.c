@@ -10,6 +10,7 @@
 #include "chat_error.h"
 #include "json_in.h"
 #include "json_out.h"
+#include "utf8.h"
 #include "query.h"
 #include "search.h"
 
@@ -30,7 +31,8 @@ int api_op_search_query(const unsigned char *in, size_t len, cJSON *out) {
   if (rc >= 0) {
     /* q as sent is at most 3 * CHAT_SEARCH_QUERY_MAX bytes (each byte an escape) */
     char text[3 * CHAT_SEARCH_QUERY_MAX + 32];
-    if (qlen > 3 * CHAT_SEARCH_QUERY_MAX) {
+    /* echoed as sent: it must be UTF-8 as sent, not only once decoded */
+    if (qlen > 3 * CHAT_SEARCH_QUERY_MAX || !utf8_valid((const unsigned char *)q, qlen)) {
       rc = CHAT_E_QUERY_INVALID;
     } else {
       memcpy(text, "q=", 2);
