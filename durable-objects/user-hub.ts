@@ -28,6 +28,10 @@ import { BUDGETS, ERRORS, LIMITS, type BudgetName } from "../worker/generated/co
 import { IDLE_REASON, IdleWatch, idleScale } from "../worker/liveness";
 import { blockList, hub, onlineFriends } from "../worker/social";
 
+/** How long a socket's release may wait before it is written to the presence
+ * register, in ms (UserHub.presence): closes within it cost one write together. */
+const RELEASE_WRITE_DELAY_MS = 1000;
+
 /** What each socket carries through hibernation: the facts it was opened with, and
  * when it was last heard (worker/liveness.ts). */
 type Attachment = Pick<SocketFacts, "user" | "session" | "ip"> & { heard?: number };
@@ -117,7 +121,9 @@ export class UserHub extends DurableObject<Env> {
    * presence register counts in rooms and conversations. */
   private held(): number {
     const elsewhere = this.ctx.storage.sql.exec<{ n: number }>("SELECT coalesce(sum(sockets), 0) AS n FROM presence").one().n;
-    return this.ctx.getWebSockets().length + elsewhere;
+    let released = 0;
+    for (const n of this.released.values()) released += n;
+    return this.ctx.getWebSockets().length + Math.max(elsewhere - released, 0);
   }
 
   /** Whether one more socket fits the user's budgets (budget.h): the sockets held
@@ -145,6 +151,7 @@ export class UserHub extends DurableObject<Env> {
           (this.verified === this.registerStamp && Date.now() - this.verifiedAt < LIMITS.idleTimeoutMs)) throw e;
     }
     const sql = this.ctx.storage.sql;
+    this.writeReleased();
     const listed = sql.exec<{ object: string }>("SELECT object FROM presence").toArray();
     const counts = await Promise.all(listed.map(({ object }) =>
       this.env.CHAT_ROOM.get(this.env.CHAT_ROOM.idFromName(object)).socketsOf(userId)));
@@ -203,13 +210,44 @@ export class UserHub extends DurableObject<Env> {
     return { ok: true, blocks: blocks.list, blocks_version: blocks.version };
   }
 
-  /** A room or conversation object reports one more (+1) or one fewer (-1) socket. */
+  /**
+   * A room or conversation object reports one more (+1) or one fewer (-1) socket.
+   * One more is written at once (with any releases waiting), before the admit
+   * answers. One fewer waits in `released` for the hub's next write, or for
+   * RELEASE_WRITE_DELAY_MS: a storage write is a commit (on a local disk, an
+   * fsync on the thread every object shares), and a client closing sockets in a
+   * loop would otherwise make one per socket. held() counts them at once. Were the
+   * object to stop before they are written, the register would count sockets
+   * already gone: too many, never too few, and at the limit allowOneMore checks
+   * the register against the objects anyway.
+   */
   async presence(object: string, delta: 1 | -1): Promise<void> {
-    const sql = this.ctx.storage.sql;
-    sql.exec(`INSERT INTO presence (object, sockets) VALUES (?1, max(?2, 0))
-              ON CONFLICT (object) DO UPDATE SET sockets = max(sockets + ?2, 0)`, object, delta);
-    if (delta < 0) sql.exec("DELETE FROM presence WHERE sockets = 0");
     this.registerStamp++;
+    if (delta < 0) {
+      this.released.set(object, (this.released.get(object) ?? 0) + 1);
+      this.releaseTimer ??= setTimeout(() => this.writeReleased(), RELEASE_WRITE_DELAY_MS);
+      return;
+    }
+    this.writeReleased();
+    this.ctx.storage.sql.exec(`INSERT INTO presence (object, sockets) VALUES (?1, 1)
+              ON CONFLICT (object) DO UPDATE SET sockets = sockets + 1`, object);
+  }
+
+  /** Sockets gone from rooms and conversations, not yet written: object -> count. */
+  private readonly released = new Map<string, number>();
+  private releaseTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Writes the releases waiting in `released` to the presence register. */
+  private writeReleased(): void {
+    if (this.releaseTimer !== undefined) clearTimeout(this.releaseTimer);
+    this.releaseTimer = undefined;
+    if (this.released.size === 0) return;
+    const sql = this.ctx.storage.sql;
+    for (const [object, n] of this.released) {
+      sql.exec("UPDATE presence SET sockets = max(sockets - ?2, 0) WHERE object = ?1", object, n);
+    }
+    sql.exec("DELETE FROM presence WHERE sockets = 0");
+    this.released.clear();
   }
 
   private state(key: "user" | "online" | "told"): number | undefined {
@@ -386,6 +424,8 @@ export class UserHub extends DurableObject<Env> {
   /** The account was deleted: its presence register, its register of visited
    * objects and its counters go (wasm/account.h, remove_presence). */
   async erase(): Promise<void> {
+    this.released.clear();
+    this.writeReleased();
     const me = this.state("user");
     if (me !== undefined) await this.env.DB.prepare("DELETE FROM online_users WHERE user_id = ?").bind(me).run();
     await this.ctx.storage.deleteAll();

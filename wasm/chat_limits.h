@@ -295,6 +295,13 @@
  * client's reconnects with backoff (pages/src/socket.ts: 0.5 s doubling to 10 s). */
 #define CHAT_SOCKET_OPENS_PER_MINUTE 30
 
+/* Of those, how many may come at once: the rest are spread, one every 2 s (60 000 /
+ * 30), metered as a GCRA (budget.h). 10 covers a page load (the personal socket, a
+ * room, a conversation) and a reconnect after a deploy with room to spare; a
+ * hoarder's burst is a third of the minute's budget, not all of it, so a room's
+ * thread takes its opens spread out. */
+#define CHAT_SOCKET_OPENS_BURST 10
+
 /* Entries in one page of GET /friends (each of its lists) and GET /dms. */
 #define CHAT_LIST_PAGE 100
 

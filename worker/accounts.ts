@@ -3,7 +3,7 @@
  * and password rules, argon2id, token format and hashing); this file moves bytes
  * between the request, the core and D1.
  */
-import { spend } from "./budgets";
+import { budgetKey, refusedLately, spend } from "./budgets";
 import type { CoreHost } from "./core";
 import { CoreError } from "./core";
 import type { Env, PublicUser } from "./env";
@@ -42,6 +42,8 @@ async function newSession(core: CoreHost, db: D1Database, userId: number, userAg
  * (auth.h); the hash is of the password's NFKC form (password_nfkc = 1). */
 export async function signup(core: CoreHost, env: Env, body: Uint8Array, ip: string, userAgent = ""): Promise<SessionBody> {
   const db = env.DB;
+  // An address refused a signup lately is refused again before any query (budgets.ts).
+  refusedLately(budgetKey("signups_per_address", ip));
   // A taken name is refused before argon2id spends ~60 ms on it; the INSERT below
   // still settles races between two signups of one name or of two look-alikes:
   // ON CONFLICT without a target covers both UNIQUE indexes.

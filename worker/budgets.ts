@@ -17,9 +17,13 @@ type Answer =
 
 /** The error a refused budget answers with. */
 export class LimitReached extends CoreError {
+  /** Retry-After, in whole seconds (RFC 9110 section 10.2.3), for a rate. */
   readonly retryAfter?: number;
+  /** The same, in ms as the counter gave it (0 without a Retry-After). */
+  readonly retryAfterMs: number;
   constructor(readonly budget: BudgetName, readonly limit: number, retryAfterMs: number | null) {
     super("limit_reached");
+    this.retryAfterMs = retryAfterMs ?? 0;
     if (retryAfterMs !== null) this.retryAfter = Math.max(1, Math.ceil(retryAfterMs / 1000));
   }
 }
@@ -35,6 +39,37 @@ export function allow(core: CoreHost, budget: BudgetName, held: number): void {
 }
 
 /**
+ * Rate budgets refused lately, per isolate: key (a budget and its subject, or a
+ * session's token hash) -> the budget, its limit and when its window ends. A
+ * client that retries while refused is refused again from here, with the same
+ * Retry-After, at the cost of a map lookup: no D1 query, no RPC, no storage write
+ * (a signup script at 150 requests a second, or a socket loop). Only a refusal is
+ * remembered, never an allowance, and never past the time its counter gave, so a
+ * refusal here is one the counter would give too. At most LIMITS.listPage * 100
+ * entries, the oldest go first.
+ */
+const refused = new Map<string, { budget: BudgetName; limit: number; until: number }>();
+
+/** Throws the refusal remembered for `key` while it holds. */
+export function refusedLately(key: string): void {
+  const r = refused.get(key);
+  if (r && r.until > Date.now()) throw new LimitReached(r.budget, r.limit, r.until - Date.now());
+}
+
+/** Remembers a rate refusal (one with a Retry-After) for `key`, then rethrows `e`. */
+export function rememberRefusal(key: string, e: LimitReached): never {
+  if (e.retryAfter !== undefined) {
+    refused.delete(key);
+    refused.set(key, { budget: e.budget, limit: e.limit, until: Date.now() + e.retryAfterMs });
+    if (refused.size > LIMITS.listPage * 100) refused.delete(refused.keys().next().value!);
+  }
+  throw e;
+}
+
+/** The key of a rate budget's subject, in `refused` and in budget_counters. */
+export const budgetKey = (budget: BudgetName, subject: string | number) => `${budget}:${subject}`;
+
+/**
  * One use of a rate budget by `subject` (an address, an account id), counted
  * before the work it pays for; throws LimitReached. D1 runs one statement at a time
  * and has no interactive transactions, so the core's answer is stored atomically:
@@ -47,11 +82,12 @@ export async function spend(core: CoreHost, env: Pick<Env, "DB" | "CHAT_BUDGET_S
                             subject: string | number): Promise<void> {
   const db = env.DB;
   const scale = Number(env.CHAT_BUDGET_SCALE ?? 1);
-  const key = `${budget}:${subject}`;
+  const key = budgetKey(budget, subject);
+  refusedLately(key);
   for (let i = 0; i < LIMITS.loginReserveTries; i++) {
     const old = await db.prepare("SELECT count, window_start FROM budget_counters WHERE key = ?").bind(key).first<Counter>();
     const a = core.call<Answer>("budget", undefined, { budget, scale, counter: old ?? { count: 0, window_start: 0 } }, Date.now());
-    if (!a.allowed) refuse(a);
+    if (!a.allowed) rememberRefusal(key, new LimitReached(a.budget, a.limit, a.retry_after_ms));
     const next = a.counter!;
     const stored = old && old.window_start === next.window_start
       ? await db.prepare(`UPDATE budget_counters SET count = count + 1
@@ -76,18 +112,25 @@ export async function spend(core: CoreHost, env: Pick<Env, "DB" | "CHAT_BUDGET_S
  */
 export function spendHere(core: CoreHost, sql: SqlStorage, scaleVar: string | undefined, budget: BudgetName,
                           subject: string | number): void {
-  const key = `${budget}:${subject}`;
+  const key = budgetKey(budget, subject);
   const next = checkHere(core, sql, scaleVar, budget, subject);
   sql.exec(`INSERT INTO budget_counters (key, count, window_start) VALUES (?1, ?2, ?3)
             ON CONFLICT (key) DO UPDATE SET count = ?2, window_start = ?3`, key, next.count, next.window_start);
 }
 
+/** The objects' storages whose budget_counters table exists. */
+const madeCounters = new WeakSet<SqlStorage>();
+
 /** spendHere without storing the use: throws LimitReached if it would not fit,
  * else answers the counter the use would leave. */
 export function checkHere(core: CoreHost, sql: SqlStorage, scaleVar: string | undefined, budget: BudgetName,
                           subject: string | number): Counter {
-  sql.exec("CREATE TABLE IF NOT EXISTS budget_counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, window_start INTEGER NOT NULL)");
-  const key = `${budget}:${subject}`;
+  // Made once per object instance, not at every check (a schema statement each time).
+  if (!madeCounters.has(sql)) {
+    sql.exec("CREATE TABLE IF NOT EXISTS budget_counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, window_start INTEGER NOT NULL)");
+    madeCounters.add(sql);
+  }
+  const key = budgetKey(budget, subject);
   const old = sql.exec<Counter>("SELECT count, window_start FROM budget_counters WHERE key = ?", key).toArray()[0];
   const a = core.call<Answer>("budget", undefined,
     { budget, scale: Number(scaleVar ?? 1), counter: old ?? { count: 0, window_start: 0 } }, Date.now());

@@ -1,7 +1,8 @@
 /**
  * Debug counters (tests and benchmarks only: CHAT_DEBUG_COUNTERS=1): the D1
- * queries the socket-open path of this isolate made (issue 21 counts them per
- * open: 0 once warm), and the socket opens that reached it. Never on in a
+ * queries the socket-open and signup paths of this isolate made (issue 21 counts
+ * them per open; a signup refused lately makes none), and the socket opens that
+ * reached it. Never on in a
  * deployment (the deploy checks keep CHAT_* test variables out of wrangler.toml).
  */
 import type { Env } from "./env";

@@ -8,12 +8,12 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { authenticate, liveSession, login, logout, signup, type LiveSession } from "./accounts";
 import { accountView, changePassword, deleteAccount, exportAccount, listSessions, profiles, revokeOthers, revokeSession, setProfile } from "./account";
-import { LimitReached } from "./budgets";
+import { LimitReached, refusedLately, rememberRefusal } from "./budgets";
 import { CoreError, CoreHost, CoreTrap } from "./core";
 import { FACTS_HEADER, type Env, type SocketFacts } from "./env";
 import { errorResponse } from "./errors";
 import { defensiveHeaders } from "./headers";
-import { BUDGETS, LIMITS, type BudgetName } from "./generated/core";
+import { BUDGETS, LIMITS } from "./generated/core";
 import { conversationConfig, listConversations, myConversation, openConversation } from "./dms";
 import { changeMembership, createRoom, listMembers, listRooms, roomStub } from "./rooms";
 import { ban, clientIp, ipBanned, listBans, promote, recordIp, unban, verifyBans } from "./moderation";
@@ -82,7 +82,8 @@ const auth = async (c: Context<App>) =>
   authenticate(core, c.env.DB, c.req.header("Authorization") ?? null);
 
 route("/signup", {
-  POST: [limitBody, async (c) => c.json(await signup(core, c.env, await jsonBody(c), clientIp(c.req.raw), c.req.header("User-Agent") ?? ""), 201)],
+  POST: [limitBody, async (c) => c.json(await signup(core, { ...c.env, DB: countedDb(c.env) }, await jsonBody(c),
+    clientIp(c.req.raw), c.req.header("User-Agent") ?? ""), 201)],
 });
 
 route("/login", {
@@ -135,16 +136,6 @@ route("/account/sessions/:id{[0-9]{1,15}}", {
   DELETE: [async (c) => c.json(await revokeSession(c.env, await auth(c), Number(c.req.param("id"))))],
 });
 
-/** Sessions refused a socket for a rate budget, per isolate, by token hash: the
- * budget and when its window ends. At most LIMITS.listPage * 100 entries (the
- * oldest go first); a refusal here is never longer than the hub's own. */
-const refusedOpens = new Map<string, { budget: BudgetName; limit: number; until: number }>();
-function rememberRefusal(tokenHash: string, r: { budget: BudgetName; limit: number; until: number }) {
-  refusedOpens.delete(tokenHash);
-  refusedOpens.set(tokenHash, r);
-  if (refusedOpens.size > LIMITS.listPage * 100) refusedOpens.delete(refusedOpens.keys().next().value!);
-}
-
 /** The session of a WebSocket upgrade. Browsers cannot set headers on a WebSocket,
  * so the session token travels in the Sec-WebSocket-Protocol list as
  * "bearer.<token>" next to "chat.v1" (never in the URL, which ends up in logs). */
@@ -156,9 +147,8 @@ async function socketSession(c: Context<App>) {
     "ws_protocol", c.req.header("Sec-WebSocket-Protocol") ?? "");
   // A session just refused for a rate budget is refused again, until the time its
   // hub gave, without a D1 query or an RPC: a client that reopens sockets in a
-  // loop costs this isolate a map lookup each (refusedOpens).
-  const earlier = refusedOpens.get(token_hash);
-  if (earlier && earlier.until > Date.now()) throw new LimitReached(earlier.budget, earlier.limit, earlier.until - Date.now());
+  // loop costs this isolate a map lookup each (budgets.ts, refusedLately).
+  refusedLately(token_hash);
   noteOpen(c.env);
   // The session is read at every open (one D1 query): a socket carries the user's
   // role as it is now (a promotion shows at once), and a revoked session never
@@ -167,10 +157,7 @@ async function socketSession(c: Context<App>) {
   // A socket past the user's budgets is refused here, before any more work (the
   // object that takes a socket counts it for good: UserHub.admit).
   const refused = await hub(c.env, s.user.id).mayOpen(s.user.id);
-  if (refused) {
-    if (refused.retry_after_ms !== null) rememberRefusal(token_hash, { ...refused, until: Date.now() + refused.retry_after_ms });
-    throw new LimitReached(refused.budget, refused.limit, refused.retry_after_ms);
-  }
+  if (refused) rememberRefusal(token_hash, new LimitReached(refused.budget, refused.limit, refused.retry_after_ms));
   const ip = clientIp(c.req.raw);
   if (seenLately(s.user.id, ip)) c.executionCtx.waitUntil(recordIp(countedDb(c.env), s.user.id, ip));
   return s;

@@ -42,6 +42,54 @@ static void a_clock_gone_back_past_the_window_starts_a_new_one(void **state) {
   assert_int_equal((int)c.count, 1);
 }
 
+/* Socket opens are spread (GCRA): a hoarder's burst is CHAT_SOCKET_OPENS_BURST, not
+ * the minute's whole budget at once. */
+static void a_spread_budget_lets_its_burst_through_then_one_use_per_interval(void **state) {
+  (void)state;
+  const double interval = 60000.0 / CHAT_SOCKET_OPENS_PER_MINUTE;
+  budget_counter c = {0, 0};
+  double wait = -1;
+  for (int i = 0; i < CHAT_SOCKET_OPENS_BURST; i++)
+    assert_int_equal(budget_spend(BUDGET_SOCKET_OPENS, 1, &c, T0, &wait), CHAT_OK);
+  budget_counter before = c;
+  assert_int_equal(budget_spend(BUDGET_SOCKET_OPENS, 1, &c, T0, &wait), CHAT_E_LIMIT_REACHED);
+  assert_memory_equal(&c, &before, sizeof c); /* a refusal changes nothing */
+  assert_true(wait == interval);
+  assert_int_equal((int)c.count, CHAT_SOCKET_OPENS_BURST);
+  /* one more fits once the interval has passed, and only one */
+  assert_int_equal(budget_spend(BUDGET_SOCKET_OPENS, 1, &c, T0 + wait, &wait), CHAT_OK);
+  assert_int_equal(budget_spend(BUDGET_SOCKET_OPENS, 1, &c, T0 + interval, &wait), CHAT_E_LIMIT_REACHED);
+  /* an idle bucket refills to its burst, no more */
+  c = (budget_counter){0, 0};
+  assert_int_equal(budget_spend(BUDGET_SOCKET_OPENS, 1, &c, T0, &wait), CHAT_OK);
+  int later = 0;
+  while (budget_spend(BUDGET_SOCKET_OPENS, 1, &c, T0 + 3600000.0, &wait) == CHAT_OK) later++;
+  assert_int_equal(later, CHAT_SOCKET_OPENS_BURST);
+}
+
+static void a_spread_budget_keeps_its_rate_over_time_against_a_client_retrying_in_a_loop(void **state) {
+  (void)state;
+  budget_counter c = {0, 0};
+  double wait;
+  int used = 0;
+  const int minutes = 10;
+  for (double t = 0; t < minutes * 60000.0; t += 100) used += budget_spend(BUDGET_SOCKET_OPENS, 1, &c, T0 + t, &wait) == CHAT_OK;
+  assert_int_equal(used, CHAT_SOCKET_OPENS_BURST - 1 + minutes * CHAT_SOCKET_OPENS_PER_MINUTE);
+  /* a test scale multiplies the rate and the burst */
+  c = (budget_counter){0, 0};
+  used = 0;
+  while (budget_spend(BUDGET_SOCKET_OPENS, 3, &c, T0, &wait) == CHAT_OK) used++;
+  assert_int_equal(used, 3 * CHAT_SOCKET_OPENS_BURST);
+}
+
+static void a_spread_budget_whose_clock_went_back_starts_afresh(void **state) {
+  (void)state;
+  budget_counter c = {CHAT_SOCKET_OPENS_BURST, T0 + 3600000.0}; /* due an hour ahead */
+  double wait;
+  assert_int_equal(budget_spend(BUDGET_SOCKET_OPENS, 1, &c, T0, &wait), CHAT_OK);
+  assert_int_equal((int)c.count, 1);
+}
+
 static void a_count_budget_allows_one_more_below_its_limit_only(void **state) {
   (void)state;
   assert_int_equal(budget_allows(BUDGET_FRIENDS, CHAT_FRIENDS_MAX - 1), CHAT_OK);
@@ -82,6 +130,9 @@ int main(void) {
       cmocka_unit_test(a_rate_budget_allows_its_limit_in_a_window_then_refuses_until_it_ends),
       cmocka_unit_test(a_scale_raises_a_rate_budget_for_tests_and_never_lowers_it),
       cmocka_unit_test(a_clock_gone_back_past_the_window_starts_a_new_one),
+      cmocka_unit_test(a_spread_budget_lets_its_burst_through_then_one_use_per_interval),
+      cmocka_unit_test(a_spread_budget_keeps_its_rate_over_time_against_a_client_retrying_in_a_loop),
+      cmocka_unit_test(a_spread_budget_whose_clock_went_back_starts_afresh),
       cmocka_unit_test(a_count_budget_allows_one_more_below_its_limit_only),
       cmocka_unit_test(every_budget_has_a_unique_name_that_parses_back),
       cmocka_unit_test(a_social_change_uses_the_budget_of_what_it_adds),

@@ -12,7 +12,7 @@ const name = (p) => `${p}${process.pid % 1000}_${n++}`;
 describe("budgets against wrangler dev", () => {
   let stack, base;
   before(async () => {
-    stack = await startStack({ budgets: true });
+    stack = await startStack({ budgets: true, vars: { CHAT_DEBUG_COUNTERS: "1" } });
     base = stack.base;
   });
   after(async () => { await stack?.stop(); });
@@ -33,6 +33,24 @@ describe("budgets against wrangler dev", () => {
     assert.equal((await requestFrom("127.0.0.6", base, "POST", "/signup", { username: name("other"), password: "other password" })).status, 201);
   });
 
+  it("a signup script retrying while refused costs no D1 query, and keeps its Retry-After", async () => {
+    const ip = "127.0.0.15";
+    for (let i = 0; i < 10; i++) {
+      assert.equal((await requestFrom(ip, base, "POST", "/signup", { username: name("retry"), password: "retry password" })).status, 201);
+    }
+    const first = await requestFrom(ip, base, "POST", "/signup", { username: name("retry"), password: "retry password" });
+    assert.equal(first.status, 429);
+    const before = await (await fetch(`${base}/__debug/counters`)).json();
+    const again = [];
+    for (let i = 0; i < 20; i++) {
+      again.push(await requestFrom(ip, base, "POST", "/signup", { username: name("retry"), password: "retry password" }));
+    }
+    const after = await (await fetch(`${base}/__debug/counters`)).json();
+    assert.ok(again.every((r) => r.status === 429 && r.body.error.budget === "signups_per_address"));
+    assert.ok(again.every((r) => Math.abs(Number(r.headers["retry-after"]) - Number(first.headers["retry-after"])) <= 1));
+    assert.equal(after.d1_queries - before.d1_queries, 0, "a refusal remembered by the isolate asks D1 nothing");
+  });
+
   it("concurrent signups from one address cannot pass the budget either", async () => {
     const all = await Promise.all(Array.from({ length: 20 }, () =>
       requestFrom("127.0.0.7", base, "POST", "/signup", { username: name("race"), password: "race password" })));
@@ -48,14 +66,22 @@ describe("budgets against wrangler dev", () => {
     assert.equal(made[10].body.error.budget, "rooms_per_account");
   });
 
-  it("a socket churner opens at most 30 sockets a minute, wherever they go", async () => {
+  it("a socket churner opens 10 sockets at once, then one every 2 s (30 a minute), wherever they go", async () => {
     const u = (await requestFrom("127.0.0.9", base, "POST", "/signup", { username: name("churn"), password: "churn password" })).body;
     const room = (await post(base, "/rooms", { name: `churn ${n}` }, auth(u))).body.room;
-    for (let i = 0; i < 30; i++) {
+    for (let i = 0; i < 10; i++) {
       const s = await openSocket(base, u.token, i % 2 ? "/ws" : `/rooms/${room.id}/ws`);
       s.ws.terminate(); // closing does not give an open back
     }
     await assert.rejects(openSocket(base, u.token, "/ws"), (e) => e.status === 429 || assert.fail(`status ${e.status}`));
+    // the refusal says when one more fits (Retry-After 2), and then one does
+    const early = await requestFrom("127.0.0.9", base, "GET", "/ws", undefined, {
+      Upgrade: "websocket", Connection: "Upgrade", "Sec-WebSocket-Version": "13",
+      "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": `chat.v1, bearer.${u.token}` });
+    assert.equal(early.status, 429);
+    assert.ok([1, 2].includes(Number(early.headers["retry-after"])), early.headers["retry-after"]);
+    await new Promise((r) => setTimeout(r, 2100));
+    (await openSocket(base, u.token, `/rooms/${room.id}/ws`)).ws.terminate();
     await assert.rejects(openSocket(base, u.token, `/rooms/${room.id}/ws`), (e) => e.status === 429 || assert.fail(`status ${e.status}`));
     const refused = await requestFrom("127.0.0.9", base, "GET", "/ws", undefined, {
       Upgrade: "websocket", Connection: "Upgrade", "Sec-WebSocket-Version": "13",

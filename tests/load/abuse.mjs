@@ -17,7 +17,9 @@
 // code). Traffic goes to 127.0.0.0/8 only, bounded by PHASE and the counts.
 //
 //   node tests/load/abuse.mjs [--members 20] [--senders 4] [--rate 10] [--phase 15]
-//                             [--heavy 3] [--hoarders 10] [--runs 3]
+//                             [--heavy 3] [--hoarders 10] [--signups 1] [--runs 3]
+// (--heavy 0, --hoarders 0 or --signups 0 leave that abuser out, to see each one's
+// share; each phase also prints its worst latency per second, "timeline").
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
@@ -32,11 +34,13 @@ const { values: opt } = parseArgs({
     phase: { type: "string", default: "15" },
     heavy: { type: "string", default: "3" },
     hoarders: { type: "string", default: "10" },
+    signups: { type: "string", default: "1" },
     runs: { type: "string", default: "3" },
   },
 });
 const MEMBERS = Number(opt.members), SENDERS = Number(opt.senders), RATE = Number(opt.rate);
 const PHASE_MS = Number(opt.phase) * 1000, HEAVY = Number(opt.heavy), HOARDERS = Number(opt.hoarders);
+const SIGNUPS = Number(opt.signups);
 
 let addr = 10;
 let made = 0;
@@ -77,6 +81,8 @@ const pct = (sorted, p) => sorted.length ? sorted[Math.min(sorted.length - 1, Ma
 
 async function measure(base, room, members, abusing) {
   const lat = [];
+  const timeline = []; // second of the phase -> worst latency of a message sent then, ms
+  let start = performance.now();
   const sentAt = new Map();
   let seq = 0;
   for (const m of members) {
@@ -86,7 +92,11 @@ async function measure(base, room, members, abusing) {
       for (const x of f.type === "batch" ? f.frames : [f]) {
         if (x.type !== "new_chat_message") continue;
         const t = sentAt.get(x.client_id);
-        if (t !== undefined) lat.push(performance.now() - t);
+        if (t === undefined) continue;
+        const now = performance.now();
+        lat.push(now - t);
+        const s = Math.floor((t - start) / 1000);
+        timeline[s] = Math.max(timeline[s] ?? 0, Math.round(now - t));
       }
     });
   }
@@ -123,7 +133,7 @@ async function measure(base, room, members, abusing) {
         held.forEach((w) => w.terminate());
       })());
     }
-    tasks.push((async () => {
+    if (SIGNUPS) tasks.push((async () => {
       let i = 0;
       while (!stop) {
         const r = await requestFrom("127.0.0.250", base, "POST", "/signup", { username: `spam${process.pid % 1000}_${Date.now() % 1e6}_${i++}`, password: "spam password" });
@@ -132,7 +142,7 @@ async function measure(base, room, members, abusing) {
     })());
   }
   const senders = members.slice(0, SENDERS);
-  const start = performance.now();
+  start = performance.now();
   const sendTimer = setInterval(() => {
     const s = senders[seq % senders.length];
     const id = `${abusing ? "a" : "q"}${seq++}`;
@@ -146,14 +156,16 @@ async function measure(base, room, members, abusing) {
   await Promise.all(tasks);
   lat.sort((a, b) => a - b);
   return { ms: Math.round(performance.now() - start), messages: seq, deliveries: lat.length, expected: seq * members.length,
-    p50: +pct(lat, 0.5).toFixed(1), p99: +pct(lat, 0.99).toFixed(1), max: +(lat.at(-1) ?? NaN).toFixed(1), abuse: abusing ? abuse : undefined };
+    p50: +pct(lat, 0.5).toFixed(1), p99: +pct(lat, 0.99).toFixed(1), max: +(lat.at(-1) ?? NaN).toFixed(1), timeline, abuse: abusing ? abuse : undefined };
 }
 
 const results = [];
 /** How the normal members' sockets closed, if they did: "code reason" -> count. */
 const closes = {};
 for (let run = 0; run < Number(opt.runs); run++) {
-  const stack = await startStack({ budgets: true });
+  // wrangler's local explorer off, as in make bench (tests/load/bench.mjs says why):
+  // its trace store wrote to disk (fsync) for every request, on the room's thread.
+  const stack = await startStack({ budgets: true, env: { X_LOCAL_OBSERVABILITY: "false" } });
   try {
     const base = stack.base;
     const owner = await account(base, "own");
@@ -183,4 +195,4 @@ const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.flo
 console.log(`\nnormal room of ${MEMBERS}, ${RATE} msg/s, ${opt.phase} s phases, ${results.length} runs (medians):`);
 console.log(`  alone:        p50 ${med(results.map((r) => r.quiet.p50))} ms, p99 ${med(results.map((r) => r.quiet.p99))} ms`);
 console.log(`  beside abuse: p50 ${med(results.map((r) => r.abused.p50))} ms, p99 ${med(results.map((r) => r.abused.p99))} ms` +
-  ` (${HEAVY} heavy-frame senders, ${HOARDERS} socket hoarders, a signup script)`);
+  ` (${HEAVY} heavy-frame senders, ${HOARDERS} socket hoarders, ${SIGNUPS ? "a" : "no"} signup script)`);

@@ -104,6 +104,20 @@ describe("sockets per account", () => {
     for (const h of [...held, c]) h.ws.close(1000, "done");
   });
 
+  it("sockets closed in a burst leave the hub's register together, within a second", async () => {
+    const me = await signup("burst");
+    const room = await createRoom(me);
+    const hub = env.USER_HUB.get(env.USER_HUB.idFromName(String(me.user.id)));
+    const held = [];
+    for (let i = 0; i < 5; i++) held.push(await connect(`/rooms/${room.id}/ws`, me.token));
+    const register = () => runInDurableObject(hub, async (_obj, state) =>
+      state.storage.sql.exec<{ sockets: number }>("SELECT sockets FROM presence").toArray().map((r) => r.sockets));
+    expect(await register()).toEqual([5]);
+    for (const h of held) h.ws.close(1000, "done");
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await register()).toEqual([]);
+  });
+
   it("sockets a restart dropped without a close do not count for good", async () => {
     const me = await signup("restarted");
     const hub = env.USER_HUB.get(env.USER_HUB.idFromName(String(me.user.id)));

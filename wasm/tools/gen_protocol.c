@@ -114,10 +114,12 @@ int main(int argc, char **argv) {
   printf("}%s\n", as_const);
   puts("");
   puts("/** Every budget of what one client may make the service hold or do (wasm/budget.h):");
-  puts(" * wire name -> limit, window in ms (0: a count held at once, not a rate), and the");
+  puts(" * wire name -> limit, window in ms (0: a count held at once, not a rate), burst (0:");
+  puts(" * a fixed window; else at most this many at once, spread over the window), and the");
   puts(" * sentence a refusal shows people. */");
   puts("export const BUDGETS = {");
-#define B(sym, name, limit, window, message) printf("  "), str(name), printf(": { limit: %d, windowMs: %.0f, message: ", (int)(limit), (double)(window)), str(message), puts(" },");
+#define B(sym, name, limit, window, burst, message) printf("  "), str(name), \
+  printf(": { limit: %d, windowMs: %.0f, burst: %d, message: ", (int)(limit), (double)(window), (int)(burst)), str(message), puts(" },");
   CHAT_BUDGETS(B)
 #undef B
   printf("}%s\n", as_const);
