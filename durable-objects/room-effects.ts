@@ -46,9 +46,12 @@ export class RoomEffects {
   /** Each known socket's conn id, so a frame needs no attachment read. */
   private readonly connOf = new WeakMap<WebSocket, number>();
   /** The timer of a flush_at effect: broadcasts wait in the core's outbox until it
-   * fires (at most CHAT_FLUSH_INTERVAL_MS; a pending timer keeps the object awake
-   * that long, never longer). */
+   * fires (at most CHAT_FLUSH_INTERVAL_MAX_MS for a message, CHAT_PRESENCE_INTERVAL_MAX_MS
+   * for presence alone; a pending timer keeps the object awake that long, never
+   * longer). */
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When flushTimer fires (ms since the epoch). */
+  private flushAt = 0;
   /** Accepted messages may wait in the core's outbox (a flush was asked for and has
    * not run since): losing the core now loses them unacknowledged. */
   waiting = false;
@@ -282,8 +285,12 @@ export class RoomEffects {
             break;
           }
           case "flush_at":
+            // One timer, for the earliest time asked: a message's flush comes
+            // before the presence flush already asked for (room_presence_interval).
             this.waiting = true;
-            if (this.flushTimer === null) {
+            if (this.flushTimer === null || e.at < this.flushAt) {
+              if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+              this.flushAt = e.at;
               this.flushTimer = setTimeout(() => this.core.flush(), Math.max(0, e.at - Date.now()));
             }
             break;

@@ -380,6 +380,18 @@
 #define CHAT_SEND_BUDGET_PER_SECOND 20000
 #define CHAT_FLUSH_INTERVAL_MAX_MS 150
 
+/* Presence and typing (presence_changed, typing) get a tenth of that send budget: a
+ * flush that carries only them waits at least joined / CHAT_PRESENCE_SENDS_PER_SECOND
+ * seconds after the last one (10 ms up to 20 joined sockets, 500 ms at 1 000, 2.5 s
+ * at 5 000), at most CHAT_PRESENCE_INTERVAL_MAX_MS; a message's flush takes them
+ * along sooner. Without it a join storm into a big room spent the room's whole send
+ * budget telling the sockets already there of each newcomer (at 5 000 joined, one
+ * flush of 5 000 sends every 150 ms), and the joins waited behind it. Presence is a
+ * hint that may lag, as in Slack's RTM API, which batches presence_change events
+ * ("batch_presence_aware"); a message may not. In sends a second and ms. */
+#define CHAT_PRESENCE_SENDS_PER_SECOND 2000
+#define CHAT_PRESENCE_INTERVAL_MAX_MS 5000
+
 /* Largest outbox, in frames and in bytes of encoded frames (a message counted at
  * its largest: 6 bytes a body byte, + 512): reaching either sends the outbox at once.
  * 64 frames is one bit each in a 64-bit selection mask; 256 KiB plus one last

@@ -117,7 +117,7 @@ static void commit(room *r, room_change *c, int ok) {
       r->outbox[r->n_outbox++] = c->q;
       r->outbox_bytes += c->q_bytes;
     }
-    if (c->schedule) r->flush_due = 1;
+    if (c->schedule) r->flush_due = 1, r->flush_at_ms = c->schedule_at;
     if (c->told_looking) r->looking_told = r->looking_version;
     if (c->unschedule) r->flush_due = 0;
     if (c->add) room_add_member(r, c);

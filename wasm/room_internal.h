@@ -107,6 +107,7 @@ struct room {
   size_t n_outbox, outbox_bytes;
   double last_flush_ms;    /* when broadcasts were last sent */
   int flush_due;           /* a flush_at effect is out: a ROOM_FLUSH will come */
+  double flush_at_ms;      /* when, while flush_due (the last flush_at asked for) */
   uint64_t looking_version; /* changes whenever a user starts or stops looking */
   uint64_t looking_told;   /* the version the last room_activity effect listed */
   room_pending p;
@@ -156,7 +157,8 @@ typedef struct {
   int typed;           /* user mark_user's typing was told at `at` */
   int flushed;         /* the outbox (and q) were sent at flush_ms */
   double flush_ms;
-  int schedule;        /* a flush_at effect was written */
+  int schedule;        /* a flush_at effect was written, for schedule_at */
+  double schedule_at;
   int unschedule;      /* the ROOM_FLUSH that flush_at asked for arrived */
 } room_change;
 
@@ -260,8 +262,9 @@ int room_enqueue(room *r, effects *e, room_change *c, size_t bytes, double now);
 
 /* A broadcast that is not a message (presence_changed, typing: c->q, a frame
  * `bytes` long): sent at once when nothing waits in the outbox (and, in a big room,
- * its last flush is an interval old: then it counts as a flush); else it joins the
- * outbox (room_enqueue) and rides in its batch. */
+ * its last flush is a presence interval old: then it counts as a flush); else it
+ * joins the outbox and rides in its batch, the next message's flush or one a
+ * presence interval after the last (room_presence_interval). */
 int room_broadcast(room *r, effects *e, room_change *c, size_t bytes, double now);
 
 /* Sends what waits in the outbox: first one dedup query if messages wait. */

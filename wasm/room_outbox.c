@@ -446,16 +446,38 @@ int room_start_flush(room *r, effects *e, room_change *c, double now) {
   return room_ask(e, c, q, &p);
 }
 
+/* Adds c->q to the outbox, sent at once when the room is quiet (its last flush
+ * `interval` ago, and no flush asked for by then), the outbox is full, or it is a
+ * conversation; else a flush is asked for `interval` after the last one, unless
+ * one is asked for by then already (a message's flush_at moves a later presence
+ * one forward: the shell keeps the earliest). */
+static int enqueue_within(room *r, effects *e, room_change *c, size_t bytes, double interval, double now) {
+  c->queue = 1;
+  c->q_bytes = bytes;
+  const double at = r->last_flush_ms + interval;
+  const int asked = r->flush_due && r->flush_at_ms <= at;
+  if (r->kind.dm || (!asked && now >= at) || r->n_outbox + 1 >= CHAT_BATCH_MAX ||
+      r->outbox_bytes + bytes >= CHAT_BATCH_BYTES_MAX)
+    return room_start_flush(r, e, c, now);
+  if (asked) return CHAT_OK;
+  cJSON *o = effects_add(e, ROOM_EFFECT(flush_at));
+  if (!o || json_add_num(o, "at", at) < 0) return CHAT_E_NOMEM;
+  c->schedule = 1;
+  c->schedule_at = at;
+  return CHAT_OK;
+}
+
 int room_broadcast(room *r, effects *e, room_change *c, size_t bytes, double now) {
-  /* a big room (its flush interval past the floor) spaces these as its flushes */
-  const double interval = room_flush_interval(r->n_joined);
-  const int big = interval > CHAT_FLUSH_INTERVAL_MS;
+  /* a big room (its flush interval past the floor) spaces these as its presence
+   * flushes */
+  const int big = room_flush_interval(r->n_joined) > CHAT_FLUSH_INTERVAL_MS;
+  const double interval = room_presence_interval(r->n_joined);
   if (r->flush_due || r->n_outbox || r->kind.dm || (big && now - r->last_flush_ms < interval))
-    return room_enqueue(r, e, c, bytes, now);
+    return enqueue_within(r, e, c, bytes, interval, now);
   /* nothing waits: sent now; in a big room it counts as a flush (its sends cost
    * the same), so the next one within the interval rides in a batch and a storm of
-   * joins costs a send per socket per interval, not per join; a small room keeps
-   * the outbox's timing as it was */
+   * joins costs a send per socket per presence interval, not per join; a small
+   * room keeps the outbox's timing as it was */
   flush_frames ff = {0};
   c->queue = 1;
   ff.text[0] = c->q.text, ff.len[0] = c->q.len, ff.live = 1;
@@ -473,15 +495,5 @@ int room_broadcast(room *r, effects *e, room_change *c, size_t bytes, double now
  * outbox is sent at once, and a conversation always sends at once (two members:
  * nothing to save). */
 int room_enqueue(room *r, effects *e, room_change *c, size_t bytes, double now) {
-  c->queue = 1;
-  c->q_bytes = bytes;
-  const double interval = room_flush_interval(r->n_joined);
-  int quiet = !r->flush_due && now - r->last_flush_ms >= interval;
-  if (r->kind.dm || quiet || r->n_outbox + 1 >= CHAT_BATCH_MAX || r->outbox_bytes + bytes >= CHAT_BATCH_BYTES_MAX)
-    return room_start_flush(r, e, c, now);
-  if (r->flush_due) return CHAT_OK;
-  cJSON *o = effects_add(e, ROOM_EFFECT(flush_at));
-  if (!o || json_add_num(o, "at", r->last_flush_ms + interval) < 0) return CHAT_E_NOMEM;
-  c->schedule = 1;
-  return CHAT_OK;
+  return enqueue_within(r, e, c, bytes, room_flush_interval(r->n_joined), now);
 }

@@ -99,6 +99,11 @@ double room_flush_interval(size_t joined) {
   return ms < CHAT_FLUSH_INTERVAL_MS ? CHAT_FLUSH_INTERVAL_MS : ms > CHAT_FLUSH_INTERVAL_MAX_MS ? CHAT_FLUSH_INTERVAL_MAX_MS : ms;
 }
 
+double room_presence_interval(size_t joined) {
+  double ms = 1000.0 * (double)joined / CHAT_PRESENCE_SENDS_PER_SECOND, floor = room_flush_interval(joined);
+  return ms < floor ? floor : ms > CHAT_PRESENCE_INTERVAL_MAX_MS ? CHAT_PRESENCE_INTERVAL_MAX_MS : ms;
+}
+
 int room_may_edit(int64_t actor, int64_t author) { return actor == author ? CHAT_OK : CHAT_E_NOT_AUTHOR; }
 
 int room_may_reply(int64_t reply_to, int64_t next_seq) {

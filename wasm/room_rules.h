@@ -174,6 +174,11 @@ int room_reaction_decide(int add, int present, int mine, int64_t distinct, int64
  * CHAT_FLUSH_INTERVAL_MS and CHAT_FLUSH_INTERVAL_MAX_MS. */
 double room_flush_interval(size_t joined);
 
+/* The same for a flush that carries only presence and typing frames: joined /
+ * CHAT_PRESENCE_SENDS_PER_SECOND seconds, at least room_flush_interval(joined), at
+ * most CHAT_PRESENCE_INTERVAL_MAX_MS. In ms. */
+double room_presence_interval(size_t joined);
+
 /* What a frame from a socket costs, and what happens past the limits. */
 typedef enum {
   ROOM_ADMIT,  /* a rate token was taken: act on the frame */

@@ -400,6 +400,96 @@ static void a_big_room_spaces_its_flushes_by_what_they_cost(void **state) {
   }
 }
 
+/* The flush_at effects of fx: the earliest `at` asked for, or `pending` if none
+ * is earlier (the shell keeps one timer, the earliest). */
+static double earliest_flush(cJSON *fx, double pending) {
+  const cJSON *e;
+  cJSON_ArrayForEach(e, fx) if (strcmp(op_of(e), "flush_at") == 0 && num(e, "at") < pending) pending = num(e, "at");
+  return pending;
+}
+
+/* Sends of fx to at least `many` sockets: the fan-outs to a big room. */
+static int fan_outs(cJSON *fx, int many) {
+  int n = 0;
+  const cJSON *e;
+  cJSON_ArrayForEach(e, fx) n += strcmp(op_of(e), "send") == 0 && cJSON_GetArraySize(cJSON_GetObjectItem(e, "to")) >= many;
+  return n;
+}
+
+static void a_join_storm_into_a_big_room_tells_the_others_once_a_presence_interval(void **state) {
+  (void)state;
+  assert_int_equal(room_presence_interval(20), CHAT_FLUSH_INTERVAL_MS);
+  assert_int_equal(room_presence_interval(1000), 1000 * 1000 / CHAT_PRESENCE_SENDS_PER_SECOND);
+  assert_int_equal(room_presence_interval(5000), 5000 * 1000 / CHAT_PRESENCE_SENDS_PER_SECOND);
+  assert_int_equal(room_presence_interval(100000), CHAT_PRESENCE_INTERVAL_MAX_MS);
+  room *r;
+  cJSON *fx;
+  const int members = 1000, arrivals = 100;
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
+  int64_t first = 0;
+  for (int i = 0; i < members; i++) {
+    char user[96];
+    snprintf(user, sizeof user, "{\"id\":%d,\"username\":\"u%d\",\"role\":\"USER\"}", i + 1, i + 1);
+    int64_t c = join(r, user, 0);
+    if (!i) first = c;
+  }
+  assert_true(room_run(r, ROOM_FLUSH, 0, NULL, 500, NULL) >= 0); /* what waited went out */
+  /* 100 arrivals 10 ms apart (a second), the shell's one timer firing ROOM_FLUSH */
+  double pending = 1e300, t = 1000;
+  int told = 0;
+  for (int i = 0; i < arrivals; i++, t += 10) {
+    if (pending <= t) {
+      assert_true(room_run(r, ROOM_FLUSH, 0, NULL, pending, &fx) >= 0);
+      told += fan_outs(fx, members / 2);
+      cJSON_Delete(fx);
+      pending = 1e300;
+    }
+    char user[96];
+    snprintf(user, sizeof user, "{\"id\":%d,\"username\":\"u%d\",\"role\":\"USER\"}", members + i + 1, members + i + 1);
+    assert_true(room_run(r, ROOM_OPEN, 0, user, t, &fx) > 0);
+    int64_t c = (int64_t)num(fx_at(fx, 0, "attach"), "conn");
+    cJSON_Delete(fx);
+    assert_true(room_run(r, ROOM_FRAME, c, "{\"type\":\"join_room\"}", t, NULL) >= 0);
+    assert_true(room_run(r, ROOM_ANSWER, 0, NO_ROWS, t, &fx) >= 0);
+    told += fan_outs(fx, members / 2);
+    pending = earliest_flush(fx, pending);
+    cJSON_Delete(fx);
+  }
+  /* the first at once, then one flush per presence interval (~550 ms here): 2 or 3
+   * fan-outs over the second, where the message interval (~55 ms) made 19 */
+  assert_true(told >= 2 && told <= 1 + (int)(1000 / room_presence_interval(members)) + 1);
+  /* presence waits for its interval, a message does not: its flush_at comes forward
+   * and takes the waiting arrival along */
+  const double last = pending;
+  assert_true(room_run(r, ROOM_FLUSH, 0, NULL, last, NULL) >= 0);
+  int64_t late = join(r, "{\"id\":9999,\"username\":\"late\",\"role\":\"USER\"}", last + 5);
+  (void)late;
+  pending = last + room_presence_interval(members + arrivals + 1);
+  fx = say(r, first, "now", "m1", last + 10);
+  double due = earliest_flush(fx, pending);
+  assert_true(due == last + room_flush_interval(members + arrivals + 1));
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_FLUSH, 0, NULL, due, &fx) > 0);
+  assert_string_equal(str(cJSON_GetArrayItem(fx, cJSON_GetArraySize(fx) - 1), "what"), "dedup");
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_ANSWER, 0, NO_ROWS, due, &fx) > 0);
+  cJSON *d = deliveries(fx), *one;
+  int presences = 0, messages = 0;
+  cJSON_ArrayForEach(one, d) {
+    const cJSON *f;
+    if (cJSON_GetArraySize(cJSON_GetObjectItem(one, "to")) < members / 2) continue;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItem(one, "frames")) {
+      presences += strcmp(str(f, "type"), "presence_changed") == 0;
+      messages += strcmp(str(f, "type"), "new_chat_message") == 0;
+    }
+  }
+  assert_int_equal(messages, 1);
+  assert_true(presences > 0);
+  cJSON_Delete(d);
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_quiet_room_sends_at_once_and_a_busy_one_in_batches),
@@ -412,6 +502,7 @@ int main(void) {
       cmocka_unit_test(a_resend_of_a_waiting_message_takes_nothing_from_the_room),
       cmocka_unit_test(a_socket_closed_for_flooding_leaves_its_accepted_messages_to_the_others),
       cmocka_unit_test(a_big_room_spaces_its_flushes_by_what_they_cost),
+      cmocka_unit_test(a_join_storm_into_a_big_room_tells_the_others_once_a_presence_interval),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
