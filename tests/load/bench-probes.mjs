@@ -28,6 +28,7 @@ import { ERRORS, LIMITS, OPS } from "../../worker/generated/core.ts";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const tag = `${Date.now() % 1_000_000}`;
+let storms = 0; // a new room name for each storm (names are unique)
 
 export const median = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : null);
 /** Nearest-rank percentile. */
@@ -394,7 +395,7 @@ const closeSocks = (socks) => Promise.all(socks.map(({ sock }) => new Promise((r
  * server for HTTP, `bases` where the sockets go, spread by index).
  */
 export async function joinStorm(base, users, { protocol = "chat", bases = [base], seed = 20 } = {}) {
-  const roomId = (await api(base, "/rooms", { name: `bench storm ${tag}` }, users[0].token)).room.id;
+  const roomId = (await api(base, "/rooms", { name: `bench storm ${tag} ${users.length} ${++storms}` }, users[0].token)).room.id;
   // The history: seed messages from the first user, each acknowledged before the next.
   const waiting = new Map();
   const seeder = await joinVia(bases[0], roomId, users[0].token, protocol, { onMessage: (m) => waiting.get(m.client_id)?.() });

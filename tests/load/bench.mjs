@@ -76,8 +76,9 @@ process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
 const botArgs = (base, args) => [path.join(here, "bots.mjs"), "--base", base, "--quiet", "--drain", "5", ...args];
 
 async function bots(base, args) {
-  const { stdout } = await promisify(execFile)(node, botArgs(base, args),
+  const { stdout, stderr } = await promisify(execFile)(node, botArgs(base, args),
     { env: toolEnv, timeout: 900_000, maxBuffer: 1 << 26 }).catch((e) => e); // lost => exit 1, still a report
+  if (!stdout.includes("{")) throw new Error(`the bots gave no report: ${String(stderr).trim().split("\n").slice(-3).join(" | ")}`);
   return JSON.parse(stdout.slice(stdout.indexOf("{")));
 }
 
