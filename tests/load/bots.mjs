@@ -29,7 +29,8 @@
 // and Jitter"): random(0, min(LIMITS.reconnectCapMs, LIMITS.reconnectBaseMs x
 // 2^attempt)), the attempt counted from 0 and reset once joined; then it joins
 // with {since: the last seq it saw}, takes the missed messages from the history
-// (paging while has_more) as deliveries, and resends its unacknowledged messages
+// (its newest page; with has_more, the rest paged back over HTTP, GET
+// /rooms/:id/messages?before=) as deliveries, and resends its unacknowledged messages
 // with the same client_id (the server stores a client_id once and answers a resend
 // of a stored one with duplicate: true). A message sent while the bot is offline
 // waits for the reconnect. So lost / duplicated / reordered stay exact across a
@@ -180,12 +181,12 @@ function onHistory(bot, h) {
   if (!bot.joinedOnce) {
     bot.last = bot.first = h.last_seq;
   } else {
-    // A rejoin {since: last}: what was missed, oldest first, then more pages.
+    // A rejoin {since: last}: the newest page of what was missed, oldest first;
+    // with has_more, the rest is paged back over HTTP from the page's first seq
+    // (PROTOCOL.md, history), while live messages already come (the socket is
+    // joined). Asking join_room {since: last} again instead asked past them.
     for (const m of h.messages ?? []) onMessage(bot, m, true);
-    if (h.has_more) {
-      bot.sock.send({ type: "join_room", since: bot.last });
-      return;
-    }
+    if (h.has_more && h.messages?.length) void fillBack(bot, h.since, h.messages[0].seq);
   }
   bot.joining = false;
   bot.live = true;
@@ -199,6 +200,25 @@ function onHistory(bot, h) {
   if (!bot.joinedOnce) {
     bot.joinedOnce = true;
     bot.joined(bot);
+  }
+}
+
+/** Pages back GET /rooms/:id/messages?before= from `before` down to `since`,
+ * filling the bot's gaps (a history page is its newest messages). */
+async function fillBack(bot, since, before) {
+  bot.filling = (bot.filling ?? 0) + 1;
+  try {
+    while (before > since + 1) {
+      const page = await api(base, `/rooms/${bot.room}/messages?before=${before}&limit=50`, undefined, bot.token);
+      for (const m of page.messages) if (m.seq > since) onMessage(bot, m, true);
+      if (!page.has_more || !page.messages.length) break;
+      before = page.messages[0].seq;
+    }
+  } catch (e) {
+    stats.errors.fill_back = (stats.errors.fill_back ?? 0) + 1;
+    if (!opt.quiet) process.stderr.write(`bot ${bot.index}: paging back failed: ${e.message}\n`);
+  } finally {
+    bot.filling--;
   }
 }
 
