@@ -23,6 +23,8 @@ CORE_SRC := $(wildcard wasm/api*.c) wasm/account.c wasm/audit.c wasm/auth.c wasm
             $(wildcard wasm/room*.c)
 CORE_HDR := $(wildcard wasm/*.h)
 CJSON    := $(DEPS)/cjson
+# cJSON.c as built: the fetched file with wasm/deps/cjson-print-integers.patch
+CJSON_C  := $(BUILD)/cjson/cJSON.c
 SODIUM   := $(DEPS)/libsodium
 SODIUM_SRC := $(SODIUM)/src/libsodium
 # utf8proc: Unicode normalisation (NFKC of passwords, wasm/auth.h). One C file and
@@ -76,6 +78,9 @@ node_modules/.installed: package.json package-lock.json
 deps: $(CJSON)/.fetched $(SODIUM)/.fetched $(UTF8PROC)/.fetched
 $(CJSON)/.fetched:
 	wasm/deps/fetch.sh cjson $(CJSON)
+$(CJSON_C): $(CJSON)/.fetched wasm/deps/cjson-print-integers.patch
+	mkdir -p $(dir $@)
+	patch -s -o $@ $(CJSON)/cJSON.c < wasm/deps/cjson-print-integers.patch
 $(UTF8PROC)/.fetched:
 	wasm/deps/fetch.sh utf8proc $(UTF8PROC)
 $(SODIUM)/.fetched:
@@ -124,10 +129,10 @@ $(BUILD)/native/libsodium.a: $(SODIUM)/.fetched
 # rooms need little; it grows on demand (argon2id in the Worker's instance takes
 # 19 MiB) to at most 96 MiB of the isolate's 128 MB (Cloudflare Workers limits).
 # Stack: 256 KiB (cJSON's nesting is capped at 64).
-$(WASM): $(CORE_SRC) $(CORE_HDR) wasm/wasm_exports.c wasm/exports.txt $(CJSON)/.fetched $(UTF8PROC)/.fetched $(BUILD)/wasm/libsodium.a | emscripten
+$(WASM): $(CORE_SRC) $(CORE_HDR) wasm/wasm_exports.c wasm/exports.txt $(CJSON_C) $(UTF8PROC)/.fetched $(BUILD)/wasm/libsodium.a | emscripten
 	@mkdir -p $(BUILD)
 	emcc -O2 -std=c11 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $(UTF8PROC_FLAGS) \
-	  $(CORE_SRC) wasm/wasm_exports.c $(CJSON)/cJSON.c $(UTF8PROC)/utf8proc.c $(BUILD)/wasm/libsodium.a \
+	  $(CORE_SRC) wasm/wasm_exports.c $(CJSON_C) $(UTF8PROC)/utf8proc.c $(BUILD)/wasm/libsodium.a \
 	  --no-entry -sSTANDALONE_WASM=1 -sERROR_ON_UNDEFINED_SYMBOLS=0 \
 	  -sEXPORTED_FUNCTIONS=@wasm/exports.txt -sINITIAL_MEMORY=2097152 \
 	  -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=100663296 -sTOTAL_STACK=262144 \
@@ -143,9 +148,9 @@ $(GEN_TS): wasm/tools/gen_protocol.c $(CORE_HDR)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/native/%,$(wildcard tests/c/test_*.c))
 
-$(BUILD)/native/test_%: tests/c/test_%.c tests/c/test_util.h tests/c/room_util.h $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a
+$(BUILD)/native/test_%: tests/c/test_%.c tests/c/test_util.h tests/c/room_util.h $(CORE_SRC) $(CORE_HDR) $(CJSON_C) $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a
 	gcc -std=c11 -g -O1 -Wall -Wextra -Werror $(SAN) $(INCLUDES) -Itests/c $(CJSON_FLAGS) $(UTF8PROC_FLAGS) \
-	  $< $(CORE_SRC) $(CJSON)/cJSON.c $(UTF8PROC)/utf8proc.c $(BUILD)/native/libsodium.a -lcmocka -o $@
+	  $< $(CORE_SRC) $(CJSON_C) $(UTF8PROC)/utf8proc.c $(BUILD)/native/libsodium.a -lcmocka -o $@
 
 test: build test-c test-fuzz test-worker test-e2e test-load test-k6 test-deploy test-browser
 
@@ -215,19 +220,19 @@ $(BUILD)/native/pwhash-%: tests/bench/pwhash.c wasm/chat_limits.h $(BUILD)/nativ
 
 # Instructions the C core spends per inbound message in a room of 100 (native,
 # -O2, valgrind's callgrind: repeatable on a noisy machine). Figures, not tests.
-$(BUILD)/native/room_messages: tests/bench/room_messages.c $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a
-	gcc -std=c11 -O2 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $(UTF8PROC_FLAGS) $< $(CORE_SRC) $(CJSON)/cJSON.c \
+$(BUILD)/native/room_messages: tests/bench/room_messages.c $(CORE_SRC) $(CORE_HDR) $(CJSON_C) $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a
+	gcc -std=c11 -O2 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $(UTF8PROC_FLAGS) $< $(CORE_SRC) $(CJSON_C) \
 	  $(UTF8PROC)/utf8proc.c $(BUILD)/native/libsodium.a -o $@
 # And the instructions per byte of one inbound frame: a worst-case 32 KiB frame
 # (the costliest of several shapes within the JSON limits) against a plain message
 # (tests/bench/frame_cost.c; issue 13: within 4x).
-$(BUILD)/native/frame_cost: tests/bench/frame_cost.c $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a
-	gcc -std=c11 -O2 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $(UTF8PROC_FLAGS) $< $(CORE_SRC) $(CJSON)/cJSON.c \
+$(BUILD)/native/frame_cost: tests/bench/frame_cost.c $(CORE_SRC) $(CORE_HDR) $(CJSON_C) $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a
+	gcc -std=c11 -O2 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $(UTF8PROC_FLAGS) $< $(CORE_SRC) $(CJSON_C) \
 	  $(UTF8PROC)/utf8proc.c $(BUILD)/native/libsodium.a -o $@
 # And the cost of an open (issue 13: O(1) or O(log n), not O(users x members)):
 # sockets of 500 hoarding users that never join (tests/bench/room_opens.c).
-$(BUILD)/native/room_opens: tests/bench/room_opens.c $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a
-	gcc -std=c11 -O2 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $(UTF8PROC_FLAGS) $< $(CORE_SRC) $(CJSON)/cJSON.c \
+$(BUILD)/native/room_opens: tests/bench/room_opens.c $(CORE_SRC) $(CORE_HDR) $(CJSON_C) $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a
+	gcc -std=c11 -O2 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $(UTF8PROC_FLAGS) $< $(CORE_SRC) $(CJSON_C) \
 	  $(UTF8PROC)/utf8proc.c $(BUILD)/native/libsodium.a -o $@
 callgrind: $(BUILD)/native/room_messages $(BUILD)/native/frame_cost $(BUILD)/native/room_opens | valgrind
 	@for rate in 1 1600; do \
@@ -245,6 +250,7 @@ callgrind: $(BUILD)/native/room_messages $(BUILD)/native/frame_cost $(BUILD)/nat
 	b=$$(grep -m1 '^summary:' $(BUILD)/callgrind.opens.5000.out | cut -d' ' -f2); \
 	echo "opening the 1 001st to 5 000th socket of a room (20 per user, none joined): $$(( (b - a) / 4000 )) instructions per open (callgrind)"
 	@$(BUILD)/native/room_opens 10000 --time
+	@$(BUILD)/native/room_opens 5000 --join
 
 # ---- fuzzing (tests/fuzz/README.md) ---------------------------------------------
 # libFuzzer targets, built with Debian's clang: the strict JSON reader, every API
@@ -266,9 +272,9 @@ clang:
 	$(call apt,clang,clang)
 	$(call apt,"$$(clang -print-resource-dir)/lib/linux/libclang_rt.fuzzer-$$(uname -m).a",libclang-rt-dev)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a | clang
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(CORE_SRC) $(CORE_HDR) $(CJSON_C) $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a | clang
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) $(INCLUDES) -Itests/fuzz $(CJSON_FLAGS) $(UTF8PROC_FLAGS) $< $(CORE_SRC) $(CJSON)/cJSON.c \
+	clang $(FUZZ_CFLAGS) $(INCLUDES) -Itests/fuzz $(CJSON_FLAGS) $(UTF8PROC_FLAGS) $< $(CORE_SRC) $(CJSON_C) \
 	  $(UTF8PROC)/utf8proc.c $(BUILD)/native/libsodium.a $(FUZZ_LDFLAGS_$*) -o $@
 
 $(BUILD)/fuzz/seeds/.made: tests/fuzz/seeds.mjs $(wildcard tests/golden/*.json) wasm/api.h | node
@@ -373,9 +379,9 @@ audit-verify: build
 audit-head: build
 	@node deploy/audit.mjs head $(D1_WHERE)
 
-$(BUILD)/native/username_key: wasm/tools/username_key.c $(CORE_SRC) $(CORE_HDR) $(CJSON)/.fetched $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a
+$(BUILD)/native/username_key: wasm/tools/username_key.c $(CORE_SRC) $(CORE_HDR) $(CJSON_C) $(UTF8PROC)/.fetched $(BUILD)/native/libsodium.a
 	@mkdir -p $(BUILD)/native
-	gcc -std=c11 -O1 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $(UTF8PROC_FLAGS) $< $(CORE_SRC) $(CJSON)/cJSON.c \
+	gcc -std=c11 -O1 -Wall -Wextra -Werror $(INCLUDES) $(CJSON_FLAGS) $(UTF8PROC_FLAGS) $< $(CORE_SRC) $(CJSON_C) \
 	  $(UTF8PROC)/utf8proc.c $(BUILD)/native/libsodium.a -o $@
 
 # ---- the Worker's Env types, generated from wrangler.toml -----------------------

@@ -338,6 +338,27 @@ static void a_number_outside_rfc_8259s_grammar_is_bad_json(void **state) {
   assert_int_equal(parse_doc(S("{\"01\":\"1.\"}")), CHAT_OK);
 }
 
+
+/* wasm/deps/cjson-print-integers.patch prints integers with "%lld": the text must be
+ * what cJSON 1.7.15 printed unpatched ("%1.15g", kept when it reads back within
+ * cJSON's epsilon), on both sides of the patch's bounds: -0, 1e15 and the largest
+ * safe integer, which cJSON itself rounds. */
+static void numbers_print_as_cjson_printed_them_before_the_integer_patch(void **state) {
+  (void)state;
+  const struct { double d; const char *text; } cases[] = {
+      {0, "0"}, {-0.0, "-0"}, {1, "1"}, {-1, "-1"}, {42, "42"}, {1789000000123.0, "1789000000123"},
+      {999999999999999.0, "999999999999999"}, {-999999999999999.0, "-999999999999999"},
+      {1e15, "1e+15"}, {9007199254740991.0, "9.00719925474099e+15"}, {0.5, "0.5"}, {-2.25, "-2.25"},
+      {0.1, "0.1"}, {123456.789, "123456.789"}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    cJSON *n = cJSON_CreateNumber(cases[i].d);
+    char *text = cJSON_PrintUnformatted(n);
+    assert_string_equal(text, cases[i].text);
+    cJSON_free(text);
+    cJSON_Delete(n);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_u_escape_with_a_non_hex_first_digit_is_bad_json),
@@ -369,6 +390,7 @@ int main(void) {
       cmocka_unit_test(names_that_differ_only_in_their_last_byte_are_not_duplicates),
       cmocka_unit_test(a_32_kib_ping_of_4100_keys_is_bad_json),
       cmocka_unit_test(a_32_kib_frame_of_full_objects_with_the_longest_names_is_read),
+      cmocka_unit_test(numbers_print_as_cjson_printed_them_before_the_integer_patch),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
