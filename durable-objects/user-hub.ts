@@ -20,7 +20,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { closeSocket, echoClose, revokes } from "../worker/close";
-import { allow, checkHere, LimitReached, spendHere } from "../worker/budgets";
+import { allow, checkHere, countersDropped, LimitReached, spendHere } from "../worker/budgets";
 import { CoreHost, coreLost } from "../worker/core";
 import { errorResponse } from "../worker/errors";
 import { FACTS_HEADER, type Env, type Revocation, type SocketFacts } from "../worker/env";
@@ -54,24 +54,29 @@ export class UserHub extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.idle = new IdleWatch(ctx, this.core, idleScale(env.CHAT_IDLE_SCALE));
+    this.createTables();
+  }
+
+  private createTables(): void {
+    const sql = this.ctx.storage.sql;
     // The hub's own facts: "user" (whose hub this is), "online" (1 while its
     // online_users row says the user is online), "told" (what friends were told last).
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS hub_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS hub_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
     // object name (as in idFromName) -> how many of the user's sockets it holds
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS presence (object TEXT PRIMARY KEY, sockets INTEGER NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS presence (object TEXT PRIMARY KEY, sockets INTEGER NOT NULL)");
     // Every room and conversation that ever admitted a socket of the user: where
     // their messages can be (a message needs a socket), for an export or a deletion.
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS visited (object TEXT PRIMARY KEY)");
+    sql.exec("CREATE TABLE IF NOT EXISTS visited (object TEXT PRIMARY KEY)");
     // Revocations of the last LIMITS.revocationRecallMs: which sockets they end
     // (a Revocation, as JSON), up to which session id (sessions made later are not
     // concerned), with what close code and reason.
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS revocations (id INTEGER PRIMARY KEY, rule TEXT NOT NULL,
+    sql.exec(`CREATE TABLE IF NOT EXISTS revocations (id INTEGER PRIMARY KEY, rule TEXT NOT NULL,
       through INTEGER NOT NULL, code INTEGER NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL)`);
     // Whom the user blocks (issue 21): read from D1 once, then kept here by every
     // change (blocksChanged), with a version that rises at each, so that a room
     // keeps the newest of what reaches it (an admit and a change may cross). A
     // socket's open then reads no D1 for it.
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS blocks (id INTEGER PRIMARY KEY CHECK (id = 1),
+    sql.exec(`CREATE TABLE IF NOT EXISTS blocks (id INTEGER PRIMARY KEY CHECK (id = 1),
       list TEXT NOT NULL, version INTEGER NOT NULL)`);
   }
 
@@ -425,10 +430,20 @@ export class UserHub extends DurableObject<Env> {
    * objects and its counters go (wasm/account.h, remove_presence). */
   async erase(): Promise<void> {
     this.released.clear();
-    this.writeReleased();
+    this.writeReleased(); // stops its timer
     const me = this.state("user");
     if (me !== undefined) await this.env.DB.prepare("DELETE FROM online_users WHERE user_id = ?").bind(me).run();
+    // The revocations stay (the account's deletion made one): a Worker isolate may
+    // still open sockets with a session it checked before (accounts.ts
+    // socketLiveSession), and they are refused here. They hold no personal data.
+    const revocations = this.ctx.storage.sql.exec("SELECT rule, through, code, reason, at FROM revocations").toArray();
     await this.ctx.storage.deleteAll();
+    countersDropped(this.ctx.storage.sql);
+    this.createTables();
+    for (const r of revocations) {
+      this.ctx.storage.sql.exec("INSERT INTO revocations (rule, through, code, reason, at) VALUES (?, ?, ?, ?, ?)",
+        r.rule, r.through, r.code, r.reason, r.at);
+    }
   }
 
   /** Whom the user blocks changed: every room and conversation where they have a

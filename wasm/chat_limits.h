@@ -430,7 +430,19 @@
  * change), in ms, to refuse a socket whose opening started before it and arrives
  * after it: a socket's way from the Worker's session check to the object that
  * accepts it takes milliseconds; five minutes is far past any of them. */
-#define CHAT_REVOCATION_RECALL_MS (5.0 * 60 * 1000)
+#define CHAT_REVOCATION_RECALL_MS (5 * 60 * 1000)
+
+/* How long a Worker isolate may open sockets with a session it checked in D1
+ * without reading D1 again, in ms (issue 21: a warm socket open costs no D1 query).
+ * Safe because every socket is admitted by its user's hub, which refuses one whose
+ * session a revocation ended (logout, ban, password change, deletion) for
+ * CHAT_REVOCATION_RECALL_MS after it: a session checked before a revocation is
+ * used at most this long after, so always within the hub's memory of it. HTTP
+ * requests read D1 every time (no hub checks them). A promotion reaches the
+ * sockets of other isolates within this time, of the isolate that made it at once. */
+#define CHAT_SESSION_CACHE_MS 60000
+_Static_assert(CHAT_SESSION_CACHE_MS < CHAT_REVOCATION_RECALL_MS,
+               "a cached session must be used only while the hub remembers revocations");
 
 /* Longest close reason, in bytes of UTF-8: a Close frame's payload is at most 125
  * bytes (a control frame, RFC 6455 section 5.5), two of which are the code

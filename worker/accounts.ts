@@ -113,6 +113,8 @@ export interface LiveSession {
   user: PublicUser;
   session: number;
   tokenHash: string;
+  /** When it expires, in ms since the Unix epoch. */
+  expiresAt: number;
 }
 
 /** The live session of a token hash (from the core's "bearer" or "ws_protocol"
@@ -121,19 +123,49 @@ export async function liveSession(db: D1Database, tokenHash: string): Promise<Li
   const now = Date.now();
   const row = await db
     .prepare(
-      `SELECT s.rowid AS session, s.last_seen_at, u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+      `SELECT s.rowid AS session, s.last_seen_at, s.expires_at, u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
        WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?
          AND NOT EXISTS (SELECT 1 FROM user_bans b WHERE b.user_id = u.id)`,
     )
     .bind(tokenHash, now)
-    .first<PublicUser & { session: number; last_seen_at: number | null }>();
+    .first<PublicUser & { session: number; last_seen_at: number | null; expires_at: number }>();
   if (!row) throw new CoreError("unauthorized");
   // "Last seen" is written at most once per CHAT_SESSION_SEEN_REFRESH_MS, so that
   // most requests cost no D1 write (chat_limits.h).
   if (row.last_seen_at === null || now - row.last_seen_at >= LIMITS.sessionSeenRefreshMs) {
     await db.prepare("UPDATE sessions SET last_seen_at = ? WHERE rowid = ?").bind(now, row.session).run();
   }
-  return { user: { id: row.id, username: row.username, role: row.role }, session: row.session, tokenHash };
+  return { user: { id: row.id, username: row.username, role: row.role }, session: row.session, tokenHash,
+    expiresAt: row.expires_at };
+}
+
+/** Sessions this isolate checked in D1 for a socket lately: token hash -> the
+ * session, and until when (ms) it opens sockets without D1. At most
+ * LIMITS.listPage * 100 entries, the oldest go first. */
+const socketSessions = new Map<string, { s: LiveSession; until: number }>();
+
+/**
+ * The live session of a socket's token hash: as liveSession, but read from D1 at
+ * most once per LIMITS.sessionCacheMs (chat_limits.h CHAT_SESSION_CACHE_MS) per
+ * isolate, so that a warm socket open costs no D1 query (issue 21). For sockets
+ * only: the user's hub admits every socket and refuses one whose session a
+ * revocation ended since (UserHub.revokedBy, remembered longer than this), which
+ * an HTTP request never meets. CoreError("unauthorized") as liveSession.
+ */
+export async function socketLiveSession(db: D1Database, tokenHash: string): Promise<LiveSession> {
+  const now = Date.now(), known = socketSessions.get(tokenHash);
+  if (known && now < known.until) return known.s;
+  socketSessions.delete(tokenHash);
+  const s = await liveSession(db, tokenHash);
+  socketSessions.set(tokenHash, { s, until: Math.min(now + LIMITS.sessionCacheMs, s.expiresAt) });
+  if (socketSessions.size > LIMITS.listPage * 100) socketSessions.delete(socketSessions.keys().next().value!);
+  return s;
+}
+
+/** Forgets the sessions of a user this isolate checked for sockets (a role changed:
+ * their next socket carries it at once here, elsewhere within LIMITS.sessionCacheMs). */
+export function forgetSocketSessions(userId: number): void {
+  for (const [hash, { s }] of socketSessions) if (s.user.id === userId) socketSessions.delete(hash);
 }
 
 /** The session behind an Authorization header, or CoreError. */

@@ -121,6 +121,12 @@ export function spendHere(core: CoreHost, sql: SqlStorage, scaleVar: string | un
 /** The objects' storages whose budget_counters table exists. */
 const madeCounters = new WeakSet<SqlStorage>();
 
+/** An object's storage was emptied (deleteAll): its budget_counters table is made
+ * again at the next check. */
+export function countersDropped(sql: SqlStorage): void {
+  madeCounters.delete(sql);
+}
+
 /** spendHere without storing the use: throws LimitReached if it would not fit,
  * else answers the counter the use would leave. */
 export function checkHere(core: CoreHost, sql: SqlStorage, scaleVar: string | undefined, budget: BudgetName,

@@ -6,7 +6,7 @@
  */
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { authenticate, liveSession, login, logout, signup, type LiveSession } from "./accounts";
+import { authenticate, login, logout, signup, socketLiveSession, type LiveSession } from "./accounts";
 import { accountView, changePassword, deleteAccount, exportAccount, listSessions, profiles, revokeOthers, revokeSession, setProfile } from "./account";
 import { LimitReached, refusedLately, rememberRefusal } from "./budgets";
 import { CoreError, CoreHost, CoreTrap } from "./core";
@@ -150,10 +150,10 @@ async function socketSession(c: Context<App>) {
   // loop costs this isolate a map lookup each (budgets.ts, refusedLately).
   refusedLately(token_hash);
   noteOpen(c.env);
-  // The session is read at every open (one D1 query): a socket carries the user's
-  // role as it is now (a promotion shows at once), and a revoked session never
-  // opens one.
-  const s = await liveSession(countedDb(c.env), token_hash);
+  // The session is read from D1 once per LIMITS.sessionCacheMs per isolate
+  // (socketLiveSession): the user's hub refuses a socket whose session was revoked
+  // meanwhile (UserHub.admit), and a promotion shows within that time.
+  const s = await socketLiveSession(countedDb(c.env), token_hash);
   // A socket past the user's budgets is refused here, before any more work (the
   // object that takes a socket counts it for good: UserHub.admit).
   const refused = await hub(c.env, s.user.id).mayOpen(s.user.id);

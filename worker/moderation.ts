@@ -3,6 +3,7 @@
  * trail, the IP-ban gate at the front of the Worker, and login throttling. The
  * core decides who may do what (wasm/moderation.h); this file stores and enforces.
  */
+import { forgetSocketSessions } from "./accounts";
 import { appendLog, sealTail, verifyLog } from "./audit";
 import type { CoreHost } from "./core";
 import { CoreError } from "./core";
@@ -121,6 +122,7 @@ export async function promote(core: CoreHost, env: Env, actor: PublicUser, body:
     ip: 0, ips: null, created_at: Date.now() }, [
     env.DB.prepare("UPDATE users SET role = 'ADMIN' WHERE id = ?").bind(t.id),
   ]);
+  forgetSocketSessions(t.id); // their next socket here carries the role
   return { promoted: { id: t.id, username: t.username, role: "ADMIN" } };
 }
 

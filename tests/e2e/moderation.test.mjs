@@ -87,6 +87,11 @@ describe("moderation against wrangler dev", () => {
     // From another address: the token is dead, and the account is refused.
     const from3 = (method, route, body, headers) => requestFrom("127.0.0.3", base, method, route, body, headers);
     assert.equal((await from3("GET", "/account", undefined, auth(victim))).status, 401);
+    // and opens no socket, though the Worker checked the session moments ago (its
+    // hub refuses it: accounts.ts socketLiveSession)
+    for (const route of ["/ws", `/rooms/${room.id}/ws`]) {
+      await assert.rejects(openSocket(base, victim.token, route, "127.0.0.3"), (e) => [401, 403].includes(e.status));
+    }
     const login = await from3("POST", "/login", { username: name, password: "victim password" });
     assert.equal(login.status, 403);
     assert.equal(login.body.error.code, "banned");

@@ -60,7 +60,7 @@ int main(int argc, char **argv) {
   printf("  rateBurst: %d,\n  ratePerSecond: %d,\n  floodBurst: %d,\n  floodPerSecond: %d,\n", CHAT_RATE_BURST, CHAT_RATE_PER_SECOND, CHAT_FLOOD_BURST, CHAT_FLOOD_PER_SECOND);
   printf("  closeBanned: %d,\n  ipBanCacheMs: %d,\n  reasonMax: %d,\n", CHAT_CLOSE_BANNED, CHAT_IP_BAN_CACHE_MS, CHAT_REASON_MAX);
   printf("  closeSessionEnded: %d,\n  closeReasonMax: %d,\n", CHAT_CLOSE_SESSION_ENDED, CHAT_CLOSE_REASON_MAX);
-  printf("  revocationRecallMs: %.0f,\n", CHAT_REVOCATION_RECALL_MS);
+  printf("  revocationRecallMs: %d,\n  sessionCacheMs: %d,\n", CHAT_REVOCATION_RECALL_MS, CHAT_SESSION_CACHE_MS);
   printf("  frameTokenBytes: %d,\n", CHAT_FRAME_TOKEN_BYTES);
   printf("  listPage: %d,\n  blocksMax: %d,\n", CHAT_LIST_PAGE, CHAT_BLOCKS_MAX);
   printf("  roomConnsMax: %d,\n  userConnsMax: %d,\n", CHAT_ROOM_CONNS_MAX, CHAT_USER_CONNS_MAX);
