@@ -36,6 +36,12 @@
 // waits for the reconnect. So lost / duplicated / reordered stay exact across a
 // server restart; the report adds each outage (close -> joined again, wall clock).
 
+// Heartbeat (our protocol): every bot sends {"type":"ping"} each
+// LIMITS.pingIntervalMs (30 s), as the web client does: a room closes a socket
+// silent for LIMITS.idleTimeoutMs (60 s), and a set-up of thousands of bots, or a
+// listener that never sends, outlasts it (the object answers the ping itself,
+// without waking: PROTOCOL.md).
+
 // Bounded by --duration (seconds) and --max-messages. Latency is measured from the
 // sender's send() to each receipt, in this one process (one clock). A busy room
 // coalesces its broadcasts into "batch" frames (PROTOCOL.md); their frames count
@@ -165,9 +171,13 @@ function open(bot) {
         else if (f.type === "error") stats.errors[f.code] = (stats.errors[f.code] ?? 0) + 1;
       }
     },
-    onClose: (code) => onClose(bot, sock, code),
+    onClose: (code) => {
+      clearInterval(heartbeat);
+      onClose(bot, sock, code);
+    },
     onError: () => {}, // a close follows
   });
+  const heartbeat = PROTOCOL === "chat" ? setInterval(() => sock.send({ type: "ping" }), LIMITS.pingIntervalMs) : undefined;
   bot.sock = sock;
 }
 

@@ -21,7 +21,8 @@
 //               LIMITS.reconnectCapMs from worker/generated/core.ts). A socket that
 //               drops (any close code but 4001, 4003, 4004) is opened again after
 //               random(0, min(CAP, BASE x 2^attempt)) ms (full jitter), joins with
-//               {since: the last seq it saw} and resends its unacknowledged
+//               {since: the last seq it saw}, pages back over HTTP what that
+//               history's has_more leaves out, and resends its unacknowledged
 //               messages with their client_id; chat_reconnects counts them.
 import http from "k6/http";
 import { check } from "k6";
@@ -116,6 +117,22 @@ export function chat(data, { sender, intervalMs, seconds: lifetime, spread = 0 }
   setTimeout(() => open(token, room, { sender, intervalMs, lifetime: lifetime * 1000 - delay }), delay);
 }
 
+/** The messages after seq `since` that a rejoin's history frame `h` stands for,
+ * oldest first: its page, and when it says has_more the pages before it, read with
+ * GET /rooms/:id/messages?before= (a page may also hold older messages: dropped). */
+function missedSince(token, room, since, h) {
+  let missed = h.messages || [], more = h.has_more;
+  while (more && missed.length && missed[0].seq > since + 1) {
+    const res = http.get(`${BASE}/rooms/${room}/messages?before=${missed[0].seq}&limit=${LIMITS.historyPage}`,
+      { headers: { Authorization: `Bearer ${token}` }, tags: { name: "GET /rooms/:id/messages" } });
+    if (res.status !== 200) break;
+    const page = res.json();
+    missed = page.messages.concat(missed);
+    more = page.has_more && page.messages.length > 0;
+  }
+  return missed.filter((m) => m.seq > since);
+}
+
 function open(token, room, { sender, intervalMs, lifetime }) {
   if (!(RECONNECT_BASE_MS > 0 && RECONNECT_CAP_MS > 0)) {
     throw new Error("RECONNECT_BASE_MS and RECONNECT_CAP_MS are required (tests/load/k6.mjs passes them from LIMITS)");
@@ -130,11 +147,10 @@ function open(token, room, { sender, intervalMs, lifetime }) {
     if (f.type === "connection") {
       ws.send(JSON.stringify(joined ? { type: "join_room", since: last } : { type: "join_room" }));
     } else if (f.type === "history") {
-      for (const m of f.messages || []) if (joined) onFrame({ ...m, type: "new_chat_message" });
-      if (joined && f.has_more) {
-        ws.send(JSON.stringify({ type: "join_room", since: last }));
-        return;
-      }
+      // A rejoin's history is the newest page of what was missed: with has_more,
+      // the rest is paged back over HTTP down to the last seq seen (PROTOCOL.md),
+      // then everything is taken oldest first.
+      if (joined) for (const m of missedSince(token, room, last, f)) onFrame({ ...m, type: "new_chat_message" });
       if (!joined) last = f.last_seq;
       joined = live = true;
       attempt = 0;
@@ -166,8 +182,14 @@ function open(token, room, { sender, intervalMs, lifetime }) {
       refused.add(1);
     }
   };
+  let heartbeat = null;
   const connect = () => {
     ws = new WebSocket(`${WS_BASE}/rooms/${room}/ws`, [LIMITS.wsProtocol, `${LIMITS.wsBearerPrefix}${token}`]);
+    // A heartbeat, as the web client's: a room closes a socket silent for
+    // LIMITS.idleTimeoutMs, and a listener never sends otherwise.
+    const sock = ws;
+    if (heartbeat !== null) clearInterval(heartbeat);
+    heartbeat = setInterval(() => { if (sock.readyState === 1) sock.send(JSON.stringify({ type: "ping" })); }, LIMITS.pingIntervalMs);
     ws.onmessage = (event) => {
       const wire = JSON.parse(event.data);
       // a busy room coalesces its broadcasts into one "batch" frame, in order
@@ -188,6 +210,7 @@ function open(token, room, { sender, intervalMs, lifetime }) {
   setTimeout(() => {
     over = true;
     if (timer) clearInterval(timer);
+    if (heartbeat !== null) clearInterval(heartbeat);
     ws.close();
   }, Math.max(1000, lifetime));
 }
