@@ -263,8 +263,12 @@ export class RoomStorage {
       "SELECT blocks, version FROM user_blocks WHERE user_id = ?", userId).toArray()[0];
     if (row && version !== undefined && version < row.version) return false;
     // unchanged (most sockets' opens): no write, which would hold the room's frames
-    // until it is durable (the output gate)
+    // until it is durable (the output gate). Nor for a user new here who blocks
+    // nobody in the first list their hub made (version 1, or D1's): no row reads
+    // as that list, and any later one has a higher version. A join storm of new
+    // users into a room so makes no write per join.
     if (row?.blocks === text) return true;
+    if (!row && blocks.length === 0 && (version === undefined || version <= 1)) return true;
     this.sql.exec(`INSERT INTO user_blocks (user_id, blocks, version) VALUES (?1, ?2, ?3)
       ON CONFLICT (user_id) DO UPDATE SET blocks = ?2, version = max(version, ?3)`, userId, text, version ?? 0);
     return true;

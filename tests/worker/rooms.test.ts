@@ -1,6 +1,6 @@
 // Rooms in the Workers runtime: the directory, the room socket, hibernation
 // (eviction) round-trips and recovery from a trap in the room's core.
-import { SELF, env, evictDurableObject } from "cloudflare:test";
+import { SELF, env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { BASE, createRoom, joinRoom, post, signup, type Frame } from "./helpers";
 
@@ -95,6 +95,30 @@ describe("room socket", () => {
     expect(await ca.nextOf("new_chat_message")).toMatchObject({ seq: 1, duplicate: true });
     ca.ws.close();
     cb.ws.close();
+  });
+
+  it("stores nothing when a user who blocks nobody joins, and keeps a blocker's list across an eviction", async () => {
+    // A write holds every frame the room sends until it is durable (the output
+    // gate): a join storm of new users must not make one per join (issue 21).
+    const a = await signup(), b = await signup(), c = await signup();
+    expect((await post("/users/block", { username: a.user.username }, { Authorization: `Bearer ${c.token}` })).status).toBe(200);
+    const room = await createRoom(a);
+    const stub = env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(`room:${room.id}`));
+    const { c: ca } = await joinRoom(room.id, a);
+    const { c: cb } = await joinRoom(room.id, b);
+    const { c: cc } = await joinRoom(room.id, c);
+    const kept = await runInDurableObject(stub, (_obj, state) =>
+      state.storage.sql.exec<{ user_id: number }>("SELECT user_id FROM user_blocks").toArray().map((r) => r.user_id));
+    expect(kept).toEqual([c.user.id]);
+
+    await evictDurableObject(stub);
+    ca.send({ type: "new_chat_message", body: "from a", client_id: "k1" });
+    expect((await cb.nextOf("new_chat_message")).body).toBe("from a");
+    cb.send({ type: "new_chat_message", body: "from b", client_id: "k2" });
+    expect((await cb.nextOf("new_chat_message")).body).toBe("from b");
+    // c blocks a: after the wake too, only b's message reaches c
+    expect(await cc.nextOf("new_chat_message")).toMatchObject({ body: "from b", seq: 2 });
+    for (const x of [ca, cb, cc]) x.ws.close();
   });
 
   it("answers a trap in the room's core with an error frame and carries on", async () => {
