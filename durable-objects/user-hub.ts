@@ -175,10 +175,15 @@ export class UserHub extends DurableObject<Env> {
   private verified = -1;
   private verifiedAt = 0;
 
-  /** Whether one more socket would fit the user's budgets, without counting it:
-   * null, or the budget it would break (the Worker refuses early, before the
-   * queries and the object a socket costs). */
-  async mayOpen(userId: number): Promise<{ budget: BudgetName; limit: number; retry_after_ms: number | null } | null> {
+  /** Whether one more socket of this session and address may open, without
+   * counting it: null; the revocation that ended the session (a session the
+   * Worker checked in D1 before it, and keeps for a while: accounts.ts
+   * socketLiveSession); or the budget it would break. The Worker refuses early,
+   * before the queries, the address it records and the object a socket costs. */
+  async mayOpen(userId: number, socket: Pick<SocketFacts, "session" | "ip">): Promise<
+      { budget: BudgetName; limit: number; retry_after_ms: number | null } | { revoked: { code: number } } | null> {
+    const revoked = this.revokedBy(socket);
+    if (revoked) return { revoked: { code: revoked.code } };
     try {
       await this.allowOneMore(userId);
       checkHere(this.core, this.ctx.storage.sql, this.env.CHAT_BUDGET_SCALE, "socket_opens_per_account", "me");

@@ -5,7 +5,7 @@
  * Every revoked session's sockets close within a second through UserHub.revoke
  * (LIMITS.closeSessionEnded), as a logout's do.
  */
-import type { LiveSession } from "./accounts";
+import { revokeSockets, type LiveSession } from "./accounts";
 import type { CoreHost } from "./core";
 import { CoreError, unreachable } from "./core";
 import type { Env } from "./env";
@@ -38,7 +38,7 @@ export async function changePassword(core: CoreHost, env: Env, s: LiveSession, b
   ]);
   await Promise.all([
     throttleSucceed(core, db, attempt),
-    hub(env, s.user.id).revoke(s.user.id, { except: s.session }, LIMITS.closeSessionEnded, "password changed"),
+    revokeSockets(env, s.user.id, { except: s.session }, LIMITS.closeSessionEnded, "password changed"),
   ]);
   return { ok: true, revoked: revoked?.meta.changes ?? 0 };
 }
@@ -70,7 +70,7 @@ export async function revokeSession(env: Env, s: LiveSession, id: number): Promi
     "UPDATE sessions SET revoked_at = ?1 WHERE rowid = ?2 AND user_id = ?3 AND revoked_at IS NULL AND expires_at > ?1")
     .bind(Date.now(), id, s.user.id).run();
   if (r.meta.changes === 0) throw new CoreError("not_found");
-  await hub(env, s.user.id).revoke(s.user.id, { session: id }, LIMITS.closeSessionEnded, "session revoked");
+  await revokeSockets(env, s.user.id, { session: id }, LIMITS.closeSessionEnded, "session revoked");
   return { ok: true };
 }
 
@@ -78,7 +78,7 @@ export async function revokeSession(env: Env, s: LiveSession, id: number): Promi
 export async function revokeOthers(env: Env, s: LiveSession): Promise<{ ok: true; revoked: number }> {
   const r = await env.DB.prepare("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND rowid != ? AND revoked_at IS NULL")
     .bind(Date.now(), s.user.id, s.session).run();
-  await hub(env, s.user.id).revoke(s.user.id, { except: s.session }, LIMITS.closeSessionEnded, "logged out elsewhere");
+  await revokeSockets(env, s.user.id, { except: s.session }, LIMITS.closeSessionEnded, "logged out elsewhere");
   return { ok: true, revoked: r.meta.changes };
 }
 
@@ -175,7 +175,7 @@ export async function deleteAccount(core: CoreHost, env: Env, s: LiveSession, bo
         ]);
         break;
       case "close_sockets":
-        await hub(env, id).revoke(id, {}, LIMITS.closeSessionEnded, "account deleted");
+        await revokeSockets(env, id, {}, LIMITS.closeSessionEnded, "account deleted");
         break;
       case "erase_messages":
         for await (const page of objectPages(env, id)) {

@@ -6,7 +6,7 @@
 import { budgetKey, refusedLately, spend } from "./budgets";
 import type { CoreHost } from "./core";
 import { CoreError } from "./core";
-import type { Env, PublicUser } from "./env";
+import type { Env, PublicUser, Revocation } from "./env";
 import { LIMITS } from "./generated/core";
 import { hub } from "./social";
 import { recordIp, throttleReserve, throttleSucceed } from "./moderation";
@@ -163,9 +163,24 @@ export async function socketLiveSession(db: D1Database, tokenHash: string): Prom
 }
 
 /** Forgets the sessions of a user this isolate checked for sockets (a role changed:
- * their next socket carries it at once here, elsewhere within LIMITS.sessionCacheMs). */
+ * their next socket carries it at once here, elsewhere within LIMITS.sessionCacheMs;
+ * a revocation: revokeSockets). */
 export function forgetSocketSessions(userId: number): void {
   for (const [hash, { s }] of socketSessions) if (s.user.id === userId) socketSessions.delete(hash);
+}
+
+/** Forgets one session this isolate checked for sockets (its hub refused it). */
+export function forgetSocketSession(tokenHash: string): void {
+  socketSessions.delete(tokenHash);
+}
+
+/** Ends the user's sockets that `rule` names (worker/close.ts revokes): their hub
+ * closes them and remembers the revocation, which refuses a socket of those
+ * sessions opened later (UserHub.revokedBy). This isolate forgets the sessions it
+ * checked first, so its cache lets none through even if the hub could not be told. */
+export async function revokeSockets(env: Env, userId: number, rule: Revocation, code: number, reason: string): Promise<void> {
+  forgetSocketSessions(userId);
+  await hub(env, userId).revoke(userId, rule, code, reason);
 }
 
 /** The session behind an Authorization header, or CoreError. */
@@ -181,5 +196,5 @@ export async function logout(env: Env, s: LiveSession): Promise<void> {
     .prepare("UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL")
     .bind(Date.now(), s.tokenHash)
     .run();
-  await hub(env, s.user.id).revoke(s.user.id, { session: s.session }, LIMITS.closeSessionEnded, "logged out");
+  await revokeSockets(env, s.user.id, { session: s.session }, LIMITS.closeSessionEnded, "logged out");
 }

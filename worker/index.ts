@@ -6,7 +6,7 @@
  */
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { authenticate, login, logout, signup, socketLiveSession, type LiveSession } from "./accounts";
+import { authenticate, forgetSocketSession, login, logout, signup, socketLiveSession, type LiveSession } from "./accounts";
 import { accountView, changePassword, deleteAccount, exportAccount, listSessions, profiles, revokeOthers, revokeSession, setProfile } from "./account";
 import { LimitReached, refusedLately, rememberRefusal } from "./budgets";
 import { CoreError, CoreHost, CoreTrap } from "./core";
@@ -154,11 +154,17 @@ async function socketSession(c: Context<App>) {
   // (socketLiveSession): the user's hub refuses a socket whose session was revoked
   // meanwhile (UserHub.admit), and a promotion shows within that time.
   const s = await socketLiveSession(countedDb(c.env), token_hash);
-  // A socket past the user's budgets is refused here, before any more work (the
-  // object that takes a socket counts it for good: UserHub.admit).
-  const refused = await hub(c.env, s.user.id).mayOpen(s.user.id);
-  if (refused) rememberRefusal(token_hash, new LimitReached(refused.budget, refused.limit, refused.retry_after_ms));
+  // A session revoked since this isolate checked it, or a socket past the user's
+  // budgets, is refused here, before any more work (the object that takes a
+  // socket counts it for good: UserHub.admit). A revoked session's next open
+  // reads D1 again, which refuses it.
   const ip = clientIp(c.req.raw);
+  const refused = await hub(c.env, s.user.id).mayOpen(s.user.id, { session: s.session, ip });
+  if (refused && "revoked" in refused) {
+    forgetSocketSession(token_hash);
+    throw new CoreError(refused.revoked.code === LIMITS.closeBanned ? "banned" : "unauthorized");
+  }
+  if (refused) rememberRefusal(token_hash, new LimitReached(refused.budget, refused.limit, refused.retry_after_ms));
   if (seenLately(s.user.id, ip)) c.executionCtx.waitUntil(recordIp(countedDb(c.env), s.user.id, ip));
   return s;
 }

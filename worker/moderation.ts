@@ -84,6 +84,7 @@ export async function ban(core: CoreHost, env: Env, actor: PublicUser, body: Uin
       .bind(ip, t.id, now)),
   ]);
   if (banned) for (const ip of ips) banned.ips.add(ip);
+  forgetSocketSessions(t.id); // this isolate's cache lets none through, even if the hub could not be told
   await hub(env, t.id).ban(t.id, req.reason ? `banned: ${req.reason}` : "banned");
   if (ips.length) await closeFromAddresses(env, t.id, ips);
   return { banned: { id: t.id, username: t.username }, ips };

@@ -5,8 +5,13 @@
 // even one this isolate checked a moment before; a block made right after a socket
 // opened reaches it; an unknown room is refused.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createRoom, joinRoom, openSocket, post, signup, startStack } from "./harness.mjs";
+import { fileURLToPath } from "node:url";
+import { createRoom, joinRoom, openSocket, post, signup, startStack, toolEnv } from "./harness.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 const auth = (who) => ({ Authorization: `Bearer ${who.token}` });
 
@@ -62,6 +67,7 @@ describe("socket opens against wrangler dev", () => {
         assert.equal(res.status, 200);
       },
     };
+    let deleted;
     for (const [what, revoke] of Object.entries(cases)) {
       const name = `rev${Date.now() % 1e6}${Object.keys(cases).indexOf(what)}`;
       const made = await post(base, "/signup", { username: name, password });
@@ -73,9 +79,17 @@ describe("socket opens against wrangler dev", () => {
       (await joinRoom(base, room.id, who)).c.ws.close(); // this isolate now knows the session
       (await openSocket(base, who.token)).ws.close();
       await revoke(who, other);
-      await assert.rejects(openSocket(base, who.token, `/rooms/${room.id}/ws`), (e) => e.status === 401, what);
-      await assert.rejects(openSocket(base, who.token, "/ws"), (e) => e.status === 401, what);
+      // from an address the user was never seen at
+      await assert.rejects(openSocket(base, who.token, `/rooms/${room.id}/ws`, "127.0.0.7"), (e) => e.status === 401, what);
+      await assert.rejects(openSocket(base, who.token, "/ws", "127.0.0.7"), (e) => e.status === 401, what);
+      if (what === "the account deleted") deleted = who.user.id;
     }
+    // A refused open records nothing: the deletion removed the account's addresses,
+    // and none came back (the hub refuses before the Worker records an address).
+    const ips = JSON.parse(execFileSync(path.join(root, "node_modules/.bin/wrangler"), ["d1", "execute", "DB", "--local",
+      "--persist-to", stack.state, "--json", "--command", `SELECT ip FROM user_ips WHERE user_id = ${deleted}`],
+    { cwd: root, env: toolEnv, encoding: "utf8" }))[0].results;
+    assert.deepEqual(ips, []);
   });
 
   it("a block made right after a socket opens reaches it (whom a user blocks now comes from their hub)", async () => {

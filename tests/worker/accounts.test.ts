@@ -2,6 +2,8 @@
 import { SELF, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CoreHost } from "../../worker/core";
+import { LIMITS } from "../../worker/generated/core";
+import { connect, signup as signupAs } from "./helpers";
 
 const BASE = "https://chat.test";
 
@@ -242,5 +244,24 @@ describe("routing and failures", () => {
     expect(await errorCode(res)).toBe("internal");
     const next = await post("/signup", { username: fresh(), password: "after the trap" });
     expect(next.status).toBe(201);
+  });
+});
+
+describe("a socket's session, checked in D1 once a minute per isolate (accounts.ts socketLiveSession)", () => {
+  it("is refused once its hub revoked it, though this isolate checked it a moment ago, before the address is recorded", async () => {
+    const a = await signupAs("cached");
+    (await connect("/ws", a.token)).ws.close(); // this isolate now knows the session
+    // A revocation this isolate did not make (another isolate's logout, say): the
+    // hub knows it, this isolate's cache does not.
+    await env.USER_HUB.get(env.USER_HUB.idFromName(String(a.user.id))).revoke(a.user.id, {}, LIMITS.closeSessionEnded, "elsewhere");
+    for (const path of ["/ws", "/rooms/999999/ws"]) {
+      const res = await SELF.fetch(`${BASE}${path}`, {
+        headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": `chat.v1, bearer.${a.token}`, "CF-Connecting-IP": "203.0.113.9" },
+      });
+      expect(res.status).toBe(401);
+    }
+    await new Promise((r) => setTimeout(r, 200)); // what the Worker would record, it records in waitUntil
+    const seen = await env.DB.prepare("SELECT ip FROM user_ips WHERE user_id = ?").bind(a.user.id).all<{ ip: string }>();
+    expect(seen.results.map((r) => r.ip)).not.toContain("203.0.113.9");
   });
 });
