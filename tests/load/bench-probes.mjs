@@ -491,3 +491,24 @@ export function workerdPidsOf(port) {
   wrangler.forEach(walk);
   return [...new Set(found)];
 }
+
+/** The runtime's own entry under the `wrangler dev` listening on `port`, past
+ * wrangler's dev proxy: the listening address of one of its workerd processes,
+ * other than the stack's, that answers our Worker (GET /account: 401
+ * token_missing). Null when none does. Linux only (ss). The port changes when the
+ * runtime restarts. */
+export async function runtimeEntry(port) {
+  for (const pid of workerdPidsOf(port)) {
+    let listening = "";
+    try { listening = execFileSync("ss", ["-ltnpH"], { encoding: "utf8" }); } catch { return null; }
+    for (const line of listening.split("\n").filter((l) => l.includes(`pid=${pid},`))) {
+      const hp = line.match(/127\.0\.0\.1:(\d+)/);
+      if (!hp || Number(hp[1]) === port) continue;
+      try {
+        const res = await fetch(`http://${hp[0]}/account`, { signal: AbortSignal.timeout(2000) });
+        if (res.status === 401 && (await res.text()).includes("token_missing")) return `http://${hp[0]}`;
+      } catch { /* not ours */ }
+    }
+  }
+  return null;
+}
