@@ -304,8 +304,16 @@ describe("the web client", { timeout: 170_000 }, () => {
   });
 
   it("gives an ADMIN a moderation view: ban with the addresses, the audit trail, unban", async () => {
-    stack.makeAdmin(name("alice"));
-    await alice.page.reload(); // the role is read again from /account
+    // The first ADMIN comes from `make admin` (a D1 write), and promotes Alice in
+    // the app: a promotion reaches her next socket at once (the Worker forgets the
+    // session it keeps for sockets; one `make admin` wrote reaches sockets within
+    // LIMITS.sessionCacheMs, README).
+    const op = await post(stack.base, "/signup", { username: name("op"), password: PASSWORD });
+    assert.equal(op.status, 201);
+    stack.makeAdmin(name("op"));
+    const promoted = await post(stack.base, "/users/promote", { username: name("alice") }, { Authorization: `Bearer ${op.body.token}` });
+    assert.equal(promoted.status, 200, JSON.stringify(promoted.body));
+    await alice.page.reload(); // the role is read again from /account, and her sockets open again
     await alice.page.getByRole("link", { name: "Moderation" }).click();
     await alice.page.getByLabel("Username").fill(name("carol"));
     await alice.page.getByLabel("Reason (optional)").fill("spam");
