@@ -372,9 +372,6 @@ export class ChatRoom extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const facts = JSON.parse(request.headers.get(FACTS_HEADER)!) as SocketFacts & Required<Pick<SocketFacts, "room">>;
     this.identify(facts.room.id, facts.room.object);
-    // A conversation's facts carry whom the user blocks (D1, read for its
-    // configuration anyway); a room's come from the user's hub below.
-    if (facts.blocks) this.storage.setBlocks(facts.user.id, facts.blocks);
     // The user's hub counts the socket first (their budget of sockets across every
     // object), and so knows of it before we answer: a block made right after this
     // socket opens already reaches it (updateBlocks, with a newer version than the
@@ -391,7 +388,9 @@ export class ChatRoom extends DurableObject<Env> {
     }
     const asked = Date.now();
     const admitted = await this.effects.hub(facts.user.id).admit(object, facts);
-    if (admitted.ok && !facts.blocks) this.storage.setBlocks(facts.user.id, admitted.blocks, admitted.blocks_version);
+    // Whom the user blocks, with their hub's version: a newer list already kept
+    // here (a block that crossed this admit, updateBlocks) is never replaced.
+    if (admitted.ok) this.storage.setBlocks(facts.user.id, admitted.blocks, admitted.blocks_version);
     const user = { ...facts.user, ...this.storage.userFacts(facts.user.id) };
     // A session that ended while this socket was on its way is refused: by the hub
     // if it knew first, or here if its revocation reached this room while we waited

@@ -52,9 +52,8 @@ export interface SocketFacts {
   session: number;
   /** The client's address (CF-Connecting-IP, set by the platform). */
   ip: string;
-  /** Rooms and conversations only: whom the user blocks, and which object this is
-   * (its D1 id and its name, as in idFromName). */
-  blocks?: number[];
+  /** Rooms and conversations only: which object this is (its D1 id and its name,
+   * as in idFromName). Whom the user blocks comes from their hub (UserHub.admit). */
   room?: { id: number; object: string };
 }
 

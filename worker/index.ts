@@ -359,8 +359,7 @@ route("/dms/:id{[0-9]{1,15}}/ws", {
     const stub = conversationStub(c.env, conversation.id);
     // What the conversation is (its members, whether it is open) is told by RPC.
     await stub.configure(conversation.id, await conversationConfig(core, c.env.DB, conversation));
-    return forwardSocket(stub, { ...socketFacts(c, s), blocks: await blockList(c.env.DB, s.user.id),
-      room: { id: conversation.id, object: `dm:${conversation.id}` } });
+    return forwardSocket(stub, { ...socketFacts(c, s), room: { id: conversation.id, object: `dm:${conversation.id}` } });
   }],
 });
 

@@ -41,4 +41,32 @@ describe("blocks and the personal socket", () => {
     conv.ws.close();
     personal.ws.close();
   });
+
+  it("keeps the newest block list a conversation holds when a socket opens: an older one never replaces it", async () => {
+    const a = await signup("va"), b = await signup("vb");
+    expect((await post("/users/add", { username: b.user.username }, auth(a))).status).toBe(200);
+    expect((await post("/users/add", { username: a.user.username }, auth(b))).status).toBe(200);
+    const opened = await post("/dms", { username: b.user.username }, auth(a));
+    const id = ((await opened.json()) as { conversation: { id: number } }).conversation.id;
+    // b's hub told the conversation of a newer list (a block that crossed the
+    // socket's opening): version 5 says b blocks a, while D1 and the hub's first
+    // list (version 1) still say nobody.
+    const stub = env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(`dm:${id}`));
+    const ca = await connect(`/dms/${id}/ws`, a.token);
+    await ca.nextOf("connection");
+    expect(await stub.updateBlocks(b.user.id, [a.user.id], 5)).toBeUndefined();
+    const cb = await connect(`/dms/${id}/ws`, b.token);
+    await cb.nextOf("connection");
+    cb.send({ type: "join_room" });
+    await cb.nextOf("history");
+    ca.send({ type: "join_room" });
+    await ca.nextOf("history");
+    ca.send({ type: "new_direct_message", body: "can you see this", client_id: "v1" });
+    await ca.nextOf("new_direct_message");
+    await sleep(300);
+    cb.send({ type: "ping", ref: "last" });
+    expect(await cb.next()).toEqual({ type: "pong", ref: "last" }); // a's message never reached b
+    ca.ws.close();
+    cb.ws.close();
+  });
 });
