@@ -11,13 +11,18 @@ import { type Account, connect, post, signup } from "./helpers";
 const auth = (who: Account) => ({ Authorization: `Bearer ${who.token}` });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Makes a and b friends, and a opens their conversation: its id. */
+async function friendsInConversation(a: Account, b: Account): Promise<number> {
+  expect((await post("/users/add", { username: b.user.username }, auth(a))).status).toBe(200);
+  expect((await post("/users/add", { username: a.user.username }, auth(b))).status).toBe(200);
+  const opened = await post("/dms", { username: b.user.username }, auth(a));
+  return ((await opened.json()) as { conversation: { id: number } }).conversation.id;
+}
+
 describe("blocks and the personal socket", () => {
   it("withholds a DM notification from a user who blocks its author, even when the room still takes the message", async () => {
     const a = await signup("na"), b = await signup("nb");
-    expect((await post("/users/add", { username: b.user.username }, auth(a))).status).toBe(200);
-    expect((await post("/users/add", { username: a.user.username }, auth(b))).status).toBe(200);
-    const opened = await post("/dms", { username: b.user.username }, auth(a));
-    const id = ((await opened.json()) as { conversation: { id: number } }).conversation.id;
+    const id = await friendsInConversation(a, b);
 
     const personal = await connect("/ws", b.token);
     expect((await personal.next()).type).toBe("connection");
@@ -44,10 +49,7 @@ describe("blocks and the personal socket", () => {
 
   it("keeps the newest block list a conversation holds when a socket opens: an older one never replaces it", async () => {
     const a = await signup("va"), b = await signup("vb");
-    expect((await post("/users/add", { username: b.user.username }, auth(a))).status).toBe(200);
-    expect((await post("/users/add", { username: a.user.username }, auth(b))).status).toBe(200);
-    const opened = await post("/dms", { username: b.user.username }, auth(a));
-    const id = ((await opened.json()) as { conversation: { id: number } }).conversation.id;
+    const id = await friendsInConversation(a, b);
     // b's hub told the conversation of a newer list (a block that crossed the
     // socket's opening): version 5 says b blocks a, while D1 and the hub's first
     // list (version 1) still say nobody.
