@@ -73,13 +73,31 @@ function loadCore() {
 
 // ---- D1 through wrangler --------------------------------------------------------
 
-/** Runs SQL (one or more statements) with `wrangler d1 execute DB`; resolves to
- * each statement's rows. */
+// A local `wrangler d1 execute` opens the same SQLite file as a running `wrangler
+// dev`, and SQLite answers SQLITE_BUSY at once (no busy timeout) while the dev
+// server holds the write lock; one statement batch is one transaction, so a busy
+// batch wrote nothing and is tried again. Full jitter over the client's reconnect
+// backoff (LIMITS.reconnectBaseMs doubling to reconnectCapMs: AWS Architecture
+// Blog, "Exponential Backoff and Jitter", 2015), at most BUSY_TRIES calls.
+const BUSY_TRIES = 12;
+const busy = (err) => /SQLITE_BUSY|database is locked/.test(`${err.stderr ?? ""}${err.stdout ?? ""}`);
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** Runs SQL (one or more statements, one transaction) with `wrangler d1 execute
+ * DB`; resolves to each statement's rows. Tries again while a local dev server
+ * holds the database (SQLITE_BUSY); throws wrangler's failure otherwise. */
 function d1(flags, sql) {
-  const stdout = execFileSync(wrangler, ["d1", "execute", "DB", ...flags, "--json", "--command", sql], {
-    cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 30,
-  });
-  return JSON.parse(stdout).map((r) => r.results);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const stdout = execFileSync(wrangler, ["d1", "execute", "DB", ...flags, "--json", "--command", sql], {
+        cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 30,
+      });
+      return JSON.parse(stdout).map((r) => r.results);
+    } catch (err) {
+      if (!busy(err) || attempt === BUSY_TRIES) throw err;
+      sleep(Math.random() * Math.min(LIMITS.reconnectCapMs, LIMITS.reconnectBaseMs * 2 ** attempt));
+    }
+  }
 }
 
 // The hashed columns in their canonical order (wasm/audit.h), then the hash.

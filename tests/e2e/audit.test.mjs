@@ -5,12 +5,13 @@
 // append-only triggers first, as anyone with the database can), and verification
 // names exactly the row where the chain breaks.
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { post, requestFrom, signup, startStack, toolEnv } from "./harness.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -158,5 +159,34 @@ describe("the audit trail's hash chain", () => {
       "the Worker seals it with the hash the CLI computed");
     assert.equal(row(before.head_id + 1).hash, cli.verdict.head);
     assert.deepEqual(makeVerify().verdict, api.body);
+  });
+
+  it("make admin waits out a running dev server that holds the database (SQLITE_BUSY) instead of failing", async () => {
+    // Signups keep the dev server writing D1 while make admin runs (half of such
+    // runs failed with SQLITE_BUSY before deploy/audit.mjs tried again). The lock
+    // is shared the other way too: a signup may fail while wrangler holds it, which
+    // is a local tool's effect only (a deployed D1 has no second process on its file).
+    const before = (await apiVerify()).body;
+    const promoted = [];
+    for (let i = 0; i < 4; i++) promoted.push(await signup(stack.base, "busy"));
+    let writing = true;
+    const writer = async () => { while (writing) await signup(stack.base, "writer").catch(() => {}); };
+    const writers = [writer(), writer(), writer()];
+    try {
+      for (const who of promoted) {
+        await promisify(execFile)("make", ["-s", "admin", `NAME=${who.user.username}`, `PERSIST=${stack.state}`],
+          { cwd: root, env: toolEnv });
+      }
+    } finally {
+      writing = false;
+      await Promise.all(writers);
+    }
+    for (const who of promoted) {
+      const me = await (await fetch(`${stack.base}/account`, { headers: auth(who) })).json();
+      assert.equal(me.user.role, "ADMIN");
+    }
+    const after = (await apiVerify()).body;
+    assert.equal(after.ok, true);
+    assert.equal(after.rows, before.rows + promoted.length, "one sealed row per promotion");
   });
 });
