@@ -18,13 +18,13 @@
 //
 // D1 flags are wrangler's: --local (default) or --remote, --env ENV, --persist-to DIR.
 // Read-only: verify and head never write, so a read-only API token is enough.
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+// d1(flags, sql): each statement's rows; a local dev server's lock is waited out.
+import { d1Execute as d1 } from "./d1.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const wrangler = process.env.WRANGLER || path.join(root, "node_modules/.bin/wrangler");
 const generated = await import(path.join(root, "worker/generated/core.js"));
 const { LIMITS, OPS, ERRORS } = generated;
 
@@ -72,33 +72,6 @@ function loadCore() {
 }
 
 // ---- D1 through wrangler --------------------------------------------------------
-
-// A local `wrangler d1 execute` opens the same SQLite file as a running `wrangler
-// dev`, and SQLite answers SQLITE_BUSY at once (no busy timeout) while the dev
-// server holds the write lock; one statement batch is one transaction, so a busy
-// batch wrote nothing and is tried again. Full jitter over the client's reconnect
-// backoff (LIMITS.reconnectBaseMs doubling to reconnectCapMs: AWS Architecture
-// Blog, "Exponential Backoff and Jitter", 2015), at most BUSY_TRIES calls.
-const BUSY_TRIES = 12;
-const busy = (err) => /SQLITE_BUSY|database is locked/.test(`${err.stderr ?? ""}${err.stdout ?? ""}`);
-const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-
-/** Runs SQL (one or more statements, one transaction) with `wrangler d1 execute
- * DB`; resolves to each statement's rows. Tries again while a local dev server
- * holds the database (SQLITE_BUSY); throws wrangler's failure otherwise. */
-function d1(flags, sql) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const stdout = execFileSync(wrangler, ["d1", "execute", "DB", ...flags, "--json", "--command", sql], {
-        cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 30,
-      });
-      return JSON.parse(stdout).map((r) => r.results);
-    } catch (err) {
-      if (!busy(err) || attempt === BUSY_TRIES) throw err;
-      sleep(Math.random() * Math.min(LIMITS.reconnectCapMs, LIMITS.reconnectBaseMs * 2 ** attempt));
-    }
-  }
-}
 
 // The hashed columns in their canonical order (wasm/audit.h), then the hash.
 const COLUMNS = "id, action, target_id, actor_id, reason, ip, ips, created_at, hash";

@@ -9,6 +9,7 @@ import { CoreError } from "./core";
 import type { Env, PublicUser, Revocation } from "./env";
 import { LIMITS } from "./generated/core";
 import { hub } from "./social";
+import { isolateCache } from "./isolate-cache";
 import { recordIp, throttleReserve, throttleSucceed } from "./moderation";
 
 interface SessionFacts {
@@ -140,9 +141,8 @@ export async function liveSession(db: D1Database, tokenHash: string): Promise<Li
 }
 
 /** Sessions this isolate checked in D1 for a socket lately: token hash -> the
- * session, and until when (ms) it opens sockets without D1. At most
- * LIMITS.listPage * 100 entries, the oldest go first. */
-const socketSessions = new Map<string, { s: LiveSession; until: number }>();
+ * session, kept for LIMITS.sessionCacheMs or until it expires if sooner. */
+const socketSessions = isolateCache<string, LiveSession>();
 
 /**
  * The live session of a socket's token hash: as liveSession, but read from D1 at
@@ -153,12 +153,11 @@ const socketSessions = new Map<string, { s: LiveSession; until: number }>();
  * an HTTP request never meets. CoreError("unauthorized") as liveSession.
  */
 export async function socketLiveSession(db: D1Database, tokenHash: string): Promise<LiveSession> {
-  const now = Date.now(), known = socketSessions.get(tokenHash);
-  if (known && now < known.until) return known.s;
-  socketSessions.delete(tokenHash);
+  const known = socketSessions.get(tokenHash);
+  if (known) return known;
   const s = await liveSession(db, tokenHash);
-  socketSessions.set(tokenHash, { s, until: Math.min(now + LIMITS.sessionCacheMs, s.expiresAt) });
-  if (socketSessions.size > LIMITS.listPage * 100) socketSessions.delete(socketSessions.keys().next().value!);
+  const ttl = Math.min(LIMITS.sessionCacheMs, s.expiresAt - Date.now());
+  if (ttl > 0) socketSessions.set(tokenHash, s, { ttl });
   return s;
 }
 
@@ -166,7 +165,7 @@ export async function socketLiveSession(db: D1Database, tokenHash: string): Prom
  * their next socket carries it at once here, elsewhere within LIMITS.sessionCacheMs;
  * a revocation: revokeSockets). */
 export function forgetSocketSessions(userId: number): void {
-  for (const [hash, { s }] of socketSessions) if (s.user.id === userId) socketSessions.delete(hash);
+  for (const [hash, s] of [...socketSessions.entries()]) if (s.user.id === userId) socketSessions.delete(hash);
 }
 
 /** Forgets one session this isolate checked for sockets (its hub refused it). */

@@ -9,6 +9,7 @@ import type { CoreHost } from "./core";
 import { CoreError } from "./core";
 import type { Env } from "./env";
 import { BUDGETS, LIMITS, type BudgetName } from "./generated/core";
+import { isolateCache } from "./isolate-cache";
 
 type Counter = { count: number; window_start: number };
 type Answer =
@@ -45,23 +46,21 @@ export function allow(core: CoreHost, budget: BudgetName, held: number): void {
  * Retry-After, at the cost of a map lookup: no D1 query, no RPC, no storage write
  * (a signup script at 150 requests a second, or a socket loop). Only a refusal is
  * remembered, never an allowance, and never past the time its counter gave, so a
- * refusal here is one the counter would give too. At most LIMITS.listPage * 100
- * entries, the oldest go first.
+ * refusal here is one the counter would give too (each entry lives until then).
  */
-const refused = new Map<string, { budget: BudgetName; limit: number; until: number }>();
+const refused = isolateCache<string, { budget: BudgetName; limit: number; until: number }>();
 
 /** Throws the refusal remembered for `key` while it holds. */
 export function refusedLately(key: string): void {
   const r = refused.get(key);
-  if (r && r.until > Date.now()) throw new LimitReached(r.budget, r.limit, r.until - Date.now());
+  const left = r ? r.until - Date.now() : 0;
+  if (r && left > 0) throw new LimitReached(r.budget, r.limit, left);
 }
 
 /** Remembers a rate refusal (one with a Retry-After) for `key`, then rethrows `e`. */
 export function rememberRefusal(key: string, e: LimitReached): never {
-  if (e.retryAfter !== undefined) {
-    refused.delete(key);
-    refused.set(key, { budget: e.budget, limit: e.limit, until: Date.now() + e.retryAfterMs });
-    if (refused.size > LIMITS.listPage * 100) refused.delete(refused.keys().next().value!);
+  if (e.retryAfter !== undefined && e.retryAfterMs > 0) {
+    refused.set(key, { budget: e.budget, limit: e.limit, until: Date.now() + e.retryAfterMs }, { ttl: e.retryAfterMs });
   }
   throw e;
 }

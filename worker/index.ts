@@ -22,6 +22,7 @@ import { searchConversation, searchEverywhere, searchRoom } from "./search";
 import { originAllowed } from "./origin";
 import { countedDb, debugCounters, noteOpen } from "./debug";
 import { download, upload, type Place } from "./files";
+import { isolateCache } from "./isolate-cache";
 
 export { ChatRoom } from "../durable-objects/chat-room";
 export { UserHub } from "../durable-objects/user-hub";
@@ -174,15 +175,12 @@ async function socketSession(c: Context<App>) {
  * not written it for LIMITS.sessionSeenRefreshMs (5 minutes, the precision of a
  * session's last_seen_at too), not on every open: that D1 write was most of a room
  * socket's D1 time, and D1 takes one query at a time. The address is written at
- * the first socket from it, so a ban covers it as before. At most
- * LIMITS.listPage * 100 entries, the oldest go first. Returns whether to write. */
-const seenAt = new Map<string, number>();
+ * the first socket from it, so a ban covers it as before. Returns whether to write. */
+const seenAt = isolateCache<string, true>(LIMITS.sessionSeenRefreshMs);
 function seenLately(userId: number, ip: string): boolean {
-  const key = `${userId}|${ip}`, now = Date.now(), at = seenAt.get(key);
-  if (at !== undefined && now - at < LIMITS.sessionSeenRefreshMs) return false;
-  seenAt.delete(key);
-  seenAt.set(key, now);
-  if (seenAt.size > LIMITS.listPage * 100) seenAt.delete(seenAt.keys().next().value!);
+  const key = `${userId}|${ip}`;
+  if (seenAt.has(key)) return false;
+  seenAt.set(key, true);
   return true;
 }
 

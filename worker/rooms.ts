@@ -6,8 +6,8 @@ import type { CoreHost } from "./core";
 import { CoreError } from "./core";
 import { spend } from "./budgets";
 import type { Env, PublicUser } from "./env";
-import { LIMITS } from "./generated/core";
 import { findTarget, hub } from "./social";
+import { isolateCache } from "./isolate-cache";
 import type { Standing } from "../durable-objects/room-storage";
 
 export interface RoomRow {
@@ -75,14 +75,13 @@ export async function listRooms(core: CoreHost, env: Env, me: number, query: str
 export async function roomStub(env: Env, roomId: number) {
   if (!knownRooms.has(roomId)) {
     await roomRow(env.DB, roomId);
-    knownRooms.add(roomId);
-    if (knownRooms.size > LIMITS.listPage * 100) knownRooms.delete(knownRooms.values().next().value!);
+    knownRooms.set(roomId, true);
   }
   return objectOf(env, roomId);
 }
 
-/** Rooms this isolate has seen exist (bounded, the oldest go first). */
-const knownRooms = new Set<number>();
+/** Rooms this isolate has seen exist. */
+const knownRooms = isolateCache<number, true>();
 
 function objectOf(env: Env, roomId: number) {
   return env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(`room:${roomId}`));

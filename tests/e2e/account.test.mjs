@@ -2,16 +2,11 @@
 // password change, sessions (list, revoke one, revoke the others), against the
 // real stack (`wrangler dev`) with real sockets.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-import { createRoom, joinRoom, openSocket, post, requestFrom, signup, startStack, toolEnv } from "./harness.mjs";
+import { createRoom, joinRoom, openSocket, post, requestFrom, signup, startStack } from "./harness.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-/** SQL on the stack's D1, as an operator runs it. */
-const d1 = (sql) => JSON.parse(execFileSync(path.join(root, "node_modules/.bin/wrangler"), ["d1", "execute", "DB",
-  "--local", "--persist-to", stack.state, "--json", "--command", sql], { cwd: root, env: toolEnv, encoding: "utf8" }))[0].results;
+/** SQL on the stack's D1, as an operator runs it: the first statement's rows. */
+const d1 = (sql) => stack.d1(sql)[0];
 
 const auth = (who) => ({ Authorization: `Bearer ${who.token}` });
 const CLOSE_SESSION_ENDED = 4001;

@@ -21,13 +21,12 @@ describe("the audit trail's hash chain", () => {
   let stack, admin, tmp;
   const users = [];
 
-  /** SQL on the stack's D1, as an operator runs it. */
-  const d1 = (sql) => JSON.parse(execFileSync(path.join(root, "node_modules/.bin/wrangler"), ["d1", "execute", "DB",
-    "--local", "--persist-to", stack.state, "--json", "--command", sql], { cwd: root, env: toolEnv, encoding: "utf8" }));
+  /** SQL on the stack's D1, as an operator runs it: each statement's rows. */
+  const d1 = (sql) => stack.d1(sql);
   /** The same SQL with the append-only triggers out of the way, and put back as they were. */
   let triggers;
   const tamper = (sql) => {
-    triggers ??= d1("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'moderation_log'")[0].results;
+    triggers ??= d1("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'moderation_log'")[0];
     assert.equal(triggers.length, 2);
     d1(`${triggers.map((t) => `DROP TRIGGER ${t.name}`).join("; ")}; ${sql}; ${triggers.map((t) => t.sql).join("; ")}`);
   };
@@ -42,7 +41,7 @@ describe("the audit trail's hash chain", () => {
     const res = await fetch(`${stack.base}/bans/verify`, { headers: auth(who) });
     return { status: res.status, body: await res.json() };
   };
-  const row = (id) => d1(`SELECT * FROM moderation_log WHERE id = ${id}`)[0].results[0];
+  const row = (id) => d1(`SELECT * FROM moderation_log WHERE id = ${id}`)[0][0];
 
   before(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), "chat-audit-"));

@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
+import { d1Execute } from "../../deploy/d1.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = (name) => path.join(root, "node_modules/.bin", name);
@@ -86,6 +87,11 @@ export async function startStack({ vars = {}, site = false, env = {}, budgets = 
     port,
     state,
     log: () => log,
+    /** SQL on this stack's D1 as an operator runs it (`wrangler d1 execute
+     * --local`, deploy/d1.mjs): each statement's rows, in order. */
+    d1(sql) {
+      return d1Execute(["--local", "--persist-to", state], sql, toolEnv);
+    },
     /** Makes a user ADMIN with the project's own command, on this stack's state. */
     makeAdmin(username) {
       execFileSync("make", ["-s", "admin", `NAME=${username}`, `PERSIST=${state}`], { cwd: root, env: toolEnv, stdio: "pipe" });

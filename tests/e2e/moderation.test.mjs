@@ -2,21 +2,15 @@
 // `wrangler dev`. Client addresses are real: requests come from 127.0.0.2, .3, ...
 // and the runtime reports them as CF-Connecting-IP.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-import { createRoom, joinRoom, openSocket, post, requestFrom, signup, startStack, toolEnv } from "./harness.mjs";
+import { createRoom, joinRoom, openSocket, post, requestFrom, signup, startStack } from "./harness.mjs";
 
 const auth = (who) => ({ Authorization: `Bearer ${who.token}` });
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** The stored login counters of a stack, by key ("user:<key>", "ip:<address>"). */
 function loginCounters(stack) {
-  const out = execFileSync(path.join(root, "node_modules/.bin/wrangler"), ["d1", "execute", "DB", "--local",
-    "--persist-to", stack.state, "--json", "--command", "SELECT key, count, window_start FROM login_failures"],
-  { cwd: root, env: toolEnv, encoding: "utf8" });
-  return new Map(JSON.parse(out)[0].results.map((r) => [r.key, r]));
+  const [rows] = stack.d1("SELECT key, count, window_start FROM login_failures");
+  return new Map(rows.map((r) => [r.key, r]));
 }
 
 describe("moderation against wrangler dev", () => {

@@ -5,13 +5,8 @@
 // even one this isolate checked a moment before; a block made right after a socket
 // opened reaches it; an unknown room is refused.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-import { createRoom, joinRoom, openSocket, post, signup, startStack, toolEnv } from "./harness.mjs";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+import { createRoom, joinRoom, openSocket, post, signup, startStack } from "./harness.mjs";
 
 const auth = (who) => ({ Authorization: `Bearer ${who.token}` });
 
@@ -86,9 +81,7 @@ describe("socket opens against wrangler dev", () => {
     }
     // A refused open records nothing: the deletion removed the account's addresses,
     // and none came back (the hub refuses before the Worker records an address).
-    const ips = JSON.parse(execFileSync(path.join(root, "node_modules/.bin/wrangler"), ["d1", "execute", "DB", "--local",
-      "--persist-to", stack.state, "--json", "--command", `SELECT ip FROM user_ips WHERE user_id = ${deleted}`],
-    { cwd: root, env: toolEnv, encoding: "utf8" }))[0].results;
+    const [ips] = stack.d1(`SELECT ip FROM user_ips WHERE user_id = ${deleted}`);
     assert.deepEqual(ips, []);
   });
 
