@@ -15,8 +15,8 @@
  * which also catches a restart that dropped every socket without a close.
  *
  * Whatever a socket needs after a wake (the user) lives in its attachment: the
- * platform facts (hibernation, one core instance per object) are written once in
- * durable-objects/README.md.
+ * platform facts (hibernation, a core instance per room and one for all hubs) are
+ * written once in durable-objects/README.md.
  */
 import { DurableObject } from "cloudflare:workers";
 import { closeSocket, echoClose, revokes } from "../worker/close";
@@ -36,8 +36,14 @@ const RELEASE_WRITE_DELAY_MS = 1000;
  * when it was last heard (worker/liveness.ts). */
 type Attachment = Pick<SocketFacts, "user" | "session" | "ip"> & { heard?: number };
 
+/** The hubs' core instance. A hub's every call is stateless (budgets, presence,
+ * notices, idleness: no room handle lives in it), so the hubs of an isolate share
+ * one, as the Worker's requests do, instead of one per user (a storm of 1 000
+ * users waking made 1 000 instances, each about 1 ms and 2 MiB of memory). */
+const hubCore = new CoreHost();
+
 export class UserHub extends DurableObject<Env> {
-  private readonly core = new CoreHost();
+  private readonly core = hubCore;
   /** The user's rate and flood buckets over all their personal sockets (a hub is
    * one user's), as the core last left them: in memory, so after hibernation
    * (about 10 s idle) they start full, close to what 10 s of refill gives. */
