@@ -160,9 +160,10 @@ async function measure(base, room, members, abusing) {
 }
 
 const results = [];
-/** How the normal members' sockets closed, if they did: "code reason" -> count. */
-const closes = {};
 for (let run = 0; run < Number(opt.runs); run++) {
+  /** How this run's normal members' sockets closed while measured, if they did:
+   * "code reason" -> count (the bench's own terminate at the end is not counted). */
+  const closes = {};
   // wrangler's local explorer off, as in make bench (tests/load/bench.mjs says why):
   // its trace store wrote to disk (fsync) for every request, on the room's thread.
   const stack = await startStack({ budgets: true, env: { X_LOCAL_OBSERVABILITY: "false" } });
@@ -186,7 +187,7 @@ for (let run = 0; run < Number(opt.runs); run++) {
     const abused = await measure(base, room, members, { heavy, hoarders });
     results.push({ quiet, abused });
     console.log(JSON.stringify({ run, quiet, abused, memberCloses: closes }));
-    members.forEach((m) => m.ws.terminate());
+    members.forEach((m) => { m.ws.removeAllListeners("close"); m.ws.terminate(); });
   } finally {
     await stack.stop();
   }
