@@ -170,9 +170,10 @@ async function socketSession(c: Context<App>) {
   return s;
 }
 
-/** Where users were seen lately, per isolate (user|address -> ms): a socket's
- * address is written to D1 (recordIp, what an IP ban covers) when this isolate has
- * not written it for LIMITS.sessionSeenRefreshMs (5 minutes, the precision of a
+/** Where users were seen lately, per isolate ("user|address" keys, each kept for
+ * LIMITS.sessionSeenRefreshMs): a socket's address is written to D1 (recordIp,
+ * what an IP ban covers) when this isolate has not written it for
+ * LIMITS.sessionSeenRefreshMs (5 minutes, the precision of a
  * session's last_seen_at too), not on every open: that D1 write was most of a room
  * socket's D1 time, and D1 takes one query at a time. The address is written at
  * the first socket from it, so a ban covers it as before. Returns whether to write. */

@@ -498,9 +498,9 @@ export function workerdPidsOf(port) {
  * token_missing). Null when none does. Linux only (ss). The port changes when the
  * runtime restarts. */
 export async function runtimeEntry(port) {
+  let listening = "";
+  try { listening = execFileSync("ss", ["-ltnpH"], { encoding: "utf8" }); } catch { return null; }
   for (const pid of workerdPidsOf(port)) {
-    let listening = "";
-    try { listening = execFileSync("ss", ["-ltnpH"], { encoding: "utf8" }); } catch { return null; }
     for (const line of listening.split("\n").filter((l) => l.includes(`pid=${pid},`))) {
       const hp = line.match(/127\.0\.0\.1:(\d+)/);
       if (!hp || Number(hp[1]) === port) continue;
