@@ -53,7 +53,9 @@
   X(BUDGET_SOCKETS, "sockets_per_account", CHAT_USER_SOCKETS_MAX, 0, 0,                        \
     "Your account has too many open connections. Close some tabs or devices.")              \
   X(BUDGET_SOCKET_OPENS, "socket_opens_per_account", CHAT_SOCKET_OPENS_PER_MINUTE, 60000.0, CHAT_SOCKET_OPENS_BURST,  \
-    "Your account opened too many connections just now. Wait a moment.")
+    "Your account opened too many connections just now. Wait a moment.")                     \
+  X(BUDGET_PASSWORD_CHECKS, "password_checks_per_account", CHAT_PASSWORD_CHECKS_PER_ACCOUNT, CHAT_BUDGET_WINDOW_MS, \
+    CHAT_PASSWORD_CHECKS_BURST, "Your account signed in or changed its password too many times just now. Try again later.")
 
 typedef enum {
 #define BUDGET_ENUM(sym, name, limit, window, burst, message) sym,

@@ -302,8 +302,26 @@
  * thread takes its opens spread out. */
 #define CHAT_SOCKET_OPENS_BURST 10
 
+/* Correct passwords one account may have checked per hour: each login and each
+ * password change that succeeds costs an argon2id hash (about 30 ms of CPU in
+ * Wasm), and the login throttle below counts only the wrong ones, so a script with
+ * the right password could otherwise hash (and make sessions) without end. OWASP's
+ * Authentication Cheat Sheet asks for throttling of every costly authentication
+ * path; no anchor publishes a number for successful logins. 10 at once (a person
+ * signing in on every device after "log out everywhere") then one every 2 minutes
+ * (30 an hour, a GCRA as socket opens are: budget.h). */
+#define CHAT_PASSWORD_CHECKS_PER_ACCOUNT 30
+#define CHAT_PASSWORD_CHECKS_BURST 10
+
+/* Live sessions one account may hold: a login past it ends the oldest one (its
+ * sockets close with CHAT_CLOSE_SESSION_ENDED), as a device limit does, so the
+ * sessions a user holds stay bounded and GET /account/sessions (a page of
+ * CHAT_LIST_PAGE) lists every one of them. */
+#define CHAT_USER_SESSIONS_MAX 100
+
 /* Entries in one page of GET /friends (each of its lists) and GET /dms. */
 #define CHAT_LIST_PAGE 100
+_Static_assert(CHAT_USER_SESSIONS_MAX <= CHAT_LIST_PAGE, "GET /account/sessions lists every live session");
 
 /* Connections one room accepts at once. The platform sets no hard number; this
  * bounds the memory and fan-out work of one room object. */

@@ -5,7 +5,7 @@
  * Every revoked session's sockets close within a second through UserHub.revoke
  * (LIMITS.closeSessionEnded), as a logout's do.
  */
-import { revokeSockets, type LiveSession } from "./accounts";
+import { passwordChecksRefused, revokeSockets, spendPasswordCheck, type LiveSession } from "./accounts";
 import type { CoreHost } from "./core";
 import { CoreError, unreachable } from "./core";
 import type { Env } from "./env";
@@ -18,8 +18,10 @@ import { hub } from "./social";
  * (checked before anything else, so a refused one is no failed login); the
  * attempt is then counted like a login (throttleReserve, per username and
  * address), a wrong `current` is wrong_password and stays counted as a failed
- * login, a right one is given back. Every other session is revoked and its
- * sockets closed; the session that made the change stays.
+ * login, a right one is given back and counted in the account's
+ * password_checks_per_account budget (429 limit_reached past it: the password is
+ * not changed). Every other session is revoked and its sockets closed; the
+ * session that made the change stays.
  */
 export async function changePassword(core: CoreHost, env: Env, s: LiveSession, body: Uint8Array, ip: string): Promise<{ ok: true; revoked: number }> {
   const db = env.DB;
@@ -27,9 +29,16 @@ export async function changePassword(core: CoreHost, env: Env, s: LiveSession, b
   const row = await db.prepare("SELECT username_key, password_hash, password_nfkc FROM users WHERE id = ?")
     .bind(s.user.id).first<{ username_key: string; password_hash: string; password_nfkc: number }>();
   if (!row) throw new CoreError("unauthorized");
+  passwordChecksRefused(row.username_key);
   const attempt = await throttleReserve(core, db, row.username_key, ip);
   const { password_hash } = core.call<{ password_hash: string }>("password_change", body,
     { password_hash: row.password_hash, password_nfkc: row.password_nfkc !== 0 });
+  try {
+    await spendPasswordCheck(core, env, row.username_key);
+  } catch (e) {
+    await throttleSucceed(core, db, attempt); // the password was right: no failed login
+    throw e;
+  }
   const now = Date.now();
   const [, revoked] = await db.batch([
     db.prepare("UPDATE users SET password_hash = ?, password_nfkc = 1 WHERE id = ?").bind(password_hash, s.user.id),

@@ -26,16 +26,39 @@ export interface SessionBody {
 }
 
 /** A new session of the user, described by the core from its User-Agent (a coarse
- * "Firefox on Linux", never the header itself: account.h). */
-async function newSession(core: CoreHost, db: D1Database, userId: number, userAgent: string): Promise<SessionFacts> {
+ * "Firefox on Linux", never the header itself: account.h). The user keeps at most
+ * LIMITS.userSessionsMax live sessions: those past it, oldest first, end in the
+ * same batch, and their sockets close (LIMITS.closeSessionEnded) as a logout's do. */
+async function newSession(core: CoreHost, env: Env, userId: number, userAgent: string): Promise<SessionFacts> {
   const now = Date.now();
   const s = core.call<SessionFacts>("session_new", undefined, undefined, now);
   const { client } = core.call<{ client: string }>("client_describe", userAgent);
-  await db
-    .prepare("INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, client) VALUES (?, ?, ?, ?, ?, ?)")
-    .bind(s.token_hash, userId, now, s.expires_at, now, client)
-    .run();
+  const db = env.DB;
+  const [, ended] = await db.batch<{ session: number }>([
+    db.prepare("INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, client) VALUES (?, ?, ?, ?, ?, ?)")
+      .bind(s.token_hash, userId, now, s.expires_at, now, client),
+    db.prepare(`UPDATE sessions SET revoked_at = ?1 WHERE rowid IN (
+                  SELECT rowid FROM sessions WHERE user_id = ?2 AND revoked_at IS NULL AND expires_at > ?1
+                  ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?3)
+                RETURNING rowid AS session`).bind(now, userId, LIMITS.userSessionsMax),
+  ]);
+  await Promise.all((ended?.results ?? []).map(({ session }) =>
+    revokeSockets(env, userId, { session }, LIMITS.closeSessionEnded, "signed in on too many devices")));
   return s;
+}
+
+/** Throws the refusal of the user's password_checks_per_account budget while an
+ * isolate remembers one: before the throttle counts an attempt and before argon2id. */
+export function passwordChecksRefused(usernameKey: string): void {
+  refusedLately(budgetKey("password_checks_per_account", usernameKey));
+}
+
+/** One correct password of the user (a login, a password change) against their
+ * password_checks_per_account budget, counted once argon2id said it is right:
+ * throws LimitReached past it. Wrong ones are the login throttle's. */
+export async function spendPasswordCheck(core: CoreHost, env: Pick<Env, "DB" | "CHAT_BUDGET_SCALE">,
+                                         usernameKey: string): Promise<void> {
+  await spend(core, env, "password_checks_per_account", usernameKey);
 }
 
 /** POST /signup: body {username, password}. 201 with a session, or a CoreError.
@@ -74,7 +97,7 @@ export async function signup(core: CoreHost, env: Env, body: Uint8Array, ip: str
     .first<PublicUser>();
   if (!row) throw new CoreError("username_taken");
   await recordIp(db, row.id, ip);
-  const s = await newSession(core, db, row.id, userAgent);
+  const s = await newSession(core, env, row.id, userAgent);
   return { user: row, token: s.token, expires_at: s.expires_at };
 }
 
@@ -82,9 +105,13 @@ export async function signup(core: CoreHost, env: Env, body: Uint8Array, ip: str
  * the same invalid_credentials, after the same argon2id work (see auth.h);
  * every attempt is counted per username and per address before the password is
  * verified, and a correct one is given back (throttleReserve); a banned account
- * is refused after its password checks out. */
-export async function login(core: CoreHost, db: D1Database, body: Uint8Array, ip: string, userAgent = ""): Promise<SessionBody> {
+ * is refused after its password checks out; a correct one is then counted in the
+ * account's password_checks_per_account budget (429 limit_reached past it, and
+ * no argon2id for that name while the isolate remembers the refusal). */
+export async function login(core: CoreHost, env: Env, body: Uint8Array, ip: string, userAgent = ""): Promise<SessionBody> {
+  const db = env.DB;
   const { username_key } = core.call<{ username_key: string }>("login_begin", body);
+  passwordChecksRefused(username_key);
   const attempt = await throttleReserve(core, db, username_key, ip);
   const row = await db
     .prepare(`SELECT id, username, role, password_hash, password_nfkc,
@@ -97,6 +124,7 @@ export async function login(core: CoreHost, db: D1Database, body: Uint8Array, ip
   });
   const user: PublicUser = { id: row!.id, username: row!.username, role: row!.role };
   await Promise.all([throttleSucceed(core, db, attempt), recordIp(db, user.id, ip)]);
+  await spendPasswordCheck(core, env, username_key);
   if (rehash !== null) { // of the NFKC form, whatever the stored hash was (auth.h)
     await db.prepare("UPDATE users SET password_hash = ?, password_nfkc = 1 WHERE id = ?").bind(rehash, user.id).run();
   }
@@ -104,7 +132,7 @@ export async function login(core: CoreHost, db: D1Database, body: Uint8Array, ip
   // two old look-alikes keeps NULL (OR IGNORE: the skeleton is taken).
   await db.prepare("UPDATE OR IGNORE users SET username_skeleton = ? WHERE id = ? AND username_skeleton IS NULL")
     .bind(username_skeleton, user.id).run();
-  const s = await newSession(core, db, user.id, userAgent);
+  const s = await newSession(core, env, user.id, userAgent);
   return { user, token: s.token, expires_at: s.expires_at };
 }
 

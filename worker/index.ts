@@ -88,7 +88,7 @@ route("/signup", {
 });
 
 route("/login", {
-  POST: [limitBody, async (c) => c.json(await login(core, c.env.DB, await jsonBody(c), clientIp(c.req.raw), c.req.header("User-Agent") ?? ""), 200)],
+  POST: [limitBody, async (c) => c.json(await login(core, { ...c.env, DB: countedDb(c.env) }, await jsonBody(c), clientIp(c.req.raw), c.req.header("User-Agent") ?? ""), 200)],
 });
 
 route("/logout", {

@@ -90,6 +90,24 @@ static void a_spread_budget_whose_clock_went_back_starts_afresh(void **state) {
   assert_int_equal((int)c.count, 1);
 }
 
+/* A script with the right password cannot hash without end: correct passwords
+ * (logins, password changes) are a spread budget of their own, a burst then one
+ * every 2 minutes, 30 an hour over time. */
+static void a_login_script_with_the_right_password_gets_a_burst_then_one_login_per_interval(void **state) {
+  (void)state;
+  const double interval = CHAT_BUDGET_WINDOW_MS / CHAT_PASSWORD_CHECKS_PER_ACCOUNT;
+  assert_true(budget_parse("password_checks_per_account") == BUDGET_PASSWORD_CHECKS);
+  budget_counter c = {0, 0};
+  double wait = -1;
+  int used = 0;
+  while (budget_spend(BUDGET_PASSWORD_CHECKS, 1, &c, T0, &wait) == CHAT_OK) used++;
+  assert_int_equal(used, CHAT_PASSWORD_CHECKS_BURST);
+  assert_true(wait == interval);
+  used = 0;
+  for (double t = 0; t < CHAT_BUDGET_WINDOW_MS; t += 1000) used += budget_spend(BUDGET_PASSWORD_CHECKS, 1, &c, T0 + t, &wait) == CHAT_OK;
+  assert_int_equal(used, CHAT_PASSWORD_CHECKS_PER_ACCOUNT - 1);
+}
+
 static void a_count_budget_allows_one_more_below_its_limit_only(void **state) {
   (void)state;
   assert_int_equal(budget_allows(BUDGET_FRIENDS, CHAT_FRIENDS_MAX - 1), CHAT_OK);
@@ -133,6 +151,7 @@ int main(void) {
       cmocka_unit_test(a_spread_budget_lets_its_burst_through_then_one_use_per_interval),
       cmocka_unit_test(a_spread_budget_keeps_its_rate_over_time_against_a_client_retrying_in_a_loop),
       cmocka_unit_test(a_spread_budget_whose_clock_went_back_starts_afresh),
+      cmocka_unit_test(a_login_script_with_the_right_password_gets_a_burst_then_one_login_per_interval),
       cmocka_unit_test(a_count_budget_allows_one_more_below_its_limit_only),
       cmocka_unit_test(every_budget_has_a_unique_name_that_parses_back),
       cmocka_unit_test(a_social_change_uses_the_budget_of_what_it_adds),

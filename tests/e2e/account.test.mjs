@@ -150,6 +150,27 @@ describe("sessions", () => {
     mine.inRoom.ws.close();
   });
 
+  it("a login past 100 live sessions ends the oldest and closes its sockets (4001); the list holds every live one", async () => {
+    const me = await signup(base, "many");
+    const sockets = await socketsOf(me);
+    const logins = [];
+    for (let i = 0; i < 99; i += 11) {
+      logins.push(...await Promise.all(Array.from({ length: Math.min(11, 99 - i) }, () => login(me.user.username))));
+    }
+    assert.ok(logins.every((r) => r.status === 200));
+    assert.equal((await request("GET", "/account", me)).status, 200, "100 live sessions: the first still holds");
+    const started = Date.now();
+    const newest = (await login(me.user.username)).body;
+    const { slowest, codes } = await closedCodes(sockets, started);
+    assert.deepEqual(codes, { personal: CLOSE_SESSION_ENDED, inRoom: CLOSE_SESSION_ENDED });
+    assert.ok(slowest < 1000, `closed within a second (${slowest} ms)`);
+    assert.equal((await request("GET", "/account", me)).status, 401);
+    const list = (await request("GET", "/account/sessions", newest)).body.sessions;
+    assert.equal(list.length, 100);
+    assert.equal(list[0].current, true);
+    assert.equal((await request("GET", "/account", logins[0].body)).status, 200, "only the oldest ended");
+  });
+
   it("revoke-others closes every other session's sockets and keeps this one", async () => {
     const me = await signup(base, "ss");
     const a = (await login(me.user.username)).body;

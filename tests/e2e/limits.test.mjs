@@ -58,6 +58,39 @@ describe("budgets against wrangler dev", () => {
     assert.ok(all.every((r) => r.status === 201 || r.body.error.code === "limit_reached"));
   });
 
+  it("a login script with the right password gets 10 sessions at once, then 429, and a retry hashes and queries nothing", async () => {
+    const username = name("logins"), password = "login script password";
+    assert.equal((await requestFrom("127.0.0.16", base, "POST", "/signup", { username, password })).status, 201);
+    const logins = [];
+    for (let i = 0; i < 11; i++) logins.push(await requestFrom("127.0.0.16", base, "POST", "/login", { username, password }));
+    assert.deepEqual(logins.map((r) => r.status), [...Array(10).fill(200), 429]);
+    const refused = logins[10];
+    assert.equal(refused.body.error.code, "limit_reached");
+    assert.equal(refused.body.error.budget, "password_checks_per_account");
+    assert.equal(refused.body.error.limit, 30);
+    const wait = Number(refused.headers["retry-after"]);
+    assert.ok(wait > 60 && wait <= 120, `one more every 2 minutes: Retry-After ${wait}`);
+    // Retried from another address too: refused before the throttle, D1 or argon2id.
+    const before = await (await fetch(`${base}/__debug/counters`)).json();
+    const again = await Promise.all(["127.0.0.16", "127.0.0.17"].map((ip) => requestFrom(ip, base, "POST", "/login", { username, password })));
+    const after = await (await fetch(`${base}/__debug/counters`)).json();
+    assert.ok(again.every((r) => r.status === 429 && r.body.error.budget === "password_checks_per_account"));
+    assert.equal(after.d1_queries - before.d1_queries, 0);
+    // While refused, a wrong password is refused the same way: no argon2id either.
+    const wrong = await requestFrom("127.0.0.18", base, "POST", "/login", { username, password: "not it at all" });
+    assert.equal(wrong.status, 429);
+    assert.equal(wrong.body.error.budget, "password_checks_per_account");
+    // The same budget holds for changing the password: refused, and the old one stays.
+    const token = logins[0].body.token;
+    const hash = () => stack.d1(`SELECT password_hash FROM users WHERE username = '${username}'`)[0][0].password_hash;
+    const was = hash();
+    const change = await requestFrom("127.0.0.16", base, "POST", "/account/password", { current: password, new: "a brand new password" },
+      { Authorization: `Bearer ${token}` });
+    assert.equal(change.status, 429);
+    assert.equal(change.body.error.budget, "password_checks_per_account");
+    assert.equal(hash(), was);
+  });
+
   it("a room spammer stops after 10 rooms an hour", async () => {
     const u = (await requestFrom("127.0.0.8", base, "POST", "/signup", { username: name("rooms"), password: "rooms password" })).body;
     const made = [];
