@@ -170,12 +170,12 @@ export class RoomEffects {
   }
 
   /** A stored message mentions people (its store effect's keys): each one the
-   * core's room_mention_reaches lets it reach (a member of a private room, not
-   * blocking the author) counts it and gets a mention frame. Who they are and whom
-   * they block is D1's. */
+   * core's room_mention_reaches lets it reach (a member, not blocking the author)
+   * counts it and gets a mention frame; their counts follow with everyone's, at
+   * most once per LIMITS.roomActivityMs (activitySoon). Who they are and whom they
+   * block is D1's. */
   private mentioned(row: StoredMessage & { mentions?: string[] }): void {
     const roomId = this.storage.roomId();
-    const isPrivate = this.storage.meta<number>("private") === 1;
     this.d1(async () => {
       const people = await this.env.DB.prepare(`SELECT u.id, EXISTS (SELECT 1 FROM blocks b
           WHERE b.blocker_id = u.id AND b.blocked_id = ?1) AS blocks_author
@@ -184,12 +184,12 @@ export class RoomEffects {
       for (const p of people.results) {
         const { reaches, frame } = JSON.parse(this.core.call("mention_check", {
           room_id: roomId, seq: row.seq, person: p.id, from: { id: row.user_id, username: row.username },
-          private: isPrivate, member: this.storage.standing(p.id) === "member", blocks_author: p.blocks_author === 1,
+          member: this.storage.standing(p.id) === "member", blocks_author: p.blocks_author === 1,
         })) as { reaches: boolean; frame: string | null };
         if (!reaches) continue;
         this.storage.addMention(p.id, row.seq);
         await this.hub(p.id).deliver(frame!);
-        this.tellCounts([p.id]);
+        this.activitySoon();
       }
     });
   }

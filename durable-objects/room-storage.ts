@@ -10,7 +10,7 @@
  * `meta` (there is no PRAGMA user_version).
  */
 import { unreachable, type FloodBucket, type RoomQuery, type StoredMessage } from "../worker/core";
-import { SEARCH_MARKS } from "../worker/generated/core";
+import { LIMITS, SEARCH_MARKS } from "../worker/generated/core";
 
 /** What a person is to a room (wasm/room_rules.h room_standing). */
 export type Standing = "none" | "invited" | "member";
@@ -197,15 +197,18 @@ export class RoomStorage {
 
   /** A member's counts from their marker: the last seq, the messages after the
    * marker that are not theirs, not deleted and not by someone they block, and the
-   * mentions of them after it. */
+   * mentions of them after it; both among the last LIMITS.unreadCountMax messages
+   * only (seqs are gap-free: a range of at most that many rows, whatever the
+   * history behind the marker). */
   counts(userId: number): { last_seq: number; unread: number; mentions: number } {
-    const read = this.readMarker(userId);
+    const last = this.nextSeq() - 1;
+    const from = Math.max(this.readMarker(userId), last - LIMITS.unreadCountMax);
     const row = this.sql.exec<{ unread: number }>(`SELECT count(*) AS unread FROM messages
-        WHERE seq > ?1 AND user_id != ?2 AND deleted_at IS NULL
-          AND user_id NOT IN (SELECT value FROM json_each(?3))`, read, userId, JSON.stringify(this.blocksOf(userId))).one();
+        WHERE seq > ?1 AND seq <= ?4 AND user_id != ?2 AND deleted_at IS NULL
+          AND user_id NOT IN (SELECT value FROM json_each(?3))`, from, userId, JSON.stringify(this.blocksOf(userId)), last).one();
     const mentions = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM mentions WHERE user_id = ? AND seq > ?",
-      userId, read).one().n;
-    return { last_seq: this.nextSeq() - 1, unread: row.unread, mentions };
+      userId, from).one().n;
+    return { last_seq: last, unread: row.unread, mentions };
   }
 
   /** What a user is to this room: "member", "invited" or "none". */

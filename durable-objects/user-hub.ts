@@ -411,9 +411,10 @@ export class UserHub extends DurableObject<Env> {
   }
 
   /** The user's profile changed: the core's user_updated frame reaches their own
-   * sockets and the open sockets of every room and conversation they are in (have
-   * had a socket in: the visited register, a page of LIMITS.listPage at a time),
-   * whose clients show the new name at once. */
+   * sockets and the open sockets of every room and conversation where they have a
+   * socket now (the presence register: the sockets_per_account budget bounds it),
+   * whose clients show the new name at once. Not the rooms they only visited
+   * once: a room that removed them hears nothing more from them. */
   async profileChanged(frame: string): Promise<void> {
     for (const ws of this.ctx.getWebSockets()) {
       try {
@@ -422,12 +423,8 @@ export class UserHub extends DurableObject<Env> {
         // closing
       }
     }
-    for (let after = "";;) {
-      const page = await this.visited(after, LIMITS.listPage);
-      if (page.length === 0) break;
-      await Promise.all(page.map((o) => this.env.CHAT_ROOM.get(this.env.CHAT_ROOM.idFromName(o)).tell(frame)));
-      after = page[page.length - 1]!;
-    }
+    this.writeReleased();
+    await Promise.all(this.objects().map((o) => o.tell(frame)));
   }
 
   /** A page of the objects the user ever had a socket in, by name, after `after`

@@ -140,7 +140,7 @@
  *                           limit=K&after=U (1..CHAT_MEMBERS_PAGE_MAX, default CHAT_MEMBERS_PAGE)
  *   CHAT_OP_MENTION_CHECK   -                        {"room_id","seq","person", {"reaches": bool, "frame":
  *                                                    "from":{id,username},      the mention frame's text
- *                                                    "private","member",        |null} (room_mention_reaches)
+ *                                                    "member",                  |null} (room_mention_reaches)
  *                                                    "blocks_author"}
  *   CHAT_OP_ROOM_ACTIVITY   -                        {"room_id","last_seq",     the room_activity frame
  *                                                    "unread","mentions"}

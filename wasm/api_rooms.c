@@ -147,8 +147,7 @@ int api_op_mention_check(const unsigned char *aux, size_t aux_len, cJSON *out) {
       (rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, "person"), &who_id)) < 0)
     goto done;
   if ((rc = read_person(cJSON_GetObjectItemCaseSensitive(facts, "from"), &author)) < 0) goto done;
-  room_kind kind = {0, {0, 0}, 0, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(facts, "private"))};
-  int reaches = room_mention_reaches(&kind, who_id, author.id,
+  int reaches = room_mention_reaches(who_id, author.id,
                                      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(facts, "member")),
                                      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(facts, "blocks_author")));
   if ((rc = json_add_bool(out, "reaches", reaches)) < 0) goto done;

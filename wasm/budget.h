@@ -55,7 +55,13 @@
   X(BUDGET_SOCKET_OPENS, "socket_opens_per_account", CHAT_SOCKET_OPENS_PER_MINUTE, 60000.0, CHAT_SOCKET_OPENS_BURST,  \
     "Your account opened too many connections just now. Wait a moment.")                     \
   X(BUDGET_PASSWORD_CHECKS, "password_checks_per_account", CHAT_PASSWORD_CHECKS_PER_ACCOUNT, CHAT_BUDGET_WINDOW_MS, \
-    CHAT_PASSWORD_CHECKS_BURST, "Your account signed in or changed its password too many times just now. Try again later.")
+    CHAT_PASSWORD_CHECKS_BURST, "Your account signed in or changed its password too many times just now. Try again later.") \
+  X(BUDGET_ROOM_INVITES, "room_invites_per_account", CHAT_ROOM_INVITES_PER_ACCOUNT, CHAT_BUDGET_WINDOW_MS, 0,          \
+    "You have invited people to rooms too many times in the last hour. Try again later.")     \
+  X(BUDGET_PROFILE_CHANGES, "profile_changes_per_account", CHAT_PROFILE_CHANGES_PER_ACCOUNT, CHAT_BUDGET_WINDOW_MS, 0, \
+    "You have changed your profile too many times in the last hour. Try again later.")        \
+  X(BUDGET_UPLOADS, "uploads_per_account", CHAT_UPLOADS_PER_ACCOUNT, CHAT_BUDGET_WINDOW_MS, 0,                        \
+    "You have uploaded too many files in the last hour. Try again later.")
 
 typedef enum {
 #define BUDGET_ENUM(sym, name, limit, window, burst, message) sym,

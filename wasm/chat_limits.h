@@ -149,6 +149,14 @@
  * members once a second, not once per message. */
 #define CHAT_ROOM_ACTIVITY_MS 1000
 
+/* The newest messages a member's unread and mention counts look at: a count is of
+ * the messages after their marker among the room's last 1 000 (a range of seqs,
+ * which are gap-free, so counting costs at most this many rows on the room's
+ * thread, however long the history behind a marker of someone who never read the
+ * room). A room further behind shows 1 000 at most, "999+" in the client, as
+ * Slack's and Discord's badges stop counting. */
+#define CHAT_UNREAD_COUNT_MAX 1000
+
 /* Typing indicators (issue 15): a user's typing frames reach the room at most once
  * per CHAT_TYPING_INTERVAL_MS (2 s; those between are dropped, not refused), and a
  * client shows one for CHAT_TYPING_EXPIRES_MS (6 s) unless it is renewed: three
@@ -276,6 +284,21 @@
  * removing) per account per hour: each one reaches the other person's screen, so
  * cycling requests cannot become a notification flood. */
 #define CHAT_FRIEND_ACTIONS 60
+
+/* Room invitations one account may send per hour: each one reaches the invitee's
+ * screen (room_invite), so inviting and removing someone in a loop cannot become a
+ * notification flood, as friend actions cannot. */
+#define CHAT_ROOM_INVITES_PER_ACCOUNT 60
+
+/* Profile changes (PUT /account/profile) per account per hour: each one is told to
+ * every room and conversation where the user has a socket (user_updated). Discord
+ * lets a username change twice an hour; a display name is changed more freely. */
+#define CHAT_PROFILE_CHANGES_PER_ACCOUNT 10
+
+/* Files one account may upload per hour (each up to CHAT_ATTACHMENT_BYTES_MAX into
+ * R2, with a row in the room's object): 100, 1 GiB at most. Slack's files.upload
+ * is a Tier 2 method (about 20 a minute); a message carries 10 files at most. */
+#define CHAT_UPLOADS_PER_ACCOUNT 100
 
 /* Friends one account may have: Discord's published limit of 1 000. */
 #define CHAT_FRIENDS_MAX 1000

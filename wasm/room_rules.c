@@ -70,9 +70,8 @@ int64_t room_marker_next(int64_t current, int64_t requested, int64_t last_seq) {
   return next > current ? next : current;
 }
 
-int room_mention_reaches(const room_kind *k, int64_t person, int64_t author, int member, int blocks_author) {
-  if (person == author || blocks_author) return 0;
-  return !k->is_private || member;
+int room_mention_reaches(int64_t person, int64_t author, int member, int blocks_author) {
+  return person != author && !blocks_author && member;
 }
 
 int room_activity_due(double last_ms, double now_ms) { return now_ms - last_ms >= CHAT_ROOM_ACTIVITY_MS; }

@@ -112,8 +112,9 @@ int64_t room_marker_next(int64_t current, int64_t requested, int64_t last_seq);
 
 /* Whether a mention of `person` by `author` reaches them (counted, and told):
  * 1 or 0. member: whether they are a member here; blocks_author: whether they
- * block the author. */
-int room_mention_reaches(const room_kind *k, int64_t person, int64_t author, int member, int blocks_author);
+ * block the author. Members only, public rooms too: Slack, Discord and Zulip
+ * notify no one outside the channel, so naming strangers cannot notify them. */
+int room_mention_reaches(int64_t person, int64_t author, int member, int blocks_author);
 
 /* Whether a room that last told its members of activity at `last_ms` tells them
  * again at now_ms (CHAT_ROOM_ACTIVITY_MS): 1 or 0. */

@@ -6,6 +6,7 @@
  * (LIMITS.closeSessionEnded), as a logout's do.
  */
 import { passwordChecksRefused, revokeSockets, spendPasswordCheck, type LiveSession } from "./accounts";
+import { spend } from "./budgets";
 import type { CoreHost } from "./core";
 import { CoreError, unreachable } from "./core";
 import type { Env } from "./env";
@@ -113,6 +114,8 @@ export async function accountView(db: D1Database, s: LiveSession): Promise<{ use
 export async function setProfile(core: CoreHost, env: Env, s: LiveSession, body: Uint8Array): Promise<{ user: Profile }> {
   const { display_name, frame } = core.call<{ display_name: string | null; frame: string }>("profile", body,
     { id: s.user.id, username: s.user.username });
+  // Each change is told to every room where the user has a socket: counted first.
+  await spend(core, env, "profile_changes_per_account", s.user.id);
   await env.DB.prepare("UPDATE users SET display_name = ? WHERE id = ?").bind(display_name, s.user.id).run();
   await hub(env, s.user.id).profileChanged(frame);
   return { user: { id: s.user.id, username: s.user.username, display_name } };

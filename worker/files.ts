@@ -12,6 +12,7 @@
  * message that carries it) is kept by the room's object (room-storage.ts). A
  * deleted message's files are deleted with it (room-effects.ts).
  */
+import { spend } from "./budgets";
 import { CoreError, type CoreHost } from "./core";
 import type { Env } from "./env";
 import { LIMITS } from "./generated/core";
@@ -59,6 +60,7 @@ export async function upload(core: CoreHost, env: Env, userId: number, place: Pl
   const length = req.headers.get("Content-Length");
   const size = length !== null && /^[0-9]{1,15}$/.test(length) ? Number(length) : null;
   if (!req.body || size === null) throw new CoreError("length_required");
+  await spend(core, env, "uploads_per_account", userId);
   const { head, rest, reader } = await readHead(req.body, Math.min(size, LIMITS.sniffBytes));
   const info = core.call<{ id: string; type: string; image: boolean; size: number; name: string;
     width?: number; height?: number }>("attachment_check", head, { name: req.headers.get("X-File-Name"), size });

@@ -116,6 +116,8 @@ export async function changeMembership(core: CoreHost, env: Env, user: PublicUse
     action: "join" | "leave" | "invite" | "kick", body?: Uint8Array) {
   const row = await roomRow(env.DB, roomId);
   const target = body ? await findTarget(core, env.DB, body) : undefined;
+  // An invitation reaches someone's screen: counted before the room sees it.
+  if (action === "invite") await spend(core, env, "room_invites_per_account", user.id);
   const answer = await objectOf(env, roomId).membership({
     action,
     room: { id: row.id, name: row.name, private: row.private === 1, owner: row.created_by },

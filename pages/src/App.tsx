@@ -14,6 +14,10 @@ import { ResilientSocket, type SocketStatus } from "./socket";
 import { Switcher, type Place } from "./Switcher";
 import { GlobalSearch } from "./Search";
 
+/** A count for a badge: a room's counts look at its last LIMITS.unreadCountMax
+ * messages only, so that many reads "999+". */
+const countLabel = (n: number) => (n >= LIMITS.unreadCountMax ? `${LIMITS.unreadCountMax - 1}+` : String(n));
+
 export function App() {
   const [session, setSession] = useState<Session | null>(loadSession);
   const [flash, setFlash] = useState<string | null>(null);
@@ -408,7 +412,7 @@ function Sidebar({ route, rooms, more, search, onSearch }:
                 : <a href={href({ view: "room", id: r.id })} aria-current={current({ view: "room", id: r.id })}>
                     <span dir="auto">{r.name}</span>{r.private && <small className="pill private">private</small>}
                     {(r.mentions ?? 0) > 0 && <span className="badge mention" aria-label={`${r.mentions} mentions`} data-testid="room-mentions">@{r.mentions}</span>}
-                    {(r.unread ?? 0) > 0 && <span className="badge" aria-label={`${r.unread} unread`} data-testid="room-unread">{r.unread}</span>}
+                    {(r.unread ?? 0) > 0 && <span className="badge" aria-label={`${countLabel(r.unread!)} unread`} data-testid="room-unread">{countLabel(r.unread!)}</span>}
                   </a>}
             </li>
           ))}

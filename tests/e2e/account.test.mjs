@@ -191,6 +191,29 @@ describe("sessions", () => {
 });
 
 describe("display name", () => {
+  it("reaches only rooms where the user has a socket now: a room that removed them hears nothing more", async () => {
+    const owner = await signup(base, "dk");
+    const intruder = await signup(base, "dk");
+    const made = await post(base, "/rooms", { name: `dk ${Date.now() % 100000}`, private: true }, auth(owner));
+    const priv = made.body.room;
+    await post(base, `/rooms/${priv.id}/invite`, { username: intruder.user.username }, auth(owner));
+    assert.equal((await post(base, `/rooms/${priv.id}/join`, "", auth(intruder))).status, 200);
+    const { c: once } = await joinRoom(base, priv.id, intruder);
+    once.ws.close();
+    await once.closed;
+    assert.equal((await post(base, `/rooms/${priv.id}/kick`, { username: intruder.user.username }, auth(owner))).status, 200);
+    const { c: watching } = await joinRoom(base, priv.id, owner);
+    assert.equal((await request("PUT", "/account/profile", intruder, { display_name: "still here" })).status, 200);
+    // The owner's socket hears nothing from the removed user: its ping's pong comes first.
+    watching.send({ type: "ping", ref: "p" });
+    for (;;) {
+      const f = await watching.next();
+      assert.notEqual(f.type, "user_updated", "a removed user's profile change reached the room");
+      if (f.type === "pong") break;
+    }
+    watching.ws.close();
+  });
+
   it("is normalised, reaches the open sockets of the user's rooms, and shows beside the username", async () => {
     const me = await signup(base, "dn");
     const other = await signup(base, "dn");

@@ -91,6 +91,47 @@ describe("budgets against wrangler dev", () => {
     assert.equal(hash(), was);
   });
 
+  it("inviting and removing someone in a loop stops after 60 invitations an hour (each one reaches their screen)", async () => {
+    const owner = (await requestFrom("127.0.0.19", base, "POST", "/signup", { username: name("inviter"), password: "inviter password" })).body;
+    const victim = (await requestFrom("127.0.0.19", base, "POST", "/signup", { username: name("victim"), password: "victim password" })).body;
+    const room = (await post(base, "/rooms", { name: `inv ${n}`, private: true }, auth(owner))).body.room;
+    const codes = [];
+    for (let i = 0; i < 61; i++) {
+      codes.push((await post(base, `/rooms/${room.id}/invite`, { username: victim.user.username }, auth(owner))).status);
+      await post(base, `/rooms/${room.id}/kick`, { username: victim.user.username }, auth(owner));
+    }
+    assert.deepEqual(codes, [...Array(60).fill(200), 429]);
+    const refused = await post(base, `/rooms/${room.id}/invite`, { username: victim.user.username }, auth(owner));
+    assert.equal(refused.body.error.budget, "room_invites_per_account");
+  });
+
+  it("a profile changer stops after 10 changes an hour (each one is told to every room with their socket)", async () => {
+    const u = (await requestFrom("127.0.0.20", base, "POST", "/signup", { username: name("prof"), password: "profile password" })).body;
+    const codes = [];
+    for (let i = 0; i < 11; i++) {
+      const r = await fetch(`${base}/account/profile`, { method: "PUT", headers: { ...auth(u), "Content-Type": "application/json" },
+        body: JSON.stringify({ display_name: `name ${i}` }) });
+      codes.push(r.status);
+      if (i === 10) assert.equal((await r.json()).error.budget, "profile_changes_per_account");
+    }
+    assert.deepEqual(codes, [...Array(10).fill(200), 429]);
+  });
+
+  it("an uploader stops after 100 files an hour", async () => {
+    const u = (await requestFrom("127.0.0.21", base, "POST", "/signup", { username: name("upl"), password: "upload password" })).body;
+    const room = (await post(base, "/rooms", { name: `upl ${n}` }, auth(u))).body.room;
+    const up = () => fetch(`${base}/rooms/${room.id}/uploads`, { method: "POST",
+      headers: { ...auth(u), "Content-Type": "application/octet-stream", "X-File-Name": "a.txt" }, body: "hello, file" });
+    const codes = [];
+    for (let i = 0; i < 101; i += 10) {
+      codes.push(...await Promise.all(Array.from({ length: Math.min(10, 101 - i) }, async () => (await up()).status)));
+    }
+    assert.equal(codes.filter((c) => c === 201).length, 100);
+    const refused = await up();
+    assert.equal(refused.status, 429);
+    assert.equal((await refused.json()).error.budget, "uploads_per_account");
+  });
+
   it("a room spammer stops after 10 rooms an hour", async () => {
     const u = (await requestFrom("127.0.0.8", base, "POST", "/signup", { username: name("rooms"), password: "rooms password" })).body;
     const made = [];

@@ -74,6 +74,28 @@ describe("read markers, unread counts and mentions against wrangler dev", () => 
     ca.ws.close(); cb.ws.close(); cs.ws.close(); personal.ws.close();
   });
 
+  it("naming strangers in a public room notifies none of them (no mention, no room_activity)", async () => {
+    const { base } = stack;
+    const a = await signup(base), stranger = await signup(base);
+    const room = await createRoom(base, a);
+    const personal = await openSocket(base, stranger.token);
+    await personal.nextOf("connection");
+    const { c: ca } = await joinRoom(base, room.id, a);
+    for (let i = 0; i < 3; i++) {
+      ca.send({ type: "new_chat_message", client_id: `s${i}`, body: `@${stranger.user.username} look ${i}` });
+      await ca.nextOf("new_chat_message");
+    }
+    await new Promise((r) => setTimeout(r, 1500)); // past a room_activity interval
+    personal.send({ type: "ping", ref: "p" });
+    for (;;) {
+      const f = await personal.next();
+      assert.ok(!["mention", "room_activity"].includes(f.type), `a stranger was told ${f.type}`);
+      if (f.type === "pong") break;
+    }
+    assert.equal((await mine(base, stranger)).find((r) => r.id === room.id), undefined);
+    ca.ws.close(); personal.ws.close();
+  });
+
   it("never tells a mention to someone who blocks the author, or to a non-member of a private room", async () => {
     const { base } = stack;
     const a = await signup(base), blocker = await signup(base), outsider = await signup(base), friend = await signup(base);

@@ -189,3 +189,30 @@ describe("the personal socket", () => {
     expect(await closed).toBe(LIMITS.closePolicy);
   });
 });
+
+describe("unread counts", () => {
+  it("a room with a long history counts a member who never read it over its last unreadCountMax messages only", async () => {
+    const a = await signup(), b = await signup();
+    const room = await createRoom(a);
+    expect((await post(`/rooms/${room.id}/join`, "", auth(b))).status).toBe(200);
+    const { c } = await joinRoom(room.id, a);
+    c.send({ type: "new_chat_message", body: "first", client_id: "first" });
+    await c.nextOf("new_chat_message");
+    c.ws.close();
+    // A history of 5 000 messages by a, which b never read (stored as a room stores them).
+    const total = 5 * LIMITS.unreadCountMax;
+    await runInDurableObject(env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(`room:${room.id}`)), async (_o, state) => {
+      for (let seq = 2; seq <= total; seq++) {
+        state.storage.sql.exec("INSERT INTO messages (seq, user_id, username, body, client_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+          seq, a.user.id, a.user.username, `m${seq} @${b.user.username}`, `c${seq}`, Date.now());
+        state.storage.sql.exec("INSERT INTO mentions (user_id, seq) VALUES (?, ?)", b.user.id, seq);
+      }
+    });
+    const res = await SELF.fetch(`${BASE}/rooms?mine=1`, { headers: auth(b) });
+    const row = ((await res.json()) as { rooms: { id: number; unread: number; mentions: number; last_seq: number }[] })
+      .rooms.find((r) => r.id === room.id)!;
+    // Counting every message behind the marker made each mention of b a scan of the
+    // whole history on the room's thread (5 mentions a second stalled a 40 000-message room).
+    expect([row.last_seq, row.unread, row.mentions]).toEqual([total, LIMITS.unreadCountMax, LIMITS.unreadCountMax]);
+  });
+});
