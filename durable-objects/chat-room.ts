@@ -251,6 +251,7 @@ export class ChatRoom extends DurableObject<Env> {
    * messages and mentions after their read marker. */
   async counts(userId: number): Promise<{ last_seq: number; unread: number; mentions: number }> {
     if (this.storage.meta("room_id") === undefined) return { last_seq: 0, unread: 0, mentions: 0 };
+    this.effects.present(userId); // their client is listing its rooms: they are about
     return this.storage.counts(userId);
   }
 

@@ -62,6 +62,10 @@ export class RoomEffects {
   private looking = new Set<number>();
   private activityTimer: ReturnType<typeof setTimeout> | null = null;
   private activityToldAt = 0;
+  /** Members whose hub said they had no personal socket: user id -> until when
+   * room_activity leaves them out (LIMITS.activityAwayMs; present() ends it). In
+   * memory, at most one entry per member. */
+  private readonly away = new Map<number, number>();
   /** D1 writes of this object, one after another so they land in order. */
   private d1Queue: Promise<unknown> = Promise.resolve();
 
@@ -159,14 +163,27 @@ export class RoomEffects {
   }
 
   /** Sends each user their counts here (room_activity, made by the core) on their
-   * personal sockets. */
+   * personal sockets; not to a member away lately (no personal socket when last
+   * told): counting and sending for them is left out until present() or
+   * LIMITS.activityAwayMs later. */
   private tellCounts(userIds: number[]): void {
     if (!userIds.length || this.storage.meta<string>("object")?.startsWith("dm:")) return;
     const roomId = this.storage.roomId();
+    const now = Date.now();
     for (const id of userIds) {
+      if ((this.away.get(id) ?? 0) > now) continue;
+      this.away.delete(id);
       const frame = this.core.call("room_activity", { room_id: roomId, ...this.storage.counts(id) });
-      this.ctx.waitUntil(this.hub(id).deliver(frame).catch((err) => console.error("room_activity", err)));
+      this.ctx.waitUntil(this.hub(id).deliver(frame)
+        .then((online) => { if (!online && !this.away.has(id)) this.away.set(id, Date.now() + LIMITS.activityAwayMs); })
+        .catch((err) => console.error("room_activity", err)));
     }
+  }
+
+  /** The user is here now (they asked for their counts, or moved their marker):
+   * room_activity reaches them again. */
+  present(userId: number): void {
+    this.away.delete(userId);
   }
 
   /** A stored message mentions people (its store effect's keys): each one the
@@ -181,6 +198,9 @@ export class RoomEffects {
           WHERE b.blocker_id = u.id AND b.blocked_id = ?1) AS blocks_author
           FROM users u WHERE u.username_key IN (SELECT value FROM json_each(?2))`)
         .bind(row.user_id, JSON.stringify(row.mentions)).all<{ id: number; blocks_author: number }>();
+      // Every mention stored in this one turn (one commit, which holds the room's
+      // outgoing frames until it is durable, not one per person), then told.
+      const told: Promise<boolean>[] = [];
       for (const p of people.results) {
         const { reaches, frame } = JSON.parse(this.core.call("mention_check", {
           room_id: roomId, seq: row.seq, person: p.id, from: { id: row.user_id, username: row.username },
@@ -188,9 +208,10 @@ export class RoomEffects {
         })) as { reaches: boolean; frame: string | null };
         if (!reaches) continue;
         this.storage.addMention(p.id, row.seq);
-        await this.hub(p.id).deliver(frame!);
-        this.activitySoon();
+        told.push(this.hub(p.id).deliver(frame!));
       }
+      if (told.length) this.activitySoon();
+      await Promise.all(told);
     });
   }
 
@@ -238,6 +259,7 @@ export class RoomEffects {
             break;
           case "read_marker": {
             this.storage.setReadMarker(e.user_id, e.seq);
+            this.present(e.user_id);
             this.tellCounts([e.user_id]); // the user's other tabs and devices
             break;
           }

@@ -364,13 +364,15 @@ export class UserHub extends DurableObject<Env> {
   /** Sends a frame (encoded by the core) to every personal socket of the user,
    * unless the core withholds it: nothing by someone the user blocks reaches them,
    * whatever the sender's room believed (a block made a moment ago, a stale
-   * configuration). Whom the user blocks is this hub's copy (blocks()). */
-  async deliver(frame: string): Promise<void> {
+   * configuration). Whom the user blocks is this hub's copy (blocks()). Answers
+   * whether the user has a personal socket at all (a room leaves someone who has
+   * none out of its room_activity for a while). */
+  async deliver(frame: string): Promise<boolean> {
     const sockets = this.ctx.getWebSockets();
     const att = sockets[0]?.deserializeAttachment() as Attachment | null | undefined;
-    if (!att) return; // no socket: nothing to deliver to
+    if (!att) return false; // no socket: nothing to deliver to
     const { deliver } = this.core.call<{ deliver: boolean }>("notify_check", frame, { blocks: (await this.blocks(att.user.id)).list });
-    if (!deliver) return;
+    if (!deliver) return true;
     for (const ws of sockets) {
       try {
         ws.send(frame);
@@ -378,6 +380,7 @@ export class UserHub extends DurableObject<Env> {
         // closing: nothing to deliver to
       }
     }
+    return true;
   }
 
   /** The user was banned: every socket of theirs closes, here and in every room

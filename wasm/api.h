@@ -179,9 +179,12 @@
  *                                                                               invalid, image_too_large
  *   CHAT_OP_ATTACHMENT_     -                        {"user", "kind": "room"|   {} when the user may upload
  *     ACCESS                                         "dm", "member": bool,      and fetch files there, else
- *                                                    "members"?: [a, b]}        not_member (a room's files
- *                                                                               are its members', a
- *                                                                               conversation's its two)
+ *                                                    "members"?: [a, b],        not_member (a room's files
+ *                                                    "open"?: bool}             are its members', a
+ *                                                                               conversation's its two);
+ *                                                                               dm_closed when "open" is
+ *                                                                               false (an upload to a
+ *                                                                               conversation a block closed)
  *
  *   CHAT_OP_SEARCH_QUERY    query string "q=...&     -                          {"limit": K, "query": "q=<q
  *                           limit=K" of GET /search                             as sent>&limit=K", what each

@@ -79,6 +79,8 @@ int api_op_attachment_access(const unsigned char *aux, size_t aux_len, cJSON *ou
       allowed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(facts, "member"));
     }
     rc = allowed ? CHAT_OK : CHAT_E_NOT_MEMBER;
+    /* a closed conversation (a block) takes no new files, as it takes no messages */
+    if (rc == CHAT_OK && cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(facts, "open"))) rc = CHAT_E_DM_CLOSED;
   }
   (void)out;
   cJSON_Delete(facts);

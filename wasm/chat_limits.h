@@ -157,6 +157,14 @@
  * Slack's and Discord's badges stop counting. */
 #define CHAT_UNREAD_COUNT_MAX 1000
 
+/* How long a room leaves out of its room_activity a member whose hub said they had
+ * no personal socket, in ms: a room of 10 000 members, most of them away, would
+ * otherwise count and send for each of them every second it is busy. The member is
+ * told again once their client lists their rooms (GET /rooms?mine=1 asks each
+ * room for their counts: the web client does at connect and every 15 s), or after
+ * this long. */
+#define CHAT_ACTIVITY_AWAY_MS 300000
+
 /* Typing indicators (issue 15): a user's typing frames reach the room at most once
  * per CHAT_TYPING_INTERVAL_MS (2 s; those between are dropped, not refused), and a
  * client shows one for CHAT_TYPING_EXPIRES_MS (6 s) unless it is renewed: three

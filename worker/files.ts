@@ -25,6 +25,9 @@ export interface Place {
   stub: DurableObjectStub<ChatRoom>;
   /** A conversation's two people (its D1 row); a room asks its object. */
   members?: [number, number];
+  /** For an upload to a conversation: whether it takes new messages (a block
+   * closes it); the core refuses a closed one (dm_closed). */
+  open?: boolean;
 }
 
 const objectName = (p: Place) => `${p.kind}:${p.id}`;
@@ -32,7 +35,8 @@ const objectName = (p: Place) => `${p.kind}:${p.id}`;
 /** Refuses (CoreError not_member) a user who may not use this place's files. */
 async function mayUse(core: CoreHost, place: Place, userId: number): Promise<void> {
   const member = place.kind === "room" ? await place.stub.isMember(place.id, objectName(place), userId) : false;
-  core.call("attachment_access", undefined, { user: userId, kind: place.kind, member, members: place.members ?? [] });
+  core.call("attachment_access", undefined, { user: userId, kind: place.kind, member, members: place.members ?? [],
+    ...(place.open === undefined ? {} : { open: place.open }) });
 }
 
 /** Reads the first `n` bytes of a stream (fewer if it ends): the head, and a reader

@@ -274,7 +274,10 @@ route("/rooms/:id{[0-9]{1,15}}/attachments/:file{[0-9a-f]{32}}", {
 route("/dms/:id{[0-9]{1,15}}/uploads", {
   POST: [async (c) => {
     const { user } = await auth(c);
-    return c.json(await upload(core, c.env, user.id, await dmPlace(c, user.id), c.req.raw), 201);
+    const place = await dmPlace(c, user.id);
+    const conversation = { id: place.id, user_a: place.members![0], user_b: place.members![1] };
+    place.open = (await conversationConfig(core, c.env.DB, conversation)).open !== false;
+    return c.json(await upload(core, c.env, user.id, place, c.req.raw), 201);
   }],
 });
 route("/dms/:id{[0-9]{1,15}}/attachments/:file{[0-9a-f]{32}}", {

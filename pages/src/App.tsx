@@ -152,7 +152,8 @@ function Signedin({ session, signOut, endedBy, onUser }:
       friend_removed: (u) => `${u} removed you as a friend.`,
     };
     const s = new ResilientSocket("/ws", token, {
-      onOpen: () => { void refreshFriends(); void refreshDms(); },
+      // (listing my rooms also tells each one I am about: its room_activity reaches me)
+      onOpen: () => { void refreshFriends(); void refreshDms(); void refreshRooms(); },
       onFrame: (f: ServerFrame) => {
         if (f.type === "new_direct_message") {
           void refreshDms();

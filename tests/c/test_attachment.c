@@ -201,6 +201,16 @@ static void the_check_names_the_file_and_refuses_what_it_must(void **state) {
   assert_int_equal(call(CHAT_OP_ATTACHMENT_ACCESS, NULL, 0,
                         "{\"user\":5,\"kind\":\"dm\",\"members\":[3,4],\"member\":true}", out, sizeof out),
                    CHAT_E_NOT_MEMBER);
+  /* an upload to a conversation a block closed is refused, as a message there is;
+   * a stranger still hears not_member first */
+  assert_int_equal(call(CHAT_OP_ATTACHMENT_ACCESS, NULL, 0, "{\"user\":4,\"kind\":\"dm\",\"members\":[3,4],\"open\":false}",
+                        out, sizeof out),
+                   CHAT_E_DM_CLOSED);
+  assert_true(call(CHAT_OP_ATTACHMENT_ACCESS, NULL, 0, "{\"user\":4,\"kind\":\"dm\",\"members\":[3,4],\"open\":true}", out,
+                   sizeof out) >= 0);
+  assert_int_equal(call(CHAT_OP_ATTACHMENT_ACCESS, NULL, 0, "{\"user\":5,\"kind\":\"dm\",\"members\":[3,4],\"open\":false}",
+                        out, sizeof out),
+                   CHAT_E_NOT_MEMBER);
 }
 
 int main(void) {

@@ -93,6 +93,22 @@ describe("attachments against wrangler dev and local R2", () => {
     assert.equal(gone.status, 404);
   });
 
+  it("a conversation closed by a block takes no more files (as it takes no messages), and keeps its old ones", async () => {
+    const { base } = stack;
+    const a = await signup(base), b = await signup(base);
+    assert.equal((await post(base, "/users/add", { username: b.user.username }, auth(a))).status, 200);
+    assert.equal((await post(base, "/users/add", { username: a.user.username }, auth(b))).status, 200);
+    const dm = (await post(base, "/dms", { username: b.user.username }, auth(a))).body.conversation;
+    const png = pngOf(4, 4);
+    const before = await uploadTo(base, `/dms/${dm.id}/uploads`, a, png, "before.png");
+    assert.equal(before.status, 201, JSON.stringify(before.body));
+    assert.equal((await post(base, "/users/block", { username: a.user.username }, auth(b))).status, 200);
+    const after = await uploadTo(base, `/dms/${dm.id}/uploads`, a, png, "after.png");
+    assert.deepEqual([after.status, after.body.error?.code], [403, "dm_closed"]);
+    const old = await fetch(`${base}${before.body.attachment.url}`, { headers: auth(a) });
+    assert.equal(old.status, 200);
+  });
+
   it("decides types from the bytes and refuses spoofs, polyglots, bombs and bad lengths", async () => {
     const { base } = stack;
     const a = await signup(base);

@@ -74,6 +74,26 @@ describe("read markers, unread counts and mentions against wrangler dev", () => 
     ca.ws.close(); cb.ws.close(); cs.ws.close(); personal.ws.close();
   });
 
+  it("a member who was away gets live counts again as soon as their client lists their rooms", async () => {
+    const { base } = stack;
+    const a = await signup(base), b = await signup(base);
+    const room = await createRoom(base, a);
+    await post(base, `/rooms/${room.id}/join`, "", auth(b));
+    const { c: ca } = await joinRoom(base, room.id, a);
+    // b has no personal socket: the room finds them away and leaves them out
+    ca.send({ type: "new_chat_message", body: "while away", client_id: "w1" });
+    await ca.nextOf("new_chat_message");
+    await new Promise((r) => setTimeout(r, 1500));
+    const personal = await openSocket(base, b.token);
+    await personal.nextOf("connection");
+    assert.equal((await mine(base, b)).find((r) => r.id === room.id).unread, 1); // listing: about again
+    ca.send({ type: "new_chat_message", body: "now here", client_id: "w2" });
+    await ca.nextOf("new_chat_message");
+    const live = await nextMatching(personal, "room_activity", { room_id: room.id, unread: 2 }, 5000);
+    assert.equal(live.last_seq, 2);
+    ca.ws.close(); personal.ws.close();
+  });
+
   it("naming strangers in a public room notifies none of them (no mention, no room_activity)", async () => {
     const { base } = stack;
     const a = await signup(base), stranger = await signup(base);

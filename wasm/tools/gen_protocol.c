@@ -49,7 +49,7 @@ int main(int argc, char **argv) {
   printf("  roomMembersMax: %d,\n  membersPage: %d,\n  membersPageMax: %d,\n  roomSearchMaxBytes: %d,\n  closeRemoved: %d,\n",
          CHAT_ROOM_MEMBERS_MAX, CHAT_MEMBERS_PAGE, CHAT_MEMBERS_PAGE_MAX, CHAT_ROOM_SEARCH_MAX, CHAT_CLOSE_REMOVED);
   printf("  mentionsMax: %d,\n  roomActivityMs: %d,\n", CHAT_MENTIONS_MAX, CHAT_ROOM_ACTIVITY_MS);
-  printf("  unreadCountMax: %d,\n", CHAT_UNREAD_COUNT_MAX);
+  printf("  unreadCountMax: %d,\n  activityAwayMs: %d,\n", CHAT_UNREAD_COUNT_MAX, CHAT_ACTIVITY_AWAY_MS);
   printf("  typingIntervalMs: %d,\n  typingExpiresMs: %d,\n", CHAT_TYPING_INTERVAL_MS, CHAT_TYPING_EXPIRES_MS);
   printf("  editHistoryMax: %d,\n  replyExcerptMax: %d,\n  reactionsDistinctMax: %d,\n  reactionsPerUserMax: %d,\n"
          "  reactionCodepointsMax: %d,\n  reactionBytesMax: %d,\n",
