@@ -5,6 +5,7 @@
  * reached it. Never on in a
  * deployment (the deploy checks keep CHAT_* test variables out of wrangler.toml).
  */
+import { CoreError, type CoreHost } from "./core";
 import type { Env } from "./env";
 
 export const debugCounters = { socket_opens: 0, d1_queries: 0 };
@@ -29,4 +30,18 @@ export function countedDb(env: Env): D1Database {
       return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   });
+}
+
+/** `n` verifications of a login against the dummy hash (login_verify with no
+ * stored hash: one argon2id each, as for an unknown user), for the bench; answers n. */
+export function debugHashes(core: CoreHost, n: number): number {
+  const body = new TextEncoder().encode(JSON.stringify({ username: "nobody", password: "not the password" }));
+  for (let i = 0; i < n; i++) {
+    try {
+      core.call("login_verify", body, { password_hash: null, password_nfkc: true, banned: false });
+    } catch (e) {
+      if (!(e instanceof CoreError) || e.code !== "invalid_credentials") throw e;
+    }
+  }
+  return n;
 }

@@ -20,7 +20,7 @@ import { ban, clientIp, ipBanned, listBans, promote, recordIp, unban, verifyBans
 import { act, blockList, conversationStub, friendsOf, hub } from "./social";
 import { searchConversation, searchEverywhere, searchRoom } from "./search";
 import { originAllowed } from "./origin";
-import { countedDb, debugCounters, noteOpen } from "./debug";
+import { countedDb, debugCounters, debugHashes, noteOpen } from "./debug";
 import { download, upload, type Place } from "./files";
 import { isolateCache } from "./isolate-cache";
 
@@ -376,11 +376,21 @@ route("/dms/:id{[0-9]{1,15}}/messages", {
   }],
 });
 
+// Tests and benchmarks only (CHAT_DEBUG_COUNTERS): the D1 queries socket opens made
+// in this isolate (worker/debug.ts), and argon2id alone: ?n= (0 to 8) verifications
+// of a login against the dummy hash in this isolate's core, as a login of an
+// unknown user makes one (the bench times n = 4 against n = 0: the runtime's clock
+// does not move during the work, so it is timed from outside).
+app.get("/__debug/counters", (c) => c.env.CHAT_DEBUG_COUNTERS === "1" ? c.json(debugCounters) : errorResponse("not_found"));
+app.post("/__debug/hash", (c) => {
+  if (c.env.CHAT_DEBUG_COUNTERS !== "1") return errorResponse("not_found");
+  const n = Number(c.req.query("n") ?? 0);
+  if (!Number.isInteger(n) || n < 0 || n > 8) return errorResponse("query_invalid");
+  return c.json({ hashed: debugHashes(core, n) });
+});
+
 // Test-only: make the core trap, to prove the Worker survives it. Enabled only when
 // the CHAT_TEST_HOOKS binding is "1" (set by the test configs, never in wrangler.toml).
-// Tests and benchmarks only (CHAT_DEBUG_COUNTERS): the D1 queries socket opens made
-// in this isolate (worker/debug.ts).
-app.get("/__debug/counters", (c) => c.env.CHAT_DEBUG_COUNTERS === "1" ? c.json(debugCounters) : errorResponse("not_found"));
 
 app.post("/__test/trap", (c) => {
   if (c.env.CHAT_TEST_HOOKS !== "1") return errorResponse("not_found");

@@ -106,6 +106,13 @@ describe("password change", () => {
 });
 
 describe("sessions", () => {
+  it("a deployment has no debug routes (they need CHAT_DEBUG_COUNTERS)", async () => {
+    for (const [method, path] of [["POST", "/__debug/hash?n=8"], ["GET", "/__debug/counters"]]) {
+      const r = await fetch(`${base}${path}`, { method });
+      assert.equal(r.status, 404, path);
+    }
+  });
+
   it("lists my sessions with a coarse client and times, never a token or its hash", async () => {
     const me = await signup(base, "ss");
     const firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";

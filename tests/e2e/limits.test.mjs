@@ -132,6 +132,15 @@ describe("budgets against wrangler dev", () => {
     assert.equal((await refused.json()).error.budget, "uploads_per_account");
   });
 
+  it("the bench's hashing route does at most 8 hashes a request (and exists only with CHAT_DEBUG_COUNTERS)", async () => {
+    const ok = await fetch(`${base}/__debug/hash?n=2`, { method: "POST" });
+    assert.deepEqual([ok.status, await ok.json()], [200, { hashed: 2 }]);
+    for (const n of ["9", "-1", "1.5", "x"]) {
+      const r = await fetch(`${base}/__debug/hash?n=${n}`, { method: "POST" });
+      assert.deepEqual([r.status, (await r.json()).error.code], [400, "query_invalid"], n);
+    }
+  });
+
   it("a room spammer stops after 10 rooms an hour", async () => {
     const u = (await requestFrom("127.0.0.8", base, "POST", "/signup", { username: name("rooms"), password: "rooms password" })).body;
     const made = [];
