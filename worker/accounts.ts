@@ -26,17 +26,23 @@ export interface SessionBody {
 }
 
 /** A new session of the user, described by the core from its User-Agent (a coarse
- * "Firefox on Linux", never the header itself: account.h). The user keeps at most
+ * "Firefox on Linux", never the header itself: account.h), made only while
+ * `passwordHash` (the hash the password was just proven against) is still the
+ * account's and the account is not deleted: a password change or a deletion that
+ * lands between the check and this insert revoked every session there was, and
+ * this one is not made (invalid_credentials). The user keeps at most
  * LIMITS.userSessionsMax live sessions: those past it, oldest first, end in the
  * same batch, and their sockets close (LIMITS.closeSessionEnded) as a logout's do. */
-async function newSession(core: CoreHost, env: Env, userId: number, userAgent: string): Promise<SessionFacts> {
+async function newSession(core: CoreHost, env: Env, userId: number, passwordHash: string, userAgent: string): Promise<SessionFacts> {
   const now = Date.now();
   const s = core.call<SessionFacts>("session_new", undefined, undefined, now);
   const { client } = core.call<{ client: string }>("client_describe", userAgent);
   const db = env.DB;
-  const [, ended] = await db.batch<{ session: number }>([
-    db.prepare("INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, client) VALUES (?, ?, ?, ?, ?, ?)")
-      .bind(s.token_hash, userId, now, s.expires_at, now, client),
+  const [made, ended] = await db.batch<{ session: number }>([
+    db.prepare(`INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, client)
+                SELECT ?1, ?2, ?3, ?4, ?3, ?5 WHERE EXISTS
+                  (SELECT 1 FROM users WHERE id = ?2 AND password_hash = ?6 AND deleted_at IS NULL)`)
+      .bind(s.token_hash, userId, now, s.expires_at, client, passwordHash),
     db.prepare(`UPDATE sessions SET revoked_at = ?1 WHERE rowid IN (
                   SELECT rowid FROM sessions WHERE user_id = ?2 AND revoked_at IS NULL AND expires_at > ?1
                   ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?3)
@@ -44,6 +50,7 @@ async function newSession(core: CoreHost, env: Env, userId: number, userAgent: s
   ]);
   await Promise.all((ended?.results ?? []).map(({ session }) =>
     revokeSockets(env, userId, { session }, LIMITS.closeSessionEnded, "signed in on too many devices")));
+  if (made?.meta.changes !== 1) throw new CoreError("invalid_credentials");
   return s;
 }
 
@@ -97,7 +104,7 @@ export async function signup(core: CoreHost, env: Env, body: Uint8Array, ip: str
     .first<PublicUser>();
   if (!row) throw new CoreError("username_taken");
   await recordIp(db, row.id, ip);
-  const s = await newSession(core, env, row.id, userAgent);
+  const s = await newSession(core, env, row.id, u.password_hash, userAgent);
   return { user: row, token: s.token, expires_at: s.expires_at };
 }
 
@@ -125,14 +132,19 @@ export async function login(core: CoreHost, env: Env, body: Uint8Array, ip: stri
   const user: PublicUser = { id: row!.id, username: row!.username, role: row!.role };
   await Promise.all([throttleSucceed(core, db, attempt), recordIp(db, user.id, ip)]);
   await spendPasswordCheck(core, env, username_key);
-  if (rehash !== null) { // of the NFKC form, whatever the stored hash was (auth.h)
-    await db.prepare("UPDATE users SET password_hash = ?, password_nfkc = 1 WHERE id = ?").bind(rehash, user.id).run();
+  // Of the NFKC form, whatever the stored hash was (auth.h); only over the hash just
+  // checked (a password changed meanwhile stays, and this login gets no session).
+  let proven = row!.password_hash;
+  if (rehash !== null) {
+    const r = await db.prepare("UPDATE users SET password_hash = ?1, password_nfkc = 1 WHERE id = ?2 AND password_hash = ?3")
+      .bind(rehash, user.id, proven).run();
+    if (r.meta.changes === 1) proven = rehash;
   }
   // A row made before skeletons existed gets its own now (migrations/0005); one of
   // two old look-alikes keeps NULL (OR IGNORE: the skeleton is taken).
   await db.prepare("UPDATE OR IGNORE users SET username_skeleton = ? WHERE id = ? AND username_skeleton IS NULL")
     .bind(username_skeleton, user.id).run();
-  const s = await newSession(core, env, user.id, userAgent);
+  const s = await newSession(core, env, user.id, proven, userAgent);
   return { user, token: s.token, expires_at: s.expires_at };
 }
 
@@ -153,7 +165,7 @@ export async function liveSession(db: D1Database, tokenHash: string): Promise<Li
   const row = await db
     .prepare(
       `SELECT s.rowid AS session, s.last_seen_at, s.expires_at, u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
-       WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?
+       WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND u.deleted_at IS NULL
          AND NOT EXISTS (SELECT 1 FROM user_bans b WHERE b.user_id = u.id)`,
     )
     .bind(tokenHash, now)
