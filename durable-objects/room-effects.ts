@@ -180,6 +180,24 @@ export class RoomEffects {
     }
   }
 
+  /** A conversation's message `seq` was deleted or edited: its index row in D1
+   * (GET /dms) shows the latest message as it now is (never a deleted text or an
+   * edited one's old text), and a deleted one the other person had not read is no
+   * longer counted (RoomStorage.dmPreview). Rooms keep no such row. */
+  private dmPreviewChanged(seq: number, deleted: boolean): void {
+    if (!this.storage.meta<string>("object")?.startsWith("dm:")) return;
+    const id = this.storage.roomId();
+    const { latest, author, from_it } = this.storage.dmPreview(seq);
+    const uncount = deleted && author !== null ? 1 : 0;
+    this.d1(() => this.env.DB.prepare(`UPDATE dm_conversations SET last_seq = ?2, last_at = ?3, last_user_id = ?4,
+        last_body = ?5,
+        unread_a = CASE WHEN ?6 AND user_a != ?7 AND unread_a >= ?8 THEN unread_a - 1 ELSE unread_a END,
+        unread_b = CASE WHEN ?6 AND user_b != ?7 AND unread_b >= ?8 THEN unread_b - 1 ELSE unread_b END
+        WHERE id = ?1`)
+      .bind(id, latest?.seq ?? 0, latest?.created_at ?? null, latest?.user_id ?? null, latest?.body ?? null,
+        uncount, author ?? 0, from_it).run());
+  }
+
   /** The user is here now (they asked for their counts, or moved their marker):
    * room_activity reaches them again. */
   present(userId: number): void {
@@ -269,9 +287,11 @@ export class RoomEffects {
           case "tombstone":
             this.storage.tombstone(e.seq, e.at, e.change);
             this.dropFiles(this.storage.dropFiles(e.seq));
+            this.dmPreviewChanged(e.seq, true);
             break;
           case "edit":
             this.storage.edit(e.seq, e.body, e.at, e.change, e.keep);
+            this.dmPreviewChanged(e.seq, false);
             break;
           case "react":
             this.storage.react(e.seq, e.emoji, e.user_id, e.add, e.at, e.change);

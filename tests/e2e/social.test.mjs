@@ -111,6 +111,40 @@ describe("friends, DMs and blocks against wrangler dev", () => {
     for (const s of [pb, conv, convB]) s.ws.close();
   });
 
+  it("never shows a deleted message's text, or an edited one's old text, in the conversation list", async () => {
+    const a = await signup(base), b = await signup(base);
+    await befriend(a, b);
+    const id = (await post(base, "/dms", { username: b.user.username }, auth(a))).body.conversation.id;
+    const conv = await openSocket(base, a.token, `/dms/${id}/ws`);
+    await conv.next();
+    conv.send({ type: "join_room" });
+    await conv.nextOf("history");
+    const say = async (body, client_id) => {
+      conv.send({ type: "new_direct_message", body, client_id });
+      return (await conv.nextOf("new_direct_message")).seq;
+    };
+    const row = async (want) => { // the index in D1 is updated after delivery
+      for (let i = 0; ; i++) {
+        const r = (await (await fetch(`${base}/dms`, { headers: auth(b) })).json()).conversations.find((x) => x.id === id);
+        if (want(r) || i === 40) return r;
+        await sleep(50);
+      }
+    };
+    await say("hello", "p1");
+    const secret = await say("my bank PIN is 4711", "p2");
+    assert.deepEqual([(await row((r) => r.unread === 2)).unread, (await row(() => true)).last_message.body], [2, "my bank PIN is 4711"]);
+    conv.send({ type: "delete_message", seq: secret });
+    await conv.nextOf("message_deleted");
+    const afterDelete = await row((r) => r.last_message?.body !== "my bank PIN is 4711");
+    assert.equal(afterDelete.last_message.body, "hello");
+    assert.equal(afterDelete.unread, 1, "the deleted message is no longer unread");
+    const typo = await say("typo: I hate you", "p3");
+    conv.send({ type: "edit_message", seq: typo, body: "typo fixed: I love you" });
+    await conv.nextOf("message_edited");
+    assert.equal((await row((r) => r.last_message?.body === "typo fixed: I love you")).last_message.body, "typo fixed: I love you");
+    conv.ws.close();
+  });
+
   it("refuses DMs to non-friends and closes a conversation when a friendship ends", async () => {
     const a = await signup(base), b = await signup(base), stranger = await signup(base);
     const refused = await post(base, "/dms", { username: stranger.user.username }, auth(a));
