@@ -335,6 +335,9 @@ export class ChatRoom extends DurableObject<Env> {
     this.ensureRoom();
     this.flush();
     this.run("erase", 0, { user_id: userId, tombstone });
+    // A deleted account is no member or invitee any more (its D1 mirror goes with
+    // the account's relations: worker/account.ts).
+    this.storage.setStanding(userId, "none", Date.now());
   }
 
   /** Some sockets of a user lost their right to stay (worker/close.ts, revokes):

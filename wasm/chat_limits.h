@@ -536,6 +536,13 @@ _Static_assert(CHAT_SESSION_CACHE_MS < CHAT_REVOCATION_RECALL_MS,
  * tries again. 8 covers bursts of concurrent moderation by several ADMINs. */
 #define CHAT_AUDIT_APPEND_TRIES 8
 
+/* How many times a friendship or block change is decided again when the relation
+ * it was decided from changed before it was stored (the other person accepted,
+ * blocked or withdrew at the same moment): the store checks the relation it read
+ * in its own transaction. Two people acting at once settle in two tries; 8 leave
+ * room. Past it the change is answered 429 too_many_attempts, Retry-After 1. */
+#define CHAT_RELATION_STORE_TRIES 8
+
 /* Accounts (issue 20, account.h). A session's "last seen" time is written at most
  * once per this many ms (5 minutes), not on every request: one D1 write per
  * session per 5 minutes at most, and a list of sessions is still accurate to

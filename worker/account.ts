@@ -12,7 +12,8 @@ import { CoreError, unreachable } from "./core";
 import type { Env } from "./env";
 import { LIMITS, type DeletionStep } from "./generated/core";
 import { throttleReserve, throttleSucceed } from "./moderation";
-import { hub } from "./social";
+import { conversationConfig, type Conversation } from "./dms";
+import { conversationStub, hub } from "./social";
 
 /**
  * POST /account/password {current, new}: the new password obeys the signup rules
@@ -200,8 +201,19 @@ export async function deleteAccount(core: CoreHost, env: Env, s: LiveSession, bo
           db.prepare("DELETE FROM friend_requests WHERE from_id = ?1 OR to_id = ?1").bind(id),
           db.prepare("DELETE FROM blocks WHERE blocker_id = ?1 OR blocked_id = ?1").bind(id),
           db.prepare("DELETE FROM user_ips WHERE user_id = ?1").bind(id),
+          db.prepare("DELETE FROM room_members WHERE user_id = ?1").bind(id),
           db.prepare("UPDATE dm_conversations SET last_body = '' WHERE last_user_id = ?1").bind(id),
         ]);
+        // Their conversations close now (no friendship left), for a socket the
+        // other person already has open too: the configuration comes from D1.
+        for (let after = 0;;) {
+          const { results } = await db.prepare(
+            "SELECT id, user_a, user_b FROM dm_conversations WHERE (user_a = ?1 OR user_b = ?1) AND id > ?2 ORDER BY id LIMIT ?3")
+            .bind(id, after, LIMITS.listPage).all<Conversation>();
+          if (results.length === 0) break;
+          await Promise.all(results.map(async (c) => conversationStub(env, c.id).configure(c.id, await conversationConfig(core, db, c))));
+          after = results[results.length - 1]!.id;
+        }
         break;
       case "remove_presence":
         await hub(env, id).erase();

@@ -50,7 +50,7 @@ interface Target extends PublicUser {
 
 async function target(db: D1Database, usernameKey: string) {
   return db.prepare(`SELECT u.id, u.username, u.role, EXISTS (SELECT 1 FROM user_bans b WHERE b.user_id = u.id) AS banned
-                     FROM users u WHERE u.username_key = ?`).bind(usernameKey)
+                     FROM users u WHERE u.username_key = ? AND u.deleted_at IS NULL`).bind(usernameKey)
     .first<Target>().then((t) => (t ? { ...t, banned: !!t.banned } : null));
 }
 
@@ -208,7 +208,7 @@ async function swapCounters(db: D1Database, k: Keys, seen: Counters, next: Count
   return r.meta.changes === 2;
 }
 
-const tooManyAttempts = (retryAfterMs: number) =>
+export const tooManyAttempts = (retryAfterMs: number) =>
   Object.assign(new CoreError("too_many_attempts"), { retryAfter: Math.max(1, Math.ceil(retryAfterMs / 1000)) });
 
 /**

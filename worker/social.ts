@@ -8,6 +8,7 @@ import { CoreError } from "./core";
 import { allow, LimitReached, spend } from "./budgets";
 import type { Env, PublicUser } from "./env";
 import { BUDGETS, LIMITS, type BudgetName } from "./generated/core";
+import { tooManyAttempts } from "./moderation";
 
 export type RelationState = "none" | "outgoing" | "incoming" | "friends";
 
@@ -29,22 +30,42 @@ type Action = "add" | "remove" | "block" | "unblock";
 /** The user a request names ({"username"}), or null when there is none. */
 export async function findTarget(core: CoreHost, db: D1Database, body: Uint8Array) {
   const { username_key } = core.call<{ username_key: string }>("user_target", body);
-  return db.prepare("SELECT id, username, role FROM users WHERE username_key = ?")
+  // A deleted account keeps its name for a while (release_at), but is nobody to
+  // befriend, block, invite or write to: user_not_found.
+  return db.prepare("SELECT id, username, role FROM users WHERE username_key = ? AND deleted_at IS NULL")
     .bind(username_key).first<PublicUser>();
 }
 
-/** The relation between me and them as stored, from my side. */
-export async function relation(db: D1Database, me: number, them: number): Promise<Relation> {
-  const r = await db.prepare(`SELECT
+/** The stored relation's five facts, from ?1's side towards ?2. */
+const RELATION_SQL = `
       EXISTS (SELECT 1 FROM friendships WHERE user_id = ?1 AND friend_id = ?2) AS friends,
       EXISTS (SELECT 1 FROM friend_requests WHERE from_id = ?1 AND to_id = ?2) AS outgoing,
       EXISTS (SELECT 1 FROM friend_requests WHERE from_id = ?2 AND to_id = ?1) AS incoming,
       EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ?1 AND blocked_id = ?2) AS i_block,
-      EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ?2 AND blocked_id = ?1) AS they_block`)
-    .bind(me, them).first<Record<string, number>>();
+      EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ?2 AND blocked_id = ?1) AS they_block`;
+
+/** The relation between me and them as stored, from my side. */
+export async function relation(db: D1Database, me: number, them: number): Promise<Relation> {
+  const r = await db.prepare(`SELECT ${RELATION_SQL}`).bind(me, them).first<Record<string, number>>();
   const state: RelationState = r!.friends ? "friends" : r!.outgoing ? "outgoing" : r!.incoming ? "incoming" : "none";
   return { state, i_block: !!r!.i_block, they_block: !!r!.they_block };
 }
+
+/** A statement that fails its batch (SQLite's json() of malformed text: "malformed
+ * JSON", distinct from a budget guard's overflow) when the stored relation is no
+ * longer `seen`: a change decided from a relation that changed meanwhile is not
+ * stored, and is decided again. */
+function unchanged(db: D1Database, me: number, them: number, seen: Relation) {
+  return db.prepare(`SELECT CASE WHEN (SELECT
+        (friends, outgoing, incoming, i_block, they_block) != (?3, ?4, ?5, ?6, ?7) FROM (SELECT ${RELATION_SQL}))
+      THEN json('relation changed') END`)
+    .bind(me, them, seen.state === "friends" ? 1 : 0, seen.state === "outgoing" ? 1 : 0, seen.state === "incoming" ? 1 : 0,
+      seen.i_block ? 1 : 0, seen.they_block ? 1 : 0);
+}
+
+/** The store of a relation change failed because the relation changed since it
+ * was read (unchanged): decide again. */
+class RelationChanged extends Error {}
 
 /** How many of each count budget a user holds, as stored (SQL with ?1 = the user). */
 const HELD_SQL: Partial<Record<BudgetName, string>> = {
@@ -66,13 +87,15 @@ function guard(db: D1Database, budget: BudgetName, user: number) {
     .bind(user, BUDGETS[budget].limit);
 }
 
-/** Stores a relation as the core decided it, in one transaction, with a guard for
- * each count budget the change uses (for a friendship, both people's). Throws
+/** Stores a relation as the core decided it from `seen`, in one transaction, with a
+ * guard that `seen` is still what is stored and one for each count budget the
+ * change uses (for a friendship, both people's). Throws RelationChanged or
  * LimitReached if a guard fails. */
-async function storeRelation(db: D1Database, me: number, them: number, next: Relation, now: number,
+async function storeRelation(db: D1Database, me: number, them: number, seen: Relation, next: Relation, now: number,
                              counts: BudgetName[]) {
   const guards = counts.flatMap((b) => (b === "friends" ? [guard(db, b, me), guard(db, b, them)] : [guard(db, b, me)]));
   const statements = [
+    unchanged(db, me, them, seen),
     ...guards,
     db.prepare(`DELETE FROM friend_requests WHERE (from_id = ?1 AND to_id = ?2) OR (from_id = ?2 AND to_id = ?1)`).bind(me, them),
     db.prepare(`DELETE FROM friendships WHERE (user_id = ?1 AND friend_id = ?2) OR (user_id = ?2 AND friend_id = ?1)`).bind(me, them),
@@ -91,6 +114,7 @@ async function storeRelation(db: D1Database, me: number, them: number, next: Rel
   try {
     return await db.batch(statements);
   } catch (e) {
+    if (/malformed JSON/i.test(String(e))) throw new RelationChanged();
     if (guards.length && /integer overflow/i.test(String(e))) {
       const budget = counts[0]!;
       throw new LimitReached(budget, BUDGETS[budget].limit, null);
@@ -151,19 +175,30 @@ export function conversationStub(env: Env, id: number) {
  */
 export async function act(core: CoreHost, env: Env, me: PublicUser, action: Action, body: Uint8Array) {
   const them = await findTarget(core, env.DB, body);
-  const facts: Relation = them ? await relation(env.DB, me.id, them.id) : { state: "none", i_block: false, they_block: false };
-  const held = them ? await heldBy(env.DB, me.id, them.id) : {};
-  const d = core.call<Decision>("social", undefined, {
-    action, me: { id: me.id, username: me.username },
-    them: them ? { id: them.id, username: them.username } : null, ...facts, held,
-  });
+  let d: Decision | undefined;
+  for (let i = 0; !d; i++) {
+    const facts: Relation = them ? await relation(env.DB, me.id, them.id) : { state: "none", i_block: false, they_block: false };
+    const held = them ? await heldBy(env.DB, me.id, them.id) : {};
+    const next = core.call<Decision>("social", undefined, {
+      action, me: { id: me.id, username: me.username },
+      them: them ? { id: them.id, username: them.username } : null, ...facts, held,
+    });
+    // What the change uses: counts first (nothing is spent if one is full), then the
+    // hour's friend actions, counted before the change is stored (once).
+    for (const s of next.spends) if (BUDGETS[s.budget].windowMs === 0) allow(core, s.budget, s.held!);
+    if (i === 0) for (const s of next.spends) if (BUDGETS[s.budget].windowMs > 0) await spend(core, env, s.budget, me.id);
+    try {
+      await storeRelation(env.DB, me.id, them!.id, facts, next, Date.now(),
+        next.spends.filter((s) => BUDGETS[s.budget].windowMs === 0).map((s) => s.budget));
+      d = next;
+    } catch (e) {
+      // The other person changed it meanwhile (accepted, blocked, withdrew): decide
+      // again from what is stored now.
+      if (!(e instanceof RelationChanged)) throw e;
+      if (i + 1 >= LIMITS.relationStoreTries) throw tooManyAttempts(1000);
+    }
+  }
   const other = them!; // the core answered user_not_found when there was none
-  // What the change uses: counts first (nothing is spent if one is full), then the
-  // hour's friend actions, counted before the change is stored.
-  for (const s of d.spends) if (BUDGETS[s.budget].windowMs === 0) allow(core, s.budget, s.held!);
-  for (const s of d.spends) if (BUDGETS[s.budget].windowMs > 0) await spend(core, env, s.budget, me.id);
-  await storeRelation(env.DB, me.id, other.id, d, Date.now(),
-    d.spends.filter((s) => BUDGETS[s.budget].windowMs === 0).map((s) => s.budget));
 
   const after: Promise<unknown>[] = [];
   if (d.tell) after.push(hub(env, other.id).deliver(d.tell));
@@ -173,9 +208,10 @@ export async function act(core: CoreHost, env: Env, me: PublicUser, action: Acti
   }
   const conversation = await conversationBetween(env.DB, me.id, other.id);
   if (conversation) {
-    // What the conversation is now, as the core says for the new relation.
-    const config = core.call<RoomConfig>("dm_config", undefined,
-      { members: [conversation.user_a, conversation.user_b], state: d.state, i_block: d.i_block, they_block: d.they_block });
+    // What the conversation is now, as the core says for the relation stored now
+    // (read again: the other person may have changed it since this one was stored).
+    const now = await relation(env.DB, conversation.user_a, conversation.user_b);
+    const config = core.call<RoomConfig>("dm_config", undefined, { members: [conversation.user_a, conversation.user_b], ...now });
     after.push(conversationStub(env, conversation.id).configure(conversation.id, config));
   }
   await Promise.all(after);

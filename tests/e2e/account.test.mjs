@@ -286,6 +286,40 @@ describe("account deletion", () => {
     return { me, friend, dm, sockets: { personal, inRoom, inDm }, watchRoom, watchDm };
   }
 
+  it("closes the conversation for the other person's open socket, and leaves nobody to target by the old name", async () => {
+    const { me, friend, watchDm, sockets } = await leaver();
+    const owner = await signup(base, "dlo");
+    const priv = (await post(base, "/rooms", { name: `dl ${Date.now() % 100000}`, private: true }, auth(owner))).body.room;
+    await post(base, `/rooms/${priv.id}/invite`, { username: me.user.username }, auth(owner));
+    await post(base, `/rooms/${priv.id}/join`, "", auth(me));
+    assert.equal((await request("DELETE", "/account", me, { password: PASSWORD })).status, 200);
+    await Promise.all(Object.values(sockets).map((s) => s.closed));
+    // the friend's socket, open all along, can no longer write into the conversation
+    watchDm.send({ type: "new_direct_message", body: "are you there?", client_id: "gone1" });
+    for (;;) {
+      const f = await watchDm.next();
+      assert.notEqual(f.type, "new_direct_message", "a message to a deleted account was accepted");
+      if (f.type === "error") { assert.equal(f.code, "dm_closed"); break; }
+    }
+    // the name, kept until its release, is nobody to befriend, block, invite or ban
+    for (const path of ["/users/add", "/users/block"]) {
+      const r = await post(base, path, { username: me.user.username }, auth(friend));
+      assert.deepEqual([r.status, r.body.error?.code], [404, "user_not_found"], path);
+    }
+    const inv = await post(base, `/rooms/${priv.id}/invite`, { username: me.user.username }, auth(owner));
+    assert.deepEqual([inv.status, inv.body.error?.code], [404, "user_not_found"]);
+    const admin = await signup(base, "dla");
+    stack.makeAdmin(admin.user.username);
+    for (const path of ["/users/ban", "/users/promote"]) {
+      const r = await post(base, path, { username: me.user.username, reason: "gone" }, auth(admin));
+      assert.deepEqual([r.status, r.body.error?.code], [404, "user_not_found"], path);
+    }
+    // and no longer listed among the private room's members
+    const members = (await (await fetch(`${base}/rooms/${priv.id}/members`, { headers: auth(owner) })).json()).members;
+    assert.ok(!members.some((m) => m.id === me.user.id));
+    watchDm.ws.close();
+  });
+
   it("refuses a wrong password as a failed login, and changes nothing", async () => {
     const me = await signup(base, "del");
     const res = await request("DELETE", "/account", me, { password: "not my password" });

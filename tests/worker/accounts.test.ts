@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { login } from "../../worker/accounts";
 import { CoreHost } from "../../worker/core";
 import { LIMITS } from "../../worker/generated/core";
-import { connect, signup as signupAs } from "./helpers";
+import { connect, racing, signup as signupAs } from "./helpers";
 
 const BASE = "https://chat.test";
 
@@ -267,44 +267,6 @@ describe("a socket's session, checked in D1 once a minute per isolate (accounts.
   });
 });
 
-/**
- * env with a D1 in which `change` lands right after the core verified a password
- * (login_verify, password_change) and before any later statement: the order a
- * password change or an account deletion racing a login can take.
- */
-function racing(change: string, ...args: unknown[]) {
-  let pending: Promise<unknown> = Promise.resolve();
-  const real = new CoreHost();
-  const core = new Proxy(real, {
-    get(t, k) {
-      if (k !== "call") return Reflect.get(t, k);
-      return (op: string, ...rest: unknown[]) => {
-        const out = (t.call as (...a: unknown[]) => unknown)(op, ...rest);
-        if (op === "login_verify") pending = env.DB.prepare(change).bind(...args).run();
-        return out;
-      };
-    },
-  }) as CoreHost;
-  const wrap = (st: D1PreparedStatement): D1PreparedStatement => new Proxy(st, {
-    get(t, k) {
-      if (k === "real") return t;
-      if (k === "bind") return (...a: unknown[]) => wrap(t.bind(...a));
-      if (k === "run" || k === "first" || k === "all" || k === "raw") {
-        return async (...a: unknown[]) => { await pending; return (Reflect.get(t, k) as (...x: unknown[]) => unknown).apply(t, a); };
-      }
-      return Reflect.get(t, k);
-    },
-  });
-  const db = {
-    prepare: (sql: string) => wrap(env.DB.prepare(sql)),
-    batch: async (sts: D1PreparedStatement[]) => {
-      await pending;
-      return env.DB.batch(sts.map((x) => (x as unknown as { real: D1PreparedStatement }).real ?? x));
-    },
-  } as unknown as D1Database;
-  return { core, env: { ...env, DB: db } };
-}
-
 describe("a login racing a credential change", () => {
   const body = (username: string, password: string) => new TextEncoder().encode(JSON.stringify({ username, password }));
   const live = async (id: number) => (await env.DB.prepare(
@@ -313,7 +275,7 @@ describe("a login racing a credential change", () => {
   it("gets no session when the password changed between its check and its session (the change revoked them all)", async () => {
     const me = await signupAs("racepw");
     await env.DB.prepare("UPDATE sessions SET revoked_at = 1 WHERE user_id = ?").bind(me.user.id).run();
-    const race = racing("UPDATE users SET password_hash = 'changed meanwhile' WHERE id = ?", me.user.id);
+    const race = racing("login_verify", () => [env.DB.prepare("UPDATE users SET password_hash = 'changed meanwhile' WHERE id = ?").bind(me.user.id)]);
     await expect(login(race.core, race.env, body(me.user.username, "test password"), "203.0.113.7")).rejects.toMatchObject({ code: "invalid_credentials" });
     expect(await live(me.user.id)).toBe(0);
   });
@@ -321,7 +283,7 @@ describe("a login racing a credential change", () => {
   it("gets no session when the account was deleted between its check and its session", async () => {
     const me = await signupAs("racedel");
     await env.DB.prepare("UPDATE sessions SET revoked_at = 1 WHERE user_id = ?").bind(me.user.id).run();
-    const race = racing("UPDATE users SET deleted_at = 1 WHERE id = ?", me.user.id);
+    const race = racing("login_verify", () => [env.DB.prepare("UPDATE users SET deleted_at = 1 WHERE id = ?").bind(me.user.id)]);
     await expect(login(race.core, race.env, body(me.user.username, "test password"), "203.0.113.8")).rejects.toMatchObject({ code: "invalid_credentials" });
     expect(await live(me.user.id)).toBe(0);
     // and a session made before a deletion no longer authenticates

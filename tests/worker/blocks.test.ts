@@ -6,7 +6,8 @@
 // none gets through even then (durable-objects/user-hub.ts, deliver).
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { type Account, connect, post, signup } from "./helpers";
+import { act } from "../../worker/social";
+import { type Account, connect, post, racing, signup } from "./helpers";
 
 const auth = (who: Account) => ({ Authorization: `Bearer ${who.token}` });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,5 +71,28 @@ describe("blocks and the personal socket", () => {
     expect(await cb.next()).toEqual({ type: "pong", ref: "last" }); // a's message never reached b
     ca.ws.close();
     cb.ws.close();
+  });
+});
+
+describe("a block racing an accept", () => {
+  it("never stores a friendship beside a block: the accept decided before the block is decided again", async () => {
+    const a = await signup(), b = await signup();
+    expect((await post("/users/add", { username: b.user.username }, auth(a))).status).toBe(200);
+    // b accepts (adds a back); a's block lands between b's decision and b's store,
+    // as a's own request stores it (requests and friendship gone, the block in).
+    const race = racing("social", () => [
+      env.DB.prepare("DELETE FROM friend_requests WHERE (from_id = ?1 AND to_id = ?2) OR (from_id = ?2 AND to_id = ?1)").bind(a.user.id, b.user.id),
+      env.DB.prepare("DELETE FROM friendships WHERE (user_id = ?1 AND friend_id = ?2) OR (user_id = ?2 AND friend_id = ?1)").bind(a.user.id, b.user.id),
+      env.DB.prepare("INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)").bind(a.user.id, b.user.id, Date.now()),
+    ]);
+    const accept = new TextEncoder().encode(JSON.stringify({ username: a.user.username }));
+    const answer = await act(race.core, race.env, b.user, "add", accept).catch((e: unknown) => e);
+    const friends = await env.DB.prepare("SELECT count(*) AS n FROM friendships WHERE user_id = ? AND friend_id = ?")
+      .bind(a.user.id, b.user.id).first<{ n: number }>();
+    expect(friends!.n).toBe(0);
+    expect((answer as { state?: string }).state).not.toBe("friends");
+    const blocks = await env.DB.prepare("SELECT count(*) AS n FROM blocks WHERE blocker_id = ? AND blocked_id = ?")
+      .bind(a.user.id, b.user.id).first<{ n: number }>();
+    expect(blocks!.n).toBe(1);
   });
 });

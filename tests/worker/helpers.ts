@@ -1,6 +1,7 @@
 // Shared helpers of the runtime tests: accounts, rooms and sockets through SELF.
-import { SELF } from "cloudflare:test";
+import { SELF, env } from "cloudflare:test";
 import { expect } from "vitest";
+import { CoreHost } from "../../worker/core";
 
 export const BASE = "https://chat.test";
 let n = 0;
@@ -82,4 +83,43 @@ export async function joinRoom(roomId: number, who: Account, since?: number) {
   c.send(since === undefined ? { type: "join_room" } : { type: "join_room", since });
   const history = await c.nextOf("history");
   return { c, history };
+}
+
+/**
+ * A core and an env for calling a Worker function directly, in which `change()`'s
+ * statements land in D1 right after the core answered `op` (a password checked, a
+ * relation decided) and before any later statement of the function: the order a
+ * concurrent request can take. Deterministic, unlike two requests sent together.
+ */
+export function racing(op: string, change: () => D1PreparedStatement[]) {
+  let pending: Promise<unknown> = Promise.resolve();
+  let fired = false;
+  const core = new Proxy(new CoreHost(), {
+    get(t, k) {
+      if (k !== "call") return Reflect.get(t, k);
+      return (name: string, ...rest: unknown[]) => {
+        const out = (t.call as (...a: unknown[]) => unknown)(name, ...rest);
+        if (name === op && !fired) { fired = true; pending = env.DB.batch(change()); }
+        return out;
+      };
+    },
+  }) as CoreHost;
+  const wrap = (st: D1PreparedStatement): D1PreparedStatement => new Proxy(st, {
+    get(t, k) {
+      if (k === "real") return t;
+      if (k === "bind") return (...a: unknown[]) => wrap(t.bind(...a));
+      if (k === "run" || k === "first" || k === "all" || k === "raw") {
+        return async (...a: unknown[]) => { await pending; return (Reflect.get(t, k) as (...x: unknown[]) => unknown).apply(t, a); };
+      }
+      return Reflect.get(t, k);
+    },
+  });
+  const db = {
+    prepare: (sql: string) => wrap(env.DB.prepare(sql)),
+    batch: async (sts: D1PreparedStatement[]) => {
+      await pending;
+      return env.DB.batch(sts.map((x) => (x as unknown as { real?: D1PreparedStatement }).real ?? x));
+    },
+  } as unknown as D1Database;
+  return { core, env: { ...env, DB: db } };
 }

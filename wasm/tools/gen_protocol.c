@@ -70,7 +70,7 @@ int main(int argc, char **argv) {
   printf("  idleTimeoutMs: %d,\n  pingIntervalMs: %d,\n  idleRecordMs: %d,\n  closeIdle: %d,\n", CHAT_IDLE_TIMEOUT_MS,
          CHAT_PING_INTERVAL_MS, CHAT_IDLE_RECORD_MS, CHAT_CLOSE_IDLE);
   printf("  friendsMax: %d,\n", CHAT_FRIENDS_MAX);
-  printf("  loginReserveTries: %d,\n", CHAT_LOGIN_RESERVE_TRIES);
+  printf("  loginReserveTries: %d,\n  relationStoreTries: %d,\n", CHAT_LOGIN_RESERVE_TRIES, CHAT_RELATION_STORE_TRIES);
   printf("  auditPageRows: %d,\n  auditAppendTries: %d,\n", CHAT_AUDIT_PAGE_ROWS, CHAT_AUDIT_APPEND_TRIES);
   printf("  closePolicy: %d,\n  activityReportMs: %d,\n", CHAT_CLOSE_POLICY, CHAT_ACTIVITY_REPORT_MS);
   printf("  sessionSeenRefreshMs: %d,\n  displayNameMax: %d,\n", CHAT_SESSION_SEEN_REFRESH_MS, CHAT_DISPLAY_NAME_MAX);
