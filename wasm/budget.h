@@ -61,7 +61,11 @@
   X(BUDGET_PROFILE_CHANGES, "profile_changes_per_account", CHAT_PROFILE_CHANGES_PER_ACCOUNT, CHAT_BUDGET_WINDOW_MS, 0, \
     "You have changed your profile too many times in the last hour. Try again later.")        \
   X(BUDGET_UPLOADS, "uploads_per_account", CHAT_UPLOADS_PER_ACCOUNT, CHAT_BUDGET_WINDOW_MS, 0,                        \
-    "You have uploaded too many files in the last hour. Try again later.")
+    "You have uploaded too many files in the last hour. Try again later.")                   \
+  X(BUDGET_SEARCHES, "searches_per_account", CHAT_SEARCHES_PER_ACCOUNT, CHAT_BUDGET_WINDOW_MS, CHAT_SEARCHES_BURST,    \
+    "You have searched too often just now. Wait a moment.")                                  \
+  X(BUDGET_EXPORTS, "exports_per_account", CHAT_EXPORTS_PER_ACCOUNT, CHAT_BUDGET_WINDOW_MS, 0,                        \
+    "You have exported your account too many times in the last hour. Try again later.")
 
 typedef enum {
 #define BUDGET_ENUM(sym, name, limit, window, burst, message) sym,

@@ -308,6 +308,17 @@
  * is a Tier 2 method (about 20 a minute); a message carries 10 files at most. */
 #define CHAT_UPLOADS_PER_ACCOUNT 100
 
+/* Searches across every room and conversation (GET /search) per account: each asks
+ * up to CHAT_SEARCH_ROOMS_MAX objects. 20 at once, then one every 6 s (600 an
+ * hour, a GCRA). Slack's search.messages is a Tier 2 method (about 20 a minute). */
+#define CHAT_SEARCHES_PER_ACCOUNT 600
+#define CHAT_SEARCHES_BURST 20
+
+/* Exports of one's account (GET /account/export) per hour: each reads every room
+ * and conversation the account wrote in. Discord grants a data package once every
+ * 30 days; a streamed export that fails halfway can be asked for again. */
+#define CHAT_EXPORTS_PER_ACCOUNT 3
+
 /* Friends one account may have: Discord's published limit of 1 000. */
 #define CHAT_FRIENDS_MAX 1000
 

@@ -8,7 +8,7 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { authenticate, forgetSocketSession, login, logout, signup, socketLiveSession, type LiveSession } from "./accounts";
 import { accountView, changePassword, deleteAccount, exportAccount, listSessions, profiles, revokeOthers, revokeSession, setProfile } from "./account";
-import { LimitReached, refusedLately, rememberRefusal } from "./budgets";
+import { LimitReached, refusedLately, rememberRefusal, spend } from "./budgets";
 import { CoreError, CoreHost, CoreTrap } from "./core";
 import { FACTS_HEADER, type Env, type SocketFacts } from "./env";
 import { errorResponse } from "./errors";
@@ -110,7 +110,11 @@ route("/account/password", {
 
 // Everything of mine, as one streamed JSON document (worker/account.ts, PROTOCOL.md).
 route("/account/export", {
-  GET: [async (c) => exportAccount(c.env, await auth(c), (p) => c.executionCtx.waitUntil(p))],
+  GET: [async (c) => {
+    const s = await auth(c);
+    await spend(core, c.env, "exports_per_account", s.user.id); // each reads everything the account wrote
+    return exportAccount(c.env, s, (p) => c.executionCtx.waitUntil(p));
+  }],
 });
 
 route("/account/profile", {

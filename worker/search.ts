@@ -6,6 +6,7 @@
  * pages (CHAT_OP_SEARCH_QUERY, CHAT_OP_SEARCH_MERGE). Syntax, markers and
  * limits: wasm/search.h, PROTOCOL.md "Search".
  */
+import { spend } from "./budgets";
 import { CoreError, type CoreHost } from "./core";
 import type { Env, PublicUser } from "./env";
 import { LIMITS } from "./generated/core";
@@ -43,6 +44,8 @@ type Place = { kind: "room" | "dm"; id: number };
  */
 export async function searchEverywhere(core: CoreHost, env: Env, user: PublicUser, query: string) {
   const q = core.call<{ limit: number; query: string }>("search_query", query);
+  // Each search asks up to LIMITS.searchRoomsMax objects: counted once the query is valid.
+  await spend(core, env, "searches_per_account", user.id);
   const [places, blocks] = await Promise.all([
     env.DB.prepare(`SELECT 'room' AS kind, r.id AS id, r.last_activity_at AS at
         FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.user_id = ?1 AND m.standing = 'member'

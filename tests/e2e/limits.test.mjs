@@ -141,6 +141,30 @@ describe("budgets against wrangler dev", () => {
     }
   });
 
+  it("a search script gets 20 searches across every room at once, then one every 6 s", async () => {
+    const u = (await requestFrom("127.0.0.22", base, "POST", "/signup", { username: name("srch"), password: "search password" })).body;
+    const search = () => fetch(`${base}/search?q=hello`, { headers: auth(u) });
+    const codes = [];
+    for (let i = 0; i < 21; i++) codes.push((await search()).status);
+    assert.deepEqual(codes, [...Array(20).fill(200), 429]);
+    const refused = await search();
+    assert.equal((await refused.json()).error.budget, "searches_per_account");
+    assert.ok([5, 6].includes(Number(refused.headers.get("retry-after"))), refused.headers.get("retry-after"));
+    // a bad query is refused as such, and spends nothing
+    assert.equal((await fetch(`${base}/search?q=`, { headers: auth(u) })).status, 400);
+  });
+
+  it("an exporter stops after 3 exports an hour (each reads everything the account wrote)", async () => {
+    const u = (await requestFrom("127.0.0.23", base, "POST", "/signup", { username: name("exp"), password: "export password" })).body;
+    const codes = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await fetch(`${base}/account/export`, { headers: auth(u) });
+      codes.push(r.status);
+      await r.arrayBuffer();
+    }
+    assert.deepEqual(codes, [200, 200, 200, 429]);
+  });
+
   it("a room spammer stops after 10 rooms an hour", async () => {
     const u = (await requestFrom("127.0.0.8", base, "POST", "/signup", { username: name("rooms"), password: "rooms password" })).body;
     const made = [];

@@ -6,6 +6,7 @@
 // none gets through even then (durable-objects/user-hub.ts, deliver).
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { PublicUser } from "../../worker/env";
 import { act } from "../../worker/social";
 import { type Account, connect, post, racing, signup } from "./helpers";
 
@@ -86,7 +87,7 @@ describe("a block racing an accept", () => {
       env.DB.prepare("INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)").bind(a.user.id, b.user.id, Date.now()),
     ]);
     const accept = new TextEncoder().encode(JSON.stringify({ username: a.user.username }));
-    const answer = await act(race.core, race.env, b.user, "add", accept).catch((e: unknown) => e);
+    const answer = await act(race.core, race.env, b.user as PublicUser, "add", accept).catch((e: unknown) => e);
     const friends = await env.DB.prepare("SELECT count(*) AS n FROM friendships WHERE user_id = ? AND friend_id = ?")
       .bind(a.user.id, b.user.id).first<{ n: number }>();
     expect(friends!.n).toBe(0);
