@@ -286,10 +286,17 @@ export class ChatRoom extends DurableObject<Env> {
     this.run("kick", 0, { user_id: userId, reason });
   }
 
-  /** Tells every socket here a frame the core made about a person (a profile's
-   * change: user_updated), as it is: it holds nothing a room decides. */
-  async tell(frame: string): Promise<void> {
+  /** Tells every socket here a frame the core made about person `userId` (a
+   * profile's change: user_updated), as it is, if the core says it reaches here. */
+  async tell(userId: number, frame: string): Promise<void> {
     if (this.storage.meta("room_id") === undefined) return;
+    // Only about someone who belongs here (the core's room_profile_reaches): a
+    // user the room removed hears nothing more from them.
+    const { reaches } = this.core.call<{ reaches: boolean }>("profile_reaches", undefined, {
+      conversation: this.storage.meta<string>("object")?.startsWith("dm:") === true,
+      member: this.storage.standing(userId) === "member", sockets: await this.socketsOf(userId),
+    });
+    if (!reaches) return;
     this.ensureRoom();
     for (const ws of this.effects.sockets.values()) {
       try {

@@ -414,11 +414,13 @@ export class UserHub extends DurableObject<Env> {
   }
 
   /** The user's profile changed: the core's user_updated frame reaches their own
-   * sockets and the open sockets of every room and conversation where they have a
-   * socket now (the presence register: the sockets_per_account budget bounds it),
-   * whose clients show the new name at once. Not the rooms they only visited
-   * once: a room that removed them hears nothing more from them. */
-  async profileChanged(frame: string): Promise<void> {
+   * sockets and the open sockets of every room and conversation they have had a
+   * socket in (the visited register, a page of LIMITS.listPage at a time; the
+   * profile_changes_per_account budget bounds how often), whose clients show the
+   * new name at once. Each object tells its sockets only if the user is still a
+   * member there or has a socket there now (ChatRoom.tell): a room that removed
+   * them hears nothing more from them. */
+  async profileChanged(userId: number, frame: string): Promise<void> {
     for (const ws of this.ctx.getWebSockets()) {
       try {
         ws.send(frame);
@@ -426,8 +428,12 @@ export class UserHub extends DurableObject<Env> {
         // closing
       }
     }
-    this.writeReleased();
-    await Promise.all(this.objects().map((o) => o.tell(frame)));
+    for (let after = "";;) {
+      const page = await this.visited(after, LIMITS.listPage);
+      if (page.length === 0) break;
+      await Promise.all(page.map((o) => this.env.CHAT_ROOM.get(this.env.CHAT_ROOM.idFromName(o)).tell(userId, frame)));
+      after = page[page.length - 1]!;
+    }
   }
 
   /** A page of the objects the user ever had a socket in, by name, after `after`

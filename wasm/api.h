@@ -144,6 +144,9 @@
  *                                                    "blocks_author"}
  *   CHAT_OP_ROOM_ACTIVITY   -                        {"room_id","last_seq",     the room_activity frame
  *                                                    "unread","mentions"}
+ *   CHAT_OP_PROFILE_REACHES -                        {"conversation": bool,     {"reaches": bool}
+ *                                                    "member": bool,            (room_profile_reaches)
+ *                                                    "sockets": n}
  *
  *   CHAT_OP_ACCOUNT_DELETE  body {password}          {"password_hash",          {"steps": [names, in order:
  *                                                    "password_nfkc",           account.h ACCOUNT_DELETION_
@@ -260,6 +263,7 @@
   X(CHAT_OP_MEMBERS_QUERY, 51, "members_query") \
   X(CHAT_OP_MENTION_CHECK, 52, "mention_check") \
   X(CHAT_OP_ROOM_ACTIVITY, 53, "room_activity") \
+  X(CHAT_OP_PROFILE_REACHES, 54, "profile_reaches") \
   X(CHAT_OP_PASSWORD_CHANGE, 40, "password_change") \
   X(CHAT_OP_CLIENT_DESCRIBE, 41, "client_describe") \
   X(CHAT_OP_PROFILE, 42, "profile") \

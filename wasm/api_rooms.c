@@ -187,3 +187,20 @@ int api_op_room_activity(const unsigned char *aux, size_t aux_len, cJSON *out) {
   cJSON_Delete(facts);
   return rc;
 }
+
+/* {"reaches": bool}: whether a user_updated about someone is told here
+ * (room_profile_reaches), from the room's facts about them. */
+int api_op_profile_reaches(const unsigned char *aux, size_t aux_len, cJSON *out) {
+  cJSON *facts = NULL;
+  int64_t sockets = 0;
+  int rc = json_parse_object(aux, aux_len, &facts);
+  if (rc < 0) return rc;
+  const cJSON *conv = cJSON_GetObjectItemCaseSensitive(facts, "conversation");
+  const cJSON *member = cJSON_GetObjectItemCaseSensitive(facts, "member");
+  if (!cJSON_IsBool(conv) || !cJSON_IsBool(member)) rc = CHAT_E_FIELD_TYPE;
+  else rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, "sockets"), &sockets);
+  if (rc >= 0)
+    rc = json_add_bool(out, "reaches", room_profile_reaches(cJSON_IsTrue(conv), cJSON_IsTrue(member), (size_t)sockets));
+  cJSON_Delete(facts);
+  return rc;
+}

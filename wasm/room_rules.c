@@ -74,6 +74,10 @@ int room_mention_reaches(int64_t person, int64_t author, int member, int blocks_
   return person != author && !blocks_author && member;
 }
 
+int room_profile_reaches(int conversation, int member, size_t sockets) {
+  return conversation || member || sockets > 0;
+}
+
 int room_activity_due(double last_ms, double now_ms) { return now_ms - last_ms >= CHAT_ROOM_ACTIVITY_MS; }
 
 int room_may_type(int joined) { return joined ? CHAT_OK : CHAT_E_NOT_JOINED; }

@@ -116,6 +116,12 @@ int64_t room_marker_next(int64_t current, int64_t requested, int64_t last_seq);
  * notify no one outside the channel, so naming strangers cannot notify them. */
 int room_mention_reaches(int64_t person, int64_t author, int member, int blocks_author);
 
+/* Whether a person's profile change (user_updated) is told to the sockets of a room
+ * or conversation: 1 or 0. Always in a conversation (its two people); in a room,
+ * only about a member or someone with `sockets` open there now, so a room that
+ * removed someone hears nothing more from them. */
+int room_profile_reaches(int conversation, int member, size_t sockets);
+
 /* Whether a room that last told its members of activity at `last_ms` tells them
  * again at now_ms (CHAT_ROOM_ACTIVITY_MS): 1 or 0. */
 int room_activity_due(double last_ms, double now_ms);

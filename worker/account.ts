@@ -118,7 +118,7 @@ export async function setProfile(core: CoreHost, env: Env, s: LiveSession, body:
   // Each change is told to every room where the user has a socket: counted first.
   await spend(core, env, "profile_changes_per_account", s.user.id);
   await env.DB.prepare("UPDATE users SET display_name = ? WHERE id = ?").bind(display_name, s.user.id).run();
-  await hub(env, s.user.id).profileChanged(frame);
+  await hub(env, s.user.id).profileChanged(s.user.id, frame);
   return { user: { id: s.user.id, username: s.user.username, display_name } };
 }
 

@@ -184,8 +184,26 @@ static void the_mention_frame_goes_only_where_the_rule_lets_it(void **state) {
                    CHAT_E_FIELD_TYPE);
 }
 
+/* A profile change of someone a room removed (or who never belonged) reaches
+ * nobody there: a kicked user cannot keep pushing user_updated into the room. */
+static void a_profile_change_reaches_only_rooms_the_person_belongs_to(void **state) {
+  (void)state;
+  assert_true(room_profile_reaches(0, 1, 0));  /* a member, no socket now */
+  assert_true(room_profile_reaches(0, 0, 2));  /* a reader of a public room, here now */
+  assert_false(room_profile_reaches(0, 0, 0)); /* removed, or only visited once */
+  assert_true(room_profile_reaches(1, 0, 0));  /* a conversation's two people */
+  size_t n;
+  assert_true(call(CHAT_OP_PROFILE_REACHES, "{\"conversation\":false,\"member\":false,\"sockets\":0}", &n) > 0);
+  assert_string_equal((char *)out, "{\"reaches\":false}");
+  assert_true(call(CHAT_OP_PROFILE_REACHES, "{\"conversation\":false,\"member\":true,\"sockets\":0}", &n) > 0);
+  assert_string_equal((char *)out, "{\"reaches\":true}");
+  assert_int_equal(call(CHAT_OP_PROFILE_REACHES, "{\"conversation\":false,\"member\":1,\"sockets\":0}", &n), CHAT_E_FIELD_TYPE);
+  assert_int_equal(call(CHAT_OP_PROFILE_REACHES, "{\"conversation\":false,\"member\":true,\"sockets\":-1}", &n), CHAT_E_FIELD_TYPE);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(a_profile_change_reaches_only_rooms_the_person_belongs_to),
       cmocka_unit_test(a_mention_is_an_at_sign_and_a_username_in_any_case),
       cmocka_unit_test(an_at_sign_inside_an_email_address_or_a_short_name_is_no_mention),
       cmocka_unit_test(a_message_mentions_at_most_the_limit),

@@ -198,7 +198,7 @@ describe("sessions", () => {
 });
 
 describe("display name", () => {
-  it("reaches only rooms where the user has a socket now: a room that removed them hears nothing more", async () => {
+  it("reaches the rooms the user belongs to, and never a room that removed them", async () => {
     const owner = await signup(base, "dk");
     const intruder = await signup(base, "dk");
     const made = await post(base, "/rooms", { name: `dk ${Date.now() % 100000}`, private: true }, auth(owner));
