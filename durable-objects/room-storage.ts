@@ -440,17 +440,17 @@ export class RoomStorage {
 
   /** A conversation's preview after message `seq` was deleted or edited: its latest
    * message not deleted (null: none left), and, for `seq` itself, its author and
-   * how many of their messages (deleted or not) are from it on: the author's
-   * messages the other person has not read are the last `unread` of them (each
-   * one counted as it came, all cleared by a read), so `seq` was unread when that
-   * many are no more than their count. */
+   * `from_it`: 1 + how many of their messages after it are not deleted. The other
+   * person's unread count is the author's messages not deleted since their last
+   * read (each counted as it came, one taken off as a deleted one goes, all
+   * cleared by a read), so `seq` was unread when from_it is no more than it. */
   dmPreview(seq: number): { latest: { seq: number; created_at: number; user_id: number; body: string } | null;
       author: number | null; from_it: number } {
     const latest = this.sql.exec<{ seq: number; created_at: number; user_id: number; body: string }>(
       "SELECT seq, created_at, user_id, body FROM messages WHERE deleted_at IS NULL ORDER BY seq DESC LIMIT 1").toArray()[0] ?? null;
     const author = this.sql.exec<{ user_id: number }>("SELECT user_id FROM messages WHERE seq = ?", seq).toArray()[0]?.user_id ?? null;
-    const fromIt = author === null ? 0 : this.sql.exec<{ n: number }>(
-      "SELECT count(*) AS n FROM messages WHERE user_id = ? AND seq >= ?", author, seq).one().n;
+    const fromIt = author === null ? 0 : 1 + this.sql.exec<{ n: number }>(
+      "SELECT count(*) AS n FROM messages WHERE user_id = ? AND seq > ? AND deleted_at IS NULL", author, seq).one().n;
     return { latest, author, from_it: fromIt };
   }
 

@@ -131,13 +131,27 @@ describe("friends, DMs and blocks against wrangler dev", () => {
       }
     };
     await say("hello", "p1");
+    // b reads it (joining the conversation marks it read), then leaves
+    const convB = await openSocket(base, b.token, `/dms/${id}/ws`);
+    await convB.next();
+    convB.send({ type: "join_room" });
+    await convB.nextOf("history");
+    convB.ws.close();
+    await convB.closed;
+    assert.equal((await row((r) => r.unread === 0)).unread, 0);
     const secret = await say("my bank PIN is 4711", "p2");
-    assert.deepEqual([(await row((r) => r.unread === 2)).unread, (await row(() => true)).last_message.body], [2, "my bank PIN is 4711"]);
+    const oops = await say("and my password", "p2b");
+    assert.deepEqual([(await row((r) => r.unread === 2)).unread, (await row(() => true)).last_message.body], [2, "and my password"]);
+    // the later one first, then the earlier: both come off the count
+    conv.send({ type: "delete_message", seq: oops });
+    await conv.nextOf("message_deleted");
+    const afterOne = await row((r) => r.last_message?.body === "my bank PIN is 4711");
+    assert.deepEqual([afterOne.last_message.body, afterOne.unread], ["my bank PIN is 4711", 1]);
     conv.send({ type: "delete_message", seq: secret });
     await conv.nextOf("message_deleted");
-    const afterDelete = await row((r) => r.last_message?.body !== "my bank PIN is 4711");
+    const afterDelete = await row((r) => r.last_message?.body !== "my bank PIN is 4711" && r.unread === 0);
     assert.equal(afterDelete.last_message.body, "hello");
-    assert.equal(afterDelete.unread, 1, "the deleted message is no longer unread");
+    assert.equal(afterDelete.unread, 0, "the deleted messages are no longer unread");
     const typo = await say("typo: I hate you", "p3");
     conv.send({ type: "edit_message", seq: typo, body: "typo fixed: I love you" });
     await conv.nextOf("message_edited");
