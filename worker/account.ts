@@ -147,13 +147,20 @@ async function* objectPages(env: Env, userId: number): AsyncGenerator<string[]> 
     yield page;
     after = page[page.length - 1]!;
   }
-  for (let after = 0;;) {
-    const { results } = await env.DB.prepare(
-      "SELECT id FROM dm_conversations WHERE (user_a = ?1 OR user_b = ?1) AND id > ?2 ORDER BY id LIMIT ?3")
-      .bind(userId, after, LIMITS.listPage).all<{ id: number }>();
-    if (results.length === 0) break;
+  for await (const results of conversationPages(env.DB, userId)) {
     const page = results.map((r) => `dm:${r.id}`).filter((o) => !seen.has(o));
     if (page.length) yield page;
+  }
+}
+
+/** The user's conversations in D1, a page of at most LIMITS.listPage at a time. */
+async function* conversationPages(db: D1Database, userId: number): AsyncGenerator<Conversation[]> {
+  for (let after = 0;;) {
+    const { results } = await db.prepare(
+      "SELECT id, user_a, user_b FROM dm_conversations WHERE (user_a = ?1 OR user_b = ?1) AND id > ?2 ORDER BY id LIMIT ?3")
+      .bind(userId, after, LIMITS.listPage).all<Conversation>();
+    if (results.length === 0) return;
+    yield results;
     after = results[results.length - 1]!.id;
   }
 }
@@ -206,13 +213,8 @@ export async function deleteAccount(core: CoreHost, env: Env, s: LiveSession, bo
         ]);
         // Their conversations close now (no friendship left), for a socket the
         // other person already has open too: the configuration comes from D1.
-        for (let after = 0;;) {
-          const { results } = await db.prepare(
-            "SELECT id, user_a, user_b FROM dm_conversations WHERE (user_a = ?1 OR user_b = ?1) AND id > ?2 ORDER BY id LIMIT ?3")
-            .bind(id, after, LIMITS.listPage).all<Conversation>();
-          if (results.length === 0) break;
-          await Promise.all(results.map(async (c) => conversationStub(env, c.id).configure(c.id, await conversationConfig(core, db, c))));
-          after = results[results.length - 1]!.id;
+        for await (const page of conversationPages(db, id)) {
+          await Promise.all(page.map(async (c) => conversationStub(env, c.id).configure(c.id, await conversationConfig(core, db, c))));
         }
         break;
       case "remove_presence":

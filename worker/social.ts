@@ -2,13 +2,13 @@
  * Friends and blocks: D1 holds the relations, the core decides every change
  * (wasm/social.h), and the people concerned hear of it through their UserHub.
  */
-import type { RoomConfig } from "../durable-objects/chat-room";
 import type { CoreHost } from "./core";
 import { CoreError } from "./core";
 import { allow, LimitReached, spend } from "./budgets";
 import type { Env, PublicUser } from "./env";
 import { BUDGETS, LIMITS, type BudgetName } from "./generated/core";
 import { tooManyAttempts } from "./moderation";
+import { conversationConfig } from "./dms";
 
 export type RelationState = "none" | "outgoing" | "incoming" | "friends";
 
@@ -210,9 +210,7 @@ export async function act(core: CoreHost, env: Env, me: PublicUser, action: Acti
   if (conversation) {
     // What the conversation is now, as the core says for the relation stored now
     // (read again: the other person may have changed it since this one was stored).
-    const now = await relation(env.DB, conversation.user_a, conversation.user_b);
-    const config = core.call<RoomConfig>("dm_config", undefined, { members: [conversation.user_a, conversation.user_b], ...now });
-    after.push(conversationStub(env, conversation.id).configure(conversation.id, config));
+    after.push(conversationStub(env, conversation.id).configure(conversation.id, await conversationConfig(core, env.DB, conversation)));
   }
   await Promise.all(after);
   return { state: d.state, blocked: d.i_block, user: { id: other.id, username: other.username } };

@@ -22,6 +22,18 @@ describe("friends, DMs and blocks against wrangler dev", () => {
     assert.equal((await act(b, "add", a)).body.state, "friends");
   }
 
+  /** Two fresh friends, and a's socket joined to their conversation. */
+  async function joinedConversation() {
+    const a = await signup(base), b = await signup(base);
+    await befriend(a, b);
+    const id = (await post(base, "/dms", { username: b.user.username }, auth(a))).body.conversation.id;
+    const conv = await openSocket(base, a.token, `/dms/${id}/ws`);
+    await conv.next();
+    conv.send({ type: "join_room" });
+    await conv.nextOf("history");
+    return { a, b, id, conv };
+  }
+
   it("sends, accepts, declines, cancels and removes friend requests, live", async () => {
     const a = await signup(base), b = await signup(base), c = await signup(base), d = await signup(base);
     const pb = await openSocket(base, b.token), pa = await openSocket(base, a.token);
@@ -112,13 +124,7 @@ describe("friends, DMs and blocks against wrangler dev", () => {
   });
 
   it("never shows a deleted message's text, or an edited one's old text, in the conversation list", async () => {
-    const a = await signup(base), b = await signup(base);
-    await befriend(a, b);
-    const id = (await post(base, "/dms", { username: b.user.username }, auth(a))).body.conversation.id;
-    const conv = await openSocket(base, a.token, `/dms/${id}/ws`);
-    await conv.next();
-    conv.send({ type: "join_room" });
-    await conv.nextOf("history");
+    const { a, b, id, conv } = await joinedConversation();
     const say = async (body, client_id) => {
       conv.send({ type: "new_direct_message", body, client_id });
       return (await conv.nextOf("new_direct_message")).seq;
@@ -227,13 +233,7 @@ describe("friends, DMs and blocks against wrangler dev", () => {
   });
 
   it("hides a blocked person's last message and unread count in the conversation list, as in the history", async () => {
-    const a = await signup(base), b = await signup(base);
-    await befriend(a, b);
-    const id = (await post(base, "/dms", { username: b.user.username }, auth(a))).body.conversation.id;
-    const conv = await openSocket(base, a.token, `/dms/${id}/ws`);
-    await conv.next();
-    conv.send({ type: "join_room" });
-    await conv.nextOf("history");
+    const { a, b, id, conv } = await joinedConversation();
     conv.send({ type: "new_direct_message", body: "said before the block", client_id: "b1" });
     await conv.nextOf("new_direct_message");
     conv.ws.close();
