@@ -19,7 +19,7 @@ DEV_PORT ?= 8787
 
 CORE_SRC := $(wildcard wasm/api*.c) wasm/account.c wasm/audit.c wasm/auth.c wasm/budget.c wasm/buf.c wasm/chat_alloc.c wasm/chat_error.c wasm/effects.c \
             wasm/attachment.c wasm/json_in.c wasm/json_out.c wasm/liveness.c wasm/message.c wasm/query.c \
-            wasm/moderation.c wasm/ratelimit.c wasm/search.c wasm/social.c wasm/throttle.c wasm/utf8.c \
+            wasm/moderation.c wasm/pwhash.c wasm/ratelimit.c wasm/search.c wasm/social.c wasm/throttle.c wasm/utf8.c \
             $(wildcard wasm/room*.c)
 CORE_HDR := $(wildcard wasm/*.h)
 CJSON    := $(DEPS)/cjson
@@ -27,6 +27,10 @@ CJSON    := $(DEPS)/cjson
 CJSON_C  := $(BUILD)/cjson/cJSON.c
 SODIUM   := $(DEPS)/libsodium
 SODIUM_SRC := $(SODIUM)/src/libsodium
+# libsodium's argon2 (wasm/pwhash.c uses its internals), and the patch that lets
+# it fill one slice at a time: applied to a copy of argon2-core.c in both builds
+ARGON2_SRC := $(SODIUM_SRC)/crypto_pwhash/argon2
+SLICE_PATCH := wasm/deps/libsodium-argon2-slice.patch
 # utf8proc: Unicode normalisation (NFKC of passwords, wasm/auth.h). One C file and
 # its tables, compiled into the core as cJSON is; UTF8PROC_STATIC: no DLL exports.
 UTF8PROC := $(DEPS)/utf8proc
@@ -36,7 +40,7 @@ UTF8PROC_FLAGS := -DUTF8PROC_STATIC
 CJSON_FLAGS := -DCJSON_NESTING_LIMIT=64
 SODIUM_FLAGS := -DNDEBUG -DCONFIGURED=1 -DNATIVE_LITTLE_ENDIAN=1 -DHAVE_INLINE_ASM=0 \
   -I$(CURDIR)/$(SODIUM_SRC)/include/sodium -I$(CURDIR)/$(SODIUM_SRC)/include
-INCLUDES := -Iwasm -I$(CJSON) -I$(SODIUM_SRC)/include -I$(UTF8PROC)
+INCLUDES := -Iwasm -I$(CJSON) -I$(SODIUM_SRC)/include -I$(ARGON2_SRC) -I$(UTF8PROC)
 
 WASM     := $(BUILD)/chat.wasm
 GEN_TS   := worker/generated/core.ts
@@ -105,21 +109,27 @@ $(SODIUM)/.fetched:
 # SIMD ("SIMD is supported on Workers",
 # https://developers.cloudflare.com/workers/runtime-apis/webassembly/).
 SODIUM_WASM_SIMD := -msimd128 -mssse3 -DHAVE_EMMINTRIN_H -DHAVE_TMMINTRIN_H
-$(BUILD)/wasm/libsodium.a: $(SODIUM)/.fetched wasm/deps/libsodium-wasm-simd.patch | emscripten
+$(BUILD)/wasm/libsodium.a: $(SODIUM)/.fetched wasm/deps/libsodium-wasm-simd.patch $(SLICE_PATCH) | emscripten
 	@rm -rf $(BUILD)/wasm/sodium && mkdir -p $(BUILD)/wasm/sodium
 	patch -s -o $(BUILD)/wasm/sodium/runtime.c $(SODIUM_SRC)/sodium/runtime.c < wasm/deps/libsodium-wasm-simd.patch
+	patch -s -o $(BUILD)/wasm/sodium/argon2-core.c $(ARGON2_SRC)/argon2-core.c < $(SLICE_PATCH)
 	cd $(SODIUM_SRC) && find crypto_* randombytes sodium -name '*.c' | sort | xargs -P$(JOBS) -I{} sh -c \
 	  'src={}; o=$(CURDIR)/$(BUILD)/wasm/sodium/$$(echo {} | tr / _ ).o; \
 	   extra=""; case {} in randombytes/randombytes.c) extra="-U__EMSCRIPTEN__ -DRANDOMBYTES_CUSTOM_IMPLEMENTATION -DRANDOMBYTES_DEFAULT_IMPLEMENTATION=NULL";; \
+	     crypto_pwhash/argon2/argon2-core.c) extra="$(SODIUM_WASM_SIMD) -I$(CURDIR)/$(ARGON2_SRC)"; \
+	       src=$(CURDIR)/$(BUILD)/wasm/sodium/argon2-core.c;; \
 	     crypto_pwhash/argon2/*) extra="$(SODIUM_WASM_SIMD)";; \
 	     sodium/runtime.c) extra="$(SODIUM_WASM_SIMD)"; src=$(CURDIR)/$(BUILD)/wasm/sodium/runtime.c;; esac; \
 	   emcc -O3 $(SODIUM_FLAGS) $$extra -c $$src -o $$o'
 	emar rcs $@ $(BUILD)/wasm/sodium/*.o
 
-$(BUILD)/native/libsodium.a: $(SODIUM)/.fetched
+$(BUILD)/native/libsodium.a: $(SODIUM)/.fetched $(SLICE_PATCH)
 	@rm -rf $(BUILD)/native/sodium && mkdir -p $(BUILD)/native/sodium
+	patch -s -o $(BUILD)/native/sodium/argon2-core.c $(ARGON2_SRC)/argon2-core.c < $(SLICE_PATCH)
 	cd $(SODIUM_SRC) && find crypto_* randombytes sodium -name '*.c' | sort | xargs -P$(JOBS) -I{} sh -c \
-	  'gcc -O2 -fPIC $(SODIUM_FLAGS) -c {} -o $(CURDIR)/$(BUILD)/native/sodium/$$(echo {} | tr / _ ).o'
+	  'src={}; extra=""; case {} in crypto_pwhash/argon2/argon2-core.c) extra="-I$(CURDIR)/$(ARGON2_SRC)"; \
+	     src=$(CURDIR)/$(BUILD)/native/sodium/argon2-core.c;; esac; \
+	   gcc -O2 -fPIC $(SODIUM_FLAGS) $$extra -c $$src -o $(CURDIR)/$(BUILD)/native/sodium/$$(echo {} | tr / _ ).o'
 	ar rcs $@ $(BUILD)/native/sodium/*.o
 
 # ---- the chat core as one standalone Wasm module -----------------------------
@@ -264,7 +274,7 @@ FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=all -fno-omit-frame-pointer
 # argon2id replaced by a cheap stand-in in the API target (tests/fuzz/fuzz_api.c)
-FUZZ_LDFLAGS_api := -Wl,--wrap=crypto_pwhash_str_alg,--wrap=crypto_pwhash_str_verify,--wrap=crypto_pwhash_str_needs_rehash
+FUZZ_LDFLAGS_api := -Wl,--wrap=pwhash_make,--wrap=pwhash_verify,--wrap=crypto_pwhash_str_needs_rehash
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 
 .PHONY: fuzz test-fuzz clang

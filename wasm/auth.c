@@ -6,6 +6,7 @@
 #include <utf8proc.h>
 
 #include "chat_error.h"
+#include "pwhash.h"
 #include "utf8.h"
 
 /* An argon2id hash, with the production parameters, of a random password that was
@@ -114,22 +115,16 @@ int auth_check_password(const char *pw, size_t len) {
 }
 
 int auth_hash_password(const char *pw, size_t len, auth_params p, char out[AUTH_HASH_STR_BYTES]) {
-  /* crypto_pwhash_str returns -1 both for out-of-memory and for limits out of
-   * range; the limits are ours and constant, so -1 means memory. */
-  if (crypto_pwhash_str_alg(out, pw, len, p.opslimit, p.memlimit,
-                            crypto_pwhash_ALG_ARGON2ID13) != 0)
-    return CHAT_E_NOMEM;
-  return CHAT_OK;
+  return pwhash_make(pw, len, p, out);
 }
 
 int auth_verify_password(const char *pw, size_t len, const char *hash, auth_params p,
                          int *needs_rehash) {
-  char against[AUTH_HASH_STR_BYTES] = {0}; /* libsodium reads a fixed-size string */
   *needs_rehash = 0;
-  if (hash && strlen(hash) >= sizeof against) hash = NULL; /* unreadable: as unknown */
-  memcpy(against, hash ? hash : dummy_hash, strlen(hash ? hash : dummy_hash));
-  int ok = crypto_pwhash_str_verify(against, pw, len) == 0;
-  if (!ok || !hash) return CHAT_E_BAD_CREDENTIALS;
+  if (hash && strlen(hash) >= AUTH_HASH_STR_BYTES) hash = NULL; /* unreadable: as unknown */
+  int rc = pwhash_verify(hash ? hash : dummy_hash, pw, len);
+  if (rc == CHAT_E_PWHASH_PENDING || rc == CHAT_E_NOMEM) return rc;
+  if (rc < 0 || !hash) return CHAT_E_BAD_CREDENTIALS;
   *needs_rehash = crypto_pwhash_str_needs_rehash(hash, p.opslimit, p.memlimit) != 0;
   return CHAT_OK;
 }

@@ -108,8 +108,9 @@ int auth_normalize_password(const char *pw, size_t len, char out[CHAT_PASSWORD_M
 int auth_check_password(const char *pw, size_t len);
 
 /* Hash a password with argon2id and a fresh random salt into out, a
- * NUL-terminated "$argon2id$v=19$m=...,t=...,p=1$salt$hash" string. Returns CHAT_OK,
- * CHAT_E_NOMEM (argon2's memory could not be allocated) or CHAT_E_CRYPTO. The
+ * NUL-terminated "$argon2id$v=19$m=...,t=...,p=1$salt$hash" string (pwhash.h). Returns
+ * CHAT_OK, CHAT_E_NOMEM (argon2's memory could not be allocated), CHAT_E_MISUSE
+ * (parameters out of libsodium's range) or, in a sliced flow, CHAT_E_PWHASH_PENDING. The
  * password is hashed as given: pass its NFKC form. It is not checked against the
  * rules here. */
 int auth_hash_password(const char *pw, size_t len, auth_params p, char out[AUTH_HASH_STR_BYTES]);
@@ -120,7 +121,8 @@ int auth_hash_password(const char *pw, size_t len, auth_params p, char out[AUTH_
  * answer is CHAT_E_BAD_CREDENTIALS. On success returns CHAT_OK and sets
  * *needs_rehash to 1 when the stored hash was made with parameters other than p.
  * Errors: CHAT_E_BAD_CREDENTIALS (wrong password, unknown user, or a stored hash
- * that cannot be read). */
+ * that cannot be read), CHAT_E_NOMEM, and in a sliced flow CHAT_E_PWHASH_PENDING
+ * (pwhash.h: the host runs the hash, then asks again). */
 int auth_verify_password(const char *pw, size_t len, const char *hash, auth_params p,
                          int *needs_rehash);
 

@@ -203,7 +203,9 @@ typedef enum { CHAT_REFUSAL, CHAT_FATAL } chat_error_class;
   X(CHAT_E_ATTACHMENT_INVALID, -84, "attachment_invalid", REFUSAL,                                     \
     "That attachment cannot be sent here: upload it again.")                                           \
   X(CHAT_E_LENGTH_REQUIRED, -85, "length_required", REFUSAL,                                           \
-    "Send the file with its Content-Length.")
+    "Send the file with its Content-Length.")                                                          \
+  X(CHAT_E_PWHASH_PENDING, -86, "pwhash_pending", FATAL,                                               \
+    "A password hash is being computed: the host runs it (pwhash.h), then asks again.")
 
 typedef enum {
   CHAT_OK = 0,

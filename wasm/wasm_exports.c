@@ -21,6 +21,12 @@
  *   chat_room_event(handle, kind, conn, in, in_len, now_ms, out, cap, out_len_ptr)
  *                                  room_event() (see room.h): the effects, or a
  *                                  negative chat_error, as chat_call.
+ *   chat_pwhash_flow(sliced)       pwhash_flow() (see pwhash.h): begins (1) or ends (0)
+ *                                  a flow in which the calls that hash a password
+ *                                  answer CHAT_E_PWHASH_PENDING and leave the hash
+ *                                  to chat_pwhash_step.
+ *   chat_pwhash_step() -> int      pwhash_step(): one slice of that hash; the slices
+ *                                  left, 0 when done, or a negative chat_error.
  *   chat_abi_version() -> int      CHAT_ABI_VERSION.
  *   chat_trap_for_test()           traps on purpose, so tests can prove the shell
  *                                  survives a trap; the shell only calls it behind a
@@ -46,8 +52,9 @@
 #include "room.h"
 #include "chat_alloc.h"
 #include "chat_error.h"
+#include "pwhash.h"
 
-#define CHAT_ABI_VERSION 2
+#define CHAT_ABI_VERSION 3
 #define EXPORT __attribute__((used, visibility("default")))
 
 __attribute__((import_module("env"), import_name("host_random"))) extern void host_random(
@@ -106,6 +113,10 @@ EXPORT int chat_room_event(room *r, int kind, double conn, const unsigned char *
   *out_len = (uint32_t)n;
   return rc;
 }
+
+EXPORT void chat_pwhash_flow(int sliced) { pwhash_flow(sliced); }
+
+EXPORT int chat_pwhash_step(void) { return pwhash_step(); }
 
 EXPORT int chat_abi_version(void) { return CHAT_ABI_VERSION; }
 

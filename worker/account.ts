@@ -33,7 +33,7 @@ export async function changePassword(core: CoreHost, env: Env, s: LiveSession, b
   if (!row) throw new CoreError("unauthorized");
   passwordChecksRefused(row.username_key);
   const attempt = await throttleReserve(core, db, row.username_key, ip);
-  const { password_hash } = core.call<{ password_hash: string }>("password_change", body,
+  const { password_hash } = await core.callHashing<{ password_hash: string }>("password_change", body,
     { password_hash: row.password_hash, password_nfkc: row.password_nfkc !== 0 });
   try {
     await spendPasswordCheck(core, env, row.username_key);

@@ -93,7 +93,7 @@ export async function signup(core: CoreHost, env: Env, body: Uint8Array, ip: str
   // Each address makes at most CHAT_SIGNUPS_PER_ADDRESS accounts an hour, counted
   // before argon2id's work (budget.h).
   await spend(core, env, "signups_per_address", ip);
-  const u = core.call<{ username: string; username_key: string; username_skeleton: string; password_hash: string }>(
+  const u = await core.callHashing<{ username: string; username_key: string; username_skeleton: string; password_hash: string }>(
     "signup", body);
   const row = await db
     .prepare(
@@ -126,7 +126,7 @@ export async function login(core: CoreHost, env: Env, body: Uint8Array, ip: stri
               FROM users WHERE username_key = ?`)
     .bind(username_key)
     .first<PublicUser & { password_hash: string; password_nfkc: number; banned: number }>();
-  const { rehash, username_skeleton } = core.call<{ rehash: string | null; username_skeleton: string }>("login_verify", body, {
+  const { rehash, username_skeleton } = await core.callHashing<{ rehash: string | null; username_skeleton: string }>("login_verify", body, {
     password_hash: row?.password_hash ?? null, password_nfkc: row?.password_nfkc !== 0, banned: !!row?.banned,
   });
   const user: PublicUser = { id: row!.id, username: row!.username, role: row!.role };

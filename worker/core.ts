@@ -147,6 +147,8 @@ interface ChatExports {
   chat_room_free(handle: number): void;
   chat_room_event(handle: number, kind: number, conn: number, inp: number, inLen: number,
                   nowMs: number, out: number, cap: number, outLenPtr: number): number;
+  chat_pwhash_flow(sliced: number): void;
+  chat_pwhash_step(): number;
   chat_abi_version(): number;
   chat_trap_for_test(): void;
 }
@@ -155,7 +157,8 @@ interface ChatExports {
  * the interface both ways). */
 const CHAT_EXPORTS_LISTED: { [K in keyof ChatExports]: true } = {
   chat_alloc: true, chat_dealloc: true, chat_init: true, chat_call: true, chat_room_new: true,
-  chat_room_free: true, chat_room_event: true, chat_abi_version: true, chat_trap_for_test: true,
+  chat_room_free: true, chat_room_event: true, chat_pwhash_flow: true, chat_pwhash_step: true,
+  chat_abi_version: true, chat_trap_for_test: true,
 };
 export const CHAT_EXPORTS = Object.keys(CHAT_EXPORTS_LISTED) as (keyof ChatExports)[];
 
@@ -166,7 +169,7 @@ interface Exports extends ChatExports {
   _initialize(): void;
 }
 
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 const EMPTY_EFFECTS_LEN = '{"effects":[]}'.length;
 const MAX_GETRANDOM = 65536; // crypto.getRandomValues fills at most 64 KiB per call
 const encoder = new TextEncoder();
@@ -291,10 +294,25 @@ class CoreInstance {
     return new Effects(effects, bytes.subarray(4 + jsonLen));
   }
 
+  pwhashFlow(sliced: boolean): void {
+    this.x.chat_pwhash_flow(sliced ? 1 : 0);
+  }
+
+  /** One slice of the pending hash: the slices left, 0 when done. */
+  pwhashStep(): number {
+    const rc = this.x.chat_pwhash_step();
+    if (rc < 0) throw new CoreError(CODE_BY_NUM.get(rc) ?? "internal");
+    return rc;
+  }
+
   trapForTest(): void {
     this.x.chat_trap_for_test();
   }
 }
+
+/** Lets the isolate's other work run: a timer, so every event already waiting
+ * (requests, socket frames, other objects' work on the same thread) goes first. */
+const yieldToOthers = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 function bytesOf(v: Uint8Array | string | object | undefined): Uint8Array {
   if (v === undefined) return new Uint8Array(0);
@@ -342,6 +360,43 @@ export class CoreHost {
   call<T = Record<string, unknown>>(op: CoreOp, input?: Uint8Array | string, aux?: object,
                                     nowMs = Date.now()): T {
     return JSON.parse(this.callText(op, input, aux, nowMs)) as T;
+  }
+
+  /** The turn of the last hashing call (callHashing runs one at a time). */
+  private hashTurn: Promise<unknown> = Promise.resolve();
+
+  /**
+   * call() for an operation that hashes a password with argon2id (signup,
+   * login_verify, password_change: about 40 ms of CPU each), with the hash computed
+   * in slices (wasm/pwhash.h, PWHASH_SLICES of about 5 ms) and the isolate's other
+   * work let in between them, so that a login never holds the thread for a whole
+   * hash. The operation is repeated until its hashes are done (at most one more
+   * time per hash it needs; its other work is cheap and pure). One call at a time
+   * per instance, in arrival order: what a hash holds between slices is one
+   * argon2id's memory (CHAT_PWHASH_MEMLIMIT), as a hash in one call holds.
+   */
+  callHashing<T = Record<string, unknown>>(op: CoreOp, input?: Uint8Array | string, aux?: object): Promise<T> {
+    const turn = this.hashTurn.then(() => this.sliced<T>(op, input, aux));
+    this.hashTurn = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async sliced<T>(op: CoreOp, input?: Uint8Array | string, aux?: object): Promise<T> {
+    this.run((core) => core.pwhashFlow(true));
+    try {
+      for (let calls = 0; ; calls++) {
+        try {
+          return this.call<T>(op, input, aux);
+        } catch (e) {
+          // an operation asks for at most PWHASH_RESULTS hashes
+          if (!(e instanceof CoreError) || e.code !== "pwhash_pending" || calls > LIMITS.pwhashResults) throw e;
+        }
+        while (this.run((core) => core.pwhashStep()) > 0) await yieldToOthers();
+      }
+    } finally {
+      // a trap meanwhile left a new instance, which hashes in one call anyway
+      this.instance?.pwhashFlow(false);
+    }
   }
 
   /**

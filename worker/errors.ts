@@ -92,6 +92,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   image_too_large: 413,
   attachment_invalid: 400,
   length_required: 411,
+  pwhash_pending: 500, // never answered: CoreHost.callHashing runs the hash and asks again
 };
 
 /** A JSON error response for a code, with its status and the core's message;

@@ -14,7 +14,7 @@
  * error, with the frame's ref when it had a valid one), itself without a rate
  * bucket in `aux`, or as {"reply": frame text, "bucket"} with one.
  *
- * argon2id is replaced (linker --wrap) by a cheap stand-in: 19 MiB and two passes
+ * argon2id (pwhash.h's two entry points) is replaced (linker --wrap) by a cheap stand-in: 19 MiB and two passes
  * per call would make the fuzzer crawl, and the stored hash comes from `aux`, so a
  * fuzzed one could ask for any cost. The stand-in is a keyed BLAKE2b of the
  * password in a string of the same shape; what is tested is the parsing around it.
@@ -40,19 +40,16 @@ static void stand_in(char out[crypto_pwhash_STRBYTES], const char *pw, unsigned 
   snprintf(out, crypto_pwhash_STRBYTES, "$argon2id$v=19$m=19456,t=2,p=1$fuzz$%s", hex);
 }
 
-int __wrap_crypto_pwhash_str_alg(char out[crypto_pwhash_STRBYTES], const char *const passwd,
-                                 unsigned long long passwdlen, unsigned long long opslimit, size_t memlimit,
-                                 int alg) {
-  (void)opslimit, (void)memlimit, (void)alg;
-  stand_in(out, passwd, passwdlen);
-  return 0;
+int __wrap_pwhash_make(const char *pw, size_t len, auth_params p, char out[AUTH_HASH_STR_BYTES]) {
+  (void)p;
+  stand_in(out, pw, len);
+  return CHAT_OK;
 }
 
-int __wrap_crypto_pwhash_str_verify(const char str[crypto_pwhash_STRBYTES], const char *const passwd,
-                                    unsigned long long passwdlen) {
+int __wrap_pwhash_verify(const char *encoded, const char *pw, size_t len) {
   char want[crypto_pwhash_STRBYTES];
-  stand_in(want, passwd, passwdlen);
-  return strncmp(str, want, crypto_pwhash_STRBYTES) == 0 ? 0 : -1;
+  stand_in(want, pw, len);
+  return strncmp(encoded, want, crypto_pwhash_STRBYTES) == 0 ? CHAT_OK : CHAT_E_BAD_CREDENTIALS;
 }
 
 int __wrap_crypto_pwhash_str_needs_rehash(const char str[crypto_pwhash_STRBYTES], unsigned long long opslimit,

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import coreModule from "../../build/chat.wasm";
 import { CoreError, CoreHost, CoreTrap, type CoreOp, type RoomEventKind } from "../../worker/core";
-import { OPS } from "../../worker/generated/core";
+import { LIMITS, OPS } from "../../worker/generated/core";
 import golden from "../golden/core.json";
 import roomGolden from "../golden/room.json";
 
@@ -100,6 +100,47 @@ describe("chat core in Wasm", () => {
     expect(core.call("login_verify", body, { password_hash })).toEqual({ rehash: null, username_skeleton: "verlfy" });
     const wrong = JSON.stringify({ username: "verify", password: "wrong password" });
     expect(() => core.call("login_verify", wrong, { password_hash })).toThrow(CoreError);
+  });
+
+  it("lets the isolate's other work run between the slices of a login's argon2id (issue 13)", async () => {
+    // A timer chain stands for everything else the thread has to do: requests,
+    // socket frames, other objects. A hash in one call let none of it run until
+    // the login was done.
+    const host = new CoreHost();
+    const body = JSON.stringify({ username: "nobody", password: "not the password" });
+    let ticks = 0;
+    let hashing = true;
+    const tick = () => { if (hashing) { ticks++; setTimeout(tick, 0); } };
+    setTimeout(tick, 0);
+    const login = host.callHashing("login_verify", body, { password_hash: null, password_nfkc: true, banned: false });
+    await expect(login).rejects.toMatchObject({ code: "invalid_credentials" });
+    hashing = false;
+    // one tick at least between each of the hash's slices (2 passes of 4 slices)
+    expect(ticks).toBeGreaterThanOrEqual(LIMITS.pwhashSlices - 1);
+  });
+
+  it("gives each of several hashing calls at once its own answer, the same as in one call", async () => {
+    const host = new CoreHost();
+    const right = JSON.stringify({ username: "alice", password: "right password" });
+    const wrong = JSON.stringify({ username: "alice", password: "wrong password" });
+    const { password_hash } = await host.callHashing<{ password_hash: string }>("signup", right);
+    // a legacy hash (not NFKC) that verifies answers with a rehash: two hashes in one call
+    const answers = await Promise.allSettled([
+      host.callHashing("login_verify", right, { password_hash, password_nfkc: true }),
+      host.callHashing("login_verify", wrong, { password_hash, password_nfkc: true }),
+      host.callHashing<{ rehash: string }>("login_verify", right, { password_hash, password_nfkc: false }),
+      host.callHashing("password_change", JSON.stringify({ current: "right password", new: "a new password" }),
+        { password_hash, password_nfkc: true }),
+    ]);
+    expect(answers[0]).toEqual({ status: "fulfilled", value: { rehash: null, username_skeleton: "allce" } });
+    expect(answers[1]).toMatchObject({ status: "rejected", reason: { code: "invalid_credentials" } });
+    const rehash = (answers[2] as PromiseFulfilledResult<{ rehash: string }>).value.rehash;
+    const changed = (answers[3] as PromiseFulfilledResult<{ password_hash: string }>).value.password_hash;
+    // each new hash is a real one: verified by the core in one call, as libsodium's
+    expect(core.call("login_verify", right, { password_hash: rehash })).toEqual({ rehash: null, username_skeleton: "allce" });
+    const fresh = JSON.stringify({ username: "alice", password: "a new password" });
+    expect(core.call("login_verify", fresh, { password_hash: changed })).toEqual({ rehash: null, username_skeleton: "allce" });
+    expect(() => core.call("login_verify", right, { password_hash: changed })).toThrow(CoreError);
   });
 
   it("answers with more than its first 64 KiB output buffer by growing it", () => {
