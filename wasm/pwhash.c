@@ -47,7 +47,7 @@ typedef struct {
 
 static int sliced;
 static int have_job;
-static job cur;
+static job cur; /* the sliced job, when have_job */
 static result results[PWHASH_RESULTS];
 static size_t next_result;
 static unsigned char key_key[crypto_generichash_KEYBYTES];
@@ -60,11 +60,12 @@ static void job_drop(void) {
   have_job = 0;
 }
 
-void pwhash_flow(int on) {
+void pwhash_sliced(int on) { sliced = on; }
+
+void pwhash_reset(void) {
   job_drop();
   sodium_memzero(results, sizeof results);
   next_result = 0;
-  sliced = on;
 }
 
 /* BLAKE2b, keyed with this instance's random key, of the kind, the password and
@@ -86,72 +87,91 @@ static void ask_key(unsigned char key[crypto_generichash_BYTES], job_kind kind, 
   crypto_generichash_final(&st, key, crypto_generichash_BYTES);
 }
 
-/* argon2_ctx's steps 1 to 3 (libsodium's argon2.c): the instance of cur.ctx, with
- * its first blocks. The password is read here and not kept. */
-static int job_begin(void) {
-  argon2_context *c = &cur.ctx;
-  if (validate_inputs(c) != ARGON2_OK) return CHAT_E_BAD_CREDENTIALS;
-  uint32_t blocks = c->m_cost;
-  if (blocks < 2 * ARGON2_SYNC_POINTS * c->lanes) blocks = 2 * ARGON2_SYNC_POINTS * c->lanes;
-  uint32_t segment = blocks / (c->lanes * ARGON2_SYNC_POINTS);
-  cur.inst = (argon2_instance_t){0};
-  cur.inst.passes = c->t_cost;
-  cur.inst.current_pass = ~0U;
-  cur.inst.memory_blocks = segment * c->lanes * ARGON2_SYNC_POINTS;
-  cur.inst.segment_length = segment;
-  cur.inst.lane_length = segment * ARGON2_SYNC_POINTS;
-  cur.inst.lanes = c->lanes;
-  cur.inst.threads = c->threads;
-  cur.inst.type = Argon2_id;
-  int rc = initialize(&cur.inst, c);
+/* argon2_ctx's steps 1 to 3 (libsodium's argon2.c): the instance of j->ctx, with
+ * its first blocks. The password is read here and not kept. On failure j holds
+ * nothing. */
+static int job_begin(job *j) {
+  argon2_context *c = &j->ctx;
+  int rc = validate_inputs(c) == ARGON2_OK ? ARGON2_OK : ARGON2_INCORRECT_PARAMETER;
+  if (rc == ARGON2_OK) {
+    uint32_t blocks = c->m_cost;
+    if (blocks < 2 * ARGON2_SYNC_POINTS * c->lanes) blocks = 2 * ARGON2_SYNC_POINTS * c->lanes;
+    uint32_t segment = blocks / (c->lanes * ARGON2_SYNC_POINTS);
+    j->inst = (argon2_instance_t){0};
+    j->inst.passes = c->t_cost;
+    j->inst.current_pass = ~0U;
+    j->inst.memory_blocks = segment * c->lanes * ARGON2_SYNC_POINTS;
+    j->inst.segment_length = segment;
+    j->inst.lane_length = segment * ARGON2_SYNC_POINTS;
+    j->inst.lanes = c->lanes;
+    j->inst.threads = c->threads;
+    j->inst.type = Argon2_id;
+    rc = initialize(&j->inst, c); /* on failure it frees what it took */
+  }
   c->pwd = NULL;
   c->pwdlen = 0;
-  if (rc != ARGON2_OK) return rc == ARGON2_MEMORY_ALLOCATION_ERROR ? CHAT_E_NOMEM : CHAT_E_BAD_CREDENTIALS;
-  cur.next = 0;
-  cur.slices = c->t_cost * ARGON2_SYNC_POINTS;
-  have_job = 1;
+  if (rc != ARGON2_OK) {
+    sodium_memzero(j, sizeof *j);
+    return rc == ARGON2_MEMORY_ALLOCATION_ERROR ? CHAT_E_NOMEM : CHAT_E_BAD_CREDENTIALS;
+  }
+  j->next = 0;
+  j->slices = c->t_cost * ARGON2_SYNC_POINTS;
   return CHAT_OK;
 }
 
-/* The job's result (finalize frees its memory), into r. */
-static void job_finish(result *r) {
-  finalize(&cur.ctx, &cur.inst); /* frees the instance's memory */
-  memcpy(r->key, cur.key, sizeof r->key);
+/* The next slice of j: the slices left, 0 once all are filled. */
+static uint32_t job_slice(job *j) {
+  fill_memory_slice(&j->inst, j->next / ARGON2_SYNC_POINTS, j->next % ARGON2_SYNC_POINTS);
+  j->next++;
+  return j->slices - j->next;
+}
+
+/* The job's result into r (finalize frees its memory); j is wiped. */
+static void job_finish(job *j, result *r) {
+  finalize(&j->ctx, &j->inst);
+  memcpy(r->key, j->key, sizeof r->key);
   r->used = 1;
-  if (cur.kind == JOB_VERIFY) {
-    r->rc = cur.ctx.outlen == cur.expected_len && sodium_memcmp(cur.out, cur.expected, cur.expected_len) == 0
+  if (j->kind == JOB_VERIFY) {
+    r->rc = j->ctx.outlen == j->expected_len && sodium_memcmp(j->out, j->expected, j->expected_len) == 0
                 ? CHAT_OK
                 : CHAT_E_BAD_CREDENTIALS;
   } else {
-    r->rc = encode_string(r->encoded, sizeof r->encoded, &cur.ctx, Argon2_id) == ARGON2_OK ? CHAT_OK : CHAT_E_NOMEM;
+    r->rc = encode_string(r->encoded, sizeof r->encoded, &j->ctx, Argon2_id) == ARGON2_OK ? CHAT_OK : CHAT_E_NOMEM;
   }
-  sodium_memzero(&cur, sizeof cur);
-  have_job = 0;
+  sodium_memzero(j, sizeof *j);
 }
 
 int pwhash_step(void) {
   if (!have_job) return CHAT_E_MISUSE;
-  fill_memory_slice(&cur.inst, cur.next / ARGON2_SYNC_POINTS, cur.next % ARGON2_SYNC_POINTS);
-  if (++cur.next < cur.slices) return (int)(cur.slices - cur.next);
+  uint32_t left = job_slice(&cur);
+  if (left > 0) return (int)left;
   result *r = &results[next_result];
   next_result = (next_result + 1) % PWHASH_RESULTS;
-  job_finish(r);
+  job_finish(&cur, r);
+  have_job = 0;
   return 0;
 }
 
-/* The result of the job set up in cur: inline, computed now; sliced, the job
- * begun (CHAT_E_PWHASH_PENDING: the repeated call finds the result kept). */
-static int run(result *out) {
-  int rc = job_begin();
-  if (rc < 0) {
-    sodium_memzero(&cur, sizeof cur);
-    return rc;
+/* The result of job j, set up by the caller: inline, computed now in j (the sliced
+ * job and the results kept are not touched); sliced, j becomes the job
+ * (CHAT_E_PWHASH_PENDING: the repeated call finds the result kept). */
+static int run(job *j, result *out) {
+  if (sliced) {
+    job_drop(); /* any other job: its request ended without it */
+    int rc = job_begin(j);
+    if (rc < 0) return rc;
+    cur = *j;
+    cur.ctx.salt = cur.salt; /* its buffers are its own now */
+    cur.ctx.out = cur.out;
+    sodium_memzero(j, sizeof *j);
+    have_job = 1;
+    return CHAT_E_PWHASH_PENDING;
   }
-  if (sliced) return CHAT_E_PWHASH_PENDING;
-  while (pwhash_step() > 0) {
+  int rc = job_begin(j);
+  if (rc < 0) return rc;
+  while (job_slice(j) > 0) {
   }
-  *out = results[(next_result + PWHASH_RESULTS - 1) % PWHASH_RESULTS];
-  pwhash_flow(0); /* inline keeps nothing */
+  job_finish(j, out);
   return CHAT_OK;
 }
 
@@ -176,27 +196,27 @@ int pwhash_verify(const char *encoded, const char *pw, size_t len) {
   const result *k = sliced ? kept(key) : NULL;
   if (k) return k->rc;
   if (sliced && have_job && sodium_memcmp(cur.key, key, sizeof key) == 0) return CHAT_E_PWHASH_PENDING;
-  job_drop();
   /* argon2_verify (libsodium's argon2.c): the string's parameters, salt and tag */
-  memset(&cur, 0, sizeof cur);
-  cur.kind = JOB_VERIFY;
-  memcpy(cur.key, key, sizeof key);
-  argon2_context *c = &cur.ctx;
-  c->salt = cur.salt;
-  c->saltlen = sizeof cur.salt;
-  c->out = cur.expected;
-  c->outlen = sizeof cur.expected;
+  job j;
+  memset(&j, 0, sizeof j);
+  j.kind = JOB_VERIFY;
+  memcpy(j.key, key, sizeof key);
+  argon2_context *c = &j.ctx;
+  c->salt = j.salt;
+  c->saltlen = sizeof j.salt;
+  c->out = j.expected;
+  c->outlen = sizeof j.expected;
   if (len > crypto_pwhash_argon2id_PASSWD_MAX || decode_string(c, encoded, Argon2_id) != ARGON2_OK) {
-    sodium_memzero(&cur, sizeof cur);
+    sodium_memzero(&j, sizeof j);
     return CHAT_E_BAD_CREDENTIALS;
   }
-  cur.expected_len = c->outlen;
-  c->out = cur.out;
+  j.expected_len = c->outlen;
+  c->out = j.out;
   c->pwd = (uint8_t *)pw;
   c->pwdlen = (uint32_t)len;
   c->flags = ARGON2_DEFAULT_FLAGS;
   result r;
-  int rc = run(&r);
+  int rc = run(&j, &r);
   if (rc < 0) return rc;
   rc = r.rc;
   sodium_memzero(&r, sizeof r);
@@ -217,17 +237,17 @@ int pwhash_make(const char *pw, size_t len, auth_params p, char out[AUTH_HASH_ST
     return k->rc;
   }
   if (sliced && have_job && sodium_memcmp(cur.key, key, sizeof key) == 0) return CHAT_E_PWHASH_PENDING;
-  job_drop();
   /* crypto_pwhash_argon2id_str (libsodium's pwhash_argon2id.c): a random salt of
    * crypto_pwhash_argon2id_SALTBYTES, a tag of HASH_BYTES, one lane */
-  memset(&cur, 0, sizeof cur);
-  cur.kind = JOB_MAKE;
-  memcpy(cur.key, key, sizeof key);
-  argon2_context *c = &cur.ctx;
-  randombytes_buf(cur.salt, crypto_pwhash_argon2id_SALTBYTES);
-  c->salt = cur.salt;
+  job j;
+  memset(&j, 0, sizeof j);
+  j.kind = JOB_MAKE;
+  memcpy(j.key, key, sizeof key);
+  argon2_context *c = &j.ctx;
+  randombytes_buf(j.salt, crypto_pwhash_argon2id_SALTBYTES);
+  c->salt = j.salt;
   c->saltlen = crypto_pwhash_argon2id_SALTBYTES;
-  c->out = cur.out;
+  c->out = j.out;
   c->outlen = HASH_BYTES;
   c->pwd = (uint8_t *)pw;
   c->pwdlen = (uint32_t)len;
@@ -236,7 +256,7 @@ int pwhash_make(const char *pw, size_t len, auth_params p, char out[AUTH_HASH_ST
   c->lanes = c->threads = 1;
   c->flags = ARGON2_DEFAULT_FLAGS;
   result r;
-  int rc = run(&r);
+  int rc = run(&j, &r);
   if (rc >= 0 && (rc = r.rc) >= 0) memcpy(out, r.encoded, AUTH_HASH_STR_BYTES);
   sodium_memzero(&r, sizeof r);
   return rc;

@@ -17,22 +17,23 @@
  * "$argon2id$" hashes are sliced; any other stored hash is verified by libsodium in
  * one call.
  *
- * Two modes:
- * - inline (the default, and after pwhash_flow(0)): pwhash_verify and pwhash_make
- *   compute the whole hash before they return, as crypto_pwhash_str does;
- * - sliced (after pwhash_flow(1)): the first call for a hash begins it as the one
- *   job and answers CHAT_E_PWHASH_PENDING; the host calls pwhash_step() until it
- *   answers 0, letting other work run between calls, then repeats the operation,
- *   whose call for the same hash now finds its result. An operation needing two
- *   hashes (a login that rehashes, a password change) is repeated twice. Results
- *   are kept, at most PWHASH_RESULTS of them, until the next pwhash_flow().
+ * Two modes, chosen by the host for the calls that follow (pwhash_sliced):
+ * - inline (the default): pwhash_verify and pwhash_make compute the whole hash
+ *   before they return, as crypto_pwhash_str does, touching nothing kept here;
+ * - sliced: the first call for a hash begins it as the one job and answers
+ *   CHAT_E_PWHASH_PENDING; the host calls pwhash_step() until it answers 0, letting
+ *   other work run between calls, then repeats the operation, whose call for the
+ *   same hash now finds its result. An operation needing two hashes (a login that
+ *   rehashes, a password change) is repeated twice. Results are kept, at most
+ *   PWHASH_RESULTS of them, until pwhash_reset().
  *
- * Ownership and bounds: one job at a time (a new one frees the one before), so the
- * memory held between calls is one argon2id's, CHAT_PWHASH_MEMLIMIT bytes, as an
- * inline hash holds during its call; the host runs one flow at a time. A result is
- * found only by the same request: its key is a BLAKE2b, keyed with a random key of
- * this instance, of the password and what it is checked against. Nothing here
- * keeps the password after pwhash_verify or pwhash_make returns.
+ * Ownership and bounds: one sliced job at a time (a new one frees the one before:
+ * its request was abandoned), so the memory held between calls is one argon2id's,
+ * CHAT_PWHASH_MEMLIMIT bytes; the host gives the sliced mode to one request at a
+ * time, and any other hashes inline meanwhile. A result is found only by the same
+ * request: its key is a BLAKE2b, keyed with a random key of this instance, of the
+ * password and what it is checked against. Nothing here keeps the password after
+ * pwhash_verify or pwhash_make returns.
  */
 #ifndef PWHASH_H
 #define PWHASH_H
@@ -45,10 +46,18 @@
 #define PWHASH_SLICES (CHAT_PWHASH_OPSLIMIT * 4)
 /* Results one flow keeps: a login's verification and its rehash. */
 #define PWHASH_RESULTS 2
+/* The host's bound on a sliced request that runs no slice: after this long, in ms,
+ * it is taken to be abandoned (a client that went away: its request never
+ * resumes) and another request may hash in slices. A live one runs its next slice
+ * after a 0 ms timer, about 5 ms of work later. */
+#define PWHASH_ABANDONED_MS 1000
 
-/* Begins a flow (sliced != 0) or ends it (0, back to inline): the job in flight and
- * the results kept are forgotten either way. */
-void pwhash_flow(int sliced);
+/* The mode of the calls that follow: sliced (on != 0) or inline (0). Changes
+ * nothing else. */
+void pwhash_sliced(int on);
+
+/* Forgets the sliced job, if any (freeing its memory), and every result kept. */
+void pwhash_reset(void);
 
 /* Runs the next slice of the job. Returns the slices left (> 0), 0 when the hash is
  * done (its result is kept for the repeated call), CHAT_E_MISUSE without a job. */

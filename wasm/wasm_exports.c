@@ -21,10 +21,11 @@
  *   chat_room_event(handle, kind, conn, in, in_len, now_ms, out, cap, out_len_ptr)
  *                                  room_event() (see room.h): the effects, or a
  *                                  negative chat_error, as chat_call.
- *   chat_pwhash_flow(sliced)       pwhash_flow() (see pwhash.h): begins (1) or ends (0)
- *                                  a flow in which the calls that hash a password
- *                                  answer CHAT_E_PWHASH_PENDING and leave the hash
- *                                  to chat_pwhash_step.
+ *   chat_pwhash_sliced(on)         pwhash_sliced() (see pwhash.h): whether the calls
+ *                                  that follow hash a password in slices (answering
+ *                                  CHAT_E_PWHASH_PENDING and leaving the hash to
+ *                                  chat_pwhash_step) or in one call (0, the default).
+ *   chat_pwhash_reset()            pwhash_reset(): forgets the sliced job and results.
  *   chat_pwhash_step() -> int      pwhash_step(): one slice of that hash; the slices
  *                                  left, 0 when done, or a negative chat_error.
  *   chat_abi_version() -> int      CHAT_ABI_VERSION.
@@ -114,7 +115,9 @@ EXPORT int chat_room_event(room *r, int kind, double conn, const unsigned char *
   return rc;
 }
 
-EXPORT void chat_pwhash_flow(int sliced) { pwhash_flow(sliced); }
+EXPORT void chat_pwhash_sliced(int on) { pwhash_sliced(on); }
+
+EXPORT void chat_pwhash_reset(void) { pwhash_reset(); }
 
 EXPORT int chat_pwhash_step(void) { return pwhash_step(); }
 

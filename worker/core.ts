@@ -147,7 +147,8 @@ interface ChatExports {
   chat_room_free(handle: number): void;
   chat_room_event(handle: number, kind: number, conn: number, inp: number, inLen: number,
                   nowMs: number, out: number, cap: number, outLenPtr: number): number;
-  chat_pwhash_flow(sliced: number): void;
+  chat_pwhash_sliced(on: number): void;
+  chat_pwhash_reset(): void;
   chat_pwhash_step(): number;
   chat_abi_version(): number;
   chat_trap_for_test(): void;
@@ -157,7 +158,8 @@ interface ChatExports {
  * the interface both ways). */
 const CHAT_EXPORTS_LISTED: { [K in keyof ChatExports]: true } = {
   chat_alloc: true, chat_dealloc: true, chat_init: true, chat_call: true, chat_room_new: true,
-  chat_room_free: true, chat_room_event: true, chat_pwhash_flow: true, chat_pwhash_step: true,
+  chat_room_free: true, chat_room_event: true, chat_pwhash_sliced: true, chat_pwhash_reset: true,
+  chat_pwhash_step: true,
   chat_abi_version: true, chat_trap_for_test: true,
 };
 export const CHAT_EXPORTS = Object.keys(CHAT_EXPORTS_LISTED) as (keyof ChatExports)[];
@@ -294,8 +296,12 @@ class CoreInstance {
     return new Effects(effects, bytes.subarray(4 + jsonLen));
   }
 
-  pwhashFlow(sliced: boolean): void {
-    this.x.chat_pwhash_flow(sliced ? 1 : 0);
+  pwhashSliced(on: boolean): void {
+    this.x.chat_pwhash_sliced(on ? 1 : 0);
+  }
+
+  pwhashReset(): void {
+    this.x.chat_pwhash_reset();
   }
 
   /** One slice of the pending hash: the slices left, 0 when done. */
@@ -362,40 +368,62 @@ export class CoreHost {
     return JSON.parse(this.callText(op, input, aux, nowMs)) as T;
   }
 
-  /** The turn of the last hashing call (callHashing runs one at a time). */
-  private hashTurn: Promise<unknown> = Promise.resolve();
+  /** The request whose password hash runs in slices now, and when it last ran one
+   * (callHashing): one at a time. */
+  private slicing: { owner: object; at: number } | null = null;
 
   /**
    * call() for an operation that hashes a password with argon2id (signup,
    * login_verify, password_change: about 40 ms of CPU each), with the hash computed
-   * in slices (wasm/pwhash.h, PWHASH_SLICES of about 5 ms) and the isolate's other
-   * work let in between them, so that a login never holds the thread for a whole
-   * hash. The operation is repeated until its hashes are done (at most one more
-   * time per hash it needs; its other work is cheap and pure). One call at a time
-   * per instance, in arrival order: what a hash holds between slices is one
-   * argon2id's memory (CHAT_PWHASH_MEMLIMIT), as a hash in one call holds.
+   * in slices (wasm/pwhash.h, LIMITS.pwhashSlices of about 5 ms) and the isolate's
+   * other work let in between them, so that a login does not hold the thread for a
+   * whole hash. The operation is repeated until its hashes are done (once more per
+   * hash it needs; its other work is cheap and pure).
+   *
+   * One request at a time hashes in slices, so that what is held between slices is
+   * one argon2id's memory (CHAT_PWHASH_MEMLIMIT); a request that finds another one
+   * slicing hashes in one call, as before, and never waits on another request's
+   * promise (a request the client gave up on never resumes: its turn is taken back
+   * once it has run no slice for LIMITS.pwhashAbandonedMs).
    */
-  callHashing<T = Record<string, unknown>>(op: CoreOp, input?: Uint8Array | string, aux?: object): Promise<T> {
-    const turn = this.hashTurn.then(() => this.sliced<T>(op, input, aux));
-    this.hashTurn = turn.catch(() => undefined);
-    return turn;
-  }
-
-  private async sliced<T>(op: CoreOp, input?: Uint8Array | string, aux?: object): Promise<T> {
-    this.run((core) => core.pwhashFlow(true));
+  async callHashing<T = Record<string, unknown>>(op: CoreOp, input?: Uint8Array | string, aux?: object): Promise<T> {
+    const now = Date.now();
+    if (this.slicing && now - this.slicing.at < LIMITS.pwhashAbandonedMs) return this.call<T>(op, input, aux);
+    const me = { owner: {}, at: now };
+    this.slicing = me;
+    this.run((core) => core.pwhashReset());
     try {
       for (let calls = 0; ; calls++) {
+        // Taken back meanwhile (this request was thought abandoned): in one call.
+        if (this.slicing !== me) return this.call<T>(op, input, aux);
         try {
+          this.run((core) => core.pwhashSliced(true));
           return this.call<T>(op, input, aux);
         } catch (e) {
-          // an operation asks for at most PWHASH_RESULTS hashes
+          // an operation asks for at most LIMITS.pwhashResults hashes
           if (!(e instanceof CoreError) || e.code !== "pwhash_pending" || calls > LIMITS.pwhashResults) throw e;
+        } finally {
+          this.instance?.pwhashSliced(false);
         }
-        while (this.run((core) => core.pwhashStep()) > 0) await yieldToOthers();
+        while (this.slicing === me) {
+          let left: number;
+          try {
+            left = this.run((core) => core.pwhashStep());
+          } catch (e) {
+            // misuse: no job (a trap in between gave a new instance): ask again
+            if (e instanceof CoreError && e.code === "misuse") break;
+            throw e;
+          }
+          if (left === 0) break;
+          await yieldToOthers();
+          me.at = Date.now();
+        }
       }
     } finally {
-      // a trap meanwhile left a new instance, which hashes in one call anyway
-      this.instance?.pwhashFlow(false);
+      if (this.slicing === me) {
+        this.slicing = null;
+        this.instance?.pwhashReset();
+      }
     }
   }
 

@@ -10,6 +10,12 @@
 static const auth_params cheap = {1, 8192}; /* 1 pass: 4 slices */
 static const int cheap_slices = 4;
 
+/* Begins (1) or ends (0) a request's sliced flow, as CoreHost.callHashing does. */
+static void flow(int sliced) {
+  pwhash_reset();
+  pwhash_sliced(sliced);
+}
+
 /* Runs the sliced job to its end; returns how many steps it took, checking that
  * each answers the slices left. */
 static int run_job(void) {
@@ -35,11 +41,11 @@ static void a_hash_made_here_verifies_in_libsodium_and_the_reverse(void **state)
 static void a_sliced_hash_takes_one_step_per_slice_and_is_libsodiums(void **state) {
   (void)state;
   char out[AUTH_HASH_STR_BYTES];
-  pwhash_flow(1);
+  flow(1);
   assert_int_equal(pwhash_make(S("correct horse"), auth_default_params(), out), CHAT_E_PWHASH_PENDING);
   assert_int_equal(run_job(), PWHASH_SLICES);
   assert_int_equal(pwhash_make(S("correct horse"), auth_default_params(), out), CHAT_OK);
-  pwhash_flow(0);
+  flow(0);
   assert_int_equal(crypto_pwhash_str_verify(out, S("correct horse")), 0);
   assert_int_equal(pwhash_verify(out, S("correct horse")), CHAT_OK);
 }
@@ -49,7 +55,7 @@ static void a_login_that_rehashes_is_two_jobs_and_finds_both_results(void **stat
   char stored[crypto_pwhash_STRBYTES], rehash[AUTH_HASH_STR_BYTES], again[AUTH_HASH_STR_BYTES];
   assert_int_equal(crypto_pwhash_str_alg(stored, S("pw one two"), cheap.opslimit, cheap.memlimit,
                                          crypto_pwhash_ALG_ARGON2ID13), 0);
-  pwhash_flow(1);
+  flow(1);
   /* the operation, as the host repeats it */
   assert_int_equal(pwhash_verify(stored, S("pw one two")), CHAT_E_PWHASH_PENDING);
   assert_int_equal(run_job(), cheap_slices);
@@ -61,7 +67,7 @@ static void a_login_that_rehashes_is_two_jobs_and_finds_both_results(void **stat
   assert_int_equal(pwhash_make(S("pw one two"), cheap, again), CHAT_OK); /* the same, kept */
   assert_string_equal(rehash, again);
   assert_int_equal(pwhash_step(), CHAT_E_MISUSE); /* nothing left to run */
-  pwhash_flow(0);
+  flow(0);
   assert_int_equal(crypto_pwhash_str_verify(rehash, S("pw one two")), 0);
 }
 
@@ -70,7 +76,7 @@ static void a_result_answers_only_the_request_that_asked_for_it(void **state) {
   char stored[crypto_pwhash_STRBYTES];
   assert_int_equal(crypto_pwhash_str_alg(stored, S("the right one"), cheap.opslimit, cheap.memlimit,
                                          crypto_pwhash_ALG_ARGON2ID13), 0);
-  pwhash_flow(1);
+  flow(1);
   assert_int_equal(pwhash_verify(stored, S("the wrong one")), CHAT_E_PWHASH_PENDING);
   run_job();
   assert_int_equal(pwhash_verify(stored, S("the wrong one")), CHAT_E_BAD_CREDENTIALS);
@@ -79,9 +85,9 @@ static void a_result_answers_only_the_request_that_asked_for_it(void **state) {
   run_job();
   assert_int_equal(pwhash_verify(stored, S("the right one")), CHAT_OK);
   /* a new flow forgets every result */
-  pwhash_flow(1);
+  flow(1);
   assert_int_equal(pwhash_verify(stored, S("the right one")), CHAT_E_PWHASH_PENDING);
-  pwhash_flow(0);
+  flow(0);
   assert_int_equal(pwhash_step(), CHAT_E_MISUSE); /* the job went with its flow */
 }
 
@@ -90,7 +96,7 @@ static void a_new_job_replaces_one_left_unfinished(void **state) {
   char stored[crypto_pwhash_STRBYTES], out[AUTH_HASH_STR_BYTES];
   assert_int_equal(crypto_pwhash_str_alg(stored, S("abandoned pw"), cheap.opslimit, cheap.memlimit,
                                          crypto_pwhash_ALG_ARGON2ID13), 0);
-  pwhash_flow(1);
+  flow(1);
   assert_int_equal(pwhash_verify(stored, S("abandoned pw")), CHAT_E_PWHASH_PENDING);
   assert_true(pwhash_step() > 0); /* half done, then another hash is asked for */
   assert_int_equal(pwhash_make(S("next one pw"), cheap, out), CHAT_E_PWHASH_PENDING);
@@ -99,8 +105,27 @@ static void a_new_job_replaces_one_left_unfinished(void **state) {
   assert_int_equal(pwhash_verify(stored, S("abandoned pw")), CHAT_E_PWHASH_PENDING); /* begun again */
   run_job();
   assert_int_equal(pwhash_verify(stored, S("abandoned pw")), CHAT_OK);
-  pwhash_flow(0);
+  flow(0);
   assert_int_equal(crypto_pwhash_str_verify(out, S("next one pw")), 0);
+}
+
+static void an_inline_hash_meanwhile_leaves_the_sliced_job_alone(void **state) {
+  (void)state;
+  char stored[crypto_pwhash_STRBYTES], other[AUTH_HASH_STR_BYTES];
+  assert_int_equal(crypto_pwhash_str_alg(stored, S("sliced one"), cheap.opslimit, cheap.memlimit,
+                                         crypto_pwhash_ALG_ARGON2ID13), 0);
+  flow(1);
+  assert_int_equal(pwhash_verify(stored, S("sliced one")), CHAT_E_PWHASH_PENDING);
+  assert_true(pwhash_step() > 0);
+  /* another request, hashing in one call while this one waits between slices */
+  pwhash_sliced(0);
+  assert_int_equal(pwhash_make(S("inline one"), cheap, other), CHAT_OK);
+  assert_int_equal(pwhash_verify(other, S("inline one")), CHAT_OK);
+  assert_int_equal(pwhash_verify(stored, S("sliced one")), CHAT_OK); /* inline too: its own hash */
+  pwhash_sliced(1);
+  assert_int_equal(run_job(), cheap_slices - 1); /* the job goes on where it was */
+  assert_int_equal(pwhash_verify(stored, S("sliced one")), CHAT_OK);
+  flow(0);
 }
 
 static void other_hashes_and_unreadable_strings_are_answered_at_once(void **state) {
@@ -108,7 +133,7 @@ static void other_hashes_and_unreadable_strings_are_answered_at_once(void **stat
   char argon2i[crypto_pwhash_STRBYTES];
   assert_int_equal(crypto_pwhash_str_alg(argon2i, S("older kind"), 3, cheap.memlimit,
                                          crypto_pwhash_ALG_ARGON2I13), 0);
-  pwhash_flow(1);
+  flow(1);
   /* argon2i: libsodium, in one call, even in a sliced flow */
   assert_int_equal(pwhash_verify(argon2i, S("older kind")), CHAT_OK);
   assert_int_equal(pwhash_verify(argon2i, S("older kinds")), CHAT_E_BAD_CREDENTIALS);
@@ -117,19 +142,19 @@ static void other_hashes_and_unreadable_strings_are_answered_at_once(void **stat
                                  S("anything")), CHAT_E_BAD_CREDENTIALS);
   assert_int_equal(pwhash_verify("", S("anything")), CHAT_E_BAD_CREDENTIALS);
   assert_int_equal(pwhash_step(), CHAT_E_MISUSE); /* none of them began a job */
-  pwhash_flow(0);
+  flow(0);
 }
 
 static void the_login_operation_verifies_the_dummy_hash_in_slices(void **state) {
   (void)state;
   int rehash;
-  pwhash_flow(1);
+  flow(1);
   assert_int_equal(auth_verify_password(S("no such user"), NULL, auth_default_params(), &rehash),
                    CHAT_E_PWHASH_PENDING);
   assert_int_equal(run_job(), PWHASH_SLICES);
   assert_int_equal(auth_verify_password(S("no such user"), NULL, auth_default_params(), &rehash),
                    CHAT_E_BAD_CREDENTIALS);
-  pwhash_flow(0);
+  flow(0);
 }
 
 static int setup(void **state) {
@@ -144,6 +169,7 @@ int main(void) {
       cmocka_unit_test(a_login_that_rehashes_is_two_jobs_and_finds_both_results),
       cmocka_unit_test(a_result_answers_only_the_request_that_asked_for_it),
       cmocka_unit_test(a_new_job_replaces_one_left_unfinished),
+      cmocka_unit_test(an_inline_hash_meanwhile_leaves_the_sliced_job_alone),
       cmocka_unit_test(other_hashes_and_unreadable_strings_are_answered_at_once),
       cmocka_unit_test(the_login_operation_verifies_the_dummy_hash_in_slices),
   };

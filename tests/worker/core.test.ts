@@ -1,6 +1,6 @@
 // The Wasm build of the core: same answers as the native build (golden vectors),
 // a tiny import list, real randomness from the host, and survival of a trap.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import coreModule from "../../build/chat.wasm";
 import { CoreError, CoreHost, CoreTrap, type CoreOp, type RoomEventKind } from "../../worker/core";
 import { LIMITS, OPS } from "../../worker/generated/core";
@@ -141,6 +141,29 @@ describe("chat core in Wasm", () => {
     const fresh = JSON.stringify({ username: "alice", password: "a new password" });
     expect(core.call("login_verify", fresh, { password_hash: changed })).toEqual({ rehash: null, username_skeleton: "allce" });
     expect(() => core.call("login_verify", right, { password_hash: changed })).toThrow(CoreError);
+  });
+
+  it("takes the slices back from a request that stopped running them, which then finishes in one call", async () => {
+    const host = new CoreHost();
+    const body = (password: string) => JSON.stringify({ username: "alice", password });
+    const { password_hash } = host.call<{ password_hash: string }>("signup", body("right password"));
+    const first = host.callHashing("login_verify", body("right password"), { password_hash });
+    // as if the first request had been given up (a client gone) for longer than the bound
+    const now = Date.now();
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => now + LIMITS.pwhashAbandonedMs + 1);
+    try {
+      let ticks = 0;
+      let hashing = true;
+      const tick = () => { if (hashing) { ticks++; setTimeout(tick, 0); } };
+      setTimeout(tick, 0);
+      const second = host.callHashing("login_verify", body("wrong password"), { password_hash });
+      await expect(second).rejects.toMatchObject({ code: "invalid_credentials" });
+      hashing = false;
+      expect(ticks).toBeGreaterThanOrEqual(LIMITS.pwhashSlices - 1); // the second one sliced
+    } finally {
+      clock.mockRestore();
+    }
+    await expect(first).resolves.toEqual({ rehash: null, username_skeleton: "allce" });
   });
 
   it("answers with more than its first 64 KiB output buffer by growing it", () => {
