@@ -80,6 +80,7 @@ int main(int argc, char **argv) {
          "  searchPageMax: %d,\n  searchSnippetTokens: %d,\n  searchRoomsMax: %d,\n  searchDeadlineMs: %d,\n",
          CHAT_SEARCH_QUERY_MAX, CHAT_SEARCH_TERMS_MAX, CHAT_SEARCH_PREFIX_MIN, CHAT_SEARCH_PAGE, CHAT_SEARCH_PAGE_MAX,
          CHAT_SEARCH_SNIPPET_TOKENS, CHAT_SEARCH_ROOMS_MAX, CHAT_SEARCH_DEADLINE_MS);
+  printf("  loginFailsPerUser: %d,\n", CHAT_LOGIN_FAILS_PER_USER);
   printf("  coreOutInitialBytes: %d,\n  pwhashResults: %d,\n  pwhashSlices: %d,\n  pwhashAbandonedMs: %d,\n",
          CHAT_OUT_INITIAL, PWHASH_RESULTS, PWHASH_SLICES, PWHASH_ABANDONED_MS);
   printf("  wsProtocol: "); str(CHAT_WS_PROTOCOL); puts(",");
