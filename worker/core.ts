@@ -392,10 +392,19 @@ export class CoreHost {
     const me = { owner: {}, at: now };
     this.slicing = me;
     this.run((core) => core.pwhashReset());
+    let traps = this.traps;
+    let restarts = 0;
     try {
       for (let calls = 0; ; calls++) {
         // Taken back meanwhile (this request was thought abandoned): in one call.
         if (this.slicing !== me) return this.call<T>(op, input, aux);
+        if (this.traps !== traps) {
+          // A trap meanwhile (another request's) gave a new instance, without
+          // this request's job and results: start over in it.
+          traps = this.traps;
+          calls = 0;
+          if (++restarts > LIMITS.pwhashResults) throw new CoreError("internal");
+        }
         try {
           this.run((core) => core.pwhashSliced(true));
           return this.call<T>(op, input, aux);
@@ -410,8 +419,8 @@ export class CoreHost {
           try {
             left = this.run((core) => core.pwhashStep());
           } catch (e) {
-            // misuse: no job (a trap in between gave a new instance): ask again
-            if (e instanceof CoreError && e.code === "misuse") break;
+            // no job: the instance is a new one (above)
+            if (e instanceof CoreError && e.code === "misuse" && this.traps !== traps) break;
             throw e;
           }
           if (left === 0) break;

@@ -166,6 +166,24 @@ describe("chat core in Wasm", () => {
     await expect(first).resolves.toEqual({ rehash: null, username_skeleton: "allce" });
   });
 
+  it("starts a two-hash operation over in the new instance when another call traps between its slices", async () => {
+    // A password change is two hashes (the current password's check, the new
+    // one's hash); a trap meanwhile loses both the job and the kept result.
+    const host = new CoreHost();
+    const { password_hash } = host.call<{ password_hash: string }>("signup", JSON.stringify({ username: "alice", password: "right password" }));
+    for (const after of [1, 6, 10]) { // ticks: during the first hash, at its end, during the second
+      const traps = host.traps;
+      let ticks = 0;
+      const trapLater = () => { if (++ticks === after) expect(() => host.trapForTest()).toThrow(CoreTrap); else setTimeout(trapLater, 0); };
+      setTimeout(trapLater, 0);
+      const changed = await host.callHashing<{ password_hash: string }>("password_change",
+        JSON.stringify({ current: "right password", new: "a new password" }), { password_hash, password_nfkc: true });
+      expect(host.traps, `trap after ${after} ticks`).toBe(traps + 1);
+      const fresh = JSON.stringify({ username: "alice", password: "a new password" });
+      expect(core.call("login_verify", fresh, { password_hash: changed.password_hash })).toEqual({ rehash: null, username_skeleton: "allce" });
+    }
+  });
+
   it("answers with more than its first 64 KiB output buffer by growing it", () => {
     const user = { id: 1, username: "u".repeat(70000), role: "USER" };
     const frame = JSON.parse(core.callText("connection", undefined, user));
