@@ -121,7 +121,10 @@ int auth_hash_password(const char *pw, size_t len, auth_params p, char out[AUTH_
 int auth_verify_password(const char *pw, size_t len, const char *hash, auth_params p,
                          int *needs_rehash) {
   *needs_rehash = 0;
-  if (hash && strlen(hash) >= AUTH_HASH_STR_BYTES) hash = NULL; /* unreadable: as unknown */
+  /* Unreadable (too long, or no crypto_pwhash string at all, as a deleted account's
+   * "!deleted"): as an unknown user, against the dummy hash, so that it takes as
+   * long as a wrong password and tells nothing about the account. */
+  if (hash && (strlen(hash) >= AUTH_HASH_STR_BYTES || strncmp(hash, "$argon2", 7) != 0)) hash = NULL;
   int rc = pwhash_verify(hash ? hash : dummy_hash, pw, len);
   if (rc == CHAT_E_PWHASH_PENDING || rc == CHAT_E_NOMEM) return rc;
   if (rc < 0 || !hash) return CHAT_E_BAD_CREDENTIALS;

@@ -157,6 +157,23 @@ static void the_login_operation_verifies_the_dummy_hash_in_slices(void **state) 
   flow(0);
 }
 
+static void a_stored_value_that_is_no_hash_costs_a_hash_like_a_wrong_password(void **state) {
+  (void)state;
+  int rehash;
+  /* a deleted account keeps "!deleted": refused only after the dummy hash's work,
+   * as an unknown user or a wrong password, so its answer's time tells nothing */
+  const char *stored[] = {"!deleted", "", "plain text", "$2b$12$bcryptlookingvalue"};
+  for (size_t i = 0; i < sizeof stored / sizeof *stored; i++) {
+    flow(1);
+    assert_int_equal(auth_verify_password(S("any password"), stored[i], auth_default_params(), &rehash),
+                     CHAT_E_PWHASH_PENDING);
+    assert_int_equal(run_job(), PWHASH_SLICES);
+    assert_int_equal(auth_verify_password(S("any password"), stored[i], auth_default_params(), &rehash),
+                     CHAT_E_BAD_CREDENTIALS);
+  }
+  flow(0);
+}
+
 static int setup(void **state) {
   (void)state;
   return auth_init() == CHAT_OK ? 0 : -1;
@@ -172,6 +189,7 @@ int main(void) {
       cmocka_unit_test(an_inline_hash_meanwhile_leaves_the_sliced_job_alone),
       cmocka_unit_test(other_hashes_and_unreadable_strings_are_answered_at_once),
       cmocka_unit_test(the_login_operation_verifies_the_dummy_hash_in_slices),
+      cmocka_unit_test(a_stored_value_that_is_no_hash_costs_a_hash_like_a_wrong_password),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
