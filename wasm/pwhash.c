@@ -182,6 +182,19 @@ static const result *kept(const unsigned char key[crypto_generichash_BYTES]) {
   return NULL;
 }
 
+/* What a call for the hash `key` gets first. Sliced: the result kept for it
+ * (*found), or CHAT_E_PWHASH_PENDING while its job runs. Otherwise j is readied
+ * for a new job of `kind` (CHAT_OK, *found NULL). */
+static int ask(job_kind kind, const unsigned char key[crypto_generichash_BYTES], job *j, const result **found) {
+  *found = sliced ? kept(key) : NULL;
+  if (*found) return CHAT_OK;
+  if (sliced && have_job && sodium_memcmp(cur.key, key, crypto_generichash_BYTES) == 0) return CHAT_E_PWHASH_PENDING;
+  memset(j, 0, sizeof *j);
+  j->kind = kind;
+  memcpy(j->key, key, crypto_generichash_BYTES);
+  return CHAT_OK;
+}
+
 int pwhash_verify(const char *encoded, const char *pw, size_t len) {
   const char *end = memchr(encoded, '\0', AUTH_HASH_STR_BYTES);
   if (!end) return CHAT_E_BAD_CREDENTIALS;
@@ -193,14 +206,11 @@ int pwhash_verify(const char *encoded, const char *pw, size_t len) {
   }
   unsigned char key[crypto_generichash_BYTES];
   ask_key(key, JOB_VERIFY, pw, len, encoded, elen);
-  const result *k = sliced ? kept(key) : NULL;
-  if (k) return k->rc;
-  if (sliced && have_job && sodium_memcmp(cur.key, key, sizeof key) == 0) return CHAT_E_PWHASH_PENDING;
-  /* argon2_verify (libsodium's argon2.c): the string's parameters, salt and tag */
   job j;
-  memset(&j, 0, sizeof j);
-  j.kind = JOB_VERIFY;
-  memcpy(j.key, key, sizeof key);
+  const result *k;
+  int rc = ask(JOB_VERIFY, key, &j, &k);
+  if (rc < 0 || k) return rc < 0 ? rc : k->rc;
+  /* argon2_verify (libsodium's argon2.c): the string's parameters, salt and tag */
   argon2_context *c = &j.ctx;
   c->salt = j.salt;
   c->saltlen = sizeof j.salt;
@@ -216,8 +226,7 @@ int pwhash_verify(const char *encoded, const char *pw, size_t len) {
   c->pwdlen = (uint32_t)len;
   c->flags = ARGON2_DEFAULT_FLAGS;
   result r;
-  int rc = run(&j, &r);
-  if (rc < 0) return rc;
+  if ((rc = run(&j, &r)) < 0) return rc;
   rc = r.rc;
   sodium_memzero(&r, sizeof r);
   return rc;
@@ -231,18 +240,16 @@ int pwhash_make(const char *pw, size_t len, auth_params p, char out[AUTH_HASH_ST
       p.memlimit / 1024U > UINT32_MAX)
     return CHAT_E_MISUSE;
   ask_key(key, JOB_MAKE, pw, len, params, sizeof params);
-  const result *k = sliced ? kept(key) : NULL;
+  job j;
+  const result *k;
+  int rc = ask(JOB_MAKE, key, &j, &k);
+  if (rc < 0) return rc;
   if (k) {
     memcpy(out, k->encoded, AUTH_HASH_STR_BYTES);
     return k->rc;
   }
-  if (sliced && have_job && sodium_memcmp(cur.key, key, sizeof key) == 0) return CHAT_E_PWHASH_PENDING;
   /* crypto_pwhash_argon2id_str (libsodium's pwhash_argon2id.c): a random salt of
    * crypto_pwhash_argon2id_SALTBYTES, a tag of HASH_BYTES, one lane */
-  job j;
-  memset(&j, 0, sizeof j);
-  j.kind = JOB_MAKE;
-  memcpy(j.key, key, sizeof key);
   argon2_context *c = &j.ctx;
   randombytes_buf(j.salt, crypto_pwhash_argon2id_SALTBYTES);
   c->salt = j.salt;
@@ -256,8 +263,7 @@ int pwhash_make(const char *pw, size_t len, auth_params p, char out[AUTH_HASH_ST
   c->lanes = c->threads = 1;
   c->flags = ARGON2_DEFAULT_FLAGS;
   result r;
-  int rc = run(&j, &r);
-  if (rc >= 0 && (rc = r.rc) >= 0) memcpy(out, r.encoded, AUTH_HASH_STR_BYTES);
+  if ((rc = run(&j, &r)) >= 0 && (rc = r.rc) >= 0) memcpy(out, r.encoded, AUTH_HASH_STR_BYTES);
   sodium_memzero(&r, sizeof r);
   return rc;
 }

@@ -10,6 +10,11 @@
 static const auth_params cheap = {1, 8192}; /* 1 pass: 4 slices */
 static const int cheap_slices = 4;
 
+/* libsodium's own cheap argon2id hash of a string literal's password, into out. */
+#define LIBSODIUM_HASH(out, lit)                                                                  \
+  assert_int_equal(crypto_pwhash_str_alg((out), S(lit), cheap.opslimit, cheap.memlimit,       \
+                                         crypto_pwhash_ALG_ARGON2ID13), 0)
+
 /* Begins (1) or ends (0) a request's sliced flow, as CoreHost.callHashing does. */
 static void flow(int sliced) {
   pwhash_reset();
@@ -32,8 +37,7 @@ static void a_hash_made_here_verifies_in_libsodium_and_the_reverse(void **state)
   assert_int_equal(strncmp(mine, "$argon2id$v=19$m=19456,t=2,p=1$", 31), 0);
   assert_int_equal(crypto_pwhash_str_verify(mine, S("correct horse")), 0);
   assert_int_not_equal(crypto_pwhash_str_verify(mine, S("correct horsf")), 0);
-  assert_int_equal(crypto_pwhash_str_alg(theirs, S("battery staple"), cheap.opslimit, cheap.memlimit,
-                                         crypto_pwhash_ALG_ARGON2ID13), 0);
+  LIBSODIUM_HASH(theirs, "battery staple");
   assert_int_equal(pwhash_verify(theirs, S("battery staple")), CHAT_OK);
   assert_int_equal(pwhash_verify(theirs, S("battery stapler")), CHAT_E_BAD_CREDENTIALS);
 }
@@ -53,8 +57,7 @@ static void a_sliced_hash_takes_one_step_per_slice_and_is_libsodiums(void **stat
 static void a_login_that_rehashes_is_two_jobs_and_finds_both_results(void **state) {
   (void)state;
   char stored[crypto_pwhash_STRBYTES], rehash[AUTH_HASH_STR_BYTES], again[AUTH_HASH_STR_BYTES];
-  assert_int_equal(crypto_pwhash_str_alg(stored, S("pw one two"), cheap.opslimit, cheap.memlimit,
-                                         crypto_pwhash_ALG_ARGON2ID13), 0);
+  LIBSODIUM_HASH(stored, "pw one two");
   flow(1);
   /* the operation, as the host repeats it */
   assert_int_equal(pwhash_verify(stored, S("pw one two")), CHAT_E_PWHASH_PENDING);
@@ -74,8 +77,7 @@ static void a_login_that_rehashes_is_two_jobs_and_finds_both_results(void **stat
 static void a_result_answers_only_the_request_that_asked_for_it(void **state) {
   (void)state;
   char stored[crypto_pwhash_STRBYTES];
-  assert_int_equal(crypto_pwhash_str_alg(stored, S("the right one"), cheap.opslimit, cheap.memlimit,
-                                         crypto_pwhash_ALG_ARGON2ID13), 0);
+  LIBSODIUM_HASH(stored, "the right one");
   flow(1);
   assert_int_equal(pwhash_verify(stored, S("the wrong one")), CHAT_E_PWHASH_PENDING);
   run_job();
@@ -94,8 +96,7 @@ static void a_result_answers_only_the_request_that_asked_for_it(void **state) {
 static void a_new_job_replaces_one_left_unfinished(void **state) {
   (void)state;
   char stored[crypto_pwhash_STRBYTES], out[AUTH_HASH_STR_BYTES];
-  assert_int_equal(crypto_pwhash_str_alg(stored, S("abandoned pw"), cheap.opslimit, cheap.memlimit,
-                                         crypto_pwhash_ALG_ARGON2ID13), 0);
+  LIBSODIUM_HASH(stored, "abandoned pw");
   flow(1);
   assert_int_equal(pwhash_verify(stored, S("abandoned pw")), CHAT_E_PWHASH_PENDING);
   assert_true(pwhash_step() > 0); /* half done, then another hash is asked for */
@@ -112,8 +113,7 @@ static void a_new_job_replaces_one_left_unfinished(void **state) {
 static void an_inline_hash_meanwhile_leaves_the_sliced_job_alone(void **state) {
   (void)state;
   char stored[crypto_pwhash_STRBYTES], other[AUTH_HASH_STR_BYTES];
-  assert_int_equal(crypto_pwhash_str_alg(stored, S("sliced one"), cheap.opslimit, cheap.memlimit,
-                                         crypto_pwhash_ALG_ARGON2ID13), 0);
+  LIBSODIUM_HASH(stored, "sliced one");
   flow(1);
   assert_int_equal(pwhash_verify(stored, S("sliced one")), CHAT_E_PWHASH_PENDING);
   assert_true(pwhash_step() > 0);
