@@ -370,7 +370,7 @@ export class CoreHost {
 
   /** The request whose password hash runs in slices now, and when it last ran one
    * (callHashing): one at a time. */
-  private slicing: { owner: object; at: number } | null = null;
+  private slicing: { at: number } | null = null;
 
   /**
    * call() for an operation that hashes a password with argon2id (signup,
@@ -389,7 +389,7 @@ export class CoreHost {
   async callHashing<T = Record<string, unknown>>(op: CoreOp, input?: Uint8Array | string, aux?: object): Promise<T> {
     const now = Date.now();
     if (this.slicing && now - this.slicing.at < LIMITS.pwhashAbandonedMs) return this.call<T>(op, input, aux);
-    const me = { owner: {}, at: now };
+    const me = { at: now }; // this request's turn, known by identity
     this.slicing = me;
     this.run((core) => core.pwhashReset());
     let traps = this.traps;
