@@ -190,7 +190,8 @@ export async function deleteAccount(core: CoreHost, env: Env, s: LiveSession, bo
       case "revoke_sessions":
         await db.batch([
           db.prepare("UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL").bind(now, id),
-          // No password verifies this (not an argon2id string): auth.h.
+          // No password verifies this (not an argon2id string: verified like an
+          // unknown user, against the dummy hash, auth.h).
           db.prepare("UPDATE users SET password_hash = '!deleted', deleted_at = coalesce(deleted_at, ?1) WHERE id = ?2").bind(now, id),
         ]);
         break;
