@@ -45,12 +45,33 @@ export async function startStack({ vars = {}, site = false, env = {}, budgets = 
   const state = mkdtempSync(path.join(os.tmpdir(), "chat-e2e-"));
   execFileSync(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state],
     { cwd: root, env: toolEnv, stdio: "pipe" });
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+  let port = await freePort();
+  let base = `http://127.0.0.1:${port}`;
   let child = null;
   let log = "";
 
-  async function start() {
+  /** Starts wrangler dev; tries again (3 times at most) when a port it was given
+   * was taken meanwhile: freePort() closes its probe before wrangler binds, and
+   * another process on the machine may take the port in between. A first start
+   * takes fresh ports; a restart keeps its port, which clients reconnect to. */
+  async function start(first = false) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await launch();
+      } catch (e) {
+        if (attempt >= 3 || !/Address already in use/.test(log)) throw e;
+        log = "";
+        if (first) {
+          port = await freePort();
+          base = `http://127.0.0.1:${port}`;
+        } else {
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    }
+  }
+
+  async function launch() {
     const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state,
       "--inspector-port", String(await freePort())];
     if (site) args.push("--assets", "pages/dist");
@@ -81,7 +102,7 @@ export async function startStack({ vars = {}, site = false, env = {}, budgets = 
     clearTimeout(timer);
   }
 
-  await start();
+  await start(true);
   return {
     base,
     port,
