@@ -22,9 +22,9 @@ describe("friends, DMs and blocks against wrangler dev", () => {
     assert.equal((await act(b, "add", a)).body.state, "friends");
   }
 
-  /** Two fresh friends, and a's socket joined to their conversation. */
-  async function joinedConversation() {
-    const a = await signup(base), b = await signup(base);
+  /** Two friends (fresh ones unless given), and a's socket joined to their conversation. */
+  async function joinedConversation(pair) {
+    const { a, b } = pair ?? { a: await signup(base), b: await signup(base) };
     await befriend(a, b);
     const id = (await post(base, "/dms", { username: b.user.username }, auth(a))).body.conversation.id;
     const conv = await openSocket(base, a.token, `/dms/${id}/ws`);
@@ -171,12 +171,7 @@ describe("friends, DMs and blocks against wrangler dev", () => {
     assert.equal(refused.status, 403);
     assert.equal(refused.body.error.code, "not_friends");
 
-    await befriend(a, b);
-    const id = (await post(base, "/dms", { username: b.user.username }, auth(a))).body.conversation.id;
-    const conv = await openSocket(base, a.token, `/dms/${id}/ws`);
-    await conv.next();
-    conv.send({ type: "join_room" });
-    await conv.nextOf("history");
+    const { id, conv } = await joinedConversation({ a, b });
     conv.send({ type: "new_direct_message", body: "before", client_id: "x1" });
     await conv.nextOf("new_direct_message");
 
