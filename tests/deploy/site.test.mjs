@@ -149,7 +149,8 @@ async function listening(url, child, log) {
   for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${log()}`);
     try {
-      await fetch(url);
+      // (a time limit: the port may be another process's, which need not answer)
+      await fetch(url, { signal: AbortSignal.timeout(2000) });
       return;
     } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 200));
@@ -181,15 +182,26 @@ it("builds the Pages Function and runs it: every request reaches the API binding
       writeFileSync(path.join(work, "site.toml"), `name = "site-under-test"\nmain = "site/index.js"\nno_bundle = true
 compatibility_date = "${compatibility_date}"\n[[services]]\nbinding = "API"\nservice = "api-stand-in"\n`);
       writeFileSync(path.join(work, "api.toml"), `name = "api-stand-in"\nmain = "api/index.js"\ncompatibility_date = "${compatibility_date}"\n`);
-      const port = await freePort();
-      let log = "";
-      child = spawn(path.join(root, "node_modules/.bin/wrangler"), ["dev", "-c", "site.toml", "-c", "api.toml", "--ip", "127.0.0.1",
-        "--port", String(port), "--inspector-port", String(await freePort()), "--persist-to", dir("state")],
-      { cwd: work, env: offlineEnv({ WRANGLER_REGISTRY_PATH: dir("registry") }), detached: true, stdio: ["ignore", "pipe", "pipe"] });
-      child.stdout.on("data", (d) => { log += d; });
-      child.stderr.on("data", (d) => { log += d; });
-      const base = `http://127.0.0.1:${port}`;
-      await listening(base, child, () => log);
+      const state = dir("state"), registry = dir("registry");
+      let base;
+      // A port freePort() gave may be taken by another process before wrangler binds
+      // it: then wrangler starts again on fresh ports, 3 tries at most.
+      for (let attempt = 1; ; attempt++) {
+        const port = await freePort();
+        let log = "";
+        child = spawn(path.join(root, "node_modules/.bin/wrangler"), ["dev", "-c", "site.toml", "-c", "api.toml", "--ip", "127.0.0.1",
+          "--port", String(port), "--inspector-port", String(await freePort()), "--persist-to", state],
+        { cwd: work, env: offlineEnv({ WRANGLER_REGISTRY_PATH: registry }), detached: true, stdio: ["ignore", "pipe", "pipe"] });
+        child.stdout.on("data", (d) => { log += d; });
+        child.stderr.on("data", (d) => { log += d; });
+        base = `http://127.0.0.1:${port}`;
+        try {
+          await listening(base, child, () => log);
+          break;
+        } catch (e) {
+          if (attempt >= 3 || !/Address already in use/.test(log)) throw e;
+        }
+      }
 
       const body = JSON.stringify({ username: "alice", password: "correct horse" });
       const res = await fetch(`${base}/signup?x=1`, {

@@ -84,7 +84,8 @@ export async function startStack({ vars = {}, site = false, env = {}, budgets = 
     for (;;) {
       if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${log}`);
       try {
-        const res = await fetch(`${base}/account`);
+        // (a time limit: the port may be another process's, which need not answer)
+        const res = await fetch(`${base}/account`, { signal: AbortSignal.timeout(2000) });
         if (res.status === 401) return;
       } catch { /* not listening yet */ }
       if (Date.now() > deadline) throw new Error(`wrangler dev did not start:\n${log}`);

@@ -16,8 +16,21 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
 /** Starts the Worker (wrangler dev) and the site in front of it (wrangler pages dev
  * on pages/dist: run `make site` first). `base` is the site's origin, the only one
- * whose pages may open WebSockets; `worker` is the Worker's own stack. */
-export async function startPagesStack({ vars = {} } = {}) {
+ * whose pages may open WebSockets; `worker` is the Worker's own stack. The site's
+ * port is picked before either starts (the Worker's allowed origin names it), and
+ * another process on the machine may take it before wrangler binds it: then both
+ * start again on fresh ports, 3 tries at most (as startStack does for its own). */
+export async function startPagesStack(options = {}) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (e) {
+      if (attempt >= 3 || !/Address already in use/.test(String(e.message))) throw e;
+    }
+  }
+}
+
+async function startOnce({ vars = {} } = {}) {
   const registry = mkdtempSync(path.join(os.tmpdir(), "chat-registry-"));
   const state = mkdtempSync(path.join(os.tmpdir(), "chat-pages-"));
   const port = await freePort();
@@ -55,7 +68,9 @@ export async function startPagesStack({ vars = {} } = {}) {
       throw new Error(`wrangler pages dev exited:\n${log}`);
     }
     try {
-      const [page, api] = await Promise.all([fetch(`${base}/`), fetch(`${base}/account`)]);
+      // (a time limit: the port may be another process's, which need not answer)
+      const [page, api] = await Promise.all([fetch(`${base}/`, { signal: AbortSignal.timeout(2000) }),
+        fetch(`${base}/account`, { signal: AbortSignal.timeout(2000) })]);
       if (page.status === 200 && api.status === 401 && api.headers.get("www-authenticate")) break;
     } catch { /* not listening yet */ }
     if (Date.now() > deadline) {

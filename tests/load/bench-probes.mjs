@@ -11,7 +11,8 @@
 //   joinStorm      N clients opening one room at once (any of the bench's servers);
 //   idleJoin       one join at a time on an idle server;
 //   d1PerOpen      D1 queries per socket open, from the Worker's debug counter;
-//   workerdPidsOf  the runtime under a `wrangler dev` (the restart scenario kills it).
+//   workerdPidsOf  the runtime under a `wrangler dev` (the restart scenario kills it);
+//   cpuOfTree      the CPU time a server's processes used (what limited a storm).
 // Sockets speak as the bots do (tests/load/bots.mjs): the subprotocols
 // [LIMITS.wsProtocol, LIMITS.wsBearerPrefix + token], "join_room" after the
 // "connection" frame, and "batch" frames unwrapped.
@@ -411,7 +412,7 @@ const closeSocks = (socks) => Promise.all(socks.map(({ sock }) => new Promise((r
  * together). Works against any of the bench's servers (`protocol`, `base` the
  * server for HTTP, `bases` where the sockets go, spread by index).
  */
-export async function joinStorm(base, users, { protocol = "chat", bases = [base], seed = 20 } = {}) {
+export async function joinStorm(base, users, { protocol = "chat", bases = [base], seed = 20, serverCpu } = {}) {
   const roomId = (await api(base, "/rooms", { name: `bench storm ${tag} ${users.length} ${++storms}` }, users[0].token)).room.id;
   // The history: seed messages from the first user, each acknowledged before the next.
   const waiting = new Map();
@@ -421,10 +422,12 @@ export async function joinStorm(base, users, { protocol = "chat", bases = [base]
   }
   await closeSocks([seeder]);
   await sleep(500);
+  const cpu = cpuWatch(serverCpu);
   const start = performance.now();
   const results = await Promise.allSettled(users.map((u, i) => joinVia(bases[i % bases.length], roomId, u.token, protocol)));
   const ok = results.filter((r) => r.status === "fulfilled").map((r) => r.value);
   const ms = ok.map((r) => r.at - start);
+  const used = cpu.stop();
   await closeSocks(ok);
   const failed = results.filter((r) => r.status === "rejected");
   return { clients: users.length, seeded: seed, joined: ok.length, failed: failed.length,
@@ -432,7 +435,46 @@ export async function joinStorm(base, users, { protocol = "chat", bases = [base]
     all_in_ms: failed.length || !ms.length ? null : round(Math.max(...ms)),
     p10_ms: ms.length ? round(percentile(ms, 10)) : null, p50_ms: ms.length ? round(percentile(ms, 50)) : null,
     p90_ms: ms.length ? round(percentile(ms, 90)) : null,
-    spread_ms: ms.length ? round(percentile(ms, 90) - percentile(ms, 10)) : null };
+    spread_ms: ms.length ? round(percentile(ms, 90) - percentile(ms, 10)) : null, ...used };
+}
+
+/**
+ * The CPU the load client (this process) and the server (`serverCpu()`: its
+ * processes' CPU time so far in ms, or undefined) use from now until stop(), in
+ * cores (CPU time / wall time): { client_cpu, server_cpu }. A figure with the
+ * client near 1 may be the client's limit; a server near 1 core is its one thread
+ * (workerd runs every object and the Worker on one), not the client.
+ */
+function cpuWatch(serverCpu) {
+  const t0 = performance.now(), c0 = process.cpuUsage(), s0 = serverCpu?.();
+  return {
+    stop() {
+      const wall = performance.now() - t0, c = process.cpuUsage(c0), s1 = serverCpu?.();
+      return { client_cpu: round((c.user + c.system) / 1000 / wall),
+        server_cpu: s0 === undefined || s1 === undefined ? null : round((s1 - s0) / wall) };
+    },
+  };
+}
+
+/** The CPU time, in ms, that the processes `pids` and every descendant of theirs
+ * have used so far (utime + stime of /proc/<pid>/stat, at the kernel's clock tick
+ * of 10 ms). Linux only; processes gone meanwhile count no more. */
+export function cpuOfTree(pids) {
+  const children = new Map();
+  const used = new Map();
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+      if (!children.has(rest[1])) children.set(rest[1], []);
+      children.get(rest[1]).push(pid);
+      used.set(pid, (Number(rest[11]) + Number(rest[12])) * 10);
+    } catch { /* gone */ }
+  }
+  let ms = 0;
+  const walk = (pid) => { ms += used.get(pid) ?? 0; (children.get(pid) ?? []).forEach(walk); };
+  pids.map(String).forEach(walk);
+  return ms;
 }
 
 /** One join at a time on an otherwise idle server: `tries` sockets opened one

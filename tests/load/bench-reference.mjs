@@ -109,7 +109,8 @@ export async function startSocketioReference() {
         () => `socket.io reference process ${i} did not start:\n${p.log()}`);
       bases.push(base);
     }
-    return { base: bases.join(","), bases, stop };
+    // the server's processes (redis-server and the two socket.io processes), for its CPU
+    return { base: bases.join(","), bases, stop, pids: () => procs.map((p) => p.child.pid) };
   } catch (e) {
     await stop();
     throw e;

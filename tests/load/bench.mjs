@@ -48,7 +48,7 @@ import { promisify } from "node:util";
 import * as vega from "vega";
 import * as vegaLite from "vega-lite";
 import { startStack, toolEnv } from "../e2e/harness.mjs";
-import { argon2Native, argon2Node, argon2Runtime, d1PerOpen, idleJoin, joinLatency, joinStorm, median, signupUsers,
+import { argon2Native, argon2Node, argon2Runtime, cpuOfTree, d1PerOpen, idleJoin, joinLatency, joinStorm, median, signupUsers,
   runtimeEntry, wakeLatency, workerdPidsOf } from "./bench-probes.mjs";
 import { startReference, startSocketioReference } from "./bench-reference.mjs";
 
@@ -118,9 +118,9 @@ async function storms(target, users, run, who) {
   const res = [];
   for (const n of STORM) {
     await settle();
-    const s = await joinStorm(target.api, users.slice(0, n), { protocol: target.protocol, bases: target.bases });
+    const s = await joinStorm(target.api, users.slice(0, n), { protocol: target.protocol, bases: target.bases, serverCpu: target.serverCpu });
     note(`run ${run}, ${NAMES[who]}: join storm of ${n}: all in ${s.all_in_ms ?? `— (${s.failed} failed: ${s.first_error})`} ms,` +
-      ` p50 ${s.p50_ms} ms, spread (p90 - p10) ${s.spread_ms} ms`);
+      ` p50 ${s.p50_ms} ms, spread (p90 - p10) ${s.spread_ms} ms; CPU in cores: client ${s.client_cpu}, server ${s.server_cpu}`);
     res.push({ run, system: who, ...s });
   }
   return res;
@@ -202,7 +202,8 @@ async function measureOurs() {
     note(`ours: ${need} accounts signed up in ${((Date.now() - started) / 1000).toFixed(0)} s (once for every run)`);
     const accountsFile = path.join(tmp, "accounts.json");
     writeFileSync(accountsFile, JSON.stringify(users));
-    const target = { base: stack.base, api: stack.base, bases: [stack.base], protocol: "chat", botArgs: ["--accounts", accountsFile] };
+    const target = { base: stack.base, api: stack.base, bases: [stack.base], protocol: "chat", botArgs: ["--accounts", accountsFile],
+      serverCpu: () => cpuOfTree(workerdPidsOf(stack.port)) };
     for (let run = 1; run <= RUNS; run++) {
       if (run > 1) await stack.restart(); // a fresh runtime, the same accounts
       // Rooms of DIRECT_FROM members and more: the bots reach the runtime's own
@@ -247,7 +248,8 @@ async function measureReference(who) {
     try {
       const bases = ref.bases ?? [ref.base];
       const target = { base: ref.base, api: bases[0], bases, protocol: who === "socketio" ? "socketio" : "chat",
-        botArgs: who === "socketio" ? ["--protocol", "socketio"] : [] };
+        botArgs: who === "socketio" ? ["--protocol", "socketio"] : [],
+        serverCpu: () => cpuOfTree(who === "plain" ? workerdPidsOf(Number(new URL(ref.base).port)) : ref.pids()) };
       for (const m of SIZES) res.loads.push(await loadRuns(target, m, run, who));
       const users = await signupUsers(bases[0], Math.max(...STORM, 1));
       res.storms.push(...await storms(target, users, run, who));
@@ -293,6 +295,7 @@ function summarizeStorms(mine) {
     const at = mine.filter((s) => s.clients === n);
     const m = (f) => median(at.map(f).filter((x) => x !== null && x !== undefined));
     return { clients: n, all_in_ms: m((s) => s.all_in_ms), p50_ms: m((s) => s.p50_ms), spread_ms: m((s) => s.spread_ms),
+      client_cpu: m((s) => s.client_cpu), server_cpu: m((s) => s.server_cpu),
       all_in_runs_ms: at.map((s) => s.all_in_ms), failed: at.reduce((a, s) => a + s.failed, 0) };
   });
 }
@@ -369,7 +372,8 @@ const maxRate = (s) => {
 };
 const storm = (t, n) => {
   const s = t.storms.find((x) => x.clients === n);
-  return !s || s.all_in_ms === null ? `— (${s?.failed ?? 0} failed)` : `${ms(s.all_in_ms, 0)} (p50 ${ms(s.p50_ms, 0)}, spread ${ms(s.spread_ms, 0)})`;
+  return !s || s.all_in_ms === null ? `— (${s?.failed ?? 0} failed)`
+    : `${ms(s.all_in_ms, 0)} (p50 ${ms(s.p50_ms, 0)}, spread ${ms(s.spread_ms, 0)}; client ${pct(s.client_cpu)}, server ${pct(s.server_cpu)})`;
 };
 const lines = [
   `# Benchmark (medians of ${RUNS} run(s))`,
@@ -424,7 +428,7 @@ if (probes) {
     `| argon2id, Wasm ÷ native SIMD: workerd, ${probes.argon2_node_engine.split(" (")[0]} (goal ≤ 2×) | ${times(probes.argon2_workerd_x_simd)}, ${times(probes.argon2_node_x_simd)} | | |`,
     `| argon2id, Wasm ÷ Debian's libsodium23: workerd, ${probes.argon2_node_engine.split(" (")[0]} | ${times(probes.argon2_workerd_x_debian)}, ${times(probes.argon2_node_x_debian)} | | |`,
     "",
-    `- Join storm: a room with 20 messages of history, then every client creates its socket in one loop and joins; "all in" is from the first socket's creation until the last history arrived, p50 and the spread (p90 − p10) of each client's time from that same start: a spread near 0 means the answers were released together.`,
+    `- Join storm: a room with 20 messages of history, then every client creates its socket in one loop and joins; "all in" is from the first socket's creation until the last history arrived, p50 and the spread (p90 − p10) of each client's time from that same start: a spread near 0 means the answers were released together. "client" and "server" are the CPU of the load client and of the server's processes (every workerd of the stack; redis-server and both socket.io processes) from the first socket until the last history, in cores: a workerd near 100 % is its one thread busy all along (the object's thread is the limit); well under it, the runtime waited.`,
     `- Restart under load: the bots reconnect with capped exponential backoff and full jitter (LIMITS.reconnectBaseMs, reconnectCapMs), rejoin with since = their last seq and resend what was unacknowledged with its client_id; "live again" is when the last of them had its history, measured from the SIGKILL of the runtime (the workerd under wrangler dev), which wrangler starts again on the same state.`,
     `- D1 queries per socket open: the Worker's debug counter (CHAT_DEBUG_COUNTERS: GET /__debug/counters → {"d1_queries"}), read around ${pr.d1.opens ?? 20} opens one at a time, first in a new room, then the same again (warm)${probes.d1_unavailable ? `; not measured: ${probes.d1_unavailable}` : ""}.`,
     `- Open → history: from creating the socket (subprotocols chat.v1 and bearer.<token>) to its history frame (${probes.join_history_messages} messages) in a room holding ${pr.join.seeded}, ${PROBE_M} users joining ${pr.join.width} at a time; "first join" is each user's first socket in that room, "rejoin" the same users again right after.`,
