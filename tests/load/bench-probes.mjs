@@ -460,21 +460,30 @@ function cpuWatch(serverCpu) {
  * have used so far (utime + stime of /proc/<pid>/stat, at the kernel's clock tick
  * of 10 ms). Linux only; processes gone meanwhile count no more. */
 export function cpuOfTree(pids) {
-  const children = new Map();
-  const used = new Map();
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
-      if (!children.has(rest[1])) children.set(rest[1], []);
-      children.get(rest[1]).push(pid);
-      used.set(pid, (Number(rest[11]) + Number(rest[12])) * 10);
-    } catch { /* gone */ }
-  }
+  const { children, procs } = processTable();
   let ms = 0;
-  const walk = (pid) => { ms += used.get(pid) ?? 0; (children.get(pid) ?? []).forEach(walk); };
+  const walk = (pid) => { ms += procs.get(pid)?.cpu_ms ?? 0; (children.get(pid) ?? []).forEach(walk); };
   pids.map(String).forEach(walk);
   return ms;
+}
+
+/** Every process now, from /proc: `children` (ppid -> [pid]) and `procs` (pid ->
+ * { comm, cpu_ms: utime + stime in ms, args: its command line }). Linux only. */
+function processTable() {
+  const children = new Map();
+  const procs = new Map();
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (!children.has(rest[1])) children.set(rest[1], []);
+      children.get(rest[1]).push(pid);
+      procs.set(pid, { comm: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
+        cpu_ms: (Number(rest[11]) + Number(rest[12])) * 10,
+        args: readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0") });
+    } catch { /* gone meanwhile */ }
+  }
+  return { children, procs };
 }
 
 /** One join at a time on an otherwise idle server: `tries` sockets opened one
@@ -525,25 +534,15 @@ export async function d1PerOpen(base, users, n = 20) {
 /** The pids of the workerd processes under the `wrangler dev` listening on `port`
  * (its process and their descendants, from /proc). Linux only. */
 export function workerdPidsOf(port) {
-  const children = new Map(); // ppid -> [pid]
-  const comm = new Map();
-  let wrangler = [];
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const ppid = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1];
-      comm.set(pid, stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")));
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(pid);
-      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-      const i = args.indexOf("--port");
-      if (args.includes("dev") && i >= 0 && args[i + 1] === String(port)) wrangler.push(pid);
-    } catch { /* gone meanwhile */ }
-  }
+  const { children, procs } = processTable();
+  const wrangler = [...procs].filter(([, { args }]) => {
+    const i = args.indexOf("--port");
+    return args.includes("dev") && i >= 0 && args[i + 1] === String(port);
+  }).map(([pid]) => pid);
   const found = [];
   const walk = (pid) => {
     for (const c of children.get(pid) ?? []) {
-      if (comm.get(c) === "workerd") found.push(Number(c));
+      if (procs.get(c)?.comm === "workerd") found.push(Number(c));
       walk(c);
     }
   };
