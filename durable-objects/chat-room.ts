@@ -19,7 +19,8 @@ import { FACTS_HEADER, type Env, type Revocation, type SocketFacts } from "../wo
 import { errorResponse } from "../worker/errors";
 import { IDLE_REASON, IdleWatch, idleScale } from "../worker/liveness";
 import { BUDGETS, ERRORS, LIMITS, type BudgetName, type ErrorCode } from "../worker/generated/core";
-import { RoomEffects, type Attachment } from "./room-effects";
+import { RoomEffects, type Attachment, type RoomSocket } from "./room-effects";
+import { RELAY_HEADER, RelayLinks, RelayedSocket, type RelayFacts, type RelayOpened } from "./room-relay";
 import { RoomStorage, type Standing, type Upload } from "./room-storage";
 
 /** What this object is: a room, or a conversation between two users (the core's
@@ -61,6 +62,8 @@ export class ChatRoom extends DurableObject<Env> {
   private builds = 0;
   /** Idle sockets (issue 18): closed from the alarm (worker/liveness.ts). */
   private readonly idle: IdleWatch;
+  /** A big room's relays (room-relay.ts): what goes to them, and this build's epoch. */
+  private readonly links: RelayLinks;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -71,6 +74,7 @@ export class ChatRoom extends DurableObject<Env> {
       flush: () => this.flush(),
       call: (op, aux) => this.core.callText(op, undefined, aux),
     });
+    this.links = new RelayLinks(ctx, env, () => this.storage.meta<string>("object"), (j, conns) => this.relayClosed(j, this.links.epoch, conns));
   }
 
   /** The core's room, rebuilt from storage and the sockets' attachments if needed. */
@@ -80,6 +84,8 @@ export class ChatRoom extends DurableObject<Env> {
     this.room = room;
     this.builds++;
     this.effects.reset();
+    // This instance's first build: sockets relays hold for an earlier one are unknown here.
+    if (!this.links.epoch) this.links.newEpoch(this.storage.meta<number>("relayed") === 1);
     try {
       const config = this.config();
       if (config) this.core.roomEvent(room, "config", 0, config);
@@ -121,6 +127,8 @@ export class ChatRoom extends DurableObject<Env> {
       }
     }
     this.room = null;
+    // Relayed sockets are not restored: their relays close them, and their clients reconnect.
+    this.links.newEpoch(this.storage.meta<number>("relayed") === 1);
     if (!this.effects.reset()) return;
     // Messages accepted but not yet stored died with the core. Their senders were
     // not acknowledged; closing every socket (1011, RFC 6455 section 7.4.1) makes
@@ -150,7 +158,7 @@ export class ChatRoom extends DurableObject<Env> {
   }
 
   /** Applies an event's effects (room-effects.ts). */
-  private apply(effects: Effects, opening?: { ws: WebSocket; facts: SocketFacts }): string | undefined {
+  private apply(effects: Effects, opening?: { ws: RoomSocket; facts: SocketFacts }): string | undefined {
     try {
       return this.effects.apply(effects, opening);
     } catch (e) {
@@ -273,7 +281,8 @@ export class ChatRoom extends DurableObject<Env> {
   /** How many open sockets of the user this object holds now (their hub checks
    * its presence register against it: a restart drops sockets without a close). */
   async socketsOf(userId: number): Promise<number> {
-    return this.ctx.getWebSockets().filter((ws) => {
+    const relayed = [...this.effects.sockets.values()].filter((ws) => ws instanceof RelayedSocket);
+    return [...this.ctx.getWebSockets(), ...relayed].filter((ws) => {
       const att = ws.deserializeAttachment() as Attachment | null;
       return ws.readyState === WebSocket.OPEN && att && !att.closed && att.data.user.id === userId;
     }).length;
@@ -377,16 +386,49 @@ export class ChatRoom extends DurableObject<Env> {
   /**
    * A socket the Worker authenticated. The Worker's request is built from nothing
    * and carries only FACTS_HEADER (worker/index.ts, forwardSocket): who the user is,
-   * whom they block, the session, and which object this is. What a conversation is
-   * comes by configure(), before the socket.
+   * the session, and which object this is. What a conversation is comes by
+   * configure(), before the socket. A big room answers instead which relay is to
+   * hold the socket (RELAY_HEADER, the core's relay_route); the Worker sends it
+   * there, and the relay asks relayOpen.
    */
   override async fetch(request: Request): Promise<Response> {
     const facts = JSON.parse(request.headers.get(FACTS_HEADER)!) as SocketFacts & Required<Pick<SocketFacts, "room">>;
     this.identify(facts.room.id, facts.room.object);
-    // The user's hub counts the socket first (their budget of sockets across every
-    // object), and so knows of it before we answer: a block made right after this
-    // socket opens already reaches it (updateBlocks, with a newer version than the
-    // list the admit gives, which never replaces it).
+    const relay = this.relayFor(facts);
+    if (relay !== null) return new Response(null, { status: 200, headers: { [RELAY_HEADER]: String(relay) } });
+    const effects = await this.admit(facts);
+    if (effects instanceof Response) return effects;
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    this.apply(effects, { ws: server, facts });
+    this.ctx.waitUntil(this.idle.arm());
+    return new Response(null, {
+      status: 101,
+      webSocket: client,
+      headers: { "Sec-WebSocket-Protocol": LIMITS.wsProtocol },
+    });
+  }
+
+  /** Which relay is to hold a new socket of a room (the core's relay_route, over
+   * the members and the sockets here), or null: this object holds it. */
+  private relayFor(facts: SocketFacts & Required<Pick<SocketFacts, "room">>): number | null {
+    if (!facts.room.object.startsWith("room:")) return null;
+    this.ensureRoom();
+    const from = this.env.CHAT_RELAY_FROM ? { from: Number(this.env.CHAT_RELAY_FROM) } : {};
+    return this.core.call<{ relay: number | null }>("relay_route", undefined, {
+      user_id: facts.user.id, members: this.storage.memberCount(), sockets: this.effects.sockets.size, ...from,
+    }).relay;
+  }
+
+  /**
+   * Admits a new socket: the effects of the core's open event, to apply with the
+   * socket, or the refusal to answer. The user's hub counts the socket first
+   * (their budget of sockets across every object), and so knows of it before we
+   * answer: a block made right after this socket opens already reaches it
+   * (updateBlocks, with a newer version than the list the admit gives, which
+   * never replaces it).
+   */
+  private async admit(facts: SocketFacts & Required<Pick<SocketFacts, "room">>): Promise<Effects | Response> {
     const object = facts.room.object;
     // A socket the room's own limits refuse (a private room's non-member, a user's
     // CHAT_USER_CONNS_MAX here, a full room) is refused before the hub counts it:
@@ -413,23 +455,61 @@ export class ChatRoom extends DurableObject<Env> {
     }
     if (!admitted.ok && "budget" in admitted) return errorResponse("limit_reached", undefined,
       { budget: admitted.budget, limit: admitted.limit, message: BUDGETS[admitted.budget as BudgetName].message });
-    let effects: Effects;
     try {
-      effects = this.event("open", 0, user);
+      return this.event("open", 0, user);
     } catch (e) {
       this.ctx.waitUntil(this.effects.hub(user.id).presence(object, -1));
       if (e instanceof CoreError && !e.fatal) return errorResponse(e.code); // refused; the room is as it was
       throw e;
     }
-    const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server);
-    this.apply(effects, { ws: server, facts });
-    this.ctx.waitUntil(this.idle.arm());
-    return new Response(null, {
-      status: 101,
-      webSocket: client,
-      headers: { "Sec-WebSocket-Protocol": LIMITS.wsProtocol },
-    });
+  }
+
+  /** A socket the Worker sent to relay `relay` (the answer of fetch), asking to be
+   * admitted as here: the relay then holds it, and this room sends to it and hears
+   * from it through the relay (room-relay.ts). */
+  async relayOpen(relay: number, facts: RelayFacts): Promise<RelayOpened> {
+    this.identify(facts.room.id, facts.room.object);
+    const effects = await this.admit(facts);
+    if (effects instanceof Response) return { status: effects.status, body: await effects.text() };
+    const ws = new RelayedSocket(this.links, relay);
+    this.apply(effects, { ws, facts });
+    if (this.storage.meta<number>("relayed") !== 1) this.storage.setMeta("relayed", 1);
+    this.links.stayAwake(() => [...this.effects.sockets.values()].some((s) => s instanceof RelayedSocket));
+    return { conn: ws.conn, epoch: this.links.epoch, frames: ws.opened() };
+  }
+
+  /** A frame a relayed socket sent. Answers false when this room does not know
+   * that socket (an earlier build's: the relay closes it, and its client reconnects). */
+  async relayFrame(relay: number, epoch: string, conn: number, message: string | ArrayBuffer): Promise<boolean> {
+    const ws = this.relayed(relay, epoch, conn);
+    if (!ws) return false;
+    try {
+      this.run("frame", conn, typeof message === "string" ? message : new Uint8Array(message));
+    } catch (e) {
+      console.error("room event failed; the room will be rebuilt", e);
+      ws.send(JSON.stringify({ type: "error", code: "internal", message: ERRORS.internal.message }));
+    }
+    return true;
+  }
+
+  /** Relayed sockets that went (their clients left, or went idle, or their relay
+   * lost them): the core forgets them, and their hubs count them no more. */
+  async relayClosed(relay: number, epoch: string, conns: number[]): Promise<void> {
+    for (const conn of conns) {
+      const ws = this.relayed(relay, epoch, conn);
+      if (!ws) continue;
+      this.effects.leftHub(ws);
+      this.effects.sockets.delete(conn);
+      ws.readyState = WebSocket.CLOSED;
+      this.run("close", conn);
+    }
+  }
+
+  /** The relayed socket `conn` of relay `relay` in this build, if it is one. */
+  private relayed(relay: number, epoch: string, conn: number): RelayedSocket | undefined {
+    this.ensureRoom();
+    const ws = this.effects.sockets.get(conn);
+    return epoch === this.links.epoch && ws instanceof RelayedSocket && ws.relay === relay ? ws : undefined;
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {

@@ -30,6 +30,10 @@ export interface Attachment extends Pick<SocketFacts, "session" | "ip"> {
   heard?: number;
 }
 
+/** A socket as the room uses it: a WebSocket it holds, or one a relay holds for
+ * it (RelayedSocket, room-relay.ts). */
+export type RoomSocket = Pick<WebSocket, "send" | "close" | "serializeAttachment" | "deserializeAttachment" | "readyState">;
+
 /** The only calls into the core an applier makes. */
 export interface RoomCore {
   /** Answers the core's pending query from storage: the effects of the answer. */
@@ -42,9 +46,9 @@ export interface RoomCore {
 
 export class RoomEffects {
   /** The sockets the core knows, by conn id. */
-  readonly sockets = new Map<number, WebSocket>();
+  readonly sockets = new Map<number, RoomSocket>();
   /** Each known socket's conn id, so a frame needs no attachment read. */
-  private readonly connOf = new WeakMap<WebSocket, number>();
+  private readonly connOf = new WeakMap<RoomSocket, number>();
   /** The timer of a flush_at effect: broadcasts wait in the core's outbox until it
    * fires (at most CHAT_FLUSH_INTERVAL_MAX_MS for a message, CHAT_PRESENCE_INTERVAL_MAX_MS
    * for presence alone; a pending timer keeps the object awake that long, never
@@ -73,14 +77,14 @@ export class RoomEffects {
               private readonly storage: RoomStorage, private readonly core: RoomCore) {}
 
   /** Remembers a socket the core knows as `conn` (a restored one). */
-  remember(conn: number, ws: WebSocket): void {
+  remember(conn: number, ws: RoomSocket): void {
     this.sockets.set(conn, ws);
     this.connOf.set(ws, conn);
   }
 
   /** The conn id of a socket, if the core knows this very socket now: one the room
    * closed or forgot may share its id with a newer socket. */
-  connOfKnown(ws: WebSocket): number | undefined {
+  connOfKnown(ws: RoomSocket): number | undefined {
     const conn = this.connOf.get(ws) ?? (ws.deserializeAttachment() as Attachment | null)?.conn;
     return conn !== undefined && this.sockets.get(conn) === ws ? conn : undefined;
   }
@@ -109,7 +113,7 @@ export class RoomEffects {
 
   /** Closes a socket the room ended: it is marked closed first (never restored),
    * and its user's hub counts one socket fewer. */
-  closeSocket(conn: number, ws: WebSocket, code: number, reason: string): void {
+  closeSocket(conn: number, ws: RoomSocket, code: number, reason: string): void {
     this.sockets.delete(conn);
     ws.serializeAttachment({ ...(ws.deserializeAttachment() as Attachment), closed: true } satisfies Attachment);
     this.leftHub(ws);
@@ -117,7 +121,7 @@ export class RoomEffects {
   }
 
   /** Tells the socket's user's hub that this object holds one socket fewer of theirs. */
-  leftHub(ws: WebSocket): void {
+  leftHub(ws: RoomSocket): void {
     const att = ws.deserializeAttachment() as Attachment | null;
     const object = this.storage.meta<string>("object");
     if (!att || !object) return;
@@ -238,7 +242,7 @@ export class RoomEffects {
    * its query. `opening` is a socket accepted in this event but not known by id
    * yet. Returns the body of a "reply" effect, if any.
    */
-  apply(effects: Effects, opening?: { ws: WebSocket; facts: SocketFacts }): string | undefined {
+  apply(effects: Effects, opening?: { ws: RoomSocket; facts: SocketFacts }): string | undefined {
     let reply: string | undefined;
     const stores: StoredMessage[] = [];
     for (;;) {

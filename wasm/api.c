@@ -463,6 +463,7 @@ int api_call(int op, const unsigned char *in, size_t in_len, const unsigned char
     case CHAT_OP_MEMBERS_QUERY: rc = api_op_members_query(in, in_len, answer); break;
     case CHAT_OP_MENTION_CHECK: rc = api_op_mention_check(aux, aux_len, answer); break;
     case CHAT_OP_PROFILE_REACHES: rc = api_op_profile_reaches(aux, aux_len, answer); break;
+    case CHAT_OP_RELAY_ROUTE: rc = api_op_relay_route(aux, aux_len, answer); break;
     case CHAT_OP_ROOM_ACTIVITY: rc = api_op_room_activity(aux, aux_len, answer); break;
     case CHAT_OP_PASSWORD_CHANGE: rc = api_op_password_change(in, in_len, aux, aux_len, answer); break;
     case CHAT_OP_CLIENT_DESCRIBE: rc = api_op_client_describe(in, in_len, answer); break;

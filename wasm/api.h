@@ -147,6 +147,9 @@
  *   CHAT_OP_PROFILE_REACHES -                        {"conversation": bool,     {"reaches": bool}
  *                                                    "member": bool,            (room_profile_reaches)
  *                                                    "sockets": n}
+ *   CHAT_OP_RELAY_ROUTE     -                        {"user_id","members",      {"relay": j (0..CHAT_RELAYS
+ *                                                    "sockets" (open now),      - 1) | null (the room holds
+ *                                                    "from"?: n >= 1 (tests)}   the socket)} (room_relay_for)
  *
  *   CHAT_OP_ACCOUNT_DELETE  body {password}          {"password_hash",          {"steps": [names, in order:
  *                                                    "password_nfkc",           account.h ACCOUNT_DELETION_
@@ -264,6 +267,7 @@
   X(CHAT_OP_MENTION_CHECK, 52, "mention_check") \
   X(CHAT_OP_ROOM_ACTIVITY, 53, "room_activity") \
   X(CHAT_OP_PROFILE_REACHES, 54, "profile_reaches") \
+  X(CHAT_OP_RELAY_ROUTE, 55, "relay_route") \
   X(CHAT_OP_PASSWORD_CHANGE, 40, "password_change") \
   X(CHAT_OP_CLIENT_DESCRIBE, 41, "client_describe") \
   X(CHAT_OP_PROFILE, 42, "profile") \

@@ -45,6 +45,7 @@ int api_op_membership(const unsigned char *aux, size_t aux_len, cJSON *out);
 int api_op_members_query(const unsigned char *in, size_t len, cJSON *out);
 int api_op_mention_check(const unsigned char *aux, size_t aux_len, cJSON *out);
 int api_op_profile_reaches(const unsigned char *aux, size_t aux_len, cJSON *out);
+int api_op_relay_route(const unsigned char *aux, size_t aux_len, cJSON *out);
 int api_op_room_activity(const unsigned char *aux, size_t aux_len, cJSON *out);
 
 int api_op_password_change(const unsigned char *in, size_t len, const unsigned char *aux,

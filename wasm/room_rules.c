@@ -78,6 +78,11 @@ int room_profile_reaches(int conversation, int member, size_t sockets) {
   return conversation || member || sockets > 0;
 }
 
+int room_relay_for(int64_t user_id, size_t members, size_t sockets, size_t from) {
+  if (from == 0 || (members < from && sockets < from)) return -1;
+  return (int)(user_id % CHAT_RELAYS);
+}
+
 int room_activity_due(double last_ms, double now_ms) { return now_ms - last_ms >= CHAT_ROOM_ACTIVITY_MS; }
 
 int room_may_type(int joined) { return joined ? CHAT_OK : CHAT_E_NOT_JOINED; }

@@ -36,7 +36,7 @@ export function closeReason(reason: string): string {
  * Closes `ws` with `code` and the capped reason. Never throws: a socket already
  * closing or closed stays as it is (its close event follows or has happened).
  */
-export function closeSocket(ws: WebSocket, code: number, reason = ""): void {
+export function closeSocket(ws: Pick<WebSocket, "close">, code: number, reason = ""): void {
   try {
     ws.close(code, closeReason(reason));
   } catch {

@@ -1,18 +1,23 @@
 /**
  * Debug counters (tests and benchmarks only: CHAT_DEBUG_COUNTERS=1): the D1
  * queries the socket-open and signup paths of this isolate made (issue 21 counts
- * them per open; a signup refused lately makes none), and the socket opens that
- * reached it. Never on in a
+ * them per open; a signup refused lately makes none), the socket opens that
+ * reached it, and those a room sent to a relay. Never on in a
  * deployment (the deploy checks keep CHAT_* test variables out of wrangler.toml).
  */
 import { CoreError, type CoreHost } from "./core";
 import type { Env } from "./env";
 
-export const debugCounters = { socket_opens: 0, d1_queries: 0 };
+export const debugCounters = { socket_opens: 0, d1_queries: 0, relayed_opens: 0 };
 
 /** A socket open reached the Worker (counted when counters are on). */
 export function noteOpen(env: Env): void {
   if (env.CHAT_DEBUG_COUNTERS === "1") debugCounters.socket_opens++;
+}
+
+/** A room sent a socket to one of its relays (durable-objects/room-relay.ts). */
+export function noteRelayed(env: Env): void {
+  if (env.CHAT_DEBUG_COUNTERS === "1") debugCounters.relayed_opens++;
 }
 
 /** env.DB, counting its statements into debugCounters when counters are on. */

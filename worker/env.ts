@@ -27,6 +27,11 @@ export interface Env extends ChatEnv {
   /** Benchmarks only (make bench-search): "off" builds no search index in rooms
    * made from then on, to measure what the index costs a busy room. */
   CHAT_SEARCH_INDEX?: string;
+  /** Tests and benchmarks only: the members or open sockets from which a room
+   * takes new sockets through relays (CHAT_RELAY_FROM in wasm/chat_limits.h
+   * otherwise; durable-objects/room-relay.ts), so a test sees relays with a few
+   * clients. */
+  CHAT_RELAY_FROM?: string;
   /** Tests and benchmarks only: "1" counts the D1 queries socket opens make, at
    * GET /__debug/counters (worker/debug.ts). */
   CHAT_DEBUG_COUNTERS?: string;
@@ -53,8 +58,10 @@ export interface SocketFacts {
   /** The client's address (CF-Connecting-IP, set by the platform). */
   ip: string;
   /** Rooms and conversations only: which object this is (its D1 id and its name,
-   * as in idFromName). Whom the user blocks comes from their hub (UserHub.admit). */
-  room?: { id: number; object: string };
+   * as in idFromName), and for a big room's socket the relay the room chose
+   * (durable-objects/room-relay.ts). Whom the user blocks comes from their hub
+   * (UserHub.admit). */
+  room?: { id: number; object: string; relay?: number };
 }
 
 /** The name of the header that carries SocketFacts (and the only one objects read). */

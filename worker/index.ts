@@ -20,12 +20,14 @@ import { ban, clientIp, ipBanned, listBans, promote, recordIp, unban, verifyBans
 import { act, blockList, conversationStub, friendsOf, hub } from "./social";
 import { searchConversation, searchEverywhere, searchRoom } from "./search";
 import { originAllowed } from "./origin";
-import { countedDb, debugCounters, debugHashes, noteOpen } from "./debug";
+import { countedDb, debugCounters, debugHashes, noteOpen, noteRelayed } from "./debug";
 import { download, upload, type Place } from "./files";
 import { isolateCache } from "./isolate-cache";
+import { RELAY_HEADER, relayName } from "../durable-objects/room-relay";
 
 export { ChatRoom } from "../durable-objects/chat-room";
 export { UserHub } from "../durable-objects/user-hub";
+export { RoomRelay } from "../durable-objects/room-relay";
 
 // The Worker is stateless, so one core instance per isolate is safe here (unlike
 // in Durable Objects, which each own one). Created lazily on the first call.
@@ -201,6 +203,18 @@ function forwardSocket(stub: DurableObjectStub, facts: SocketFacts) {
   }));
 }
 
+/** A room's socket: to the room, or, when the room answers with a relay (a big
+ * room, durable-objects/room-relay.ts), to that relay with the same facts. */
+async function forwardRoomSocket(env: Env, stub: DurableObjectStub, facts: SocketFacts & { room: { object: string } }) {
+  const answer = await forwardSocket(stub, facts);
+  const relay = answer.status === 101 ? null : answer.headers.get(RELAY_HEADER);
+  if (relay === null) return answer;
+  const j = Number(relay);
+  noteRelayed(env);
+  const relayStub = env.ROOM_RELAY.get(env.ROOM_RELAY.idFromName(relayName(facts.room.object, j)));
+  return forwardSocket(relayStub, { ...facts, room: { ...facts.room, relay: j } });
+}
+
 /** The facts of a socket: the session's user, the session and the address. */
 function socketFacts(c: Context<App>, s: LiveSession): SocketFacts {
   return { user: s.user, session: s.session, ip: clientIp(c.req.raw) };
@@ -251,7 +265,7 @@ route("/rooms/:id{[0-9]{1,15}}/ws", {
     const roomId = Number(c.req.param("id"));
     // whom the user blocks comes from their hub when the room admits the socket
     const stub = await roomStub({ ...c.env, DB: countedDb(c.env) }, roomId);
-    return forwardSocket(stub, { ...socketFacts(c, s), room: { id: roomId, object: `room:${roomId}` } });
+    return forwardRoomSocket(c.env, stub, { ...socketFacts(c, s), room: { id: roomId, object: `room:${roomId}` } });
   }],
 });
 
@@ -400,6 +414,12 @@ app.post("/__test/trap", (c) => {
   if (c.env.CHAT_TEST_HOOKS !== "1") return errorResponse("not_found");
   core.trapForTest();
   return c.json({ trapped: false });
+});
+
+// Test-only: make a room's core trap, as a bug would (its object rebuilds it).
+app.post("/__test/rooms/:id{[0-9]{1,15}}/trap", async (c) => {
+  if (c.env.CHAT_TEST_HOOKS !== "1") return errorResponse("not_found");
+  return c.json({ trapped: await (await roomStub(c.env, Number(c.req.param("id")))).trapForTest() });
 });
 
 app.notFound(() => errorResponse("not_found"));
