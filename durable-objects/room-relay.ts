@@ -177,6 +177,12 @@ export class RelayLinks {
   }
 }
 
+/** Frames a relay keeps for one socket whose open's answer has not come yet. The
+ * answer is one round trip away, a few of the room's flushes (one frame each) at
+ * most; past this many the socket is taken as gone, so a socket that never comes
+ * holds no more. */
+const PENDING_MAX = 64;
+
 /** What each relayed socket carries through the relay's hibernation. */
 interface RelayAttachment {
   room: string;
@@ -280,11 +286,13 @@ export class RoomRelay extends DurableObject<Env> {
     const holds = (conn: number): WebSocket | undefined => {
       const ws = conns.get(conn);
       if (ws && (ws.deserializeAttachment() as RelayAttachment).epoch === epoch) return ws;
-      if (this.opening > 0) {
+      const waiting = this.pending.get(conn);
+      if (this.opening > 0 && (waiting?.ops.length ?? 0) < PENDING_MAX) {
         // perhaps a socket whose open's answer is still on its way
-        if (this.pending.get(conn)?.epoch !== epoch) this.pending.set(conn, { epoch, ops: [] });
+        if (waiting?.epoch !== epoch) this.pending.set(conn, { epoch, ops: [] });
         return undefined;
       }
+      this.pending.delete(conn);
       gone.add(conn);
       return undefined;
     };

@@ -457,16 +457,17 @@ _Static_assert(CHAT_USER_SESSIONS_MAX <= CHAT_LIST_PAGE, "GET /account/sessions 
  * CHAT_SEND_BUDGET_PER_SECOND x CHAT_FLUSH_INTERVAL_MAX_MS / 1000 = 3 000 joined
  * sockets one object cannot keep its flushes within the latency bound (a room of
  * 5 000 measured p99 958 ms at 20 msg/s). So a room whose members or open sockets
- * reach CHAT_RELAY_FROM (2 000, a third below that) takes each new socket through
- * one of CHAT_RELAYS relay objects ("room:<id>/relay:<j>", j = user id mod
- * CHAT_RELAYS, so that a user's sockets stay together): the relay holds the
- * socket and fans each flush out to its share, and the room sends one RPC per
- * relay instead of one send per socket. CHAT_RELAYS = CHAT_ROOM_MEMBERS_MAX / 1 000,
- * so a full room gives each relay about 1 000 sockets, 50 ms of sends at the low
- * end of the send rate. Each object is single-threaded (Cloudflare, "Durable
- * Objects: in-memory state", "Each Durable Object is single-threaded"). In
- * sockets and relays. */
-#define CHAT_RELAY_FROM 2000
+ * reach CHAT_RELAY_FROM takes each new socket through one of CHAT_RELAYS relay
+ * objects ("room:<id>/relay:<j>", j = user id mod CHAT_RELAYS, so that a user's
+ * sockets stay together): the relay holds the socket and fans each flush out to
+ * its share, and the room sends one RPC per relay instead of one send per socket.
+ * CHAT_RELAYS = CHAT_ROOM_MEMBERS_MAX / 1 000, so a full room gives each relay
+ * about 1 000 sockets (50 ms of sends at the low end of the send rate), and
+ * CHAT_RELAY_FROM = 1 000, so that the sockets a room holds itself (those opened
+ * before it grew, when its readers are not members) are at most one relay's
+ * share. Each object is single-threaded (Cloudflare, "Durable Objects: in-memory
+ * state"). In sockets and relays. */
+#define CHAT_RELAY_FROM 1000
 #define CHAT_RELAYS 10
 
 /* Largest outbox, in frames and in bytes of encoded frames (a message counted at

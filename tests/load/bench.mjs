@@ -33,7 +33,8 @@
 //       natively (build/native/pwhash).
 // Repeated RUNS times (default 3); the tables show medians. Knobs to shorten:
 // SIZES, RUNS, STEP_SECONDS, SETTLE_SECONDS, SYSTEMS (ours,plain,socketio), STORM,
-// RESTART_CLIENTS (0: no restart scenario), RESTART_RATE, RESTART_SECONDS.
+// RESTART_CLIENTS (0: no restart scenario), RESTART_RATE, RESTART_SECONDS; and
+// RELAY_FROM (CHAT_RELAY_FROM for ours: 100000 runs a big room without relays).
 // Writes build/bench/results.json, results.md and chart.svg (and chart.png when
 // rsvg-convert is installed). Figures, not assertions: nothing here fails a build.
 //
@@ -192,7 +193,9 @@ async function measureOurs() {
   // the same single-threaded workerd as the room. A development tool with no
   // counterpart in production; with it on, a room of 100 collapsed near 1 200
   // messages/s instead of shedding past 2 000.
-  const stack = await startStack({ vars: { CHAT_RATE_PER_SECOND: "1000000", CHAT_DEBUG_COUNTERS: "1" },
+  // RELAY_FROM replaces CHAT_RELAY_FROM (a large number: no relays, to compare).
+  const relays = process.env.RELAY_FROM ? { CHAT_RELAY_FROM: process.env.RELAY_FROM } : {};
+  const stack = await startStack({ vars: { CHAT_RATE_PER_SECOND: "1000000", CHAT_DEBUG_COUNTERS: "1", ...relays },
     env: { X_LOCAL_OBSERVABILITY: "false" } });
   const res = { loads: [], storms: [], probes: [], restarts: [] };
   try {
