@@ -74,7 +74,10 @@ export class ChatRoom extends DurableObject<Env> {
       flush: () => this.flush(),
       call: (op, aux) => this.core.callText(op, undefined, aux),
     });
-    this.links = new RelayLinks(ctx, env, () => this.storage.meta<string>("object"), (j, conns) => this.relayClosed(j, this.links.epoch, conns));
+    this.links = new RelayLinks(ctx, env, () => this.storage.meta<string>("object"), {
+      gone: (j, conns) => void this.relayClosed(j, this.links.epoch, conns),
+      lost: (j) => this.relayLost(j),
+    });
   }
 
   /** The core's room, rebuilt from storage and the sockets' attachments if needed. */
@@ -127,7 +130,9 @@ export class ChatRoom extends DurableObject<Env> {
       }
     }
     this.room = null;
-    // Relayed sockets are not restored: their relays close them, and their clients reconnect.
+    // Relayed sockets are not restored: their relays close them (a new epoch), their
+    // clients reconnect, and their hubs count them no more.
+    for (const ws of this.effects.sockets.values()) if (ws instanceof RelayedSocket) this.effects.leftHub(ws);
     this.links.newEpoch(this.storage.meta<number>("relayed") === 1);
     if (!this.effects.reset()) return;
     // Messages accepted but not yet stored died with the core. Their senders were
@@ -412,11 +417,10 @@ export class ChatRoom extends DurableObject<Env> {
   /** Which relay is to hold a new socket of a room (the core's relay_route, over
    * the members and the sockets here), or null: this object holds it. */
   private relayFor(facts: SocketFacts & Required<Pick<SocketFacts, "room">>): number | null {
-    if (!facts.room.object.startsWith("room:")) return null;
     this.ensureRoom();
     const from = this.env.CHAT_RELAY_FROM ? { from: Number(this.env.CHAT_RELAY_FROM) } : {};
     return this.core.call<{ relay: number | null }>("relay_route", undefined, {
-      user_id: facts.user.id, members: this.storage.memberCount(), sockets: this.effects.sockets.size, ...from,
+      conversation: facts.room.object.startsWith("dm:"), user_id: facts.user.id, sockets: this.effects.sockets.size, ...from,
     }).relay;
   }
 
@@ -470,7 +474,7 @@ export class ChatRoom extends DurableObject<Env> {
   async relayOpen(relay: number, facts: RelayFacts): Promise<RelayOpened> {
     this.identify(facts.room.id, facts.room.object);
     const effects = await this.admit(facts);
-    if (effects instanceof Response) return { status: effects.status, body: await effects.text() };
+    if (effects instanceof Response) return { status: effects.status, body: await effects.text(), headers: Object.fromEntries(effects.headers) };
     const ws = new RelayedSocket(this.links, relay);
     this.apply(effects, { ws, facts });
     if (this.storage.meta<number>("relayed") !== 1) this.storage.setMeta("relayed", 1);
@@ -478,23 +482,22 @@ export class ChatRoom extends DurableObject<Env> {
     return { conn: ws.conn, epoch: this.links.epoch, frames: ws.opened() };
   }
 
-  /** A frame a relayed socket sent. Answers false when this room does not know
-   * that socket (an earlier build's: the relay closes it, and its client reconnects). */
-  async relayFrame(relay: number, epoch: string, conn: number, message: string | ArrayBuffer): Promise<boolean> {
+  /** A frame a relayed socket sent; not read when this room does not know that
+   * socket now (it closed it, or it is an earlier build's: the relay's check finds it). */
+  async relayFrame(relay: number, epoch: number, conn: number, message: string | ArrayBuffer): Promise<void> {
     const ws = this.relayed(relay, epoch, conn);
-    if (!ws) return false;
+    if (!ws) return;
     try {
       this.run("frame", conn, typeof message === "string" ? message : new Uint8Array(message));
     } catch (e) {
       console.error("room event failed; the room will be rebuilt", e);
       ws.send(JSON.stringify({ type: "error", code: "internal", message: ERRORS.internal.message }));
     }
-    return true;
   }
 
   /** Relayed sockets that went (their clients left, or went idle, or their relay
    * lost them): the core forgets them, and their hubs count them no more. */
-  async relayClosed(relay: number, epoch: string, conns: number[]): Promise<void> {
+  async relayClosed(relay: number, epoch: number, conns: number[]): Promise<void> {
     for (const conn of conns) {
       const ws = this.relayed(relay, epoch, conn);
       if (!ws) continue;
@@ -505,8 +508,25 @@ export class ChatRoom extends DurableObject<Env> {
     }
   }
 
+  /** Which of the sockets relay `relay` holds (each with its epoch) this room does
+   * not know: the relay closes them (its alarm asks). */
+  async relayCheck(relay: number, held: { epoch: number; conn: number }[]): Promise<{ epoch: number; conn: number }[]> {
+    return held.filter((x) => !this.relayed(relay, x.epoch, x.conn));
+  }
+
+  /** Relay `relay` could not be reached: its sockets are lost to this room. The core
+   * forgets them, their hubs count them no more, and the relay is told to close
+   * them (LIMITS.closeRestart) once it can be reached: their clients reconnect. */
+  private relayLost(relay: number): void {
+    for (const [conn, ws] of [...this.effects.sockets]) {
+      if (!(ws instanceof RelayedSocket) || ws.relay !== relay) continue;
+      this.effects.closeSocket(conn, ws, LIMITS.closeRestart, "relay restarted: reconnect");
+      this.run("close", conn);
+    }
+  }
+
   /** The relayed socket `conn` of relay `relay` in this build, if it is one. */
-  private relayed(relay: number, epoch: string, conn: number): RelayedSocket | undefined {
+  private relayed(relay: number, epoch: number, conn: number): RelayedSocket | undefined {
     this.ensureRoom();
     const ws = this.effects.sockets.get(conn);
     return epoch === this.links.epoch && ws instanceof RelayedSocket && ws.relay === relay ? ws : undefined;

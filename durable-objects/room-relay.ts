@@ -16,10 +16,13 @@
  * (ChatRoom.relayFrame), in order (calls on one stub arrive in the order made).
  *
  * What a relayed socket needs after the room restarts is not kept: each build of
- * the room's core is an epoch (a random id), every relayed socket belongs to the
- * epoch that admitted it, and a new build tells every relay to close the sockets
- * of other epochs (1012, "reconnect"); their clients reconnect and resume by
- * `since`, as after a deploy. So the room stays in memory while it holds relayed
+ * the room's core is an epoch (the time it was built, in ms, and later than the
+ * last one), every relayed socket belongs to the epoch that admitted it, and a new
+ * build tells every relay to close the sockets of older epochs
+ * (LIMITS.closeRestart); their clients reconnect and resume by `since`, as after a
+ * deploy. A relay that cannot be reached loses its sockets the same way (the room
+ * forgets them and closes them there once it can), and each relay's alarm checks
+ * its sockets against the room's (relayCheck), so none stays open unknown. So the room stays in memory while it holds relayed
  * sockets (a pending timer keeps a Durable Object from eviction: Cloudflare
  * changelog, 2026-10-01, "Pending I/O operations allow Durable Objects to continue").
  * A relay hibernates as any object with sockets does; its sockets' attachments say
@@ -36,6 +39,9 @@ import { LIMITS } from "../worker/generated/core";
  * (its value): only the Worker reads it, and never passes that answer on. */
 export const RELAY_HEADER = "X-Chat-Relay";
 
+/** The reason of a relayed socket's LIMITS.closeRestart. */
+const RESTARTED = "room restarted: reconnect";
+
 /** One step of what a room tells a relay, in order: a frame for some of its
  * sockets (conn ids), or a close of one socket. */
 export type RelayOp = { text: string; to: number[] } | { close: number; code: number; reason: string };
@@ -43,7 +49,8 @@ export type RelayOp = { text: string; to: number[] } | { close: number; code: nu
 /** The room's answer to a relay's open: the socket's conn id in the room's core,
  * the epoch, and the frames the open sent it (the connection frame, ...); or the
  * refusal to answer the client (status and JSON body). */
-export type RelayOpened = { conn: number; epoch: string; frames: string[] } | { status: number; body: string };
+export type RelayOpened = { conn: number; epoch: number; frames: string[] }
+  | { status: number; body: string; headers: Record<string, string> };
 
 /** The object name of relay `j` of a room object (as in idFromName). */
 export function relayName(object: string, j: number): string {
@@ -98,28 +105,32 @@ export class RelayedSocket {
  * build of the room's core.
  */
 export class RelayLinks {
-  /** This build's id (newEpoch at each build of the room's core). */
-  epoch = "";
+  /** This build's epoch (newEpoch at each build of the room's core), 0 before the first. */
+  epoch = 0;
   private readonly queues = new Map<number, RelayOp[]>();
   private readonly stubs = new Map<number, DurableObjectStub<RoomRelay>>();
   private scheduled = false;
   private keepAwake: ReturnType<typeof setInterval> | null = null;
 
-  /** `gone(relay, conns)`: sockets a relay no longer holds (closed there, or lost
-   * in its restart) that the room still counted. */
+  /** `room.gone(relay, conns)`: sockets a relay no longer holds (closed there, or
+   * lost in its restart) that the room still counted; `room.lost(relay)`: a relay
+   * could not be reached, so what it holds is lost to the room. */
   constructor(private readonly ctx: DurableObjectState, private readonly env: Env,
               private readonly object: () => string | undefined,
-              private readonly gone: (relay: number, conns: number[]) => void) {}
+              private readonly room: { gone(relay: number, conns: number[]): void; lost(relay: number): void }) {}
 
   /** A new build of the room's core: a new epoch. When `relayed` (the room has
    * had relayed sockets), every relay closes those of older epochs. */
   newEpoch(relayed: boolean): void {
-    this.epoch = crypto.randomUUID();
+    this.epoch = Math.max(Date.now(), this.epoch + 1);
     this.queues.clear();
     const object = this.object();
     if (!relayed || !object) return;
     for (let j = 0; j < LIMITS.relays; j++) {
-      this.ctx.waitUntil(this.stub(j).reset(this.epoch).catch((err) => console.error("relay reset", err)));
+      this.ctx.waitUntil(this.stub(j).reset(this.epoch).catch((err) => {
+        this.stubs.delete(j); // a stub that threw is not used again
+        console.error("relay reset", err);
+      }));
     }
   }
 
@@ -161,8 +172,12 @@ export class RelayLinks {
     const epoch = this.epoch;
     for (const [j, ops] of this.queues) {
       this.ctx.waitUntil(this.stub(j).deliver(epoch, ops)
-        .then((gone) => { if (gone.length && epoch === this.epoch) this.gone(j, gone); })
-        .catch((err) => console.error("relay deliver", err)));
+        .then((gone) => { if (gone.length && epoch === this.epoch) this.room.gone(j, gone); })
+        .catch((err) => {
+          console.error("relay deliver", err);
+          this.stubs.delete(j); // a stub that threw is not used again
+          if (epoch === this.epoch) this.room.lost(j);
+        }));
     }
     this.queues.clear();
   }
@@ -177,17 +192,11 @@ export class RelayLinks {
   }
 }
 
-/** Frames a relay keeps for one socket whose open's answer has not come yet. The
- * answer is one round trip away, a few of the room's flushes (one frame each) at
- * most; past this many the socket is taken as gone, so a socket that never comes
- * holds no more. */
-const PENDING_MAX = 64;
-
 /** What each relayed socket carries through the relay's hibernation. */
 interface RelayAttachment {
   room: string;
   relay: number;
-  epoch: string;
+  epoch: number;
   conn: number;
   heard: number;
   closed?: true;
@@ -211,7 +220,10 @@ export class RoomRelay extends DurableObject<Env> {
   /** Opens under way, and what the room sent meanwhile for sockets not held yet
    * (a frame may overtake the open's answer); dropped when no open is under way. */
   private opening = 0;
-  private pending = new Map<number, { epoch: string; ops: RelayOp[] }>();
+  private pending = new Map<number, { epoch: number; ops: RelayOp[] }>();
+  /** The newest epoch of the room this relay heard of (0 until it did, or after a
+   * wake: its sockets' attachments say). An open answered in an older one is closed. */
+  private newest = 0;
   private roomStub: DurableObjectStub<import("./chat-room").ChatRoom> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -224,14 +236,23 @@ export class RoomRelay extends DurableObject<Env> {
     this.conns = new Map();
     for (const ws of this.ctx.getWebSockets()) {
       const att = ws.deserializeAttachment() as RelayAttachment | null;
-      if (att && !att.closed && ws.readyState === WebSocket.OPEN) this.conns.set(att.conn, ws);
+      if (!att || att.closed || ws.readyState !== WebSocket.OPEN) continue;
+      this.conns.set(att.conn, ws);
+      this.newest = Math.max(this.newest, att.epoch);
     }
     return this.conns;
   }
 
+  /** The room's stub (a stub that threw is dropped, and the next call makes another). */
   private room(object: string) {
     this.roomStub ??= this.env.CHAT_ROOM.get(this.env.CHAT_ROOM.idFromName(object));
     return this.roomStub;
+  }
+
+  /** A call to the room failed: its stub is not used again. */
+  private roomFailed(what: string, err: unknown): void {
+    this.roomStub = null;
+    console.error(what, err);
   }
 
   /** A socket the Worker sent here (the room's RELAY_HEADER answer), with its facts
@@ -243,26 +264,32 @@ export class RoomRelay extends DurableObject<Env> {
     let answer: RelayOpened;
     try {
       answer = await this.room(object).relayOpen(relay, facts);
+    } catch (e) {
+      this.roomFailed("relay open", e);
+      throw e;
     } finally {
       this.opening--;
-    }
-    if (!("conn" in answer)) {
       this.settle();
-      return new Response(answer.body, { status: answer.status, headers: { "Content-Type": "application/json" } });
     }
+    if (!("conn" in answer)) return new Response(answer.body, { status: answer.status, headers: answer.headers });
     const conns = this.held(); // before this socket is among the runtime's
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment({ room: object, relay, epoch: answer.epoch, conn: answer.conn,
       ...IdleWatch.opened() } satisfies RelayAttachment);
-    const older = conns.get(answer.conn);
-    if (older) this.end(older, 1012, "room restarted: reconnect"); // an older epoch's conn id
-    conns.set(answer.conn, server);
-    for (const text of answer.frames) server.send(text);
-    const early = this.pending.get(answer.conn);
-    this.pending.delete(answer.conn);
-    if (early?.epoch === answer.epoch) this.apply(answer.epoch, early.ops);
-    this.settle();
+    if (answer.epoch < this.newest) {
+      // admitted by a build of the room that has since ended: it knows this socket no more
+      closeSocket(server, LIMITS.closeRestart, RESTARTED);
+    } else {
+      this.newest = answer.epoch;
+      const older = conns.get(answer.conn);
+      if (older) this.end(older, LIMITS.closeRestart, RESTARTED); // an older epoch's conn id
+      conns.set(answer.conn, server);
+      for (const text of answer.frames) server.send(text);
+      const early = this.pending.get(answer.conn);
+      this.pending.delete(answer.conn);
+      if (early?.epoch === answer.epoch) this.apply(answer.epoch, early.ops);
+    }
     this.ctx.waitUntil(this.idle.arm());
     return new Response(null, { status: 101, webSocket: client, headers: { "Sec-WebSocket-Protocol": LIMITS.wsProtocol } });
   }
@@ -276,18 +303,19 @@ export class RoomRelay extends DurableObject<Env> {
   /** What the room sends, in order: each frame to the sockets named, each close.
    * Answers the conn ids named that this relay does not hold (or holds for another
    * epoch), for the room to forget. */
-  async deliver(epoch: string, ops: RelayOp[]): Promise<number[]> {
+  async deliver(epoch: number, ops: RelayOp[]): Promise<number[]> {
     return this.apply(epoch, ops);
   }
 
-  private apply(epoch: string, ops: RelayOp[]): number[] {
+  private apply(epoch: number, ops: RelayOp[]): number[] {
     const conns = this.held();
+    this.newest = Math.max(this.newest, epoch);
     const gone = new Set<number>();
     const holds = (conn: number): WebSocket | undefined => {
       const ws = conns.get(conn);
       if (ws && (ws.deserializeAttachment() as RelayAttachment).epoch === epoch) return ws;
       const waiting = this.pending.get(conn);
-      if (this.opening > 0 && (waiting?.ops.length ?? 0) < PENDING_MAX) {
+      if (this.opening > 0 && (waiting?.ops.length ?? 0) < LIMITS.relayPendingMax) {
         // perhaps a socket whose open's answer is still on its way
         if (waiting?.epoch !== epoch) this.pending.set(conn, { epoch, ops: [] });
         return undefined;
@@ -318,11 +346,13 @@ export class RoomRelay extends DurableObject<Env> {
     return [...gone];
   }
 
-  /** The room's core was built again: its sockets of other epochs are unknown to
-   * it now; they close, and their clients reconnect. */
-  async reset(epoch: string): Promise<void> {
-    for (const ws of [...this.held().values()]) {
-      if ((ws.deserializeAttachment() as RelayAttachment).epoch !== epoch) this.end(ws, 1012, "room restarted: reconnect");
+  /** The room's core was built again (epoch `epoch`): its sockets of older epochs
+   * are unknown to it now; they close, and their clients reconnect. */
+  async reset(epoch: number): Promise<void> {
+    const conns = this.held();
+    this.newest = Math.max(this.newest, epoch);
+    for (const ws of [...conns.values()]) {
+      if ((ws.deserializeAttachment() as RelayAttachment).epoch < this.newest) this.end(ws, LIMITS.closeRestart, RESTARTED);
     }
   }
 
@@ -344,11 +374,12 @@ export class RoomRelay extends DurableObject<Env> {
     const att = ws.deserializeAttachment() as RelayAttachment | null;
     if (!att || att.closed) return;
     this.idle.heard(ws);
-    // not awaited, so the next frame's call follows this one on the same stub
-    const told = this.room(att.room).relayFrame(att.relay, att.epoch, att.conn, message);
-    this.ctx.waitUntil(told.then((known) => {
-      if (!known && ws.readyState === WebSocket.OPEN) this.end(ws, 1012, "room restarted: reconnect");
-    }).catch((err) => console.error("relay frame", err)));
+    // Not awaited, so the next frame's call follows this one on the same stub. A
+    // frame the room does not take (it closed this socket: its close, with its
+    // code, is on its way) is dropped; one the room does not know at all is found
+    // by the alarm's check (relayCheck).
+    this.ctx.waitUntil(this.room(att.room).relayFrame(att.relay, att.epoch, att.conn, message)
+      .catch((err) => this.roomFailed("relay frame", err)));
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -366,23 +397,40 @@ export class RoomRelay extends DurableObject<Env> {
     if (!att || att.closed) return;
     this.drop(ws);
     this.ctx.waitUntil(this.room(att.room).relayClosed(att.relay, att.epoch, [att.conn])
-      .catch((err) => console.error("relay close", err)));
+      .catch((err) => this.roomFailed("relay close", err)));
   }
 
-  /** Sockets silent past LIMITS.idleTimeoutMs close (LIMITS.closeIdle), and the room
-   * forgets them. */
+  /** Sockets silent past LIMITS.idleTimeoutMs close (LIMITS.closeIdle), and the
+   * room forgets them; then the others are checked against the room's own list
+   * (relayCheck): one it does not know (a reset or a close that never arrived)
+   * closes, and its client reconnects. */
   override async alarm(): Promise<void> {
-    const open = this.ctx.getWebSockets().filter((ws) =>
-      ws.readyState === WebSocket.OPEN && !(ws.deserializeAttachment() as RelayAttachment | null)?.closed);
-    const idle = await this.idle.check(open);
-    const byEpoch = new Map<string, { att: RelayAttachment; conns: number[] }>();
-    for (const ws of idle) {
+    const open = [...this.held().values()];
+    const idle = new Set(await this.idle.check(open));
+    const told = new Map<number, { att: RelayAttachment; conns: number[] }>();
+    const held: { epoch: number; conn: number }[] = [];
+    for (const ws of open) {
       const att = ws.deserializeAttachment() as RelayAttachment;
+      if (!idle.has(ws)) {
+        held.push({ epoch: att.epoch, conn: att.conn });
+        continue;
+      }
       this.end(ws, LIMITS.closeIdle, IDLE_REASON);
-      const entry = byEpoch.get(att.epoch) ?? { att, conns: [] };
+      const entry = told.get(att.epoch) ?? { att, conns: [] };
       entry.conns.push(att.conn);
-      byEpoch.set(att.epoch, entry);
+      told.set(att.epoch, entry);
     }
-    for (const { att, conns } of byEpoch.values()) await this.room(att.room).relayClosed(att.relay, att.epoch, conns);
+    const any = open[0]?.deserializeAttachment() as RelayAttachment | undefined;
+    if (!any) return;
+    try {
+      for (const { att, conns } of told.values()) await this.room(att.room).relayClosed(att.relay, att.epoch, conns);
+      const unknown = new Set((await this.room(any.room).relayCheck(any.relay, held)).map((x) => `${x.epoch}:${x.conn}`));
+      for (const ws of [...this.held().values()]) {
+        const att = ws.deserializeAttachment() as RelayAttachment;
+        if (unknown.has(`${att.epoch}:${att.conn}`)) this.end(ws, LIMITS.closeRestart, RESTARTED);
+      }
+    } catch (e) {
+      this.roomFailed("relay alarm", e);
+    }
   }
 }

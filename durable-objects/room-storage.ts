@@ -217,18 +217,13 @@ export class RoomStorage {
       .toArray()[0]?.standing ?? "none";
   }
 
-  /** Members and invitations, counted together (CHAT_ROOM_MEMBERS_MAX). Counted
-   * once, then kept until setStanding (the only writer of who is in `members`):
-   * every socket open asks it (relay_route). */
+  /** Members and invitations, counted together (CHAT_ROOM_MEMBERS_MAX). */
   memberCount(): number {
-    this.members ??= this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM members").one().n;
-    return this.members;
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM members").one().n;
   }
-  private members: number | null = null;
 
   /** Records a user's new standing ("none" forgets them). */
   setStanding(userId: number, standing: Standing, at: number): void {
-    this.members = null;
     if (standing === "none") this.sql.exec("DELETE FROM members WHERE user_id = ?", userId);
     else this.sql.exec(`INSERT INTO members (user_id, standing, since) VALUES (?1, ?2, ?3)
       ON CONFLICT (user_id) DO UPDATE SET standing = ?2, since = CASE WHEN standing = ?2 THEN since ELSE ?3 END`,

@@ -147,9 +147,10 @@
  *   CHAT_OP_PROFILE_REACHES -                        {"conversation": bool,     {"reaches": bool}
  *                                                    "member": bool,            (room_profile_reaches)
  *                                                    "sockets": n}
- *   CHAT_OP_RELAY_ROUTE     -                        {"user_id","members",      {"relay": j (0..CHAT_RELAYS
- *                                                    "sockets" (open now),      - 1) | null (the room holds
- *                                                    "from"?: n >= 1 (tests)}   the socket)} (room_relay_for)
+ *   CHAT_OP_RELAY_ROUTE     -                        {"conversation": bool,     {"relay": j (0..CHAT_RELAYS
+ *                                                    "user_id", "sockets" (open - 1) | null (the object
+ *                                                    now), "from"?: n >= 1      holds the socket)}
+ *                                                    (tests)}                   (room_relay_for)
  *
  *   CHAT_OP_ACCOUNT_DELETE  body {password}          {"password_hash",          {"steps": [names, in order:
  *                                                    "password_nfkc",           account.h ACCOUNT_DELETION_

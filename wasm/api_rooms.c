@@ -206,21 +206,22 @@ int api_op_profile_reaches(const unsigned char *aux, size_t aux_len, cJSON *out)
 }
 
 /* {"relay": j | null}: which relay object takes a new socket (room_relay_for),
- * from the room's counts; "from", when given (tests only), replaces
+ * from the object's facts; "from", when given (tests only), replaces
  * CHAT_RELAY_FROM and is at least 1. */
 int api_op_relay_route(const unsigned char *aux, size_t aux_len, cJSON *out) {
   cJSON *facts = NULL;
-  int64_t user = 0, members = 0, sockets = 0, from = CHAT_RELAY_FROM;
+  int64_t user = 0, sockets = 0, from = CHAT_RELAY_FROM;
   int rc = json_parse_object(aux, aux_len, &facts);
   if (rc < 0) return rc;
+  const cJSON *conv = cJSON_GetObjectItemCaseSensitive(facts, "conversation");
   const cJSON *over = cJSON_GetObjectItemCaseSensitive(facts, "from");
-  if ((rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, "user_id"), &user)) >= 0 &&
-      (rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, "members"), &members)) >= 0 &&
-      (rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, "sockets"), &sockets)) >= 0 &&
-      over && (rc = json_get_uint53(over, &from)) >= 0 && from < 1)
+  if (!cJSON_IsBool(conv)) rc = conv ? CHAT_E_FIELD_TYPE : CHAT_E_FIELD_MISSING;
+  else if ((rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, "user_id"), &user)) >= 0 &&
+           (rc = json_get_uint53(cJSON_GetObjectItemCaseSensitive(facts, "sockets"), &sockets)) >= 0 &&
+           over && (rc = json_get_uint53(over, &from)) >= 0 && from < 1)
     rc = CHAT_E_FIELD_TYPE;
   if (rc >= 0) {
-    int j = room_relay_for(user, (size_t)members, (size_t)sockets, (size_t)from);
+    int j = room_relay_for(cJSON_IsTrue(conv), user, (size_t)sockets, (size_t)from);
     rc = j < 0 ? json_add_null(out, "relay") : json_add_num(out, "relay", j);
   }
   cJSON_Delete(facts);

@@ -456,19 +456,32 @@ _Static_assert(CHAT_USER_SESSIONS_MAX <= CHAT_LIST_PAGE, "GET /account/sessions 
  * about CHAT_SEND_BUDGET_PER_SECOND socket sends a second, so past about
  * CHAT_SEND_BUDGET_PER_SECOND x CHAT_FLUSH_INTERVAL_MAX_MS / 1000 = 3 000 joined
  * sockets one object cannot keep its flushes within the latency bound (a room of
- * 5 000 measured p99 958 ms at 20 msg/s). So a room whose members or open sockets
- * reach CHAT_RELAY_FROM takes each new socket through one of CHAT_RELAYS relay
- * objects ("room:<id>/relay:<j>", j = user id mod CHAT_RELAYS, so that a user's
- * sockets stay together): the relay holds the socket and fans each flush out to
- * its share, and the room sends one RPC per relay instead of one send per socket.
+ * 5 000 measured p99 958 ms at 20 msg/s). So a room that holds CHAT_RELAY_FROM
+ * open sockets takes each new one through one of CHAT_RELAYS relay objects
+ * ("room:<id>/relay:<j>", j = user id mod CHAT_RELAYS, so that a user's sockets
+ * stay together): the relay holds the socket and fans each flush out to its
+ * share, and the room sends one RPC per relay instead of one send per socket.
  * CHAT_RELAYS = CHAT_ROOM_MEMBERS_MAX / 1 000, so a full room gives each relay
  * about 1 000 sockets (50 ms of sends at the low end of the send rate), and
- * CHAT_RELAY_FROM = 1 000, so that the sockets a room holds itself (those opened
- * before it grew, when its readers are not members) are at most one relay's
- * share. Each object is single-threaded (Cloudflare, "Durable Objects: in-memory
- * state"). In sockets and relays. */
+ * CHAT_RELAY_FROM = 1 000, so that the sockets a room holds itself are at most one
+ * relay's share. Counted in open sockets, not members: a big room that is quiet
+ * (a few sockets) holds them itself and hibernates as any room. Conversations
+ * (two people) never relay. Each object is single-threaded (Cloudflare, "Durable
+ * Objects: in-memory state"). In sockets and relays. */
 #define CHAT_RELAY_FROM 1000
 #define CHAT_RELAYS 10
+
+/* Frames a relay keeps for one socket whose open's answer has not reached it yet
+ * (a frame of the room may overtake it). The answer is one round trip away, a few
+ * of the room's flushes (one frame each) at most; past this many the socket is
+ * taken as gone, so a socket that never comes holds no more. In frames. */
+#define CHAT_RELAY_PENDING_MAX 64
+
+/* The close code of a relayed socket whose room was restarted (its core built
+ * again: the room no longer knows the socket): 1012, "Service Restart", from the
+ * IANA WebSocket Close Code Number Registry (RFC 6455 section 11.7). The client
+ * reconnects and resumes by since, as after a deploy. */
+#define CHAT_CLOSE_RESTART 1012
 
 /* Largest outbox, in frames and in bytes of encoded frames (a message counted at
  * its largest: 6 bytes a body byte, + 512): reaching either sends the outbox at once.

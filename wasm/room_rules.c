@@ -78,8 +78,8 @@ int room_profile_reaches(int conversation, int member, size_t sockets) {
   return conversation || member || sockets > 0;
 }
 
-int room_relay_for(int64_t user_id, size_t members, size_t sockets, size_t from) {
-  if (from == 0 || (members < from && sockets < from)) return -1;
+int room_relay_for(int conversation, int64_t user_id, size_t sockets, size_t from) {
+  if (conversation || from == 0 || sockets < from) return -1;
   return (int)(user_id % CHAT_RELAYS);
 }
 

@@ -122,11 +122,11 @@ int room_mention_reaches(int64_t person, int64_t author, int member, int blocks_
  * removed someone hears nothing more from them. */
 int room_profile_reaches(int conversation, int member, size_t sockets);
 
-/* Which relay takes a new socket of `user_id` in a room with `members` members
- * (invitations counted) and `sockets` open sockets: -1 (the room holds it itself)
- * below `from` of either, else user_id mod CHAT_RELAYS (chat_limits.h, relays).
+/* Which relay takes a new socket of `user_id` in a room or conversation that holds
+ * `sockets` open sockets: -1 (the object holds it itself) in a conversation or
+ * below `from` sockets, else user_id mod CHAT_RELAYS (chat_limits.h, relays).
  * `from` is CHAT_RELAY_FROM, or a smaller test override (at least 1). */
-int room_relay_for(int64_t user_id, size_t members, size_t sockets, size_t from);
+int room_relay_for(int conversation, int64_t user_id, size_t sockets, size_t from);
 
 /* Whether a room that last told its members of activity at `last_ms` tells them
  * again at now_ms (CHAT_ROOM_ACTIVITY_MS): 1 or 0. */

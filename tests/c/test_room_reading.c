@@ -201,26 +201,30 @@ static void a_profile_change_reaches_only_rooms_the_person_belongs_to(void **sta
   assert_int_equal(call(CHAT_OP_PROFILE_REACHES, "{\"conversation\":false,\"member\":true,\"sockets\":-1}", &n), CHAT_E_FIELD_TYPE);
 }
 
-/* Relays (chat_limits.h): a room holds its sockets itself below CHAT_RELAY_FROM of
- * members and of open sockets; from there each new socket goes to relay
- * user id mod CHAT_RELAYS, the same relay for all of one user's sockets. */
+/* Relays (chat_limits.h): a room holds its sockets itself below CHAT_RELAY_FROM
+ * open sockets; from there each new socket goes to relay user id mod CHAT_RELAYS,
+ * the same relay for all of one user's sockets; a conversation never relays. */
 static void a_big_room_takes_new_sockets_through_the_users_relay(void **state) {
   (void)state;
-  assert_int_equal(room_relay_for(7, CHAT_RELAY_FROM - 1, CHAT_RELAY_FROM - 1, CHAT_RELAY_FROM), -1);
-  assert_int_equal(room_relay_for(7, CHAT_RELAY_FROM, 0, CHAT_RELAY_FROM), 7 % CHAT_RELAYS);
-  assert_int_equal(room_relay_for(7, 0, CHAT_RELAY_FROM, CHAT_RELAY_FROM), 7 % CHAT_RELAYS);
-  assert_int_equal(room_relay_for(7 + CHAT_RELAYS, 0, CHAT_RELAY_FROM, CHAT_RELAY_FROM), 7 % CHAT_RELAYS);
-  assert_int_equal(room_relay_for(3, 2, 0, 2), 3 % CHAT_RELAYS);
+  assert_int_equal(room_relay_for(0, 7, CHAT_RELAY_FROM - 1, CHAT_RELAY_FROM), -1);
+  assert_int_equal(room_relay_for(0, 7, CHAT_RELAY_FROM, CHAT_RELAY_FROM), 7 % CHAT_RELAYS);
+  assert_int_equal(room_relay_for(0, 7 + CHAT_RELAYS, CHAT_RELAY_FROM + 5, CHAT_RELAY_FROM), 7 % CHAT_RELAYS);
+  assert_int_equal(room_relay_for(1, 7, CHAT_RELAY_FROM, CHAT_RELAY_FROM), -1);
+  assert_int_equal(room_relay_for(0, 3, 2, 2), 3 % CHAT_RELAYS);
   size_t n;
-  assert_true(call(CHAT_OP_RELAY_ROUTE, "{\"user_id\":13,\"members\":5,\"sockets\":3}", &n) > 0);
+  assert_true(call(CHAT_OP_RELAY_ROUTE, "{\"conversation\":false,\"user_id\":13,\"sockets\":3}", &n) > 0);
   assert_string_equal((char *)out, "{\"relay\":null}");
-  assert_true(call(CHAT_OP_RELAY_ROUTE, "{\"user_id\":13,\"members\":5,\"sockets\":3,\"from\":3}", &n) > 0);
+  assert_true(call(CHAT_OP_RELAY_ROUTE, "{\"conversation\":false,\"user_id\":13,\"sockets\":3,\"from\":3}", &n) > 0);
   char want[32];
   snprintf(want, sizeof want, "{\"relay\":%d}", 13 % CHAT_RELAYS);
   assert_string_equal((char *)out, want);
-  assert_int_equal(call(CHAT_OP_RELAY_ROUTE, "{\"user_id\":13,\"members\":5,\"sockets\":3,\"from\":0}", &n), CHAT_E_FIELD_TYPE);
-  assert_int_equal(call(CHAT_OP_RELAY_ROUTE, "{\"user_id\":13,\"members\":5}", &n), CHAT_E_FIELD_MISSING);
-  assert_int_equal(call(CHAT_OP_RELAY_ROUTE, "{\"user_id\":-1,\"members\":5,\"sockets\":3}", &n), CHAT_E_FIELD_TYPE);
+  assert_true(call(CHAT_OP_RELAY_ROUTE, "{\"conversation\":true,\"user_id\":13,\"sockets\":3,\"from\":3}", &n) > 0);
+  assert_string_equal((char *)out, "{\"relay\":null}");
+  assert_int_equal(call(CHAT_OP_RELAY_ROUTE, "{\"conversation\":false,\"user_id\":13,\"sockets\":3,\"from\":0}", &n), CHAT_E_FIELD_TYPE);
+  assert_int_equal(call(CHAT_OP_RELAY_ROUTE, "{\"conversation\":false,\"user_id\":13}", &n), CHAT_E_FIELD_MISSING);
+  assert_int_equal(call(CHAT_OP_RELAY_ROUTE, "{\"user_id\":13,\"sockets\":3}", &n), CHAT_E_FIELD_MISSING);
+  assert_int_equal(call(CHAT_OP_RELAY_ROUTE, "{\"conversation\":0,\"user_id\":13,\"sockets\":3}", &n), CHAT_E_FIELD_TYPE);
+  assert_int_equal(call(CHAT_OP_RELAY_ROUTE, "{\"conversation\":false,\"user_id\":-1,\"sockets\":3}", &n), CHAT_E_FIELD_TYPE);
 }
 
 int main(void) {

@@ -72,10 +72,11 @@ describe("wrangler.toml environments", () => {
       }
     }
     // The test-only variables (test hooks, load-test rates, the budget scale that
-    // lifts every rate budget) are never deployed.
+    // lifts every rate budget, the debug counters, the scaled idle time, the relay
+    // threshold, the bench's search switch) are never deployed.
     for (const c of [raw, ...Object.values(raw.env)]) {
       for (const name of Object.keys(c.vars ?? {})) {
-        assert.doesNotMatch(name, /^CHAT_(TEST_HOOKS|RATE_|ROOM_RATE_|BUDGET_SCALE)/, `${name} is for tests only`);
+        assert.doesNotMatch(name, /^CHAT_(TEST_HOOKS|RATE_|ROOM_RATE_|BUDGET_SCALE|DEBUG_COUNTERS|IDLE_SCALE|RELAY_FROM|SEARCH_INDEX)/, `${name} is for tests only`);
       }
     }
     const names = [undefined, ...environments()].flatMap((env) => configFor(env).d1_databases.map((d) => d.database_name));

@@ -1,11 +1,12 @@
 // End-to-end: a big room's relays (issue 21, part 5; durable-objects/room-relay.ts).
-// CHAT_RELAY_FROM=2 makes a room of two members relay, so a handful of clients
+// CHAT_RELAY_FROM=1 makes a room holding one socket relay, so a handful of clients
 // show what thousands would: from that size the room sends each new socket to a
 // relay object (counted at /__debug/counters), and for its users nothing changes:
 // messages go both ways between held and relayed sockets in one order, history
 // and blocks hold, a kick, a logout and a ban close relayed sockets with their
-// codes, a relayed socket that leaves is forgotten, and when the room's core is
-// rebuilt its relayed sockets close with 1012 and reconnect. Against the real
+// codes, a refusal keeps its status, a relayed socket that leaves is forgotten,
+// and when the room's core is rebuilt its relayed sockets close with
+// LIMITS.closeRestart (1012) and reconnect. Against the real
 // stack (`wrangler dev`).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -31,7 +32,7 @@ const closeCode = (c, ms = 5000) => Promise.race([c.closed.then((x) => x.code),
 describe("a big room's relays", () => {
   let stack, base, admin;
   before(async () => {
-    stack = await startStack({ vars: { CHAT_RELAY_FROM: "2", CHAT_DEBUG_COUNTERS: "1", CHAT_TEST_HOOKS: "1" } });
+    stack = await startStack({ vars: { CHAT_RELAY_FROM: "1", CHAT_DEBUG_COUNTERS: "1", CHAT_TEST_HOOKS: "1" } });
     base = stack.base;
     admin = await signup(base, "admin");
     stack.makeAdmin(admin.user.username);
@@ -40,7 +41,7 @@ describe("a big room's relays", () => {
 
   const relayed = async () => (await (await fetch(`${base}/__debug/counters`)).json()).relayed_opens;
 
-  /** A room of `owner` that `people` joined as members (so it relays from then). */
+  /** A room of `owner` that `people` joined as members. */
   async function bigRoom(owner, people) {
     const room = await createRoom(base, owner);
     for (const p of people) assert.equal((await post(base, `/rooms/${room.id}/join`, "", auth(p))).status, 200);
@@ -51,7 +52,7 @@ describe("a big room's relays", () => {
     const owner = await signup(base), b = await signup(base), c = await signup(base);
     const room = await createRoom(base, owner);
     const before = await relayed();
-    const { c: co } = await joinRoom(base, room.id, owner); // one member, no socket: held by the room
+    const { c: co } = await joinRoom(base, room.id, owner); // no socket there yet: held by the room
     assert.equal(await relayed(), before);
     co.send({ type: "new_chat_message", body: "before", client_id: "m0" });
     assert.equal((await messages(co, 1))[0].body, "before");
@@ -110,33 +111,39 @@ describe("a big room's relays", () => {
     co.ws.close();
   });
 
-  it("forgets a relayed socket that leaves: a user may open and leave more than their per-room limit", async () => {
+  it("forgets a relayed socket that leaves, and refuses one past the per-room limit as the room would", async () => {
     const owner = await signup(base), b = await signup(base);
     const room = await bigRoom(owner, [b]);
+    const { c: co } = await joinRoom(base, room.id, owner);
+    const open = () => openSocket(base, b.token, `/rooms/${room.id}/ws`);
     const before = await relayed();
     for (let i = 0; i < LIMITS.userConnsMax + 3; i++) {
-      const s = await openSocket(base, b.token, `/rooms/${room.id}/ws`);
+      const s = await open();
       await s.nextOf("connection");
       s.ws.close();
       await s.closed;
     }
     assert.equal(await relayed(), before + LIMITS.userConnsMax + 3);
-    // and the user is not counted as there: the owner's join shows only the owner
+    // the user is not counted as there: a new socket of the owner's sees only the owner
     await new Promise((r) => setTimeout(r, 300));
-    const { c: co, presence } = await joinRoom(base, room.id, owner);
+    const { c: co2, presence } = await joinRoom(base, room.id, owner);
     assert.deepEqual(presence.online, [owner.user.id]);
-    co.ws.close();
+    // held at once, a user's relayed sockets count toward their limit here
+    const heldOpen = [];
+    for (let i = 0; i < LIMITS.userConnsMax; i++) heldOpen.push(await open());
+    await assert.rejects(open(), (e) => e.status === 429);
+    for (const x of [co, co2, ...heldOpen]) x.ws.close();
   });
 
-  it("closes relayed sockets with 1012 when the room's core is rebuilt, and they reconnect", async () => {
+  it("closes relayed sockets with closeRestart when the room's core is rebuilt, and they reconnect", async () => {
     const owner = await signup(base), b = await signup(base);
     const room = await bigRoom(owner, [b]);
+    const { c: co } = await joinRoom(base, room.id, owner);
     const { c: cb } = await joinRoom(base, room.id, b);
     const trapped = await post(base, `/__test/rooms/${room.id}/trap`, "");
     assert.deepEqual(trapped.body, { trapped: true });
-    assert.equal(await closeCode(cb), 1012);
+    assert.equal(await closeCode(cb), LIMITS.closeRestart);
     const { c: again } = await joinRoom(base, room.id, b);
-    const { c: co } = await joinRoom(base, room.id, owner);
     co.send({ type: "new_chat_message", body: "after", client_id: "r1" });
     assert.equal((await messages(again, 1))[0].body, "after");
     again.ws.close(); co.ws.close();

@@ -67,7 +67,8 @@ int main(int argc, char **argv) {
   printf("  listPage: %d,\n  blocksMax: %d,\n", CHAT_LIST_PAGE, CHAT_BLOCKS_MAX);
   printf("  userSessionsMax: %d,\n", CHAT_USER_SESSIONS_MAX);
   printf("  roomConnsMax: %d,\n  userConnsMax: %d,\n", CHAT_ROOM_CONNS_MAX, CHAT_USER_CONNS_MAX);
-  printf("  relays: %d,\n", CHAT_RELAYS);
+  printf("  relays: %d,\n  relayPendingMax: %d,\n  closeRestart: %d,\n", CHAT_RELAYS, CHAT_RELAY_PENDING_MAX,
+         CHAT_CLOSE_RESTART);
   printf("  unjoinedTimeoutMs: %d,\n  closeUnjoined: %d,\n", CHAT_UNJOINED_TIMEOUT_MS, CHAT_CLOSE_UNJOINED);
   printf("  idleTimeoutMs: %d,\n  pingIntervalMs: %d,\n  idleRecordMs: %d,\n  closeIdle: %d,\n", CHAT_IDLE_TIMEOUT_MS,
          CHAT_PING_INTERVAL_MS, CHAT_IDLE_RECORD_MS, CHAT_CLOSE_IDLE);
