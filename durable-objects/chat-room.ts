@@ -75,7 +75,7 @@ export class ChatRoom extends DurableObject<Env> {
       call: (op, aux) => this.core.callText(op, undefined, aux),
     });
     this.links = new RelayLinks(ctx, env, () => this.storage.meta<string>("object"), {
-      gone: (j, conns) => void this.relayClosed(j, this.links.epoch, conns),
+      gone: (j, conns) => void this.relayClosed(j, this.links.epoch, conns).catch((err) => console.error("relay gone", err)),
       lost: (j) => this.relayLost(j),
     });
   }

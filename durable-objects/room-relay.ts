@@ -265,13 +265,16 @@ export class RoomRelay extends DurableObject<Env> {
     try {
       answer = await this.room(object).relayOpen(relay, facts);
     } catch (e) {
-      this.roomFailed("relay open", e);
-      throw e;
-    } finally {
       this.opening--;
       this.settle();
+      this.roomFailed("relay open", e);
+      throw e;
     }
-    if (!("conn" in answer)) return new Response(answer.body, { status: answer.status, headers: answer.headers });
+    this.opening--; // what waited for this socket is taken below, before settle()
+    if (!("conn" in answer)) {
+      this.settle();
+      return new Response(answer.body, { status: answer.status, headers: answer.headers });
+    }
     const conns = this.held(); // before this socket is among the runtime's
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
@@ -279,7 +282,7 @@ export class RoomRelay extends DurableObject<Env> {
       ...IdleWatch.opened() } satisfies RelayAttachment);
     if (answer.epoch < this.newest) {
       // admitted by a build of the room that has since ended: it knows this socket no more
-      closeSocket(server, LIMITS.closeRestart, RESTARTED);
+      this.end(server, LIMITS.closeRestart, RESTARTED);
     } else {
       this.newest = answer.epoch;
       const older = conns.get(answer.conn);
@@ -290,6 +293,7 @@ export class RoomRelay extends DurableObject<Env> {
       this.pending.delete(answer.conn);
       if (early?.epoch === answer.epoch) this.apply(answer.epoch, early.ops);
     }
+    this.settle();
     this.ctx.waitUntil(this.idle.arm());
     return new Response(null, { status: 101, webSocket: client, headers: { "Sec-WebSocket-Protocol": LIMITS.wsProtocol } });
   }
