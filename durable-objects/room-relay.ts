@@ -1,5 +1,5 @@
 /**
- * Relays (issue 21, part 5; README "Past one object"): both ends of the link
+ * Relays (issue 21, part 5; README "Past one object: relays"): both ends of the link
  * between a big room and the relay objects that hold a share of its sockets.
  *
  * One object's thread makes about 20 000 socket sends a second, so a room of

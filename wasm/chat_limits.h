@@ -452,7 +452,7 @@ _Static_assert(CHAT_USER_SESSIONS_MAX <= CHAT_LIST_PAGE, "GET /account/sessions 
 #define CHAT_PRESENCE_SENDS_PER_SECOND 2000
 #define CHAT_PRESENCE_INTERVAL_MAX_MS 5000
 
-/* Relays (issue 21, part 5; README "Past one object"). One object's thread makes
+/* Relays (issue 21, part 5; README "Past one object: relays"). One object's thread makes
  * about CHAT_SEND_BUDGET_PER_SECOND socket sends a second, so past about
  * CHAT_SEND_BUDGET_PER_SECOND x CHAT_FLUSH_INTERVAL_MAX_MS / 1000 = 3 000 joined
  * sockets one object cannot keep its flushes within the latency bound (a room of
