@@ -430,9 +430,10 @@ export class ChatRoom extends DurableObject<Env> {
    * (their budget of sockets across every object), and so knows of it before we
    * answer: a block made right after this socket opens already reaches it
    * (updateBlocks, with a newer version than the list the admit gives, which
-   * never replaces it).
+   * never replaces it). `relay`: the relay that is to hold it (relayOpen), which
+   * the core counts in what its flushes cost (room_fanout_sends).
    */
-  private async admit(facts: SocketFacts & Required<Pick<SocketFacts, "room">>): Promise<Effects | Response> {
+  private async admit(facts: SocketFacts & Required<Pick<SocketFacts, "room">>, relay?: number): Promise<Effects | Response> {
     const object = facts.room.object;
     // A socket the room's own limits refuse (a private room's non-member, a user's
     // CHAT_USER_CONNS_MAX here, a full room) is refused before the hub counts it:
@@ -460,7 +461,7 @@ export class ChatRoom extends DurableObject<Env> {
     if (!admitted.ok && "budget" in admitted) return errorResponse("limit_reached", undefined,
       { budget: admitted.budget, limit: admitted.limit, message: BUDGETS[admitted.budget as BudgetName].message });
     try {
-      return this.event("open", 0, user);
+      return this.event("open", 0, relay === undefined ? user : { ...user, relay });
     } catch (e) {
       this.ctx.waitUntil(this.effects.hub(user.id).presence(object, -1));
       if (e instanceof CoreError && !e.fatal) return errorResponse(e.code); // refused; the room is as it was
@@ -473,7 +474,7 @@ export class ChatRoom extends DurableObject<Env> {
    * from it through the relay (room-relay.ts). */
   async relayOpen(relay: number, facts: RelayFacts): Promise<RelayOpened> {
     this.identify(facts.room.id, facts.room.object);
-    const effects = await this.admit(facts);
+    const effects = await this.admit(facts, relay);
     if (effects instanceof Response) return { status: effects.status, body: await effects.text(), headers: Object.fromEntries(effects.headers) };
     const ws = new RelayedSocket(this.links, relay);
     this.apply(effects, { ws, facts });

@@ -99,7 +99,8 @@ typedef struct room room;
  * Numbers are part of the Wasm ABI: append, never renumber. */
 #define ROOM_EVENTS(X)                                                                        \
   X(ROOM_OPEN, 1, open, "user facts {\"id\",\"username\",\"role\",\"blocks\"?: [ids], "       \
-    "\"flood\"?: the last limits effect's, \"member\"?: bool, \"read\"?: their read marker}")                                                   \
+    "\"flood\"?: the last limits effect's, \"member\"?: bool, \"read\"?: their read marker, "     \
+    "\"relay\"?: 0..CHAT_RELAYS-1, the relay holding the socket (room_relay_for)}")                                                   \
   X(ROOM_RESTORE, 2, restore, "an attachment's data after the object woke, with the user's "   \
     "current \"blocks\" (and \"flood\") added to its \"user\"")                                \
   X(ROOM_FRAME, 3, frame, "the bytes of a frame from socket `conn`")                          \

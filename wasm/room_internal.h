@@ -34,6 +34,7 @@ typedef struct {
   room_role role;
   int joined;       /* receives messages only after join_room */
   double opened_at; /* ms; an unjoined socket is closed CHAT_UNJOINED_TIMEOUT_MS later */
+  unsigned relay;   /* 1 + the relay holding the socket (ROOM_OPEN "relay"), or 0: the room */
 } room_member;
 
 /* Per user (not per socket): rate-limit buckets, whom the user blocks, and how many
@@ -91,6 +92,7 @@ struct room {
   room_member *members;    /* in no order; member_at finds one by conn id */
   size_t n_members, cap_members;
   size_t n_joined;         /* joined sockets (what a flush sends to) */
+  size_t relay_joined[CHAT_RELAYS]; /* of those, held by each relay (room_fanout_sends) */
   room_index member_at;
   room_user *users;        /* those with a socket here, and departed ones whose */
   size_t n_users, cap_users; /* buckets have not refilled yet; user_at finds one */

@@ -200,6 +200,11 @@ int room_on_open(room *r, effects *e, room_change *c, const unsigned char *in, s
   /* a private room opens to its members only (room_may_read; "member": the
    * room's storage, as the shell read it) */
   if (rc >= 0) rc = room_may_read(&r->kind, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(u, "member")));
+  /* a socket a relay holds for the room (room_relay_for): which one */
+  const cJSON *relay = rc >= 0 ? cJSON_GetObjectItemCaseSensitive(u, "relay") : NULL;
+  int64_t j = 0;
+  if (relay && (rc = json_get_uint53(relay, &j)) >= 0 && j >= CHAT_RELAYS) rc = CHAT_E_FIELD_TYPE;
+  c->m.relay = relay && rc >= 0 ? (unsigned)j + 1 : 0;
   cJSON_Delete(u);
   if (rc < 0) return rc;
   /* Overdue unjoined sockets go first (the earliest entries of the unjoined heap:
@@ -354,6 +359,7 @@ void room_add_member(room *r, const room_change *c) {
   u->n_conns++;
   u->n_joined += c->m.joined ? 1 : 0;
   r->n_joined += c->m.joined ? 1 : 0;
+  if (c->m.relay) r->relay_joined[c->m.relay - 1] += c->m.joined ? 1 : 0;
   r->looking_version += c->m.joined && u->n_joined == 1; /* who is looking changed */
   r->members[r->n_members] = c->m;
   room_index_put(&r->member_at, c->m.conn, (uint32_t)r->n_members++);
@@ -368,6 +374,7 @@ void room_remove_member(room *r, int64_t conn) {
   u->n_conns--;
   u->n_joined -= r->members[i].joined ? 1 : 0;
   r->n_joined -= r->members[i].joined ? 1 : 0;
+  if (r->members[i].relay) r->relay_joined[r->members[i].relay - 1] -= r->members[i].joined ? 1 : 0;
   r->looking_version += r->members[i].joined && u->n_joined == 0;
   /* The user's rate-limit state stays, even after their last socket here closed (a
    * reconnect must not refill the buckets); room_prune_departed drops it once it
@@ -385,6 +392,7 @@ void room_member_joined(room *r, int64_t conn) {
   if (!m || m->joined) return;
   m->joined = 1;
   r->n_joined++;
+  if (m->relay) r->relay_joined[m->relay - 1]++;
   if (++room_find_user(r, m->user_id)->n_joined == 1) r->looking_version++;
 }
 

@@ -470,8 +470,9 @@ static int enqueue_within(room *r, effects *e, room_change *c, size_t bytes, dou
 int room_broadcast(room *r, effects *e, room_change *c, size_t bytes, double now) {
   /* a big room (its flush interval past the floor) spaces these as its presence
    * flushes */
-  const int big = room_flush_interval(r->n_joined) > CHAT_FLUSH_INTERVAL_MS;
-  const double interval = room_presence_interval(r->n_joined);
+  const size_t sends = room_fanout_sends(r->n_joined, r->relay_joined);
+  const int big = room_flush_interval(sends) > CHAT_FLUSH_INTERVAL_MS;
+  const double interval = room_presence_interval(sends);
   if (r->flush_due || r->n_outbox || r->kind.dm || (big && now - r->last_flush_ms < interval))
     return enqueue_within(r, e, c, bytes, interval, now);
   /* nothing waits: sent now; in a big room it counts as a flush (its sends cost
@@ -495,5 +496,5 @@ int room_broadcast(room *r, effects *e, room_change *c, size_t bytes, double now
  * outbox is sent at once, and a conversation always sends at once (two members:
  * nothing to save). */
 int room_enqueue(room *r, effects *e, room_change *c, size_t bytes, double now) {
-  return enqueue_within(r, e, c, bytes, room_flush_interval(r->n_joined), now);
+  return enqueue_within(r, e, c, bytes, room_flush_interval(room_fanout_sends(r->n_joined, r->relay_joined)), now);
 }

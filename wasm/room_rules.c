@@ -102,6 +102,16 @@ int room_may_delete(int64_t actor, room_role role, int64_t author) {
   return actor == author || room_may_delete_any(role) ? CHAT_OK : CHAT_E_FORBIDDEN;
 }
 
+size_t room_fanout_sends(size_t joined, const size_t relay_joined[CHAT_RELAYS]) {
+  size_t own = joined, biggest = 0;
+  for (size_t j = 0; j < CHAT_RELAYS; j++) {
+    if (!relay_joined[j]) continue;
+    own -= relay_joined[j] - 1; /* its sockets, for one RPC */
+    if (relay_joined[j] > biggest) biggest = relay_joined[j];
+  }
+  return own > biggest ? own : biggest;
+}
+
 double room_flush_interval(size_t joined) {
   double ms = 1000.0 * (double)joined / CHAT_SEND_BUDGET_PER_SECOND;
   return ms < CHAT_FLUSH_INTERVAL_MS ? CHAT_FLUSH_INTERVAL_MS : ms > CHAT_FLUSH_INTERVAL_MAX_MS ? CHAT_FLUSH_INTERVAL_MAX_MS : ms;

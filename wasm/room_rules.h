@@ -51,6 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chat_limits.h"
 #include "ratelimit.h"
 
 typedef enum { ROOM_ROLE_USER, ROOM_ROLE_ADMIN } room_role;
@@ -181,8 +182,15 @@ typedef enum {
  * CHAT_REACTIONS_PER_USER_MAX of this user's). */
 int room_reaction_decide(int add, int present, int mine, int64_t distinct, int64_t my_count);
 
-/* How long after a flush the next one may come, in ms, in a room with `joined`
- * joined sockets (cost-aware coalescing, chat_limits.h
+/* What one flush costs the busiest object it passes through, in sends: a room with
+ * `joined` joined sockets, relay_joined[j] of them held by relay j (chat_limits.h,
+ * relays), sends to its own sockets and one RPC to each relay that holds any
+ * (counted as a send each), and each relay sends to its share. The larger of the
+ * room's sends and the biggest share: with no relays, `joined`. */
+size_t room_fanout_sends(size_t joined, const size_t relay_joined[CHAT_RELAYS]);
+
+/* How long after a flush the next one may come, in ms, in a room whose flush costs
+ * `joined` sends (room_fanout_sends; cost-aware coalescing, chat_limits.h
  * CHAT_SEND_BUDGET_PER_SECOND): joined / budget seconds, between
  * CHAT_FLUSH_INTERVAL_MS and CHAT_FLUSH_INTERVAL_MAX_MS. */
 double room_flush_interval(size_t joined);

@@ -400,6 +400,58 @@ static void a_big_room_spaces_its_flushes_by_what_they_cost(void **state) {
   }
 }
 
+/* Relays (chat_limits.h): a flush costs the busiest object it passes through, the
+ * room (its own sockets and one RPC per relay) or a relay (its share), so a room
+ * whose sockets relays hold spaces its flushes by that, not by every socket. */
+static const char *relay_user(int relay) {
+  static char user[96];
+  snprintf(user, sizeof user, "{\"id\":1,\"username\":\"u1\",\"role\":\"USER\",\"relay\":%d}", relay);
+  return user;
+}
+
+static void a_room_whose_sockets_relays_hold_spaces_its_flushes_by_the_busiest_object(void **state) {
+  (void)state;
+  size_t none[CHAT_RELAYS] = {0}, even[CHAT_RELAYS], one[CHAT_RELAYS] = {0};
+  for (size_t j = 0; j < CHAT_RELAYS; j++) even[j] = 400;
+  one[3] = 900;
+  assert_int_equal(room_fanout_sends(5000, none), 5000);
+  assert_int_equal(room_fanout_sends(1000 + 400 * CHAT_RELAYS, even), 1000 + CHAT_RELAYS);
+  assert_int_equal(room_fanout_sends(1000, one), 900); /* the relay is the busiest */
+  assert_int_equal(room_fanout_sends(0, none), 0);
+  room *r;
+  cJSON *fx;
+  assert_int_equal(room_new(1, 1, 1, &r), CHAT_OK);
+  /* a relay that is not one of the room's is refused */
+  assert_int_equal(room_run(r, ROOM_OPEN, 0, relay_user(CHAT_RELAYS), 0, NULL), CHAT_E_FIELD_TYPE);
+  assert_int_equal(room_run(r, ROOM_OPEN, 0, "{\"id\":1,\"username\":\"u1\",\"role\":\"USER\",\"relay\":-1}", 0, NULL),
+                   CHAT_E_FIELD_TYPE);
+  /* 1 000 joined, 900 of them through the relays: 100 + 10 sends a flush for the
+   * room, 90 for each relay, so a message 20 ms after the last is sent at once */
+  int64_t a = 0;
+  for (size_t i = 0; i < 1000; i++) {
+    char user[128];
+    if (i < 100) snprintf(user, sizeof user, "{\"id\":%zu,\"username\":\"u%zu\",\"role\":\"USER\"}", i + 1, i + 1);
+    else snprintf(user, sizeof user, "{\"id\":%zu,\"username\":\"u%zu\",\"role\":\"USER\",\"relay\":%zu}", i + 1, i + 1,
+                  (i + 1) % CHAT_RELAYS);
+    assert_true(room_run(r, ROOM_OPEN, 0, user, 0, &fx) > 0);
+    int64_t c = (int64_t)num(fx_at(fx, 0, "attach"), "conn");
+    cJSON_Delete(fx);
+    assert_true(room_run(r, ROOM_FRAME, c, "{\"type\":\"join_room\"}", 0, NULL) >= 0);
+    assert_true(room_run(r, ROOM_ANSWER, 0, NO_ROWS, 0, NULL) >= 0);
+    if (!i) a = c;
+  }
+  assert_true(room_run(r, ROOM_FLUSH, 0, NULL, 500, NULL) >= 0);
+  fx = say(r, a, "one", "c1", 1000);
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(fx_at(fx, 1, "send"), "to")), 1000); /* everyone */
+  cJSON_Delete(fx);
+  assert_true(room_run(r, ROOM_FRAME, a, "{\"type\":\"new_chat_message\",\"body\":\"two\",\"client_id\":\"c2\"}",
+                       1020, &fx) > 0);
+  cJSON *last = cJSON_GetArrayItem(fx, cJSON_GetArraySize(fx) - 1);
+  assert_string_equal(op_of(last), "query"); /* a flush now: 1 000 sockets held by the room would wait to 1 050 */
+  cJSON_Delete(fx);
+  room_free(r);
+}
+
 /* The flush_at effects of fx: the earliest `at` asked for, or `pending` if none
  * is earlier (the shell keeps one timer, the earliest). */
 static double earliest_flush(cJSON *fx, double pending) {
@@ -502,6 +554,7 @@ int main(void) {
       cmocka_unit_test(a_resend_of_a_waiting_message_takes_nothing_from_the_room),
       cmocka_unit_test(a_socket_closed_for_flooding_leaves_its_accepted_messages_to_the_others),
       cmocka_unit_test(a_big_room_spaces_its_flushes_by_what_they_cost),
+      cmocka_unit_test(a_room_whose_sockets_relays_hold_spaces_its_flushes_by_the_busiest_object),
       cmocka_unit_test(a_join_storm_into_a_big_room_tells_the_others_once_a_presence_interval),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
