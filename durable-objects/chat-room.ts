@@ -88,7 +88,7 @@ export class ChatRoom extends DurableObject<Env> {
     this.builds++;
     this.effects.reset();
     // This instance's first build: sockets relays hold for an earlier one are unknown here.
-    if (!this.links.epoch) this.links.newEpoch(this.storage.meta<number>("relayed") === 1);
+    if (!this.links.epoch) this.links.newEpoch(this.hasRelayed());
     try {
       const config = this.config();
       if (config) this.core.roomEvent(room, "config", 0, config);
@@ -133,7 +133,7 @@ export class ChatRoom extends DurableObject<Env> {
     // Relayed sockets are not restored: their relays close them (a new epoch), their
     // clients reconnect, and their hubs count them no more.
     for (const ws of this.effects.sockets.values()) if (ws instanceof RelayedSocket) this.effects.leftHub(ws);
-    this.links.newEpoch(this.storage.meta<number>("relayed") === 1);
+    this.links.newEpoch(this.hasRelayed());
     if (!this.effects.reset()) return;
     // Messages accepted but not yet stored died with the core. Their senders were
     // not acknowledged; closing every socket (1011, RFC 6455 section 7.4.1) makes
@@ -414,6 +414,14 @@ export class ChatRoom extends DurableObject<Env> {
     });
   }
 
+  /** Whether this room has ever had relayed sockets (kept in its meta, read once):
+   * then a new build of its core resets its relays. */
+  private hasRelayed(): boolean {
+    this.relayedOnce ??= this.storage.meta<number>("relayed") === 1;
+    return this.relayedOnce;
+  }
+  private relayedOnce: boolean | null = null;
+
   /** Which relay is to hold a new socket of a room (the core's relay_route, over
    * the members and the sockets here), or null: this object holds it. */
   private relayFor(facts: SocketFacts & Required<Pick<SocketFacts, "room">>): number | null {
@@ -478,7 +486,10 @@ export class ChatRoom extends DurableObject<Env> {
     if (effects instanceof Response) return { status: effects.status, body: await effects.text(), headers: Object.fromEntries(effects.headers) };
     const ws = new RelayedSocket(this.links, relay);
     this.apply(effects, { ws, facts });
-    if (this.storage.meta<number>("relayed") !== 1) this.storage.setMeta("relayed", 1);
+    if (!this.hasRelayed()) {
+      this.storage.setMeta("relayed", 1);
+      this.relayedOnce = true;
+    }
     this.links.stayAwake(() => [...this.effects.sockets.values()].some((s) => s instanceof RelayedSocket));
     return { conn: ws.conn, epoch: this.links.epoch, frames: ws.opened() };
   }

@@ -3,8 +3,8 @@
  * between a big room and the relay objects that hold a share of its sockets.
  *
  * One object's thread makes about 20 000 socket sends a second, so a room of
- * thousands spends its whole thread sending. From CHAT_RELAY_FROM members or open
- * sockets (the core's room_relay_for decides, wasm/room_rules.h), the room answers
+ * thousands spends its whole thread sending. From CHAT_RELAY_FROM open sockets
+ * (the core's room_relay_for decides, wasm/room_rules.h), the room answers
  * a new socket with "relay j" (RELAY_HEADER) and the Worker sends it to the
  * RoomRelay "<room object>/relay:<j>". The relay holds the socket and decides
  * nothing: the room keeps everything (the core: who may join, seq, the log, rate

@@ -27,7 +27,7 @@ export interface Env extends ChatEnv {
   /** Benchmarks only (make bench-search): "off" builds no search index in rooms
    * made from then on, to measure what the index costs a busy room. */
   CHAT_SEARCH_INDEX?: string;
-  /** Tests and benchmarks only: the members or open sockets from which a room
+  /** Tests and benchmarks only: the open sockets from which a room
    * takes new sockets through relays (CHAT_RELAY_FROM in wasm/chat_limits.h
    * otherwise; durable-objects/room-relay.ts), so a test sees relays with a few
    * clients. */
